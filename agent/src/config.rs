@@ -1,0 +1,106 @@
+//! The Sub Manager's configuration file (JSON, SPEC §2.3).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    #[serde(rename = "companyCode")]
+    pub company_code: String,
+    #[serde(rename = "serverHost")]
+    pub server_host: String,
+    #[serde(rename = "serverPort")]
+    pub server_port: u16,
+    #[serde(rename = "http.host", default = "default_http_host")]
+    pub http_host: String,
+    #[serde(rename = "http.port", default = "default_http_port")]
+    pub http_port: u16,
+}
+
+fn default_http_host() -> String {
+    "0.0.0.0".into()
+}
+
+fn default_http_port() -> u16 {
+    8080
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {field} must not be empty")]
+    Empty { path: String, field: &'static str },
+}
+
+impl AgentConfig {
+    pub fn parse(path: &str, text: &str) -> Result<AgentConfig, ConfigError> {
+        let c: AgentConfig = serde_json::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        if c.company_code.trim().is_empty() {
+            return Err(ConfigError::Empty {
+                path: path.into(),
+                field: "companyCode",
+            });
+        }
+        if c.server_host.trim().is_empty() {
+            return Err(ConfigError::Empty {
+                path: path.into(),
+                field: "serverHost",
+            });
+        }
+        Ok(c)
+    }
+
+    pub fn load(path: &str) -> Result<AgentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spec_format_with_http_defaults() {
+        let c = AgentConfig::parse(
+            "c.json",
+            r#"{"companyCode":"default","serverHost":"lwams.example","serverPort":3000}"#,
+        )
+        .unwrap();
+        assert_eq!(c.http_host, "0.0.0.0");
+        assert_eq!(c.http_port, 8080);
+        let c = AgentConfig::parse(
+            "c.json",
+            r#"{"companyCode":"a","serverHost":"h","serverPort":1,"http.host":"127.0.0.1","http.port":9090}"#,
+        )
+        .unwrap();
+        assert_eq!(c.http_port, 9090);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_field() {
+        let e = AgentConfig::parse(
+            "c.json",
+            r#"{"companyCode":"","serverHost":"h","serverPort":1}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "c.json: companyCode must not be empty");
+        let e = AgentConfig::parse("c.json", r#"{"serverHost":"h","serverPort":1}"#).unwrap_err();
+        assert!(e.to_string().contains("companyCode"));
+    }
+}

@@ -1,0 +1,114 @@
+app-name = LWAMS
+app-tagline = 运维自动化平台
+
+menu-flow = 流程
+menu-report = 报表
+menu-resource = 资源
+menu-system = 系统
+
+fn-flow_editor = 流程编辑
+fn-flow_monitor = 流程监控
+fn-flow_tasks = 任务
+fn-flow_schedules = 调度
+fn-report_templates = 报表模板
+fn-report_data = 报表数据
+fn-resource_scripts = 脚本库
+fn-resource_data_sources = 数据源
+fn-resource_forms = 表单模板
+fn-resource_globals = 全局变量
+fn-system_company = 公司
+fn-system_users = 用户与用户组
+fn-system_hosts = 主机
+fn-system_holidays = 节假日
+fn-system_languages = 多语言
+
+level-none = 无
+level-view = 查看
+level-manage = 管理
+
+login-title = 登录
+login-company = 公司代码
+login-company-hint = 只有一个公司时可不填
+login-login = 登录名
+login-password = 密码
+login-submit = 登录
+login-failed = 公司代码、登录名或密码错误。
+login-locked = 登录失败次数过多，请稍后再试。
+
+nav-menu = 菜单
+nav-logout = 退出登录
+nav-change-password = 修改密码
+nav-language = 语言
+nav-home = 首页
+
+common-loading = 加载中…
+common-save = 保存
+common-saved = 已保存。
+common-cancel = 取消
+common-delete = 删除
+common-edit = 编辑
+common-new = 新建
+common-search = 搜索
+common-yes = 是
+common-no = 否
+common-actions = 操作
+common-name = 名称
+common-description = 描述
+common-confirm-delete = 确定删除？此操作不可撤销。
+common-close = 关闭
+common-none-yet = 暂无数据。
+common-total = 共 { $count } 条
+common-error = 错误：{ $message }
+common-read-only = 您可以查看此页面，但不能修改。
+
+home-welcome = 欢迎，{ $name }
+home-intro = 请从菜单中选择页面。您只能看到所在用户组允许的功能。
+
+coming-title = 即将推出
+coming-body = 此页面属于 LWAMS 的后续版本，目前尚不可用。
+
+company-code = 公司代码
+company-name = 公司名称
+company-wechat-appid = 微信 appId
+company-wechat-secret = 微信 appSecret
+company-wechat-secret-set = 已保存密钥。输入新值可替换。
+company-wechat-secret-unset = 尚未保存密钥。
+company-wechat-secret-clear = 清除已保存的密钥
+
+users-tab-users = 用户
+users-tab-groups = 用户组
+users-login = 登录名
+users-display-name = 显示名称
+users-email = 邮箱
+users-phone = 电话
+users-mobile = 手机
+users-enabled = 启用
+users-agent = 允许登录 Sub Manager
+users-wechat = 微信
+users-wechat-bound = 已激活
+users-wechat-unbound = 未绑定
+users-groups = 用户组
+users-password = 密码
+users-new-password = 新密码（留空则不修改）
+users-new = 新建用户
+users-edit = 编辑用户
+users-disable = 停用
+users-enable = 启用
+
+groups-new = 新建用户组
+groups-edit = 编辑用户组
+groups-permissions = 权限
+groups-members = 成员
+groups-associate = 关联用户
+groups-associate-help = 勾选要加入此用户组的用户。
+groups-function = 功能
+
+password-current = 当前密码
+password-new = 新密码
+password-repeat = 重复新密码
+password-mismatch = 两次输入的新密码不一致。
+password-changed = 密码已修改，您的其他会话已退出。
+
+notfound-title = 页面不存在
+notfound-body = 此地址没有页面。
+forbidden-body = 您所在的用户组没有此页面的权限。

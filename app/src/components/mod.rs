@@ -1,0 +1,6 @@
+//! Reusable pieces of the app: the layout shell, page guard, form fields.
+
+pub mod error_line;
+pub mod guard;
+pub mod lang_switch;
+pub mod layout;

@@ -1,0 +1,95 @@
+#![recursion_limit = "256"]
+//! The LWAMS browser app: Leptos components rendered on the server (feature `ssr`) and
+//! hydrated in the browser (feature `hydrate`). Pages live under `pages/<menu>/`,
+//! reusable pieces under `components/`; all API calls go through `api.rs`.
+
+pub mod api;
+pub mod components;
+pub mod i18n;
+pub mod pages;
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+use shared::Function;
+
+use components::layout::AppLayout;
+use pages::coming::Coming;
+
+/// The HTML document around the app (server side).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="zh-CN">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+macro_rules! coming {
+    ($f:expr) => {
+        || view! { <Coming function=$f /> }
+    };
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let i18n = i18n::provide_i18n(shared::Locale::default());
+    session::provide_session(i18n);
+    view! {
+        <Stylesheet id="leptos" href="/pkg/lwams.css" />
+        <Title text="LWAMS" />
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/login") view=pages::login::LoginPage />
+                <ParentRoute path=path!("") view=AppLayout>
+                    <Route path=path!("") view=pages::home::Home />
+                    <Route path=path!("/account/password") view=pages::password::ChangePasswordPage />
+                    <Route path=path!("/flow/editor") view=coming!(Function::FlowEditor) />
+                    <Route path=path!("/flow/monitor") view=coming!(Function::FlowMonitor) />
+                    <Route path=path!("/flow/tasks") view=coming!(Function::FlowTasks) />
+                    <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />
+                    <Route path=path!("/report/templates") view=coming!(Function::ReportTemplates) />
+                    <Route path=path!("/report/data") view=coming!(Function::ReportData) />
+                    <Route path=path!("/resource/scripts") view=coming!(Function::ResourceScripts) />
+                    <Route path=path!("/resource/data-sources") view=coming!(Function::ResourceDataSources) />
+                    <Route path=path!("/resource/forms") view=coming!(Function::ResourceForms) />
+                    <Route path=path!("/resource/globals") view=coming!(Function::ResourceGlobals) />
+                    <Route path=path!("/system/company") view=pages::system::company::CompanyPage />
+                    <Route path=path!("/system/users") view=pages::system::users::UsersPage />
+                    <Route path=path!("/system/hosts") view=coming!(Function::SystemHosts) />
+                    <Route path=path!("/system/holidays") view=coming!(Function::SystemHolidays) />
+                    <Route path=path!("/system/languages") view=coming!(Function::SystemLanguages) />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The browser entry point: hydrate the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // A marker for tests and scripts: the page is interactive from here on.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

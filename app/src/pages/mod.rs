@@ -1,0 +1,8 @@
+//! One module per page, grouped by menu.
+
+pub mod coming;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod password;
+pub mod system;

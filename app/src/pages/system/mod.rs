@@ -1,0 +1,4 @@
+//! System menu pages.
+
+pub mod company;
+pub mod users;

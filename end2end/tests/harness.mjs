@@ -1,0 +1,75 @@
+// Starts a real LWAMS server (release build) on a free port with a fresh SQLite
+// database, and a headless Debian Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '..', '..');
+export const artifacts = resolve(here, '..', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+export const ADMIN_PASSWORD = 'e2e-admin-password';
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
+    s.on('error', fail);
+  });
+}
+
+export async function startServer() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'lwams-e2e-'));
+  const bin = process.env.LWAMS_BIN || join(root, 'target', 'release', 'lwams');
+  const proc = spawn(bin, ['serve'], {
+    env: {
+      ...process.env,
+      LWAMS_LISTEN: `127.0.0.1:${port}`,
+      LWAMS_DATA_DIR: dataDir,
+      LWAMS_SITE_ROOT: process.env.LWAMS_SITE_ROOT || join(root, 'target', 'site'),
+      LWAMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      DATABASE_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return { url, proc, log: () => log, stop: () => proc.kill('SIGTERM') };
+    } catch { /* not yet */ }
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`server did not become healthy:\n${log}`);
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Signs in through the login form and waits for the welcome heading. */
+export async function signIn(page, url, login, password) {
+  await page.goto(`${url}/login`);
+  await page.waitForSelector('body[data-hydrated]');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=welcome]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=current-user]') !== null);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what building LWAMS needs; with --test also what its tests need.
+# Idempotent: every step is skipped when its tool is already there in the right version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "0.3.10" ]; then
+  log "installing cargo-leptos 0.3.10 (10–14 min the first time)"
+  cargo install cargo-leptos --version 0.3.10 --locked --features no_downloads
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "0.2.130" ]; then
+  log "installing wasm-bindgen-cli 0.2.130"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+
+apt_pkgs=()
+command -v wasm-opt >/dev/null || apt_pkgs+=(binaryen)
+if [ "$want_tests" = 1 ]; then
+  command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  command -v psql >/dev/null || apt_pkgs+=(postgresql-client)
+fi
+if [ "${#apt_pkgs[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${apt_pkgs[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}"
+fi
+
+if [ "$want_tests" = 1 ] && [ ! -d end2end/node_modules/playwright-core ]; then
+  log "installing end-to-end test packages (npm)"
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
+log "done"

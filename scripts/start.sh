@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the prerequisites, builds LWAMS in release mode and starts it on an embedded
+# SQLite database in ./data. On the first start an admin account is created: its
+# password is LWAMS_ADMIN_PASSWORD when set, otherwise generated and printed once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo leptos build --release
+export LWAMS_SITE_ROOT="${LWAMS_SITE_ROOT:-target/site}"
+exec target/release/lwams serve "$@"

@@ -1,0 +1,48 @@
+//! The REST API under `/api/v1`: one router per domain, composed here, and the
+//! OpenAPI document generated from the handlers' annotations.
+
+mod admin_rule;
+pub mod auth;
+pub mod company;
+pub mod extract;
+pub mod groups;
+pub mod users;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "LWAMS API", description = "IT-operations automation: flows, schedules, agents."),
+    paths(
+        auth::sign_in, auth::sign_out, auth::me, auth::change_password, auth::set_locale,
+        company::get_company, company::update_company,
+        users::list_users, users::get_user, users::create_user, users::update_user, users::delete_user,
+        groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
+        groups::delete_group, groups::add_members, groups::remove_member,
+    ),
+    tags(
+        (name = "auth", description = "Sign-in and the current user"),
+        (name = "company", description = "System › Company"),
+        (name = "users", description = "System › Users"),
+        (name = "groups", description = "System › User groups and permissions"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `/api/v1/...` plus `/api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    let v1 = Router::new()
+        .merge(auth::router())
+        .merge(company::router())
+        .merge(users::router())
+        .merge(groups::router())
+        .fallback(|| async { AppError::NotFound("endpoint") });
+    Router::new().nest("/api/v1", v1).route(
+        "/api/openapi.json",
+        get(|| async { Json(ApiDoc::openapi()) }),
+    )
+}

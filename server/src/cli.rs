@@ -1,0 +1,238 @@
+//! The `lwams` command line: `serve` (default) and `admin create-user`.
+
+use crate::auth::password;
+use crate::bootstrap::{self, FirstAdmin, ADMIN_GROUP};
+use crate::config::{redact_url, Config};
+use crate::store::{companies, groups, users, StoreError};
+use clap::{Parser, Subcommand};
+use shared::validate;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lwams",
+    version,
+    about = "LWAMS — IT-operations automation server"
+)]
+pub struct Cli {
+    /// TOML configuration file (settings there are overridden by LWAMS_* variables).
+    #[arg(long, global = true, env = "LWAMS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default). On an empty database it creates the first company
+    /// and admin; the admin's password comes from LWAMS_ADMIN_PASSWORD or is printed once.
+    Serve {
+        /// Login name of the first admin, used only on an empty database.
+        #[arg(long, env = "LWAMS_ADMIN_LOGIN", default_value = "admin")]
+        admin_login: String,
+        #[arg(long, env = "LWAMS_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Administration tasks run against the configured database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user (optionally in the Administrators group).
+    CreateUser {
+        #[arg(long)]
+        login: String,
+        /// The password; read from LWAMS_NEW_USER_PASSWORD when omitted.
+        #[arg(long, env = "LWAMS_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The company's code; may be omitted when there is one company.
+        #[arg(long)]
+        company: Option<String>,
+        /// Add the user to the Administrators group.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config.log_format);
+    let default_serve = Command::Serve {
+        admin_login: std::env::var("LWAMS_ADMIN_LOGIN").unwrap_or_else(|_| "admin".into()),
+        admin_password: std::env::var("LWAMS_ADMIN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty()),
+    };
+    match cli.command.unwrap_or(default_serve) {
+        Command::Serve {
+            admin_login,
+            admin_password,
+        } => serve(config, &admin_login, admin_password.as_deref()).await,
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    login,
+                    password,
+                    display_name,
+                    company,
+                    admin,
+                },
+        } => {
+            create_user(
+                config,
+                &login,
+                &password,
+                display_name.as_deref(),
+                company.as_deref(),
+                admin,
+            )
+            .await
+        }
+    }
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("LWAMS_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn serve(
+    config: Config,
+    admin_login: &str,
+    admin_password: Option<&str>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let listen = config.listen;
+    tracing::info!(database = %redact_url(&config.database_url()), "opening store");
+    let state = crate::build_state(config).await?;
+    match bootstrap::ensure_first_admin(&state.store, admin_login, admin_password).await? {
+        FirstAdmin::Created {
+            login,
+            generated_password: Some(pw),
+        } => {
+            // Printed once, on the console only (not through the log).
+            println!("\n  First admin account created — sign in as '{login}' with password: {pw}\n  (change it under your name › Change password)\n");
+        }
+        FirstAdmin::Created {
+            login,
+            generated_password: None,
+        } => {
+            println!("\n  First admin account '{login}' created with the password from LWAMS_ADMIN_PASSWORD.\n");
+        }
+        FirstAdmin::Existing => {}
+    }
+    let app = crate::web::app(state.clone());
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(addr = %listen, ready_ms = started.elapsed().as_millis() as u64, "LWAMS listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    state.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn create_user(
+    config: Config,
+    login: &str,
+    pw: &str,
+    display_name: Option<&str>,
+    company: Option<&str>,
+    admin: bool,
+) -> anyhow::Result<()> {
+    let login = validate::identifier("login", login, validate::LOGIN_MAX)?;
+    validate::password("password", pw)?;
+    let store = crate::store::Store::open(&config.database_url()).await?;
+    let mut c = store.conn().await?;
+    let company = match company {
+        Some(code) => companies::by_code(&mut c, code)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("company: no company with code {code:?}"))?,
+        None => {
+            let mut all = companies::list(&mut c).await?;
+            if all.len() != 1 {
+                anyhow::bail!(
+                    "company: {} companies exist; name one with --company",
+                    all.len()
+                );
+            }
+            all.remove(0)
+        }
+    };
+    drop(c);
+    let hash = password::hash(pw).await?;
+    let mut tx = store.begin().await?;
+    let fields = users::UserFields {
+        display_name: display_name.unwrap_or(&login),
+        email: "",
+        phone: "",
+        mobile: "",
+        enabled: true,
+        may_login_agent: admin,
+    };
+    let id = match users::insert(
+        &mut tx,
+        company.id,
+        &login,
+        &hash,
+        shared::Locale::ZhCn,
+        &fields,
+    )
+    .await
+    {
+        Err(e) if e.is_unique_violation() => anyhow::bail!(
+            "login: {login:?} already exists in company {}",
+            company.code
+        ),
+        other => other?,
+    };
+    if admin {
+        let (list, _) = groups::list(
+            &mut tx,
+            company.id,
+            &shared::dto::ListQuery {
+                q: Some(ADMIN_GROUP.into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let group = list
+            .into_iter()
+            .find(|g| g.name == ADMIN_GROUP)
+            .ok_or_else(|| anyhow::anyhow!("the {ADMIN_GROUP} group no longer exists"))?;
+        groups::add_members(&mut tx, group.id, &[id]).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    println!("created user {login} (id {id}) in company {}", company.code);
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The LWAMS server library: configuration, store, authentication, the REST API and
+//! the web application. `main.rs` is a thin command-line front end over it.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use config::Config;
+use leptos::config::LeptosOptions;
+use state::AppState;
+use std::sync::Arc;
+
+/// Builds the shared state: opens (and migrates) the store, loads the secret key.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let secrets = crypto::SecretBox::from_base64(&config.secret_key()?)?;
+    let store = store::Store::open(&config.database_url()).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("lwams")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    Ok(AppState {
+        store,
+        secrets,
+        config: Arc::new(config),
+        leptos_options,
+    })
+}

@@ -1,0 +1,162 @@
+//! The store: every database access of LWAMS goes through this module.
+//!
+//! One code path for SQLite (default, embedded, WAL) and PostgreSQL (`DATABASE_URL=
+//! postgres://…`) through sqlx's `Any` driver. Queries use `$1…` placeholders, which
+//! both back-ends accept. Only the DDL differs (id columns), so each back-end has its own
+//! migration folder; both define the same tables and are never edited once landed.
+
+pub mod companies;
+pub mod groups;
+pub mod sessions;
+pub mod users;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when the error is a unique-constraint violation (duplicate key).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                e.is_unique_violation()
+                    || e.message().contains("UNIQUE constraint failed")
+                    || e.code().as_deref() == Some("23505")
+            }
+            _ => false,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The connection pool and the back-end it talks to. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite:PATH` or `postgres://…`), creating an SQLite file when
+    /// missing, and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let rest = rest.trim_start_matches("//");
+            let sep = if rest.contains('?') { '&' } else { '?' };
+            let url = if rest.contains("mode=") {
+                format!("sqlite://{rest}")
+            } else {
+                format!("sqlite://{rest}{sep}mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => MIGRATE_SQLITE.run(&self.pool).await?,
+            Backend::Postgres => MIGRATE_POSTGRES.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction: every state change is one transaction.
+    pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A pooled connection for reads.
+    pub async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Checks the database answers (used by `/healthz`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        let mut c = self.pool.acquire().await?;
+        c.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `%q%` for a case-insensitive LIKE filter, with LIKE's wildcards escaped.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Shorthand for a connection borrowed from a pool or a transaction.
+pub type Conn = AnyConnection;

@@ -1,0 +1,39 @@
+//! Composes the HTTP application: health check, API, and the Leptos app (SSR pages,
+//! the wasm bundle and static assets).
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+
+/// `GET /healthz`: 200 when the database answers.
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::api::router())
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}

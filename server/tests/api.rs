@@ -1,0 +1,670 @@
+//! The REST API end to end through the real router: sign-in, sessions and CSRF, the
+//! permission guard on every endpoint, company isolation, and bad input.
+//!
+//! Invariants pinned here:
+//! - a user without the right gets 403 on every endpoint; with it, the call works;
+//! - ids of another company answer 404, never data;
+//! - a refused change changes nothing; secrets never come back.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use lwams_server::store::{companies, groups, users};
+use serde_json::{json, Value};
+use shared::dto::auth::Me;
+use shared::dto::company::Company;
+use shared::dto::group::Group;
+use shared::dto::user::User;
+use shared::{Function, Level, PermissionMatrix};
+
+async fn make_group(t: &TestApp, c: &Client, name: &str, perms: &[(Function, Level)]) -> Group {
+    let mut m = PermissionMatrix::default();
+    for (f, l) in perms {
+        m.set(*f, *l);
+    }
+    let r = t
+        .post(
+            "/api/v1/groups",
+            c,
+            &json!({"name": name, "permissions": m}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()
+}
+
+async fn make_user(t: &TestApp, c: &Client, login: &str, groups: &[i64]) -> User {
+    let r = t
+        .post(
+            "/api/v1/users",
+            c,
+            &json!({"login": login, "display_name": login, "password": "user-password-1", "group_ids": groups}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()
+}
+
+#[tokio::test]
+async fn healthz_and_openapi_document_answer() {
+    let t = sqlite_app().await;
+    let r = t.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = t
+        .request(Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let paths = r.body["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/groups/{id}/members",
+        "/api/v1/company",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_an_http_only_strict_cookie_and_me_reports_full_rights() {
+    let t = sqlite_app().await;
+    let r = t.try_login(None, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cookie = r.set_cookie.clone().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let me: Me = r.json();
+    assert_eq!(me.login, "admin");
+    assert_eq!(me.company.code, "default");
+    assert_eq!(me.permissions, PermissionMatrix::full());
+    let c = t.admin().await;
+    let me: Me = t.get("/api/v1/auth/me", &c).await.json();
+    assert_eq!(me.login, "admin");
+    let r = t
+        .request(Method::POST, "/api/v1/auth/logout", Some(&c), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.get("/api/v1/auth/me", &c).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_get_401() {
+    let t = sqlite_app().await;
+    let r = t.request(Method::GET, "/api/v1/users", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "unauthorized");
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_five_lock_the_account() {
+    let t = sqlite_app().await;
+    let r = t.try_login(None, "nobody", "whatever-123").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "bad_credentials");
+    for _ in 0..5 {
+        let r = t.try_login(None, "admin", "wrong-password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = t.try_login(None, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password: {}",
+        r.body
+    );
+    assert_eq!(r.body["error"], "locked");
+}
+
+#[tokio::test]
+async fn state_changing_requests_need_the_sessions_csrf_token() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let forged = Client {
+        cookie: c.cookie.clone(),
+        csrf: "forged".into(),
+    };
+    let r = t
+        .post("/api/v1/groups", &forged, &json!({"name": "g"}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["error"], "csrf");
+    let r = t.get("/api/v1/groups", &forged).await;
+    assert_eq!(r.status, StatusCode::OK, "reads need no CSRF token");
+    let page = r.body["items"].as_array().unwrap().len();
+    assert_eq!(page, 1, "nothing was created");
+}
+
+/// Every endpoint with the right it needs and a valid body.
+fn endpoints(
+    user_id: i64,
+    group_id: i64,
+    member_id: i64,
+) -> Vec<(Method, String, Function, Level, Option<Value>)> {
+    use Function::*;
+    use Level::{Manage, View};
+    let group = json!({"name": "renamed", "description": "", "permissions": {}});
+    let user_update = json!({"display_name": "X", "enabled": true, "group_ids": []});
+    vec![
+        (
+            Method::GET,
+            "/api/v1/company".into(),
+            SystemCompany,
+            View,
+            None,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/company".into(),
+            SystemCompany,
+            Manage,
+            Some(json!({"code": "default", "name": "Ops"})),
+        ),
+        (Method::GET, "/api/v1/users".into(), SystemUsers, View, None),
+        (
+            Method::GET,
+            format!("/api/v1/users/{user_id}"),
+            SystemUsers,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            SystemUsers,
+            Manage,
+            Some(json!({"login": "new-one", "display_name": "N", "password": "password-123"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/users/{user_id}"),
+            SystemUsers,
+            Manage,
+            Some(user_update),
+        ),
+        (
+            Method::GET,
+            "/api/v1/groups".into(),
+            SystemUsers,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/groups/{group_id}"),
+            SystemUsers,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/groups".into(),
+            SystemUsers,
+            Manage,
+            Some(json!({"name": "another"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/groups/{group_id}"),
+            SystemUsers,
+            Manage,
+            Some(group),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/groups/{group_id}/members"),
+            SystemUsers,
+            Manage,
+            Some(json!({"user_ids": [user_id]})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/groups/{group_id}/members/{member_id}"),
+            SystemUsers,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/users/{user_id}"),
+            SystemUsers,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/groups/{group_id}"),
+            SystemUsers,
+            Manage,
+            None,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_with_it() {
+    let t = sqlite_app().await;
+    let admin = t.admin().await;
+    // A user whose group only views the monitor.
+    let weak_group = make_group(&t, &admin, "weak", &[(Function::FlowMonitor, Level::View)]).await;
+    make_user(&t, &admin, "weak", &[weak_group.id]).await;
+    let weak = t.login(None, "weak", "user-password-1").await;
+    // A viewer of users and company: view passes, manage is 403.
+    let viewer_group = make_group(
+        &t,
+        &admin,
+        "viewers",
+        &[
+            (Function::SystemUsers, Level::View),
+            (Function::SystemCompany, Level::View),
+        ],
+    )
+    .await;
+    make_user(&t, &admin, "viewer", &[viewer_group.id]).await;
+    let viewer = t.login(None, "viewer", "user-password-1").await;
+    // Targets in company 1.
+    let target_group = make_group(&t, &admin, "target", &[]).await;
+    let member = make_user(&t, &admin, "member", &[target_group.id]).await;
+    let target_user = make_user(&t, &admin, "target", &[]).await;
+
+    // A second company with its own administrator.
+    let other_admin = {
+        let mut tx = t.state.store.begin().await.unwrap();
+        let co = companies::insert(&mut tx, "other", "Other Co")
+            .await
+            .unwrap();
+        let g = groups::insert(&mut tx, co, "Administrators", "")
+            .await
+            .unwrap();
+        groups::set_permissions(&mut tx, g, &PermissionMatrix::full())
+            .await
+            .unwrap();
+        let hash = lwams_server::auth::password::hash("other-password-1")
+            .await
+            .unwrap();
+        let f = users::UserFields {
+            display_name: "O",
+            email: "",
+            phone: "",
+            mobile: "",
+            enabled: true,
+            may_login_agent: false,
+        };
+        let u = users::insert(&mut tx, co, "admin", &hash, shared::Locale::En, &f)
+            .await
+            .unwrap();
+        groups::add_members(&mut tx, g, &[u]).await.unwrap();
+        tx.commit().await.unwrap();
+        t.login(Some("other"), "admin", "other-password-1").await
+    };
+
+    for (method, path, f, level, body) in endpoints(target_user.id, target_group.id, member.id) {
+        let r = t
+            .request(method.clone(), &path, Some(&weak), body.clone())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path} without {f:?}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"], "forbidden");
+        if level == Level::Manage {
+            let r = t
+                .request(method.clone(), &path, Some(&viewer), body.clone())
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} with view only: {}",
+                r.body
+            );
+        }
+        if path.contains(&format!("/{}", target_user.id))
+            || path.contains(&format!("/{}", target_group.id))
+        {
+            let r = t
+                .request(method.clone(), &path, Some(&other_admin), body.clone())
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path} from another company: {}",
+                r.body
+            );
+        }
+        let r = t
+            .request(method.clone(), &path, Some(&admin), body.clone())
+            .await;
+        assert!(
+            r.status.is_success(),
+            "{method} {path} as admin: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // The other company's admin sees only its own users.
+    let page: Value = t.get("/api/v1/users", &other_admin).await.body;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["login"], "admin");
+    let company: Company = t.get("/api/v1/company", &other_admin).await.json();
+    assert_eq!(company.code, "other");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_naming_the_field_and_changes_nothing() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let cases = [
+        (
+            json!({"login": "", "display_name": "x", "password": "password-1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "login",
+        ),
+        (
+            json!({"login": "bad login", "display_name": "x", "password": "password-1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "login",
+        ),
+        (
+            json!({"login": "ok", "display_name": "x".repeat(101), "password": "password-1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name",
+        ),
+        (
+            json!({"login": "ok", "display_name": "x", "password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password",
+        ),
+        (
+            json!({"login": "ok", "display_name": "x", "password": "password-1", "email": "nope"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            json!({"login": "ok", "display_name": "x", "password": "password-1", "group_ids": [999]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "group_ids",
+        ),
+        (
+            json!({"login": "admin", "display_name": "x", "password": "password-1"}),
+            StatusCode::CONFLICT,
+            "login",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let r = t.post("/api/v1/users", &c, &body).await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(r.body["field"], field, "{body}: {}", r.body);
+        assert!(
+            r.body["message"].as_str().unwrap().starts_with(field),
+            "{}",
+            r.body
+        );
+    }
+    // Ill-typed body: 400 naming the field.
+    let r = t
+        .post(
+            "/api/v1/users",
+            &c,
+            &json!({"login": 5, "display_name": "x", "password": "password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("login"),
+        "{}",
+        r.body
+    );
+    // Unknown and non-numeric ids.
+    assert_eq!(
+        t.get("/api/v1/users/999999", &c).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get("/api/v1/users/abc", &c).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Duplicate group name.
+    make_group(&t, &c, "ops", &[]).await;
+    let r = t.post("/api/v1/groups", &c, &json!({"name": "ops"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["field"], "name");
+    // Nothing was created.
+    let users: Value = t.get("/api/v1/users", &c).await.body;
+    assert_eq!(users["total"], 1);
+}
+
+#[tokio::test]
+async fn the_last_admin_and_ones_own_manage_right_cannot_be_removed() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let me: Me = t.get("/api/v1/auth/me", &c).await.json();
+    let admins: Value = t.get("/api/v1/groups", &c).await.body;
+    let admin_group = admins["items"][0]["id"].as_i64().unwrap();
+    // Deleting oneself.
+    let r = t.delete(&format!("/api/v1/users/{}", me.user_id), &c).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // Leaving the only managing group.
+    let r = t
+        .put(
+            &format!("/api/v1/users/{}", me.user_id),
+            &c,
+            &json!({"display_name": "A", "enabled": true, "group_ids": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("your own manage right"));
+    // Downgrading the group's user right.
+    let r = t
+        .put(
+            &format!("/api/v1/groups/{admin_group}"),
+            &c,
+            &json!({"name": "Administrators", "permissions": {"system_users": "view"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Deleting the group.
+    assert_eq!(
+        t.delete(&format!("/api/v1/groups/{admin_group}"), &c)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    // Disabling oneself.
+    let r = t
+        .put(
+            &format!("/api/v1/users/{}", me.user_id),
+            &c,
+            &json!({"display_name": "A", "enabled": false, "group_ids": [admin_group]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Nothing changed.
+    let me2: Me = t.get("/api/v1/auth/me", &c).await.json();
+    assert_eq!(me2.permissions, PermissionMatrix::full());
+    let g: Group = t
+        .get(&format!("/api/v1/groups/{admin_group}"), &c)
+        .await
+        .json();
+    assert_eq!(g.permissions, PermissionMatrix::full());
+    assert_eq!(g.user_ids, vec![me.user_id]);
+}
+
+#[tokio::test]
+async fn rights_are_the_union_of_the_users_groups() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let a = make_group(
+        &t,
+        &c,
+        "a",
+        &[
+            (Function::FlowEditor, Level::View),
+            (Function::ReportData, Level::Manage),
+        ],
+    )
+    .await;
+    let b = make_group(&t, &c, "b", &[(Function::FlowEditor, Level::Manage)]).await;
+    make_user(&t, &c, "both", &[a.id, b.id]).await;
+    let u = t.login(None, "both", "user-password-1").await;
+    let me: Me = t.get("/api/v1/auth/me", &u).await.json();
+    assert_eq!(me.permissions.get(Function::FlowEditor), Level::Manage);
+    assert_eq!(me.permissions.get(Function::ReportData), Level::Manage);
+    assert_eq!(me.permissions.get(Function::SystemUsers), Level::None);
+}
+
+#[tokio::test]
+async fn associate_users_adds_members_in_one_step() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let g = make_group(&t, &c, "example group", &[]).await;
+    let u1 = make_user(&t, &c, "User1", &[]).await;
+    let u2 = make_user(&t, &c, "User2", &[]).await;
+    let r = t
+        .post(
+            &format!("/api/v1/groups/{}/members", g.id),
+            &c,
+            &json!({"user_ids": [u1.id, u2.id]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let g: Group = r.json();
+    assert_eq!(g.user_ids, vec![u1.id, u2.id]);
+    let r = t
+        .post(
+            &format!("/api/v1/groups/{}/members", g.id),
+            &c,
+            &json!({"user_ids": [424242]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["field"], "user_ids");
+}
+
+#[tokio::test]
+async fn the_wechat_secret_is_write_only_and_encrypted_at_rest() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let r = t.put("/api/v1/company", &c, &json!({"code": "acme", "name": "ACME", "wechat_app_id": "wx1", "wechat_app_secret": "s3cr3t-value"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.to_string().contains("s3cr3t-value"));
+    let co: Company = r.json();
+    assert!(co.wechat_app_secret_set);
+    let mut conn = t.state.store.conn().await.unwrap();
+    let row = companies::get(&mut conn, co.id).await.unwrap().unwrap();
+    let stored = row.wechat_app_secret_enc.unwrap();
+    assert!(!stored.contains("s3cr3t-value"));
+    assert_eq!(t.state.secrets.open(&stored).unwrap(), "s3cr3t-value");
+    // Omitted keeps it, empty clears it.
+    let co: Company = t
+        .put(
+            "/api/v1/company",
+            &c,
+            &json!({"code": "acme", "name": "ACME"}),
+        )
+        .await
+        .json();
+    assert!(co.wechat_app_secret_set);
+    let co: Company = t
+        .put(
+            "/api/v1/company",
+            &c,
+            &json!({"code": "acme", "name": "ACME", "wechat_app_secret": ""}),
+        )
+        .await
+        .json();
+    assert!(!co.wechat_app_secret_set);
+    // Bad code.
+    let r = t
+        .put(
+            "/api/v1/company",
+            &c,
+            &json!({"code": "a b", "name": "ACME"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["field"], "code");
+}
+
+#[tokio::test]
+async fn changing_ones_password_ends_other_sessions() {
+    let t = sqlite_app().await;
+    let a = t.admin().await;
+    let b = t.admin().await;
+    let r = t
+        .post(
+            "/api/v1/auth/password",
+            &a,
+            &json!({"current_password": "wrong", "new_password": "new-password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["field"], "current_password");
+    let r = t
+        .post(
+            "/api/v1/auth/password",
+            &a,
+            &json!({"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(t.get("/api/v1/auth/me", &a).await.status, StatusCode::OK);
+    assert_eq!(
+        t.get("/api/v1/auth/me", &b).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    t.login(None, "admin", "new-password-1").await;
+}
+
+#[tokio::test]
+async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let u = make_user(&t, &c, "ops", &[]).await;
+    let s = t.login(None, "ops", "user-password-1").await;
+    let r = t
+        .put(
+            &format!("/api/v1/users/{}", u.id),
+            &c,
+            &json!({"display_name": "ops", "enabled": false, "group_ids": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        t.get("/api/v1/auth/me", &s).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.try_login(None, "ops", "user-password-1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_locale_is_saved_per_user() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let r = t
+        .put("/api/v1/auth/locale", &c, &json!({"locale": "en"}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let me: Me = t.get("/api/v1/auth/me", &c).await.json();
+    assert_eq!(me.locale, shared::Locale::En);
+    let r = t
+        .put("/api/v1/auth/locale", &c, &json!({"locale": "fr"}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

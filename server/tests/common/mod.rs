@@ -1,0 +1,234 @@
+//! Test helpers: fresh databases on SQLite and PostgreSQL, an app with a signed-in
+//! client, JSON requests through `tower::ServiceExt::oneshot`.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use lwams_server::config::Config;
+use lwams_server::state::AppState;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A database for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::process::Command::new("psql")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-q",
+                    "-c",
+                ])
+                .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .output();
+        }
+    }
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("LWAMS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub async fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("test.db").display());
+    TestDb {
+        url,
+        _dir: Some(dir),
+        pg_name: None,
+    }
+}
+
+/// A fresh PostgreSQL database on 127.0.0.1:5432 (trust auth).
+pub async fn pg_db() -> TestDb {
+    use sqlx::Connection;
+    let name = format!("lwams_t_{}_{}", std::process::id(), rand_suffix());
+    let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+        .await
+        .expect("PostgreSQL must run on 127.0.0.1:5432 for the store tests (see README)");
+    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let base = pg_admin_url();
+    let url = match base.rfind('/') {
+        Some(i) => format!("{}/{}", &base[..i], name),
+        None => base,
+    };
+    TestDb {
+        url,
+        _dir: None,
+        pg_name: Some(name),
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{}_{}", t, N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Which back-ends to run a store test on: both.
+pub async fn both_backends() -> Vec<TestDb> {
+    vec![sqlite_db().await, pg_db().await]
+}
+
+pub struct TestApp {
+    pub app: Router,
+    pub state: AppState,
+    pub db: TestDb,
+}
+
+/// An app over `db` with the first company and admin created.
+pub async fn app_on(db: TestDb) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        database_url: Some(db.url.clone()),
+        data_dir: dir.path().into(),
+        secret_key: Some(lwams_server::crypto::SecretBox::generate_key()),
+        ..Config::default()
+    };
+    let state = lwams_server::build_state(config).await.expect("state");
+    lwams_server::bootstrap::ensure_first_admin(&state.store, "admin", Some(ADMIN_PASSWORD))
+        .await
+        .expect("first admin");
+    let app = lwams_server::web::app(state.clone());
+    TestApp { app, state, db }
+}
+
+pub async fn sqlite_app() -> TestApp {
+    app_on(sqlite_db().await).await
+}
+
+/// A signed-in client: its cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub set_cookie: Option<String>,
+}
+
+impl Resp {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone()).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        client: Option<&Client>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(c) = client {
+            b = b
+                .header(header::COOKIE, &c.cookie)
+                .header("x-csrf-token", &c.csrf);
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let set_cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Resp {
+            status,
+            body,
+            set_cookie,
+        }
+    }
+
+    pub async fn get(&self, path: &str, c: &Client) -> Resp {
+        self.request(Method::GET, path, Some(c), None).await
+    }
+
+    pub async fn post<B: Serialize>(&self, path: &str, c: &Client, body: &B) -> Resp {
+        self.request(
+            Method::POST,
+            path,
+            Some(c),
+            Some(serde_json::to_value(body).unwrap()),
+        )
+        .await
+    }
+
+    pub async fn put<B: Serialize>(&self, path: &str, c: &Client, body: &B) -> Resp {
+        self.request(
+            Method::PUT,
+            path,
+            Some(c),
+            Some(serde_json::to_value(body).unwrap()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, c: &Client) -> Resp {
+        self.request(Method::DELETE, path, Some(c), None).await
+    }
+
+    /// Signs in; panics unless it works.
+    pub async fn login(&self, company: Option<&str>, login: &str, password: &str) -> Client {
+        let r = self.try_login(company, login, password).await;
+        assert_eq!(r.status, StatusCode::OK, "login {login}: {}", r.body);
+        let cookie = r.set_cookie.expect("session cookie");
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        Client {
+            cookie,
+            csrf: r.body["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn try_login(&self, company: Option<&str>, login: &str, password: &str) -> Resp {
+        let body =
+            serde_json::json!({ "company_code": company, "login": login, "password": password });
+        self.request(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.login(None, "admin", ADMIN_PASSWORD).await
+    }
+}

@@ -1,0 +1,27 @@
+//! The company (tenant) settings page.
+
+use super::Id;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Company {
+    pub id: Id,
+    pub code: String,
+    pub name: String,
+    pub wechat_app_id: String,
+    /// Whether a WeChat appSecret is stored. The secret itself is never sent.
+    pub wechat_app_secret_set: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CompanyUpdate {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub wechat_app_id: String,
+    /// `None` keeps the stored secret, `Some("")` clears it, anything else replaces it.
+    #[serde(default)]
+    pub wechat_app_secret: Option<String>,
+}

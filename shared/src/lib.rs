@@ -1,0 +1,10 @@
+//! Types that cross every LWAMS boundary: API DTOs, the permission model, locales and
+//! field validation rules. Compiles to wasm32 — serde-level dependencies only.
+
+pub mod dto;
+pub mod locale;
+pub mod permission;
+pub mod validate;
+
+pub use locale::Locale;
+pub use permission::{Function, Level, PermissionMatrix};

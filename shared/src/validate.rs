@@ -1,0 +1,200 @@
+//! Field validation rules shared by the server (authoritative) and the browser app
+//! (early feedback). Every failure names the field it is about.
+
+use serde::{Deserialize, Serialize};
+
+/// A validation failure: which field, and why (an English sentence; the app may
+/// translate by `code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub code: FieldErrorCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldErrorCode {
+    Required,
+    TooLong,
+    TooShort,
+    Invalid,
+    Duplicate,
+    NotAllowed,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: FieldErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_string(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub const NAME_MAX: usize = 100;
+pub const LOGIN_MAX: usize = 64;
+pub const TEXT_MAX: usize = 1000;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 256;
+
+/// A required single-line text: trimmed, non-empty, at most `max` characters, no
+/// control characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Required,
+            "is required",
+        ));
+    }
+    optional_text(field, v, max)
+}
+
+/// An optional text: at most `max` characters, no control characters but newlines/tabs.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::TooLong,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Invalid,
+            "contains control characters",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// A login name or company code: 1–64 of letters, digits, `.`, `_`, `-`, `@`.
+pub fn identifier(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = required_text(field, value, max)?;
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Invalid,
+            "may contain only letters, digits and . _ - @",
+        ));
+    }
+    Ok(v)
+}
+
+/// An optional e-mail address (empty is allowed).
+pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = optional_text(field, value, 254)?;
+    if v.is_empty() {
+        return Ok(v);
+    }
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !v.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            FieldErrorCode::Invalid,
+            "is not an e-mail address",
+        ))
+    }
+}
+
+/// An optional phone number: digits, spaces and `+-()`, at most 32 characters.
+pub fn phone(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = optional_text(field, value, 32)?;
+    if v.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
+    {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            FieldErrorCode::Invalid,
+            "may contain only digits, spaces and + - ( )",
+        ))
+    }
+}
+
+/// A new password: 8–256 characters, not only whitespace.
+pub fn password(field: &str, value: &str) -> Result<(), FieldError> {
+    let n = value.chars().count();
+    if value.trim().is_empty() {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Required,
+            "is required",
+        ));
+    }
+    if n < PASSWORD_MIN {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::TooShort,
+            format!("must be at least {PASSWORD_MIN} characters long"),
+        ));
+    }
+    if n > PASSWORD_MAX {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::TooLong,
+            format!("must be at most {PASSWORD_MAX} characters long"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_trims_and_rejects_empty_and_long() {
+        assert_eq!(required_text("name", "  ops  ", 10).unwrap(), "ops");
+        assert_eq!(
+            required_text("name", "   ", 10).unwrap_err().code,
+            FieldErrorCode::Required
+        );
+        let e = required_text("name", &"x".repeat(11), 10).unwrap_err();
+        assert_eq!(e.field, "name");
+        assert_eq!(e.code, FieldErrorCode::TooLong);
+        assert_eq!(
+            required_text("name", "a\u{0}b", 10).unwrap_err().code,
+            FieldErrorCode::Invalid
+        );
+    }
+
+    #[test]
+    fn identifiers_emails_phones_and_passwords() {
+        assert!(identifier("login", "user.1-a_b@x", 64).is_ok());
+        assert!(identifier("login", "bad name", 64).is_err());
+        assert!(email("email", "").is_ok());
+        assert!(email("email", "ops@example.com").is_ok());
+        assert!(email("email", "ops@localhost").is_err());
+        assert!(email("email", "no-at-sign").is_err());
+        assert!(phone("phone", "+86 (10) 1234-5678").is_ok());
+        assert!(phone("phone", "12ab").is_err());
+        assert!(password("password", "short").is_err());
+        assert!(password("password", "long enough").is_ok());
+        assert!(password("password", "        ").is_err());
+    }
+}
