@@ -29,6 +29,7 @@ apt_pkgs=()
 command -v wasm-opt >/dev/null || apt_pkgs+=(binaryen)
 if [ "$want_tests" = 1 ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt_pkgs+=(fonts-noto-cjk)
   command -v psql >/dev/null || apt_pkgs+=(postgresql-client)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then

@@ -9,7 +9,7 @@ use crate::i18n::{t, translate, use_i18n};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::use_navigate;
 use shared::dto::auth::Me;
 use shared::permission::Menu;
 use shared::Level;
@@ -35,13 +35,6 @@ pub fn AppLayout() -> impl IntoView {
                 Err(_) => session.checked.set(true),
             }
         });
-    });
-
-    // Close the drawer whenever the route changes.
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        drawer_open.set(false);
     });
 
     let navigate_out = use_navigate();
@@ -84,7 +77,7 @@ pub fn AppLayout() -> impl IntoView {
                 <A href="/account/password" attr:class="topbar-link">{t("nav-change-password")}</A>
                 <button class="link-button" data-testid="logout" on:click=logout>{t("nav-logout")}</button>
             </header>
-            <nav class="sidebar" aria-label="main" data-testid="sidebar">
+            <nav class="sidebar" aria-label="main" data-testid="sidebar" on:click=move |_| drawer_open.set(false)>
                 <SideMenu />
             </nav>
             <div class="scrim" on:click=move |_| drawer_open.set(false)></div>
