@@ -25,8 +25,14 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "0.2.130" ]; 
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
 
+# wasm-opt for release builds comes from npm's binaryen (Debian's binaryen 108 breaks the
+# externref table wasm-bindgen 0.2.130 emits, and the page then fails to hydrate).
+if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+  log "installing build tools from npm (binaryen's wasm-opt)"
+  (cd tools && npm ci --no-audit --no-fund)
+fi
+
 apt_pkgs=()
-command -v wasm-opt >/dev/null || apt_pkgs+=(binaryen)
 if [ "$want_tests" = 1 ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt_pkgs+=(fonts-noto-cjk)

@@ -134,6 +134,7 @@ async fn serve(
         }
         FirstAdmin::Existing => {}
     }
+    spawn_session_purge(state.store.clone());
     let app = crate::web::app(state.clone());
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(addr = %listen, ready_ms = started.elapsed().as_millis() as u64, "LWAMS listening");
@@ -142,6 +143,25 @@ async fn serve(
         .await?;
     state.store.close().await;
     Ok(())
+}
+
+/// Deletes expired sign-in sessions once an hour.
+fn spawn_session_purge(store: crate::store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let purged = match store.conn().await {
+                Ok(mut c) => crate::store::sessions::purge_expired(&mut c).await,
+                Err(e) => Err(e),
+            };
+            match purged {
+                Ok(n) if n > 0 => tracing::info!(sessions = n, "purged expired sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -173,6 +193,20 @@ async fn create_user(
     validate::password("password", pw)?;
     let store = crate::store::Store::open(&config.database_url()).await?;
     let mut c = store.conn().await?;
+    if companies::list(&mut c).await?.is_empty() {
+        // An empty database: the first user must be an administrator; creating it also
+        // creates the default company and the Administrators group.
+        if !admin {
+            anyhow::bail!(
+                "the database is empty: create the first user with --admin (or start `lwams serve` once)"
+            );
+        }
+        drop(c);
+        bootstrap::ensure_first_admin(&store, &login, Some(pw)).await?;
+        println!("created the default company and administrator {login}");
+        store.close().await;
+        return Ok(());
+    }
     let company = match company {
         Some(code) => companies::by_code(&mut c, code)
             .await?
