@@ -38,6 +38,24 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Work with BPMN files.
+    Bpmn {
+        #[command(subcommand)]
+        command: BpmnCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BpmnCommand {
+    /// Parse, validate and round-trip each file; one line per file; exit 1 if any fails.
+    Check {
+        /// BPMN files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also list every problem found (execution problems are warnings here).
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +79,12 @@ pub enum AdminCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Bpmn {
+        command: BpmnCommand::Check { files, verbose },
+    }) = &cli.command
+    {
+        return check_bpmn(files, *verbose);
+    }
     let config = Config::load(cli.config.as_deref())?;
     init_tracing(&config.log_format);
     let default_serve = Command::Serve {
@@ -74,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin_login,
             admin_password,
         } => serve(config, &admin_login, admin_password.as_deref()).await,
+        Command::Bpmn { .. } => Ok(()),
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -95,6 +120,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+fn check_bpmn(files: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0;
+    for f in files {
+        let report = crate::bpmn_check::check_file(f);
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(out, "{}", report.line);
+        if verbose || !report.ok {
+            for d in &report.details {
+                let _ = writeln!(out, "{d}");
+            }
+        }
+        if !report.ok {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} file(s) failed", files.len());
+    }
+    Ok(())
 }
 
 fn init_tracing(format: &str) {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod bpmn_check;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -89,7 +89,7 @@ fn serve_prints_the_generated_admin_password_once_and_answers_healthz() {
         }
         false
     };
-    let stop = |mut child: std::process::Child| -> String {
+    let stop = |child: std::process::Child| -> String {
         unsafe_kill(child.id());
         let out = child.wait_with_output().unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
@@ -112,4 +112,57 @@ fn unsafe_kill(pid: u32) {
         .arg("-TERM")
         .arg(pid.to_string())
         .status();
+}
+
+#[test]
+fn bpmn_check_passes_every_miwg_file_and_fails_a_broken_one() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/bpmn-miwg");
+    let mut files: Vec<_> = ["reference", "bpmn-io-18.6.1"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(root.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+        })
+        .filter(|p| p.extension().is_some_and(|e| e == "bpmn"))
+        .collect();
+    files.sort();
+    let out = lwams()
+        .args(["bpmn", "check"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("ok   ")).count(),
+        files.len(),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.bpmn");
+    std::fs::write(&bad, "<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n<process id=\"p\">\n<task id=\"a\">\n</process></definitions>").unwrap();
+    let out = lwams()
+        .args(["bpmn", "check"])
+        .arg(&bad)
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("FAIL") && first.contains("line"),
+        "{text}"
+    );
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("ok   "),
+        "the other file is still checked: {text}"
+    );
 }
