@@ -7,6 +7,7 @@ pub mod api;
 pub mod components;
 pub mod i18n;
 pub mod pages;
+pub mod request;
 pub mod session;
 
 use leptos::prelude::*;
@@ -20,16 +21,25 @@ use pages::coming::Coming;
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The login page is plain HTML (its form posts without JavaScript), so a first
+    // visit downloads no wasm; every other page hydrates.
+    let hydrate = !request::path().is_some_and(|p| request::is_static_page(&p));
+    let lang = request::initial_locale().tag();
     view! {
         <!DOCTYPE html>
-        <html lang="zh-CN">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {hydrate
+                    .then(|| {
+                        view! {
+                            <AutoReload options=options.clone() />
+                            <HydrationScripts options=options.clone() />
+                        }
+                    })}
                 <MetaTags />
             </head>
             <body>
@@ -48,7 +58,7 @@ macro_rules! coming {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let i18n = i18n::provide_i18n(shared::Locale::default());
+    let i18n = i18n::provide_i18n(request::initial_locale());
     session::provide_session(i18n);
     view! {
         <Stylesheet id="leptos" href="/pkg/lwams.css" />

@@ -113,15 +113,20 @@ test('on a 375 px phone the menu collapses into a drawer', async () => {
   await ctx.close();
 });
 
-test('a wrong password shows a clear message and keeps the user on the login page', async () => {
+test('the login page loads no wasm; a wrong password shows a clear message in the chosen language', async () => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
+  const requested = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   await page.goto(`${server.url}/login`);
-  await page.waitForSelector('body[data-hydrated]');
+  assert.ok(!requested.some((p) => p.endsWith('.wasm') || p.endsWith('.js')), `no script loaded: ${requested}`);
+  await page.click('a[hreflang=en]');
+  await page.waitForSelector('text=Sign in');
   await page.fill('input[name=login]', 'admin');
   await page.fill('input[name=password]', 'not-the-password');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-testid=login-error]');
-  assert.match(await page.textContent('[data-testid=login-error]'), /密码|password/);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  assert.match(await page.textContent('[data-testid=login-error]'), /Wrong company code, login name or password/);
+  assert.equal(await page.inputValue('input[name=login]'), 'admin', 'the login name is kept');
+  await page.screenshot({ path: join(artifacts, 'login-error-en-1440.png') });
   await ctx.close();
 });

@@ -63,13 +63,13 @@ export async function launchBrowser() {
   });
 }
 
-/** Signs in through the login form and waits for the welcome heading. */
+/** Signs in through the (plain HTML) login form; waits until the app is interactive. */
 export async function signIn(page, url, login, password) {
   await page.goto(`${url}/login`);
-  await page.waitForSelector('body[data-hydrated]');
   await page.fill('input[name=login]', login);
   await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.waitForSelector('body[data-hydrated]');
   await page.waitForSelector('[data-testid=welcome]');
   await page.waitForFunction(() => document.querySelector('[data-testid=current-user]') !== null);
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod login_form;
 pub mod state;
 pub mod store;
 pub mod web;

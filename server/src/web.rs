@@ -26,6 +26,10 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/auth/login",
+            axum::routing::post(crate::login_form::form_login),
+        )
         .merge(crate::api::router())
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();

@@ -668,3 +668,103 @@ async fn the_locale_is_saved_per_user() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+async fn raw(
+    t: &TestApp,
+    req: axum::http::Request<axum::body::Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = t.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn form_post(body: &str, origin: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post("/auth/login")
+        .header("host", "lwams.test")
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_login_form_works_without_javascript_and_refuses_cross_site_posts() {
+    let t = sqlite_app().await;
+    let ok = format!("login=admin&password={ADMIN_PASSWORD}&lang=en&next=%2Fsystem%2Fusers");
+    let (status, headers, _) = raw(&t, form_post(&ok, "http://lwams.test")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/system/users");
+    let cookies: Vec<_> = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("lwams_session=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("lwams_lang=zh-CN")),
+        "the user's own language: {cookies:?}"
+    );
+
+    let (status, headers, _) = raw(
+        &t,
+        form_post("login=admin&password=wrong&lang=en", "http://lwams.test"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        "/login?error=bad_credentials&lang=en&login=admin"
+    );
+    assert!(headers.get("set-cookie").is_none());
+
+    let (status, _, _) = raw(&t, form_post(&ok, "https://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, headers, _) = raw(
+        &t,
+        form_post(
+            "login=admin&password=x&next=https://evil.example",
+            "http://lwams.test",
+        ),
+    )
+    .await;
+    assert!(headers["location"].to_str().unwrap().starts_with("/login?"));
+}
+
+#[tokio::test]
+async fn the_login_page_ships_no_wasm_and_app_pages_do() {
+    let t = sqlite_app().await;
+    let get = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (status, _, login) = raw(&t, get("/login?lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(login.contains("<html lang=\"en\""), "{login}");
+    assert!(login.contains("action=\"/auth/login\""));
+    assert!(login.contains("Sign in"));
+    assert!(
+        !login.contains("/pkg/lwams.js"),
+        "no hydration script on the login page"
+    );
+    let (_, _, home) = raw(&t, get("/")).await;
+    assert!(home.contains("/pkg/lwams.js"));
+    let (_, _, zh) = raw(
+        &t,
+        axum::http::Request::get("/login")
+            .header("cookie", "lwams_lang=zh-CN")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(zh.contains("登录"));
+}

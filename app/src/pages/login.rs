@@ -1,21 +1,35 @@
-//! The sign-in page.
+//! The sign-in page. Served as plain HTML: the form posts to `/auth/login` without
+//! JavaScript (the server redirects back with `?error=` on failure). When the app is
+//! already running (after signing out) the same form signs in through the JSON API.
 
 use crate::api::{self, ApiError, Method};
-use crate::components::lang_switch::LangSwitch;
-use crate::i18n::{t, tr};
+use crate::i18n::{t, translate, use_i18n};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::dto::auth::{LoginRequest, Me};
+use shared::Locale;
+
+/// The message for an error code (`bad_credentials`, `locked`, or an API message).
+fn error_key(code: &str) -> Option<&'static str> {
+    match code {
+        "bad_credentials" => Some("login-failed"),
+        "locked" => Some("login-locked"),
+        _ => None,
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
+    let i18n = use_i18n();
     let navigate = use_navigate();
+    let query = use_query_map();
     let company = RwSignal::new(String::new());
-    let login = RwSignal::new(String::new());
+    let initial_login = query.with_untracked(|q| q.get("login").unwrap_or_default());
+    let login = RwSignal::new(initial_login.clone());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(query.with_untracked(|q| q.get("error")));
     let busy = RwSignal::new(false);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -38,8 +52,7 @@ pub fn LoginPage() -> impl IntoView {
                     navigate("/", Default::default());
                 }
                 Err(e) => {
-                    let msg = login_message(&e);
-                    error.set(Some(msg));
+                    error.set(Some(api_error_code(&e)));
                     password.set(String::new());
                 }
             }
@@ -47,9 +60,16 @@ pub fn LoginPage() -> impl IntoView {
         });
     };
 
+    let message = move || {
+        error.get().map(|code| match error_key(&code) {
+            Some(key) => translate(i18n.locale.get(), key, &[]),
+            None => code,
+        })
+    };
+
     view! {
         <div class="login-page">
-            <form class="card login-card" on:submit=submit data-testid="login-form">
+            <form class="card login-card" method="post" action="/auth/login" on:submit=submit data-testid="login-form">
                 <div class="login-head">
                     <span class="brand-mark">"L"</span>
                     <div>
@@ -57,13 +77,33 @@ pub fn LoginPage() -> impl IntoView {
                         <p class="muted">{t("app-tagline")}</p>
                     </div>
                     <span class="spacer"></span>
-                    <LangSwitch />
+                    <nav class="lang-links" aria-label=move || t("nav-language")()>
+                        {Locale::ALL
+                            .into_iter()
+                            .map(|l| {
+                                view! {
+                                    <a
+                                        href=format!("/login?lang={}", l.tag())
+                                        hreflang=l.tag()
+                                        class:current=move || i18n.locale.get() == l
+                                        on:click=move |ev| {
+                                            ev.prevent_default();
+                                            i18n.locale.set(l);
+                                        }
+                                    >
+                                        {l.native_name()}
+                                    </a>
+                                }
+                            })
+                            .collect_view()}
+                    </nav>
                 </div>
                 <h2>{t("login-title")}</h2>
+                <input type="hidden" name="lang" value=move || i18n.locale.get().tag() />
                 <label>
                     <span>{t("login-company")}</span>
                     <input
-                        name="company"
+                        name="company_code"
                         autocomplete="organization"
                         placeholder=move || t("login-company-hint")()
                         bind:value=company
@@ -71,23 +111,22 @@ pub fn LoginPage() -> impl IntoView {
                 </label>
                 <label>
                     <span>{t("login-login")}</span>
-                    <input name="login" autocomplete="username" required autofocus bind:value=login />
+                    <input name="login" autocomplete="username" required autofocus value=initial_login bind:value=login />
                 </label>
                 <label>
                     <span>{t("login-password")}</span>
                     <input name="password" type="password" autocomplete="current-password" required bind:value=password />
                 </label>
-                {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="login-error">{e}</p> })}
+                {move || message().map(|m| view! { <p class="error" role="alert" data-testid="login-error">{m}</p> })}
                 <button type="submit" class="primary" disabled=move || busy.get()>{t("login-submit")}</button>
             </form>
         </div>
     }
 }
 
-fn login_message(e: &ApiError) -> String {
+fn api_error_code(e: &ApiError) -> String {
     match e.body.error.as_str() {
-        "bad_credentials" => tr("login-failed"),
-        "locked" => tr("login-locked"),
+        "bad_credentials" | "locked" => e.body.error.clone(),
         _ => e.message().to_string(),
     }
 }

@@ -153,9 +153,13 @@ pub async fn change_password(
 pub async fn set_locale(
     State(state): State<AppState>,
     p: Principal,
+    jar: CookieJar,
     JsonBody(req): JsonBody<SetLocale>,
-) -> AppResult<StatusCode> {
+) -> AppResult<(CookieJar, StatusCode)> {
     let mut c = state.store.conn().await?;
     users::set_locale(&mut c, p.company_id, p.user_id, req.locale).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        jar.add(session::lang_cookie(req.locale, state.config.cookie_secure)),
+        StatusCode::NO_CONTENT,
+    ))
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 pub const COOKIE: &str = "lwams_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const LANG_COOKIE: &str = "lwams_lang";
 
 /// A fresh random token (URL-safe base64 of 32 bytes).
 pub fn new_token() -> String {
@@ -30,6 +31,16 @@ pub fn cookie(token: String, secure: bool, max_age_secs: i64) -> Cookie<'static>
         .secure(secure)
         .path("/")
         .max_age(time_duration(max_age_secs))
+        .build()
+}
+
+/// The UI-language cookie, read by server-side rendering (not a secret, so readable).
+pub fn lang_cookie(locale: shared::Locale, secure: bool) -> Cookie<'static> {
+    Cookie::build((LANG_COOKIE, locale.tag().to_string()))
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(time_duration(365 * 24 * 3600))
         .build()
 }
 
