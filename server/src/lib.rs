@@ -8,6 +8,7 @@ pub mod bpmn_check;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod engine;
 pub mod error;
 pub mod login_form;
 pub mod state;

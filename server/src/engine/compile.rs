@@ -1,0 +1,239 @@
+//! Compile: a parsed BPMN process becomes an executable graph — nodes and flows by
+//! index, each node with one behaviour. Done once at deploy; the runtime never touches
+//! XML.
+
+use shared::bpmn::model::{EventDef, FlowNode, NodeKind, Process, TimerDef};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    Start,
+    End {
+        terminate: bool,
+        error: Option<String>,
+    },
+    ExclusiveGateway,
+    InclusiveGateway,
+    ParallelGateway,
+    /// A step carried out by an executor (LWAMS kinds, service and script tasks).
+    Job {
+        kind: String,
+    },
+    UserTask,
+    Timer(TimerDef),
+    SubProcess {
+        start: usize,
+    },
+    /// A boundary event on `host`: a timer, or an error (code `None` catches all).
+    BoundaryTimer {
+        host: usize,
+        def: TimerDef,
+        interrupting: bool,
+    },
+    BoundaryError {
+        host: usize,
+        code: Option<String>,
+    },
+    /// Elements that complete as soon as they are entered (plain tasks, throw events).
+    PassThrough,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecNode {
+    pub id: String,
+    pub name: Option<String>,
+    pub behaviour: Behaviour,
+    pub incoming: Vec<usize>,
+    pub outgoing: Vec<usize>,
+    pub default_flow: Option<usize>,
+    pub parent: Option<usize>,
+    pub boundaries: Vec<usize>,
+    pub lwams: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecFlow {
+    pub id: String,
+    pub source: usize,
+    pub target: usize,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Executable {
+    pub process_id: String,
+    pub nodes: Vec<ExecNode>,
+    pub flows: Vec<ExecFlow>,
+    pub index: HashMap<String, usize>,
+    /// The top-level none start event.
+    pub start: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error("{0}: {1}")]
+    Element(String, String),
+    #[error("process {0} has no start event")]
+    NoStart(String),
+}
+
+fn behaviour(
+    n: &FlowNode,
+    index: &HashMap<String, usize>,
+    errors: &BTreeMap<String, Option<String>>,
+    p: &Process,
+) -> Result<Behaviour, CompileError> {
+    let err = |m: &str| CompileError::Element(n.id.clone(), m.to_string());
+    let timer = n.events.iter().find_map(|e| match e {
+        EventDef::Timer(t) => Some(t.clone()),
+        _ => None,
+    });
+    let error_code = n.events.iter().find_map(|e| match e {
+        EventDef::Error { error_ref } => Some(
+            error_ref
+                .as_ref()
+                .and_then(|r| errors.get(r).cloned().flatten()),
+        ),
+        _ => None,
+    });
+    Ok(match n.kind {
+        NodeKind::StartEvent => Behaviour::Start,
+        NodeKind::EndEvent => Behaviour::End {
+            terminate: n.events.iter().any(|e| matches!(e, EventDef::Terminate)),
+            error: error_code.map(|c| c.unwrap_or_else(|| "error".into())),
+        },
+        NodeKind::ExclusiveGateway => Behaviour::ExclusiveGateway,
+        NodeKind::InclusiveGateway => Behaviour::InclusiveGateway,
+        NodeKind::ParallelGateway => Behaviour::ParallelGateway,
+        NodeKind::UserTask => Behaviour::UserTask,
+        NodeKind::IntermediateCatchEvent => match timer {
+            Some(t) => Behaviour::Timer(t),
+            None => return Err(err("only timer catch events can run")),
+        },
+        NodeKind::BoundaryEvent => {
+            let host = n
+                .attached_to
+                .as_ref()
+                .and_then(|h| index.get(h))
+                .copied()
+                .ok_or_else(|| err("boundary event without a host activity"))?;
+            match (timer, error_code) {
+                (Some(def), _) => Behaviour::BoundaryTimer {
+                    host,
+                    def,
+                    interrupting: n.cancel_activity,
+                },
+                (None, Some(code)) => Behaviour::BoundaryError { host, code },
+                _ => return Err(err("only timer and error boundary events can run")),
+            }
+        }
+        NodeKind::SubProcess | NodeKind::Transaction | NodeKind::AdHocSubProcess => {
+            let start = p
+                .nodes
+                .iter()
+                .find(|c| c.parent.as_deref() == Some(&n.id) && c.kind == NodeKind::StartEvent)
+                .and_then(|c| index.get(&c.id))
+                .copied()
+                .ok_or_else(|| err("sub-process without a start event"))?;
+            Behaviour::SubProcess { start }
+        }
+        NodeKind::ServiceTask
+        | NodeKind::ScriptTask
+        | NodeKind::SendTask
+        | NodeKind::BusinessRuleTask
+        | NodeKind::Task
+            if n.lwams_kind().is_some() =>
+        {
+            Behaviour::Job {
+                kind: n.lwams_kind().unwrap_or_default().to_string(),
+            }
+        }
+        NodeKind::ServiceTask | NodeKind::ScriptTask => {
+            return Err(err(
+                "service and script tasks need an LWAMS step kind (lwams:kind)",
+            ))
+        }
+        _ => Behaviour::PassThrough,
+    })
+}
+
+/// Compiles one process of a parsed file.
+pub fn compile(
+    p: &Process,
+    errors: &[shared::bpmn::model::ErrorDecl],
+) -> Result<Executable, CompileError> {
+    let index: HashMap<String, usize> = p
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.clone(), i))
+        .collect();
+    let error_codes: BTreeMap<String, Option<String>> = errors
+        .iter()
+        .map(|e| (e.id.clone(), e.code.clone()))
+        .collect();
+    let mut flows = Vec::new();
+    let mut flow_index = HashMap::new();
+    for f in &p.flows {
+        let (Some(&source), Some(&target)) = (index.get(&f.source), index.get(&f.target)) else {
+            return Err(CompileError::Element(
+                f.id.clone(),
+                "connects an unknown element".into(),
+            ));
+        };
+        flow_index.insert(f.id.clone(), flows.len());
+        flows.push(ExecFlow {
+            id: f.id.clone(),
+            source,
+            target,
+            condition: f.condition.clone(),
+        });
+    }
+    let mut nodes = Vec::new();
+    for n in &p.nodes {
+        let i = nodes.len();
+        nodes.push(ExecNode {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            behaviour: behaviour(n, &index, &error_codes, p)?,
+            incoming: flows
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.target == i)
+                .map(|(k, _)| k)
+                .collect(),
+            outgoing: flows
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.source == i)
+                .map(|(k, _)| k)
+                .collect(),
+            default_flow: n
+                .default_flow
+                .as_ref()
+                .and_then(|d| flow_index.get(d))
+                .copied(),
+            parent: n.parent.as_ref().and_then(|x| index.get(x)).copied(),
+            boundaries: Vec::new(),
+            lwams: n.lwams.clone(),
+        });
+    }
+    for i in 0..nodes.len() {
+        if let Behaviour::BoundaryTimer { host, .. } | Behaviour::BoundaryError { host, .. } =
+            nodes[i].behaviour
+        {
+            nodes[host].boundaries.push(i);
+        }
+    }
+    let start = nodes
+        .iter()
+        .position(|n| n.behaviour == Behaviour::Start && n.parent.is_none())
+        .ok_or_else(|| CompileError::NoStart(p.id.clone()))?;
+    Ok(Executable {
+        process_id: p.id.clone(),
+        nodes,
+        flows,
+        index,
+        start,
+    })
+}
