@@ -43,6 +43,26 @@ pub enum Command {
         #[command(subcommand)]
         command: BpmnCommand,
     },
+    /// Run flows headless against the configured store.
+    Flow {
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowCommand {
+    /// Deploy FILE as a new version, start it and run it to the end on this host;
+    /// prints each step. Exit status: 0 completed, 1 failed, 3 waiting at a user task.
+    Run {
+        file: PathBuf,
+        /// An instance variable, `name=value` (numbers, true/false and JSON are typed).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// The company's code; may be omitted when there is one company.
+        #[arg(long)]
+        company: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +119,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin_password,
         } => serve(config, &admin_login, admin_password.as_deref()).await,
         Command::Bpmn { .. } => Ok(()),
+        Command::Flow {
+            command:
+                FlowCommand::Run {
+                    file,
+                    vars,
+                    company,
+                },
+        } => flow_run(config, &file, &vars, company.as_deref()).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -143,6 +171,76 @@ fn check_bpmn(files: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
         anyhow::bail!("{failed} of {} file(s) failed", files.len());
     }
     Ok(())
+}
+
+/// `name=value` pairs → instance variables.
+fn parse_vars(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut m = serde_json::Map::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--var {p:?}: expected NAME=VALUE"))?;
+        let k = k.trim();
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            anyhow::bail!("--var {p:?}: the name may contain only letters, digits and _");
+        }
+        let value =
+            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+        m.insert(k.to_string(), value);
+    }
+    Ok(m)
+}
+
+async fn flow_run(
+    config: Config,
+    file: &std::path::Path,
+    vars: &[String],
+    company: Option<&str>,
+) -> anyhow::Result<()> {
+    use crate::engine::core::InstanceStatus;
+    let vars = parse_vars(vars)?;
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let xml = shared::bpmn::xml::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let store = crate::store::Store::open(&config.database_url()).await?;
+    let mut c = store.conn().await?;
+    let company = match company {
+        Some(code) => companies::by_code(&mut c, code).await?.ok_or_else(|| anyhow::anyhow!("company: no company with code {code:?}"))?,
+        None => companies::list(&mut c)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the database is empty: start `lwams serve` once or run `lwams admin create-user --admin`"))?,
+    };
+    drop(c);
+    let mut print = |line: &str| println!("{line}");
+    let outcome = crate::engine::runner::run_file(&store, company.id, &xml, vars, &mut print)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    store.close().await;
+    match outcome.status {
+        InstanceStatus::Completed => Ok(()),
+        InstanceStatus::Running if !outcome.waiting_at.is_empty() => {
+            println!(
+                "instance {} waits at {}",
+                outcome.instance_id,
+                outcome.waiting_at.join(", ")
+            );
+            std::process::exit(3)
+        }
+        other => {
+            let why: Vec<String> = outcome
+                .failures
+                .iter()
+                .map(|(id, e)| format!("{id}: {e}"))
+                .collect();
+            anyhow::bail!(
+                "instance {} is {other:?} ({})",
+                outcome.instance_id,
+                why.join("; ")
+            )
+        }
+    }
 }
 
 fn init_tracing(format: &str) {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod error;
+pub mod executors;
 pub mod login_form;
 pub mod state;
 pub mod store;

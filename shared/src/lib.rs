@@ -6,6 +6,7 @@ pub mod dto;
 pub mod locale;
 pub mod permission;
 pub mod validate;
+pub mod vars;
 
 pub use locale::Locale;
 pub use permission::{Function, Level, PermissionMatrix};

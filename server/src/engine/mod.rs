@@ -4,7 +4,10 @@
 //! commands out.
 
 pub mod compile;
+pub mod conditions;
 pub mod core;
+pub mod duration;
+pub mod runner;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! migration folder; both define the same tables and are never edited once landed.
 
 pub mod companies;
+pub mod flows;
 pub mod groups;
 pub mod sessions;
 pub mod users;
@@ -68,6 +69,19 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let rest = rest.trim_start_matches("//");
+            // Create the folder of a new database file.
+            let file = rest.split('?').next().unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::UnsupportedUrl(format!(
+                        "{url}: cannot create {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+            }
             let sep = if rest.contains('?') { '&' } else { '?' };
             let url = if rest.contains("mode=") {
                 format!("sqlite://{rest}")

@@ -1,0 +1,346 @@
+//! The headless runner behind `lwams flow run`: deploys a BPMN file as a new version,
+//! starts an instance and drives it to the end (or to the first user task), running
+//! steps on this host and saving the state after every step in one transaction.
+
+use super::compile::{compile, Behaviour, Executable};
+use super::conditions::CelConditions;
+use super::core::{step, Command, Event, InstanceState, InstanceStatus, TimerDefDto};
+use super::duration::{parse_cycle, parse_duration};
+use crate::executors::local_command::{self, LocalCommand};
+use crate::store::{flows, Store, StoreError};
+use serde_json::{json, Map, Value};
+use shared::bpmn::{validate, Document};
+use shared::dto::Id;
+use shared::vars::{lookup_json, resolve, sh_quote};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Bpmn(#[from] shared::bpmn::BpmnError),
+    #[error("the flow cannot run:\n{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error("{0}")]
+    Compile(#[from] super::compile::CompileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("engine: {0}")]
+    Step(#[from] super::core::StepError),
+}
+
+/// How a headless run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub instance_id: Id,
+    pub status: InstanceStatus,
+    /// User tasks the instance waits at (a headless run stops there).
+    pub waiting_at: Vec<String>,
+    /// Failed steps: (node id, error).
+    pub failures: Vec<(String, String)>,
+    pub variables: Map<String, Value>,
+}
+
+/// Default step timeout when `lwams:timeout` (seconds) is not set.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+pub async fn run_file(
+    store: &Store,
+    company_id: Id,
+    xml: &str,
+    variables: Map<String, Value>,
+    report: &mut dyn FnMut(&str),
+) -> Result<Outcome, RunError> {
+    let doc = Document::parse(xml)?;
+    let problems: Vec<String> = validate(&doc).iter().map(|p| p.to_string()).collect();
+    if !problems.is_empty() {
+        return Err(RunError::Invalid(problems));
+    }
+    let process = doc
+        .model
+        .processes
+        .iter()
+        .find(|p| p.is_executable)
+        .or_else(|| doc.model.processes.first())
+        .ok_or_else(|| RunError::Invalid(vec!["the file has no process".into()]))?;
+    let ex = compile(process, &doc.model.errors)?;
+    let name = process.name.clone().unwrap_or_else(|| process.id.clone());
+
+    let mut state = InstanceState::default();
+    let mut vars = variables;
+    let mut tx = store.begin().await?;
+    let (def_id, version) =
+        flows::insert_definition(&mut tx, company_id, &process.id, &name, xml, None).await?;
+    let instance_id = flows::insert_instance(
+        &mut tx,
+        &flows::NewInstance {
+            company_id,
+            definition_id: def_id,
+            status: "running",
+            state: &to_json(&state),
+            variables: &Value::Object(vars.clone()).to_string(),
+            start_way: "api",
+            created_by: None,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    report(&format!(
+        "flow {} version {version}: instance {instance_id} started",
+        process.id
+    ));
+
+    let mut events = VecDeque::from([Event::Start]);
+    let mut waiting_at = Vec::new();
+    while let Some(event) = events.pop_front() {
+        let commands = step(&mut state, &ex, event, &CelConditions::new(&vars))?;
+        save(store, instance_id, &state, &vars).await?;
+        for c in commands {
+            match c {
+                Command::RunJob { ni, node, attempt } => {
+                    let e = run_job(
+                        store,
+                        instance_id,
+                        &ex,
+                        ni,
+                        node,
+                        attempt,
+                        &mut vars,
+                        report,
+                    )
+                    .await?;
+                    events.push_back(e);
+                }
+                Command::OpenUserTask { node, .. } => {
+                    report(&format!("  waiting  {} (user task)", ex.nodes[node].id));
+                    waiting_at.push(ex.nodes[node].id.clone());
+                }
+                Command::StartTimer { ni, node, def } => {
+                    let wait = match &def {
+                        TimerDefDto::Duration(d) => parse_duration(d).map_err(|e| e.to_string()),
+                        TimerDefDto::Cycle(c) => parse_cycle(c).map(|(_, d)| d).map_err(|e| e.to_string()),
+                        TimerDefDto::Date(d) => Err(format!("timer date {d:?}: dates are handled by the server's scheduler, not a headless run")),
+                    };
+                    match wait {
+                        Ok(d) if matches!(ex.nodes[node].behaviour, Behaviour::Timer(_)) => {
+                            report(&format!("  timer    {} ({d:?})", ex.nodes[node].id));
+                            tokio::time::sleep(d).await;
+                            events.push_back(Event::TimerFired { ni });
+                        }
+                        // Boundary timers of a headless run never fire: its steps run inline.
+                        Ok(_) => {}
+                        Err(message) => {
+                            report(&format!("  FAILED   {}: {message}", ex.nodes[node].id));
+                            return Err(RunError::Invalid(vec![format!(
+                                "{}: {message}",
+                                ex.nodes[node].id
+                            )]));
+                        }
+                    }
+                }
+                Command::Cancel { .. } => {}
+                Command::Ended { status } => report(&format!("instance {instance_id} {status:?}")),
+            }
+        }
+    }
+    save(store, instance_id, &state, &vars).await?;
+    let failures = state
+        .nodes
+        .iter()
+        .filter(|n| n.state == super::core::NodeState::Failed)
+        .map(|n| {
+            (
+                ex.nodes[n.node].id.clone(),
+                n.error.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Outcome {
+        instance_id,
+        status: state.status,
+        waiting_at,
+        failures,
+        variables: vars,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn status_str(s: InstanceStatus) -> &'static str {
+    match s {
+        InstanceStatus::Running => "running",
+        InstanceStatus::Paused => "paused",
+        InstanceStatus::Failed => "failed",
+        InstanceStatus::Completed => "completed",
+        InstanceStatus::Terminated => "terminated",
+    }
+}
+
+async fn save(
+    store: &Store,
+    id: Id,
+    state: &InstanceState,
+    vars: &Map<String, Value>,
+) -> Result<(), RunError> {
+    let ended = matches!(
+        state.status,
+        InstanceStatus::Completed | InstanceStatus::Terminated
+    );
+    let mut tx = store.begin().await?;
+    flows::save_instance(
+        &mut tx,
+        id,
+        status_str(state.status),
+        &to_json(state),
+        &Value::Object(vars.clone()).to_string(),
+        ended,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_job(
+    store: &Store,
+    instance: Id,
+    ex: &Executable,
+    ni: u64,
+    node: usize,
+    attempt: u32,
+    vars: &mut Map<String, Value>,
+    report: &mut dyn FnMut(&str),
+) -> Result<Event, RunError> {
+    let n = &ex.nodes[node];
+    let kind = match &n.behaviour {
+        Behaviour::Job { kind } => kind.as_str(),
+        _ => "",
+    };
+    let root = Value::Object(vars.clone());
+    let command = match kind {
+        "localCommand" => n
+            .lwams
+            .get("command")
+            .or_else(|| n.lwams.get("script"))
+            .cloned()
+            .unwrap_or_default(),
+        other => {
+            let message = format!("no executor for {other:?} steps on this server yet");
+            report(&format!("  FAILED   {}: {message}", n.id));
+            return Ok(Event::JobFailed {
+                ni,
+                message,
+                code: None,
+            });
+        }
+    };
+    let command = match resolve(&command, |p| lookup_json(&root, p), sh_quote) {
+        Ok(c) => c,
+        Err(e) => {
+            let message = format!("command: {e}");
+            report(&format!("  FAILED   {}: {message}", n.id));
+            return Ok(Event::JobFailed {
+                ni,
+                message,
+                code: None,
+            });
+        }
+    };
+    let timeout = n
+        .lwams
+        .get("timeout")
+        .and_then(|t| t.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let mut tx = store.begin().await?;
+    flows::start_node_run(
+        &mut tx,
+        instance,
+        ni as i64,
+        attempt as i64,
+        &n.id,
+        &json!({ "command": command }).to_string(),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    let req = LocalCommand {
+        command: command.clone(),
+        work_dir: n.lwams.get("workDir").cloned(),
+        timeout,
+    };
+    let (event, status, output, error) = match local_command::run(&req).await {
+        Ok(r) => {
+            let out = serde_json::to_value(&r).unwrap_or(Value::Null);
+            let mut entry = json!({ "name": n.name.clone().unwrap_or_default(), "command": command, "result": out });
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert(
+                    "workDir".into(),
+                    json!(n.lwams.get("workDir").cloned().unwrap_or_default()),
+                );
+            }
+            vars.insert(n.id.clone(), entry);
+            if let Some(rv) = n.lwams.get("resultVariable").filter(|v| !v.is_empty()) {
+                vars.insert(rv.clone(), json!(r.stdout.trim_end()));
+            }
+            if r.exit_code == Some(0) {
+                report(&format!(
+                    "  ok       {} (exit 0, {} ms)",
+                    n.id, r.duration_ms
+                ));
+                (
+                    Event::JobCompleted { ni },
+                    "completed",
+                    Some(out.to_string()),
+                    None,
+                )
+            } else {
+                let message = format!(
+                    "exit code {:?}: {}",
+                    r.exit_code,
+                    r.stderr.trim_end().lines().last().unwrap_or("")
+                );
+                report(&format!("  FAILED   {}: {message}", n.id));
+                let code = r.exit_code.map(|c| format!("exit:{c}"));
+                (
+                    Event::JobFailed {
+                        ni,
+                        message: message.clone(),
+                        code,
+                    },
+                    "failed",
+                    Some(out.to_string()),
+                    Some(message),
+                )
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            report(&format!("  FAILED   {}: {message}", n.id));
+            (
+                Event::JobFailed {
+                    ni,
+                    message: message.clone(),
+                    code: None,
+                },
+                "failed",
+                None,
+                Some(message),
+            )
+        }
+    };
+    let mut tx = store.begin().await?;
+    flows::finish_node_run(
+        &mut tx,
+        instance,
+        ni as i64,
+        attempt as i64,
+        status,
+        output.as_deref(),
+        error.as_deref(),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(event)
+}

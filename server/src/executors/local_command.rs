@@ -1,0 +1,168 @@
+//! `localCommand` steps: run a command on the server host with `sh -c`, a timeout and
+//! a cap on captured output; stdout, stderr and the exit code come back.
+
+use serde::{Deserialize, Serialize};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+/// At most this much of stdout and of stderr is kept (the rest is counted, not stored).
+pub const OUTPUT_CAP: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct LocalCommand {
+    pub command: String,
+    pub work_dir: Option<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandResult {
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub truncated: bool,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalCommandError {
+    #[error("cannot start sh: {0}")]
+    Spawn(std::io::Error),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("work dir {0}: {1}")]
+    WorkDir(String, std::io::Error),
+}
+
+async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut truncated = false;
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = OUTPUT_CAP.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                truncated |= n > room;
+            }
+        }
+    }
+    (kept, truncated)
+}
+
+pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError> {
+    let started = Instant::now();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&req.command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(dir) = req.work_dir.as_deref().filter(|d| !d.is_empty()) {
+        std::fs::metadata(dir).map_err(|e| LocalCommandError::WorkDir(dir.to_string(), e))?;
+        cmd.current_dir(dir);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(LocalCommandError::Spawn)?;
+    let out = child.stdout.take().map(read_capped);
+    let err = child.stderr.take().map(read_capped);
+    let pid = child.id();
+    let work = async {
+        let (o, e) = tokio::join!(
+            async {
+                match out {
+                    Some(f) => f.await,
+                    None => (vec![], false),
+                }
+            },
+            async {
+                match err {
+                    Some(f) => f.await,
+                    None => (vec![], false),
+                }
+            }
+        );
+        let status = child.wait().await;
+        (o, e, status)
+    };
+    match tokio::time::timeout(req.timeout, work).await {
+        Ok(((o, ot), (e, et), status)) => Ok(CommandResult {
+            exit_code: status.ok().and_then(|s| s.code()),
+            stdout: String::from_utf8_lossy(&o).into_owned(),
+            stderr: String::from_utf8_lossy(&e).into_owned(),
+            truncated: ot || et,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }),
+        Err(_) => {
+            // Kill the whole process group, not only `sh`.
+            #[cfg(unix)]
+            if let Some(pid) = pid {
+                let _ = std::process::Command::new("kill")
+                    .arg("-KILL")
+                    .arg(format!("-{pid}"))
+                    .status();
+            }
+            Err(LocalCommandError::Timeout(req.timeout))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(c: &str, secs: u64) -> LocalCommand {
+        LocalCommand {
+            command: c.into(),
+            work_dir: None,
+            timeout: Duration::from_secs(secs),
+        }
+    }
+
+    #[tokio::test]
+    async fn captures_stdout_stderr_and_the_exit_code() {
+        let r = run(&cmd("echo out; echo err >&2; exit 3", 5))
+            .await
+            .unwrap();
+        assert_eq!(r.stdout, "out\n");
+        assert_eq!(r.stderr, "err\n");
+        assert_eq!(r.exit_code, Some(3));
+        assert!(!r.truncated);
+    }
+
+    #[tokio::test]
+    async fn output_is_capped_and_time_is_limited() {
+        let r = run(&cmd("head -c 3000000 /dev/zero | tr '\\0' x", 20))
+            .await
+            .unwrap();
+        assert_eq!(r.stdout.len(), OUTPUT_CAP);
+        assert!(r.truncated);
+        let t = Instant::now();
+        let e = run(&cmd("sleep 30", 1)).await.unwrap_err();
+        assert!(matches!(e, LocalCommandError::Timeout(_)));
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn work_dir_is_used_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cmd("pwd", 5);
+        c.work_dir = Some(dir.path().display().to_string());
+        let r = run(&c).await.unwrap();
+        assert_eq!(
+            r.stdout.trim(),
+            dir.path().canonicalize().unwrap().display().to_string()
+        );
+        c.work_dir = Some("/no/such/dir".into());
+        assert!(matches!(
+            run(&c).await.unwrap_err(),
+            LocalCommandError::WorkDir(..)
+        ));
+    }
+}

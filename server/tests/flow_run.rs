@@ -1,0 +1,152 @@
+//! Flows run end to end on this host: deploy, start, local commands, conditions on
+//! their results, failures named, and everything saved in the store (SQLite and
+//! PostgreSQL). Also `lwams flow run` as an operator calls it.
+
+mod common;
+
+use lwams_server::engine::core::InstanceStatus;
+use lwams_server::engine::runner::run_file;
+use lwams_server::store::{companies, flows, Store};
+use serde_json::{json, Map, Value};
+use std::process::Command;
+
+const EXAMPLE: &str = include_str!("../../docs/examples/system-info.bpmn");
+
+fn vars(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
+    for db in common::both_backends().await {
+        let store = Store::open(&db.url).await.unwrap();
+        let mut c = store.conn().await.unwrap();
+        let co = companies::insert(&mut c, "c", "C").await.unwrap();
+        drop(c);
+        let mut lines = Vec::new();
+        let out = run_file(
+            &store,
+            co,
+            EXAMPLE,
+            vars(json!({"greeting": "hi; touch /tmp/lwams-pwned"})),
+            &mut |l| lines.push(l.to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.status, InstanceStatus::Completed, "{lines:?}");
+        assert!(
+            !std::path::Path::new("/tmp/lwams-pwned").exists(),
+            "variables are quoted into commands"
+        );
+        assert_eq!(out.variables["collect"]["result"]["exitCode"], 0);
+        assert!(out.variables["info"]
+            .as_str()
+            .unwrap()
+            .contains("hi; touch /tmp/lwams-pwned"));
+        let mut c = store.conn().await.unwrap();
+        let runs = flows::node_runs(&mut c, out.instance_id).await.unwrap();
+        let ids: Vec<_> = runs.iter().map(|r| (r.0.as_str(), r.2.as_str())).collect();
+        assert_eq!(ids, [("collect", "completed"), ("list", "completed")]);
+        let row = flows::get_instance(&mut c, co, out.instance_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "completed");
+        assert!(
+            flows::get_instance(&mut c, co + 1, out.instance_id)
+                .await
+                .unwrap()
+                .is_none(),
+            "scoped by company"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
+    let db = common::sqlite_db().await;
+    let store = Store::open(&db.url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let co = companies::insert(&mut c, "c", "C").await.unwrap();
+    drop(c);
+    let flow = EXAMPLE.replace(
+        "uname -s; echo ${greeting}",
+        "echo broken &gt;&amp;2; exit 7",
+    );
+    let out = run_file(&store, co, &flow, Map::new(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(out.status, InstanceStatus::Failed);
+    assert_eq!(
+        out.failures,
+        vec![(
+            "collect".to_string(),
+            "exit code Some(7): broken".to_string()
+        )]
+    );
+    let mut c = store.conn().await.unwrap();
+    let runs = flows::node_runs(&mut c, out.instance_id).await.unwrap();
+    assert_eq!(runs[0].2, "failed");
+    assert_eq!(runs[0].4.as_deref(), Some("exit code Some(7): broken"));
+}
+
+#[tokio::test]
+async fn invalid_flows_are_refused_before_anything_runs() {
+    let db = common::sqlite_db().await;
+    let store = Store::open(&db.url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let co = companies::insert(&mut c, "c", "C").await.unwrap();
+    drop(c);
+    let flow = EXAMPLE.replace(r#"lwams:command="ls -d /tmp""#, "");
+    let e = run_file(&store, co, &flow, Map::new(), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("list: local command step: command or script is required"),
+        "{e}"
+    );
+}
+
+#[test]
+fn lwams_flow_run_prints_each_step_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let lwams = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lwams"))
+            .env("LWAMS_DATA_DIR", dir.path())
+            .env_remove("DATABASE_URL")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = lwams(&[
+        "admin",
+        "create-user",
+        "--login",
+        "ops",
+        "--password",
+        "ops-password-1",
+        "--admin",
+    ]);
+    assert!(out.status.success());
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/system-info.bpmn"
+    );
+    let out = lwams(&["flow", "run", example, "--var", "greeting=hello"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ok       collect") && text.contains("Completed"),
+        "{text}"
+    );
+    let out = lwams(&["flow", "run", example]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variable ${greeting}"));
+    let out = lwams(&["flow", "run", example, "--var", "bad name=1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--var"));
+}

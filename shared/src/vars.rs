@@ -1,0 +1,144 @@
+//! The `${…}` resolver used by the engine, forms and reports: one implementation.
+//!
+//! `${name}` and `${node.result.stdout}` look a variable up by its dotted path;
+//! `${raw:name}` inserts it without quoting (where the caller quotes, e.g. into shell
+//! commands); `$${` writes a literal `${`. An unknown variable is an error naming it.
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("unknown variable ${{{0}}}")]
+    Unknown(String),
+    #[error("unclosed ${{ at character {0}")]
+    Unclosed(usize),
+    #[error("empty ${{}} at character {0}")]
+    Empty(usize),
+}
+
+/// Replaces every `${path}` in `template` by `lookup(path)`, passed through `quote`
+/// unless written `${raw:path}`.
+pub fn resolve(
+    template: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+    quote: impl Fn(&str) -> String,
+) -> Result<String, VarError> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    let mut offset = 0;
+    while let Some(i) = rest.find("${") {
+        if i > 0 && rest.as_bytes()[i - 1] == b'$' {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            offset += i + 2;
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').ok_or(VarError::Unclosed(offset + i))?;
+        let inner = after[..end].trim();
+        if inner.is_empty() {
+            return Err(VarError::Empty(offset + i));
+        }
+        let (raw, path) = match inner.strip_prefix("raw:") {
+            Some(p) => (true, p.trim()),
+            None => (false, inner),
+        };
+        let value = lookup(path).ok_or_else(|| VarError::Unknown(path.to_string()))?;
+        if raw {
+            out.push_str(&value);
+        } else {
+            out.push_str(&quote(&value));
+        }
+        rest = &after[end + 1..];
+        offset += i + 2 + end + 1;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Quotes a value as one word for POSIX `sh`.
+pub fn sh_quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+    {
+        return v.to_string();
+    }
+    format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+/// Looks a dotted path up in a JSON value (`a.b.0.c`); strings come back unquoted.
+pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
+    let mut v = root;
+    for part in path.split('.') {
+        v = match v {
+            serde_json::Value::Object(m) => m.get(part)?,
+            serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_substituted_quoted_and_raw() {
+        let vars =
+            json!({"host": "node1", "msg": "; rm -rf /", "collect": {"result": {"exitCode": 0}}});
+        let look = |p: &str| lookup_json(&vars, p);
+        assert_eq!(
+            resolve("echo ${msg}", look, sh_quote).unwrap(),
+            "echo '; rm -rf /'"
+        );
+        assert_eq!(
+            resolve("ssh ${host} && ${raw:msg}", look, sh_quote).unwrap(),
+            "ssh node1 && ; rm -rf /"
+        );
+        assert_eq!(
+            resolve("code=${collect.result.exitCode}", look, sh_quote).unwrap(),
+            "code=0"
+        );
+        assert_eq!(
+            resolve("literal $${host}", look, sh_quote).unwrap(),
+            "literal ${host}"
+        );
+        assert_eq!(
+            resolve("it's ${msg}", look, |v| v.to_string()).unwrap(),
+            "it's ; rm -rf /"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_variable_or_position() {
+        let look = |_: &str| None;
+        assert_eq!(
+            resolve("a ${nope}", look, sh_quote)
+                .unwrap_err()
+                .to_string(),
+            "unknown variable ${nope}"
+        );
+        assert_eq!(
+            resolve("a ${x", look, sh_quote).unwrap_err(),
+            VarError::Unclosed(2)
+        );
+        assert_eq!(
+            resolve("${ }", look, sh_quote).unwrap_err(),
+            VarError::Empty(0)
+        );
+    }
+
+    #[test]
+    fn sh_quote_makes_one_literal_word() {
+        assert_eq!(sh_quote("plain-1.txt"), "plain-1.txt");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("$(id)"), "'$(id)'");
+    }
+}
