@@ -62,13 +62,18 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
     }
 }
 
-#[tokio::test]
-async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
+async fn sqlite_store_with_company() -> (common::TestDb, Store, i64) {
     let db = common::sqlite_db().await;
     let store = Store::open(&db.url).await.unwrap();
     let mut c = store.conn().await.unwrap();
     let co = companies::insert(&mut c, "c", "C").await.unwrap();
     drop(c);
+    (db, store, co)
+}
+
+#[tokio::test]
+async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
+    let (_db, store, co) = sqlite_store_with_company().await;
     let flow = EXAMPLE.replace(
         "uname -s; echo ${greeting}",
         "echo broken &gt;&amp;2; exit 7",
@@ -92,11 +97,7 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
 
 #[tokio::test]
 async fn invalid_flows_are_refused_before_anything_runs() {
-    let db = common::sqlite_db().await;
-    let store = Store::open(&db.url).await.unwrap();
-    let mut c = store.conn().await.unwrap();
-    let co = companies::insert(&mut c, "c", "C").await.unwrap();
-    drop(c);
+    let (_db, store, co) = sqlite_store_with_company().await;
     let flow = EXAMPLE.replace(r#"lwams:command="ls -d /tmp""#, "");
     let e = run_file(&store, co, &flow, Map::new(), &mut |_| {})
         .await

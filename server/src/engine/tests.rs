@@ -93,16 +93,21 @@ fn cflow(id: &str, from: &str, to: &str, cond: &str) -> String {
     )
 }
 
-#[test]
-fn a_chain_runs_job_by_job_and_completes() {
-    let body = format!(
+/// start → a → b → end
+fn chain_a_b() -> String {
+    format!(
         r#"<startEvent id="s"/>{}{}<endEvent id="e"/>{}{}{}"#,
         job("a"),
         job("b"),
         flow("f1", "s", "a"),
         flow("f2", "a", "b"),
         flow("f3", "b", "e")
-    );
+    )
+}
+
+#[test]
+fn a_chain_runs_job_by_job_and_completes() {
+    let body = chain_a_b();
     let mut r = start(&body, conds(&[]));
     assert_eq!(r.jobs(), ["a"]);
     r.complete("a");
@@ -435,14 +440,7 @@ fn terminate_end_and_the_terminate_control_stop_everything() {
 
 #[test]
 fn pause_holds_new_work_until_resume() {
-    let body = format!(
-        r#"<startEvent id="s"/>{}{}<endEvent id="e"/>{}{}{}"#,
-        job("a"),
-        job("b"),
-        flow("f1", "s", "a"),
-        flow("f2", "a", "b"),
-        flow("f3", "b", "e")
-    );
+    let body = chain_a_b();
     let mut r = start(&body, conds(&[]));
     r.send(Event::Pause);
     assert_eq!(r.state.status, InstanceStatus::Paused);
