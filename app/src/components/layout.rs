@@ -79,6 +79,13 @@ pub fn AppLayout() -> impl IntoView {
             </header>
             <nav class="sidebar" aria-label="main" data-testid="sidebar" on:click=move |_| drawer_open.set(false)>
                 <SideMenu />
+                <section class="menu phone-only">
+                    <ul>
+                        <li>
+                            <A href="/account/password">{t("nav-change-password")}</A>
+                        </li>
+                    </ul>
+                </section>
             </nav>
             <div class="scrim" on:click=move |_| drawer_open.set(false)></div>
             <main class="content">
