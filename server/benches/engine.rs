@@ -85,6 +85,22 @@ async fn store_with_company(url: &str) -> (Store, i64, i64) {
     (store, co, def)
 }
 
+async fn new_instance(store: &Store, co: i64, def: i64) -> i64 {
+    let mut c = store.conn().await.expect("conn");
+    let new = flows::NewInstance {
+        company_id: co,
+        definition_id: def,
+        status: "running",
+        state: "{}",
+        variables: "{}",
+        start_way: "api",
+        created_by: None,
+    };
+    flows::insert_instance(&mut c, &new)
+        .await
+        .expect("instance")
+}
+
 async fn save(store: &Store, id: i64, state: &InstanceState) {
     let mut tx = store.begin().await.expect("tx");
     let json = serde_json::to_string(state).expect("json");
@@ -99,22 +115,7 @@ async fn instances_per_second(label: &str, url: &str, n: usize) {
     let ex = executable(&chain(1));
     let t = Instant::now();
     for _ in 0..n {
-        let mut c = store.conn().await.expect("conn");
-        let id = flows::insert_instance(
-            &mut c,
-            &flows::NewInstance {
-                company_id: co,
-                definition_id: def,
-                status: "running",
-                state: "{}",
-                variables: "{}",
-                start_way: "api",
-                created_by: None,
-            },
-        )
-        .await
-        .expect("instance");
-        drop(c);
+        let id = new_instance(&store, co, def).await;
         let mut states = Vec::new();
         drive(&ex, |s| states.push(s.clone()));
         for s in &states {
@@ -151,22 +152,7 @@ async fn main() {
     let (store, co, def) = store_with_company(&sqlite).await;
     let mut times = Vec::new();
     for _ in 0..50 {
-        let mut c = store.conn().await.expect("conn");
-        let id = flows::insert_instance(
-            &mut c,
-            &flows::NewInstance {
-                company_id: co,
-                definition_id: def,
-                status: "running",
-                state: "{}",
-                variables: "{}",
-                start_way: "api",
-                created_by: None,
-            },
-        )
-        .await
-        .expect("instance");
-        drop(c);
+        let id = new_instance(&store, co, def).await;
         let mut state = InstanceState::default();
         let mut events = vec![Event::Start];
         while let Some(e) = events.pop() {
