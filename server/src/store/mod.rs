@@ -27,6 +27,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot create the database folder {0}: {1}")]
+    CreateDir(String, std::io::Error),
 }
 
 impl StoreError {
@@ -75,12 +77,8 @@ impl Store {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::UnsupportedUrl(format!(
-                        "{url}: cannot create {}: {e}",
-                        dir.display()
-                    ))
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::CreateDir(dir.display().to_string(), e))?;
             }
             let sep = if rest.contains('?') { '&' } else { '?' };
             let url = if rest.contains("mode=") {
