@@ -100,13 +100,16 @@ pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError>
             duration_ms: started.elapsed().as_millis() as u64,
         }),
         Err(_) => {
-            // Kill the whole process group, not only `sh`.
+            // Kill the whole process group `sh` leads (its children too), and only it.
             #[cfg(unix)]
-            if let Some(pid) = pid {
-                let _ = std::process::Command::new("kill")
-                    .arg("-KILL")
-                    .arg(format!("-{pid}"))
-                    .status();
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+                // SAFETY: plain syscalls on a pid we spawned; killpg only when that
+                // process leads its own group (process_group(0) above).
+                unsafe {
+                    if libc::getpgid(pid) == pid {
+                        libc::killpg(pid, libc::SIGKILL);
+                    }
+                }
             }
             Err(LocalCommandError::Timeout(req.timeout))
         }
