@@ -214,9 +214,17 @@ async fn flow_run(
     };
     drop(c);
     let mut print = |line: &str| println!("{line}");
-    let outcome = crate::engine::runner::run_file(&store, company.id, &xml, vars, &mut print)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let initiator = crate::engine::builtins::Initiator {
+        name: format!(
+            "lwams flow run ({})",
+            std::env::var("USER").unwrap_or_else(|_| "unknown user".into())
+        ),
+        ..Default::default()
+    };
+    let outcome =
+        crate::engine::runner::run_file(&store, company.id, &xml, vars, &initiator, &mut print)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     store.close().await;
     match outcome.status {
         InstanceStatus::Completed => Ok(()),

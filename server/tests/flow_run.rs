@@ -4,6 +4,7 @@
 
 mod common;
 
+use lwams_server::engine::builtins::Initiator;
 use lwams_server::engine::core::InstanceStatus;
 use lwams_server::engine::runner::run_file;
 use lwams_server::store::{companies, flows, Store};
@@ -29,6 +30,7 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
             co,
             EXAMPLE,
             vars(json!({"greeting": "hi; touch /tmp/lwams-pwned"})),
+            &Initiator::default(),
             &mut |l| lines.push(l.to_string()),
         )
         .await
@@ -39,6 +41,17 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
             "variables are quoted into commands"
         );
         assert_eq!(out.variables["collect"]["result"]["exitCode"], 0);
+        assert_eq!(
+            out.variables["LWAMS_PROCESS_START_WAY"], "api",
+            "built-in variables are set"
+        );
+        assert_eq!(
+            out.variables["collect"]["createDate"]
+                .as_str()
+                .unwrap()
+                .len(),
+            10
+        );
         assert!(out.variables["info"]
             .as_str()
             .unwrap()
@@ -78,9 +91,16 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
         "uname -s; echo ${greeting}",
         "echo broken &gt;&amp;2; exit 7",
     );
-    let out = run_file(&store, co, &flow, Map::new(), &mut |_| {})
-        .await
-        .unwrap();
+    let out = run_file(
+        &store,
+        co,
+        &flow,
+        Map::new(),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(out.status, InstanceStatus::Failed);
     assert_eq!(
         out.failures,
@@ -99,9 +119,16 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
 async fn invalid_flows_are_refused_before_anything_runs() {
     let (_db, store, co) = sqlite_store_with_company().await;
     let flow = EXAMPLE.replace(r#"lwams:command="ls -d /tmp""#, "");
-    let e = run_file(&store, co, &flow, Map::new(), &mut |_| {})
-        .await
-        .unwrap_err();
+    let e = run_file(
+        &store,
+        co,
+        &flow,
+        Map::new(),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string()
             .contains("list: local command step: command or script is required"),

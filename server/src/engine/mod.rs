@@ -3,6 +3,7 @@
 //! Persistence, the job queue and the executors (issue 3, in progress) carry the
 //! commands out.
 
+pub mod builtins;
 pub mod compile;
 pub mod conditions;
 pub mod core;

@@ -49,6 +49,7 @@ pub async fn run_file(
     company_id: Id,
     xml: &str,
     variables: Map<String, Value>,
+    initiator: &super::builtins::Initiator,
     report: &mut dyn FnMut(&str),
 ) -> Result<Outcome, RunError> {
     let doc = Document::parse(xml)?;
@@ -71,6 +72,13 @@ pub async fn run_file(
     let mut tx = store.begin().await?;
     let (def_id, version) =
         flows::insert_definition(&mut tx, company_id, &process.id, &name, xml, None).await?;
+    // Built-in variables (SPEC §8.1); the caller's variables may not override them.
+    vars.extend(super::builtins::at_start(
+        initiator,
+        def_id,
+        "api",
+        crate::store::now_millis(),
+    ));
     let instance_id = flows::insert_instance(
         &mut tx,
         &flows::NewInstance {
@@ -80,7 +88,7 @@ pub async fn run_file(
             state: &to_json(&state),
             variables: &Value::Object(vars.clone()).to_string(),
             start_way: "api",
-            created_by: None,
+            created_by: initiator.id,
         },
     )
     .await?;
@@ -273,7 +281,15 @@ async fn run_job(
     let (event, status, output, error) = match local_command::run(&req).await {
         Ok(r) => {
             let out = serde_json::to_value(&r).unwrap_or(Value::Null);
-            let mut entry = json!({ "name": n.name.clone().unwrap_or_default(), "command": command, "result": out });
+            let now = crate::store::now_millis();
+            let mut entry = json!({
+                "name": n.name.clone().unwrap_or_default(),
+                "createDate": super::builtins::date(now),
+                "createDatetime": super::builtins::datetime(now),
+                "command": command,
+                "connectionType": "local",
+                "result": out,
+            });
             if let Some(obj) = entry.as_object_mut() {
                 obj.insert(
                     "workDir".into(),
