@@ -178,3 +178,102 @@ fn lwams_flow_run_prints_each_step_and_exits_by_outcome() {
     let out = lwams(&["flow", "run", example, "--var", "bad name=1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--var"));
 }
+
+const CALLING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0">
+  <bpmn:process id="main" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="call" calledElement="CALLED" lwams:out="childvar"/>
+    <bpmn:serviceTask id="use" lwams:kind="localCommand" lwams:command="echo got ${childvar}" lwams:resultVariable="final"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="use"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="use" targetRef="e"/>
+  </bpmn:process>
+  INNER
+</bpmn:definitions>"#;
+
+const CHILD: &str = r#"<bpmn:process id="child" isExecutable="false">
+    <bpmn:startEvent id="cs"/>
+    <bpmn:serviceTask id="work" lwams:kind="localCommand" lwams:command="echo from-child-${input}" lwams:resultVariable="childvar"/>
+    <bpmn:endEvent id="ce"/>
+    <bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="work"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="work" targetRef="ce"/>
+  </bpmn:process>"#;
+
+#[tokio::test]
+async fn a_call_activity_runs_the_child_with_the_callers_variables_and_returns_its_own() {
+    let (_db, store, co) = sqlite_store_with_company().await;
+    let xml = CALLING.replace("CALLED", "child").replace("INNER", CHILD);
+    let mut lines = Vec::new();
+    let out = run_file(
+        &store,
+        co,
+        &xml,
+        vars(json!({"input": "x"})),
+        &Initiator::default(),
+        &mut |l| lines.push(l.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, InstanceStatus::Completed, "{lines:#?}");
+    assert_eq!(out.variables["call"]["result"]["childvar"], "from-child-x");
+    assert_eq!(
+        out.variables["final"], "got from-child-x",
+        "lwams:out copied the child's variable"
+    );
+    assert!(lines.iter().any(|l| l.contains("flow child")), "{lines:#?}");
+}
+
+#[tokio::test]
+async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_missing() {
+    let (_db, store, co) = sqlite_store_with_company().await;
+    // Deploy the child on its own first (it runs once, which is fine).
+    let child_file = format!(
+        r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0">{}</bpmn:definitions>"#,
+        CHILD.replace(r#"isExecutable="false""#, r#"isExecutable="true""#)
+    );
+    run_file(
+        &store,
+        co,
+        &child_file,
+        vars(json!({"input": "first"})),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let xml = CALLING.replace("CALLED", "child").replace("INNER", "");
+    let out = run_file(
+        &store,
+        co,
+        &xml,
+        vars(json!({"input": "y"})),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(out.variables["final"], "got from-child-y");
+
+    let xml = CALLING.replace("CALLED", "nowhere").replace("INNER", "");
+    let out = run_file(
+        &store,
+        co,
+        &xml,
+        Map::new(),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, InstanceStatus::Failed);
+    assert!(
+        out.failures[0]
+            .1
+            .contains("no deployed flow with key \"nowhere\""),
+        "{:?}",
+        out.failures
+    );
+}

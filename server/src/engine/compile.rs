@@ -34,6 +34,10 @@ pub enum Behaviour {
         host: usize,
         code: Option<String>,
     },
+    /// Starts another flow (by process id / flow key) and waits for it to end.
+    CallActivity {
+        called: String,
+    },
     /// Elements that complete as soon as they are entered (plain tasks, throw events).
     PassThrough,
 }
@@ -152,6 +156,15 @@ fn behaviour(
             return Err(err(
                 "service and script tasks need an LWAMS step kind (lwams:kind)",
             ))
+        }
+        NodeKind::CallActivity => {
+            let called = n
+                .called_element
+                .clone()
+                .or_else(|| n.lwams.get("process").cloned())
+                .filter(|c| !c.trim().is_empty())
+                .ok_or_else(|| err("call activity without a called flow (calledElement)"))?;
+            Behaviour::CallActivity { called }
         }
         _ => Behaviour::PassThrough,
     })

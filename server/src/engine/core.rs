@@ -73,6 +73,12 @@ pub enum Event {
     TimerFired {
         ni: NodeInstanceId,
     },
+    /// The flow started by a call activity ended: completed (`ok`) or not.
+    ChildEnded {
+        ni: NodeInstanceId,
+        ok: bool,
+        message: String,
+    },
     Retry {
         ni: NodeInstanceId,
     },
@@ -99,6 +105,12 @@ pub enum Command {
         ni: NodeInstanceId,
         node: usize,
         def: TimerDefDto,
+    },
+    /// Start the flow `called` as a child of this node instance.
+    StartChild {
+        ni: NodeInstanceId,
+        node: usize,
+        called: String,
     },
     /// Stop whatever runs for this node instance (job, timer, task).
     Cancel {
@@ -218,7 +230,10 @@ pub fn step(
         let (hold, now): (Vec<_>, Vec<_>) = cx.out.into_iter().partition(|c| {
             matches!(
                 c,
-                Command::RunJob { .. } | Command::OpenUserTask { .. } | Command::StartTimer { .. }
+                Command::RunJob { .. }
+                    | Command::OpenUserTask { .. }
+                    | Command::StartTimer { .. }
+                    | Command::StartChild { .. }
             )
         });
         draft.deferred.extend(hold);
@@ -270,6 +285,20 @@ fn apply(state: &mut InstanceState, cx: &mut Ctx<'_>, event: Event) -> Result<()
                     cx.work.push(Work::Leave { ni, skipped: false });
                 }
                 _ => return Err(StepError::WrongState(ni)),
+            }
+        }
+        Event::ChildEnded { ni, ok, message } => {
+            let n = active_ni(state, ni)?.clone();
+            if !matches!(
+                cx.ex.nodes[n.node].behaviour,
+                Behaviour::CallActivity { .. }
+            ) {
+                return Err(StepError::WrongState(ni));
+            }
+            if ok {
+                cx.work.push(Work::Leave { ni, skipped: false });
+            } else {
+                throw_error(state, cx, ni, None, &message);
             }
         }
         Event::JobFailed { ni, message, code } => {
@@ -560,6 +589,11 @@ fn enter(
             attempt: 1,
         }),
         Behaviour::UserTask => cx.out.push(Command::OpenUserTask { ni, node }),
+        Behaviour::CallActivity { called } => cx.out.push(Command::StartChild {
+            ni,
+            node,
+            called: called.clone(),
+        }),
         Behaviour::Timer(def) => cx.out.push(Command::StartTimer {
             ni,
             node,

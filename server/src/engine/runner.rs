@@ -64,112 +64,335 @@ pub async fn run_file(
         .find(|p| p.is_executable)
         .or_else(|| doc.model.processes.first())
         .ok_or_else(|| RunError::Invalid(vec!["the file has no process".into()]))?;
-    let ex = compile(process, &doc.model.errors)?;
     let name = process.name.clone().unwrap_or_else(|| process.id.clone());
-
-    let mut state = InstanceState::default();
-    let mut vars = variables;
     let mut tx = store.begin().await?;
     let (def_id, version) =
-        flows::insert_definition(&mut tx, company_id, &process.id, &name, xml, None).await?;
-    // Built-in variables (SPEC §8.1); the caller's variables may not override them.
-    vars.extend(super::builtins::at_start(
-        initiator,
-        def_id,
-        "api",
-        crate::store::now_millis(),
-    ));
-    let instance_id = flows::insert_instance(
-        &mut tx,
-        &flows::NewInstance {
-            company_id,
-            definition_id: def_id,
-            status: "running",
-            state: &to_json(&state),
-            variables: &Value::Object(vars.clone()).to_string(),
-            start_way: "api",
-            created_by: initiator.id,
-        },
-    )
-    .await?;
+        flows::insert_definition(&mut tx, company_id, &process.id, &name, xml, initiator.id)
+            .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    report(&format!(
-        "flow {} version {version}: instance {instance_id} started",
-        process.id
-    ));
+    let ctx = RunCtx {
+        store,
+        company_id,
+        doc: &doc,
+        initiator,
+    };
+    let start = Start {
+        def_id,
+        version,
+        start_way: "api",
+        depth: 0,
+        extra: Map::new(),
+    };
+    run_instance(&ctx, process, start, variables, report).await
+}
 
-    let mut events = VecDeque::from([Event::Start]);
-    let mut waiting_at = Vec::new();
-    while let Some(event) = events.pop_front() {
-        let commands = step(&mut state, &ex, event, &CelConditions::new(&vars))?;
-        save(store, instance_id, &state, &vars).await?;
-        for c in commands {
-            match c {
-                Command::RunJob { ni, node, attempt } => {
-                    let e = run_job(
-                        store,
-                        instance_id,
-                        &ex,
-                        ni,
-                        node,
-                        attempt,
-                        &mut vars,
-                        report,
-                    )
-                    .await?;
-                    events.push_back(e);
-                }
-                Command::OpenUserTask { node, .. } => {
-                    report(&format!("  waiting  {} (user task)", ex.nodes[node].id));
-                    waiting_at.push(ex.nodes[node].id.clone());
-                }
-                Command::StartTimer { ni, node, def } => {
-                    let wait = match &def {
+/// What a run needs besides the instance: where to save, and the file it came from.
+struct RunCtx<'a> {
+    store: &'a Store,
+    company_id: Id,
+    doc: &'a Document,
+    initiator: &'a super::builtins::Initiator,
+}
+
+/// How an instance starts: its definition, the start way, the call depth and the
+/// variables a calling flow adds (`LWAMS_CALL_*`).
+struct Start {
+    def_id: Id,
+    version: i64,
+    start_way: &'static str,
+    depth: usize,
+    extra: Map<String, Value>,
+}
+
+/// Calls nested deeper than this are refused (a flow calling itself, say).
+const MAX_CALL_DEPTH: usize = 10;
+
+type BoxedRun<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, RunError>> + 'a>>;
+
+fn run_instance<'a>(
+    ctx: &'a RunCtx<'a>,
+    process: &'a shared::bpmn::Process,
+    start: Start,
+    variables: Map<String, Value>,
+    report: &'a mut dyn FnMut(&str),
+) -> BoxedRun<'a> {
+    Box::pin(async move {
+        let store = ctx.store;
+        let company_id = ctx.company_id;
+        let ex = compile(process, &ctx.doc.model.errors)?;
+        let mut state = InstanceState::default();
+        let mut vars = variables;
+        // Built-in variables (SPEC §8.1); the caller's variables may not override them.
+        vars.extend(super::builtins::at_start(
+            ctx.initiator,
+            start.def_id,
+            start.start_way,
+            crate::store::now_millis(),
+        ));
+        vars.extend(start.extra);
+        let mut tx = store.begin().await?;
+        let instance_id = flows::insert_instance(
+            &mut tx,
+            &flows::NewInstance {
+                company_id,
+                definition_id: start.def_id,
+                status: "running",
+                state: &to_json(&state),
+                variables: &Value::Object(vars.clone()).to_string(),
+                start_way: start.start_way,
+                created_by: ctx.initiator.id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        report(&format!(
+            "{}flow {} version {}: instance {instance_id} started",
+            "  ".repeat(start.depth),
+            process.id,
+            start.version
+        ));
+
+        let mut events = VecDeque::from([Event::Start]);
+        let mut waiting_at = Vec::new();
+        while let Some(event) = events.pop_front() {
+            let commands = step(&mut state, &ex, event, &CelConditions::new(&vars))?;
+            save(store, instance_id, &state, &vars).await?;
+            for c in commands {
+                match c {
+                    Command::RunJob { ni, node, attempt } => {
+                        let e = run_job(
+                            store,
+                            instance_id,
+                            &ex,
+                            ni,
+                            node,
+                            attempt,
+                            &mut vars,
+                            report,
+                        )
+                        .await?;
+                        events.push_back(e);
+                    }
+                    Command::OpenUserTask { node, .. } => {
+                        report(&format!("  waiting  {} (user task)", ex.nodes[node].id));
+                        waiting_at.push(ex.nodes[node].id.clone());
+                    }
+                    Command::StartTimer { ni, node, def } => {
+                        let wait = match &def {
                         TimerDefDto::Duration(d) => parse_duration(d).map_err(|e| e.to_string()),
                         TimerDefDto::Cycle(c) => parse_cycle(c).map(|(_, d)| d).map_err(|e| e.to_string()),
                         TimerDefDto::Date(d) => Err(format!("timer date {d:?}: dates are handled by the server's scheduler, not a headless run")),
                     };
-                    match wait {
-                        Ok(d) if matches!(ex.nodes[node].behaviour, Behaviour::Timer(_)) => {
-                            report(&format!("  timer    {} ({d:?})", ex.nodes[node].id));
-                            tokio::time::sleep(d).await;
-                            events.push_back(Event::TimerFired { ni });
-                        }
-                        // Boundary timers of a headless run never fire: its steps run inline.
-                        Ok(_) => {}
-                        Err(message) => {
-                            report(&format!("  FAILED   {}: {message}", ex.nodes[node].id));
-                            return Err(RunError::Invalid(vec![format!(
-                                "{}: {message}",
-                                ex.nodes[node].id
-                            )]));
+                        match wait {
+                            Ok(d) if matches!(ex.nodes[node].behaviour, Behaviour::Timer(_)) => {
+                                report(&format!("  timer    {} ({d:?})", ex.nodes[node].id));
+                                tokio::time::sleep(d).await;
+                                events.push_back(Event::TimerFired { ni });
+                            }
+                            // Boundary timers of a headless run never fire: its steps run inline.
+                            Ok(_) => {}
+                            Err(message) => {
+                                report(&format!("  FAILED   {}: {message}", ex.nodes[node].id));
+                                return Err(RunError::Invalid(vec![format!(
+                                    "{}: {message}",
+                                    ex.nodes[node].id
+                                )]));
+                            }
                         }
                     }
+                    Command::StartChild { ni, node, called } => {
+                        let e = call_flow(
+                            ctx,
+                            &ex,
+                            instance_id,
+                            ni,
+                            node,
+                            &called,
+                            start.depth,
+                            &mut vars,
+                            report,
+                        )
+                        .await?;
+                        events.push_back(e);
+                    }
+                    Command::Cancel { .. } => {}
+                    Command::Ended { status } => {
+                        report(&format!("instance {instance_id} {status:?}"))
+                    }
                 }
-                Command::Cancel { .. } => {}
-                Command::Ended { status } => report(&format!("instance {instance_id} {status:?}")),
             }
         }
-    }
-    save(store, instance_id, &state, &vars).await?;
-    let failures = state
-        .nodes
-        .iter()
-        .filter(|n| n.state == super::core::NodeState::Failed)
-        .map(|n| {
-            (
-                ex.nodes[n.node].id.clone(),
-                n.error.clone().unwrap_or_default(),
-            )
+        save(store, instance_id, &state, &vars).await?;
+        let failures = state
+            .nodes
+            .iter()
+            .filter(|n| n.state == super::core::NodeState::Failed)
+            .map(|n| {
+                (
+                    ex.nodes[n.node].id.clone(),
+                    n.error.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(Outcome {
+            instance_id,
+            status: state.status,
+            waiting_at,
+            failures,
+            variables: vars,
         })
-        .collect();
-    Ok(Outcome {
-        instance_id,
-        status: state.status,
-        waiting_at,
-        failures,
-        variables: vars,
     })
+}
+
+/// Runs the flow a call activity names — a process of the same file, else the latest
+/// deployed version with that key — as a child instance, and returns its end as an
+/// event. The child sees the caller's variables; its own come back under the node id.
+#[allow(clippy::too_many_arguments)]
+async fn call_flow(
+    ctx: &RunCtx<'_>,
+    ex: &Executable,
+    parent: Id,
+    ni: u64,
+    node: usize,
+    called: &str,
+    depth: usize,
+    vars: &mut Map<String, Value>,
+    report: &mut dyn FnMut(&str),
+) -> Result<Event, RunError> {
+    let n = &ex.nodes[node];
+    if depth + 1 > MAX_CALL_DEPTH {
+        let message = format!("calls are nested deeper than {MAX_CALL_DEPTH} levels");
+        report(&format!("  FAILED   {}: {message}", n.id));
+        return Ok(Event::ChildEnded {
+            ni,
+            ok: false,
+            message,
+        });
+    }
+    let mut extra = Map::new();
+    extra.insert("LWAMS_CALL_PROCESS_INSTANCE_ID".into(), json!(parent));
+    extra.insert("LWAMS_CALL_PROCESS_TASK_ID".into(), json!(ni));
+    extra.insert(
+        "LWAMS_CALL_PARAM".into(),
+        json!(n.lwams.get("param").cloned().unwrap_or_default()),
+    );
+    let inherited: Map<String, Value> = vars
+        .iter()
+        .filter(|(k, _)| !k.starts_with("LWAMS_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let local = ctx.doc.model.processes.iter().find(|p| p.id == called);
+    let outcome = match local {
+        Some(p) => {
+            // A process of the same file shares the caller's definition row.
+            let (def_id, version) = current_definition(ctx, parent).await?;
+            let start = Start {
+                def_id,
+                version,
+                start_way: "call",
+                depth: depth + 1,
+                extra,
+            };
+            run_instance(ctx, p, start, inherited, report).await
+        }
+        None => {
+            let mut c = ctx.store.conn().await?;
+            let found = flows::latest_definition(&mut c, ctx.company_id, called).await?;
+            drop(c);
+            let Some((def_id, version, xml)) = found else {
+                let message = format!("no deployed flow with key {called:?}");
+                report(&format!("  FAILED   {}: {message}", n.id));
+                return Ok(Event::ChildEnded {
+                    ni,
+                    ok: false,
+                    message,
+                });
+            };
+            let doc = Document::parse(&xml)?;
+            let Some(p) = doc.model.processes.iter().find(|p| p.id == called) else {
+                return Ok(Event::ChildEnded {
+                    ni,
+                    ok: false,
+                    message: format!("flow {called:?} has no process {called:?}"),
+                });
+            };
+            let child_ctx = RunCtx {
+                store: ctx.store,
+                company_id: ctx.company_id,
+                doc: &doc,
+                initiator: ctx.initiator,
+            };
+            let start = Start {
+                def_id,
+                version,
+                start_way: "call",
+                depth: depth + 1,
+                extra,
+            };
+            run_instance(&child_ctx, p, start, inherited, report).await
+        }
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            return Ok(Event::ChildEnded {
+                ni,
+                ok: false,
+                message: e.to_string(),
+            })
+        }
+    };
+    let returned: Map<String, Value> = outcome
+        .variables
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("LWAMS_"))
+        .collect();
+    for key in n
+        .lwams
+        .get("out")
+        .map(|o| {
+            o.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    {
+        if let Some(v) = returned.get(key) {
+            vars.insert(key.to_string(), v.clone());
+        }
+    }
+    vars.insert(
+        n.id.clone(),
+        json!({ "name": n.name.clone().unwrap_or_default(), "process": { "key": called, "instance": outcome.instance_id }, "result": returned }),
+    );
+    let ok = outcome.status == InstanceStatus::Completed;
+    let message = if ok {
+        String::new()
+    } else if !outcome.waiting_at.is_empty() {
+        format!("flow {called} waits at {}", outcome.waiting_at.join(", "))
+    } else {
+        let why: Vec<String> = outcome
+            .failures
+            .iter()
+            .map(|(id, e)| format!("{id}: {e}"))
+            .collect();
+        format!(
+            "flow {called} ended {:?} ({})",
+            outcome.status,
+            why.join("; ")
+        )
+    };
+    Ok(Event::ChildEnded { ni, ok, message })
+}
+
+/// The definition (id, version) an instance runs.
+async fn current_definition(ctx: &RunCtx<'_>, instance: Id) -> Result<(Id, i64), RunError> {
+    let mut c = ctx.store.conn().await?;
+    Ok(flows::definition_of(&mut c, ctx.company_id, instance)
+        .await?
+        .unwrap_or_default())
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

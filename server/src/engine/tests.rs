@@ -463,3 +463,36 @@ fn the_state_serialises_for_the_store() {
     let back: InstanceState = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r.state);
 }
+
+#[test]
+fn call_activities_start_a_child_and_continue_when_it_ends() {
+    let body = format!(
+        r#"<startEvent id="s"/><callActivity id="call" calledElement="child"/>{}<endEvent id="e"/>{}{}{}"#,
+        job("after"),
+        flow("f1", "s", "call"),
+        flow("f2", "call", "after"),
+        flow("f3", "after", "e"),
+    );
+    let mut r = start(&body, conds(&[]));
+    assert!(matches!(&r.commands[..], [Command::StartChild { called, .. }] if called == "child"));
+    let ni = r.ni("call");
+    r.send(Event::ChildEnded {
+        ni,
+        ok: true,
+        message: String::new(),
+    });
+    assert_eq!(r.jobs(), ["after"]);
+
+    let mut r = start(&body, conds(&[]));
+    let ni = r.ni("call");
+    r.send(Event::ChildEnded {
+        ni,
+        ok: false,
+        message: "child failed".into(),
+    });
+    assert_eq!(r.state.status, InstanceStatus::Failed);
+    assert_eq!(
+        r.state.get(ni).unwrap().error.as_deref(),
+        Some("child failed")
+    );
+}

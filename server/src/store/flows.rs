@@ -191,3 +191,39 @@ pub async fn node_runs(
         })
         .collect()
 }
+
+/// The latest version of a flow: (definition id, version, XML).
+pub async fn latest_definition(
+    c: &mut Conn,
+    company_id: Id,
+    key: &str,
+) -> StoreResult<Option<(Id, i64, String)>> {
+    let r = sqlx::query(
+        "SELECT id, version, xml FROM flow_definitions WHERE company_id = $1 AND flow_key = $2 \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(company_id)
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok((r.try_get("id")?, r.try_get("version")?, r.try_get("xml")?)))
+        .transpose()
+}
+
+/// The definition (id, version) an instance runs.
+pub async fn definition_of(
+    c: &mut Conn,
+    company_id: Id,
+    instance: Id,
+) -> StoreResult<Option<(Id, i64)>> {
+    let r = sqlx::query(
+        "SELECT d.id, d.version FROM flow_instances i JOIN flow_definitions d ON d.id = i.definition_id \
+         WHERE i.company_id = $1 AND i.id = $2",
+    )
+    .bind(company_id)
+    .bind(instance)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok((r.try_get("id")?, r.try_get("version")?)))
+        .transpose()
+}
