@@ -18,6 +18,10 @@ impl Conditions for NoConditions {
     fn eval(&self, e: &str) -> Result<bool, String> {
         Err(format!("no conditions in this bench: {e}"))
     }
+
+    fn count(&self, over: &str) -> Result<usize, String> {
+        Err(format!("no multi-instance in this bench: {over}"))
+    }
 }
 
 fn chain(n: usize) -> String {

@@ -277,3 +277,45 @@ async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_miss
         out.failures
     );
 }
+
+#[tokio::test]
+async fn multi_instance_steps_run_once_per_element_and_keep_every_result() {
+    let (_db, store, co) = sqlite_store_with_company().await;
+    let xml = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0">
+      <bpmn:process id="each-host" isExecutable="true">
+        <bpmn:startEvent id="s"/>
+        <bpmn:serviceTask id="ping" lwams:kind="localCommand" lwams:command="echo ${loopCounter}:${host}">
+          <bpmn:multiInstanceLoopCharacteristics lwams:collection="hosts" isSequential="true"/>
+        </bpmn:serviceTask>
+        <bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="ping"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="ping" targetRef="e"/>
+      </bpmn:process></bpmn:definitions>"#
+        .replace("lwams:command=", "lwams:elementVariable=\"host\" lwams:command=");
+    let out = run_file(
+        &store,
+        co,
+        &xml,
+        vars(json!({"hosts": ["node1", "node2", "node3"]})),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.failures);
+    let results = out.variables["ping"]["results"].as_array().unwrap();
+    let lines: Vec<_> = results
+        .iter()
+        .map(|r| r["stdout"].as_str().unwrap().trim().to_string())
+        .collect();
+    assert_eq!(lines, ["0:node1", "1:node2", "2:node3"]);
+    let mut c = store.conn().await.unwrap();
+    assert_eq!(
+        flows::node_runs(&mut c, out.instance_id)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "one recorded run per element"
+    );
+}

@@ -67,8 +67,8 @@ pub fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
-/// Looks a dotted path up in a JSON value (`a.b.0.c`); strings come back unquoted.
-pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
+/// The JSON value at a dotted path (`a.b.0.c`).
+pub fn lookup_value<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut v = root;
     for part in path.split('.') {
         v = match v {
@@ -77,7 +77,12 @@ pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
             _ => return None,
         };
     }
-    Some(match v {
+    Some(v)
+}
+
+/// Looks a dotted path up in a JSON value; strings come back unquoted.
+pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
+    Some(match lookup_value(root, path)? {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     })

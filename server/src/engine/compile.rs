@@ -53,6 +53,17 @@ pub struct ExecNode {
     pub parent: Option<usize>,
     pub boundaries: Vec<usize>,
     pub lwams: BTreeMap<String, String>,
+    /// Multi-instance: run the activity once per element of a list (or N times).
+    pub multi: Option<Multi>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Multi {
+    pub sequential: bool,
+    /// A variable holding a list (`lwams:collection`), or a count (`loopCardinality`).
+    pub over: String,
+    /// The variable each run sees its element as (`lwams:elementVariable`, default `item`).
+    pub element: String,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +181,43 @@ fn behaviour(
     })
 }
 
+fn multi(n: &FlowNode) -> Result<Option<Multi>, CompileError> {
+    let Some(m) = &n.multi_instance else {
+        return Ok(None);
+    };
+    let err = |m: &str| CompileError::Element(n.id.clone(), m.to_string());
+    if !matches!(
+        n.kind,
+        NodeKind::ServiceTask
+            | NodeKind::ScriptTask
+            | NodeKind::SendTask
+            | NodeKind::BusinessRuleTask
+            | NodeKind::Task
+            | NodeKind::UserTask
+            | NodeKind::CallActivity
+    ) {
+        return Err(err(
+            "multi-instance runs on steps, user tasks and call activities",
+        ));
+    }
+    let over = m
+        .collection
+        .clone()
+        .or_else(|| m.cardinality.clone())
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| err("multi-instance needs lwams:collection or a loopCardinality"))?;
+    let element = n
+        .lwams
+        .get("elementVariable")
+        .cloned()
+        .unwrap_or_else(|| "item".into());
+    Ok(Some(Multi {
+        sequential: m.sequential,
+        over,
+        element,
+    }))
+}
+
 /// Compiles one process of a parsed file.
 pub fn compile(
     p: &Process,
@@ -229,6 +277,7 @@ pub fn compile(
             parent: n.parent.as_ref().and_then(|x| index.get(x)).copied(),
             boundaries: Vec::new(),
             lwams: n.lwams.clone(),
+            multi: multi(n)?,
         });
     }
     for i in 0..nodes.len() {

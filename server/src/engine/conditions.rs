@@ -25,8 +25,8 @@ fn unwrap_expression(e: &str) -> &str {
     }
 }
 
-impl Conditions for CelConditions<'_> {
-    fn eval(&self, expression: &str) -> Result<bool, String> {
+impl CelConditions<'_> {
+    fn value(&self, expression: &str) -> Result<cel::Value, String> {
         let source = unwrap_expression(expression);
         let program = cel::Program::compile(source)
             .map_err(|e| format!("{source:?} is not a valid expression: {e}"))?;
@@ -35,10 +35,32 @@ impl Conditions for CelConditions<'_> {
             ctx.add_variable(k.as_str(), v.clone())
                 .map_err(|e| format!("variable {k}: {e}"))?;
         }
-        match program.execute(&ctx) {
-            Ok(cel::Value::Bool(b)) => Ok(b),
-            Ok(other) => Err(format!("{source:?} gives {other:?}, not true or false")),
-            Err(e) => Err(format!("{source:?}: {e}")),
+        program
+            .execute(&ctx)
+            .map_err(|e| format!("{source:?}: {e}"))
+    }
+}
+
+impl Conditions for CelConditions<'_> {
+    fn eval(&self, expression: &str) -> Result<bool, String> {
+        match self.value(expression)? {
+            cel::Value::Bool(b) => Ok(b),
+            other => Err(format!(
+                "{:?} gives {other:?}, not true or false",
+                unwrap_expression(expression)
+            )),
+        }
+    }
+
+    fn count(&self, over: &str) -> Result<usize, String> {
+        if let Ok(n) = over.trim().parse::<usize>() {
+            return Ok(n);
+        }
+        match self.value(over)? {
+            cel::Value::List(items) => Ok(items.len()),
+            cel::Value::Int(n) if n >= 0 => Ok(n as usize),
+            cel::Value::UInt(n) => Ok(n as usize),
+            other => Err(format!("{over:?} gives {other:?}, not a list or a count")),
         }
     }
 }
@@ -66,6 +88,18 @@ mod tests {
     }
 
     #[test]
+    fn counts_come_from_lists_numbers_and_literals() {
+        let v = json!({"hosts": ["a", "b", "c"], "n": 2})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let c = CelConditions::new(&v);
+        assert_eq!(c.count("hosts"), Ok(3));
+        assert_eq!(c.count("n"), Ok(2));
+        assert_eq!(c.count("4"), Ok(4));
+    }
+
+    #[test]
     fn bad_expressions_and_missing_variables_are_errors_not_panics() {
         let v = vars();
         let c = CelConditions::new(&v);
@@ -75,5 +109,6 @@ mod tests {
             .contains("not a valid expression"));
         assert!(c.eval("nope == 1").is_err());
         assert!(c.eval("env").unwrap_err().contains("not true or false"));
+        assert!(c.count("env").unwrap_err().contains("not a list"));
     }
 }

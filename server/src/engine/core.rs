@@ -33,6 +33,12 @@ pub struct NodeInstance {
     /// The sub-process instance this one runs in (`None`: the process itself).
     pub scope: Option<NodeInstanceId>,
     pub error: Option<String>,
+    /// For one run of a multi-instance activity: its index (its scope is the activity).
+    #[serde(default)]
+    pub index: Option<usize>,
+    /// For a multi-instance activity: how many runs it makes.
+    #[serde(default)]
+    pub runs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +138,9 @@ pub enum TimerDefDto {
 /// Evaluates sequence-flow conditions against the instance's variables.
 pub trait Conditions {
     fn eval(&self, expression: &str) -> Result<bool, String>;
+    /// How many runs a multi-instance activity makes: the length of a list variable,
+    /// or a number.
+    fn count(&self, over: &str) -> Result<usize, String>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -471,6 +480,11 @@ fn throw_error(
         let Some(n) = state.get(id).cloned() else {
             break;
         };
+        if n.index.is_some() {
+            // A run of a multi-instance activity: its boundaries are the activity's.
+            at = n.scope;
+            continue;
+        }
         let catcher = cx.ex.nodes[n.node].boundaries.iter().copied().find(|b| {
             match &cx.ex.nodes[*b].behaviour {
                 Behaviour::BoundaryError { code: None, .. } => true,
@@ -511,6 +525,8 @@ fn new_instance(
         attempt: 1,
         scope,
         error: None,
+        index: None,
+        runs: None,
     });
     id
 }
@@ -582,18 +598,14 @@ fn enter(
             });
         }
     }
+    if let Some(multi) = &n.multi {
+        start_multi(state, cx, ni, node, &multi.over, multi.sequential);
+        return;
+    }
     match &n.behaviour {
-        Behaviour::Job { .. } => cx.out.push(Command::RunJob {
-            ni,
-            node,
-            attempt: 1,
-        }),
-        Behaviour::UserTask => cx.out.push(Command::OpenUserTask { ni, node }),
-        Behaviour::CallActivity { called } => cx.out.push(Command::StartChild {
-            ni,
-            node,
-            called: called.clone(),
-        }),
+        Behaviour::Job { .. } | Behaviour::UserTask | Behaviour::CallActivity { .. } => {
+            start_work(cx, ni, node)
+        }
         Behaviour::Timer(def) => cx.out.push(Command::StartTimer {
             ni,
             node,
@@ -662,6 +674,109 @@ fn enter(
     }
 }
 
+/// Asks the outside world to carry out an activity's work.
+fn start_work(cx: &mut Ctx<'_>, ni: NodeInstanceId, node: usize) {
+    match &cx.ex.nodes[node].behaviour {
+        Behaviour::Job { .. } => cx.out.push(Command::RunJob {
+            ni,
+            node,
+            attempt: 1,
+        }),
+        Behaviour::UserTask => cx.out.push(Command::OpenUserTask { ni, node }),
+        Behaviour::CallActivity { called } => cx.out.push(Command::StartChild {
+            ni,
+            node,
+            called: called.clone(),
+        }),
+        _ => {}
+    }
+}
+
+/// A multi-instance activity: the instance `outer` holds one run per element, all at
+/// once (parallel) or one after the other (sequential).
+fn start_multi(
+    state: &mut InstanceState,
+    cx: &mut Ctx<'_>,
+    outer: NodeInstanceId,
+    node: usize,
+    over: &str,
+    sequential: bool,
+) {
+    let runs = match cx.cond.count(over) {
+        Ok(n) => n,
+        Err(message) => {
+            if let Some(o) = state.get_mut(outer) {
+                o.state = NodeState::Failed;
+                o.error = Some(format!("multi-instance over {over}: {message}"));
+            }
+            state.status = InstanceStatus::Failed;
+            return;
+        }
+    };
+    if let Some(o) = state.get_mut(outer) {
+        o.runs = Some(runs);
+    }
+    if runs == 0 {
+        cx.work.push(Work::Leave {
+            ni: outer,
+            skipped: false,
+        });
+        return;
+    }
+    for index in 0..if sequential { 1 } else { runs } {
+        start_run(state, cx, outer, node, index);
+    }
+}
+
+fn start_run(
+    state: &mut InstanceState,
+    cx: &mut Ctx<'_>,
+    outer: NodeInstanceId,
+    node: usize,
+    index: usize,
+) {
+    let ni = new_instance(state, node, Some(outer));
+    if let Some(r) = state.get_mut(ni) {
+        r.index = Some(index);
+    }
+    start_work(cx, ni, node);
+}
+
+/// After a run of a multi-instance activity ended: start the next (sequential) or, when
+/// all have ended, complete the activity.
+fn multi_progress(state: &mut InstanceState, cx: &mut Ctx<'_>, outer: NodeInstanceId) {
+    let Some(o) = state.get(outer).cloned() else {
+        return;
+    };
+    let runs = o.runs.unwrap_or(0);
+    let done = state
+        .nodes
+        .iter()
+        .filter(|r| {
+            r.scope == Some(outer)
+                && r.index.is_some()
+                && matches!(r.state, NodeState::Completed | NodeState::Skipped)
+        })
+        .count();
+    let sequential = cx.ex.nodes[o.node]
+        .multi
+        .as_ref()
+        .is_some_and(|m| m.sequential);
+    if done >= runs {
+        cx.work.push(Work::Leave {
+            ni: outer,
+            skipped: false,
+        });
+    } else if sequential
+        && !state
+            .nodes
+            .iter()
+            .any(|r| r.scope == Some(outer) && r.state == NodeState::Active)
+    {
+        start_run(state, cx, outer, o.node, done);
+    }
+}
+
 fn timer_dto(def: &TimerDef) -> TimerDefDto {
     match def {
         TimerDef::Date(s) => TimerDefDto::Date(s.clone()),
@@ -677,6 +792,20 @@ fn leave(state: &mut InstanceState, cx: &mut Ctx<'_>, ni: NodeInstanceId, skippe
         return;
     };
     if inst.state != NodeState::Active {
+        return;
+    }
+    if inst.index.is_some() {
+        // One run of a multi-instance activity: no flows of its own.
+        if let Some(n) = state.get_mut(ni) {
+            n.state = if skipped {
+                NodeState::Skipped
+            } else {
+                NodeState::Completed
+            };
+        }
+        if let Some(outer) = inst.scope {
+            multi_progress(state, cx, outer);
+        }
         return;
     }
     let node = &cx.ex.nodes[inst.node];

@@ -161,6 +161,9 @@ fn run_instance<'a>(
             for c in commands {
                 match c {
                     Command::RunJob { ni, node, attempt } => {
+                        if let Some(index) = state.get(ni).and_then(|n| n.index) {
+                            set_element(&ex, node, index, &mut vars);
+                        }
                         let e = run_job(
                             store,
                             instance_id,
@@ -434,6 +437,21 @@ async fn save(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Before a run of a multi-instance activity: its element (`item`, or the name in
+/// `lwams:elementVariable`) and `loopCounter`.
+fn set_element(ex: &Executable, node: usize, index: usize, vars: &mut Map<String, Value>) {
+    let Some(multi) = &ex.nodes[node].multi else {
+        return;
+    };
+    let root = Value::Object(vars.clone());
+    let element = match shared::vars::lookup_value(&root, &multi.over) {
+        Some(Value::Array(items)) => items.get(index).cloned().unwrap_or(Value::Null),
+        _ => json!(index),
+    };
+    vars.insert(multi.element.clone(), element);
+    vars.insert("loopCounter".into(), json!(index));
+}
+
 async fn run_job(
     store: &Store,
     instance: Id,
@@ -518,6 +536,25 @@ async fn run_job(
                     "workDir".into(),
                     json!(n.lwams.get("workDir").cloned().unwrap_or_default()),
                 );
+            }
+            if let Some(index) = vars
+                .get("loopCounter")
+                .and_then(Value::as_u64)
+                .filter(|_| n.multi.is_some())
+            {
+                // Multi-instance: every run's result, by index, beside the last one.
+                let mut results = vars
+                    .get(&n.id)
+                    .and_then(|v| v.get("results"))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let index = index as usize;
+                if results.len() <= index {
+                    results.resize(index + 1, Value::Null);
+                }
+                results[index] = entry["result"].clone();
+                entry["results"] = Value::Array(results);
             }
             vars.insert(n.id.clone(), entry);
             if let Some(rv) = n.lwams.get("resultVariable").filter(|v| !v.is_empty()) {

@@ -18,6 +18,11 @@ impl Conditions for Fixed {
             .copied()
             .ok_or_else(|| format!("unknown variable in {e}"))
     }
+
+    /// Counts are written as literals in these tests.
+    fn count(&self, over: &str) -> Result<usize, String> {
+        over.parse().map_err(|_| format!("unknown list {over}"))
+    }
 }
 
 fn conds(pairs: &[(&'static str, bool)]) -> Fixed {
@@ -495,4 +500,76 @@ fn call_activities_start_a_child_and_continue_when_it_ends() {
         r.state.get(ni).unwrap().error.as_deref(),
         Some("child failed")
     );
+}
+
+fn multi_flow(sequential: bool, over: &str) -> String {
+    format!(
+        r#"<startEvent id="s"/><serviceTask id="each" lwams:kind="localCommand" lwams:command="true">
+        <multiInstanceLoopCharacteristics isSequential="{sequential}" lwams:collection="{over}"/></serviceTask>{}<endEvent id="e"/>{}{}{}"#,
+        job("after"),
+        flow("f1", "s", "each"),
+        flow("f2", "each", "after"),
+        flow("f3", "after", "e"),
+    )
+}
+
+#[test]
+fn parallel_multi_instance_runs_every_element_at_once_and_continues_after_all() {
+    let mut r = start(&multi_flow(false, "3"), conds(&[]));
+    assert_eq!(r.jobs(), ["each", "each", "each"]);
+    let runs: Vec<_> = r
+        .state
+        .of(&r.ex, "each")
+        .filter(|n| n.index.is_some())
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(runs.len(), 3);
+    r.send(Event::JobCompleted { ni: runs[1] });
+    r.send(Event::JobCompleted { ni: runs[0] });
+    assert!(r.jobs().is_empty());
+    r.send(Event::JobCompleted { ni: runs[2] });
+    assert_eq!(r.jobs(), ["after"]);
+}
+
+#[test]
+fn sequential_multi_instance_runs_one_after_the_other_and_a_failed_run_can_be_retried() {
+    let mut r = start(&multi_flow(true, "2"), conds(&[]));
+    assert_eq!(r.jobs(), ["each"]);
+    let first = r
+        .state
+        .of(&r.ex, "each")
+        .find(|n| n.index == Some(0))
+        .unwrap()
+        .id;
+    r.send(Event::JobFailed {
+        ni: first,
+        message: "boom".into(),
+        code: None,
+    });
+    assert_eq!(r.state.status, InstanceStatus::Failed);
+    r.send(Event::Retry { ni: first });
+    r.send(Event::JobCompleted { ni: first });
+    assert_eq!(r.jobs(), ["each"], "the second run starts");
+    let second = r
+        .state
+        .of(&r.ex, "each")
+        .find(|n| n.index == Some(1))
+        .unwrap()
+        .id;
+    r.send(Event::JobCompleted { ni: second });
+    assert_eq!(r.jobs(), ["after"]);
+    // An empty list completes the activity at once; a bad list fails it with a reason.
+    let r = start(&multi_flow(false, "0"), conds(&[]));
+    assert_eq!(r.jobs(), ["after"]);
+    let r = start(&multi_flow(false, "hosts"), conds(&[]));
+    assert_eq!(r.state.status, InstanceStatus::Failed);
+    assert!(r
+        .state
+        .of(&r.ex, "each")
+        .next()
+        .unwrap()
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("hosts"));
 }
