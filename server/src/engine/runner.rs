@@ -436,7 +436,6 @@ async fn save(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Before a run of a multi-instance activity: its element (`item`, or the name in
 /// `lwams:elementVariable`) and `loopCounter`.
 fn set_element(ex: &Executable, node: usize, index: usize, vars: &mut Map<String, Value>) {
@@ -452,6 +451,7 @@ fn set_element(ex: &Executable, node: usize, index: usize, vars: &mut Map<String
     vars.insert("loopCounter".into(), json!(index));
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_job(
     store: &Store,
     instance: Id,
