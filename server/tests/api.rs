@@ -144,17 +144,50 @@ async fn state_changing_requests_need_the_sessions_csrf_token() {
     assert_eq!(page, 1, "nothing was created");
 }
 
+/// A minimal executable flow.
+const FLOW: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="hello" name="Hello" isExecutable="true"><startEvent id="s"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/></process></definitions>"#;
+
 /// Every endpoint with the right it needs and a valid body.
 fn endpoints(
     user_id: i64,
     group_id: i64,
     member_id: i64,
+    instance_id: i64,
 ) -> Vec<(Method, String, Function, Level, Option<Value>)> {
     use Function::*;
     use Level::{Manage, View};
     let group = json!({"name": "renamed", "description": "", "permissions": {}});
     let user_update = json!({"display_name": "X", "enabled": true, "group_ids": []});
     vec![
+        (Method::GET, "/api/v1/flows".into(), FlowEditor, View, None),
+        (
+            Method::POST,
+            "/api/v1/flows".into(),
+            FlowEditor,
+            Manage,
+            Some(json!({ "xml": FLOW })),
+        ),
+        (
+            Method::GET,
+            "/api/v1/flows/hello/versions".into(),
+            FlowEditor,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/instances".into(),
+            FlowMonitor,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/instances/{instance_id}"),
+            FlowMonitor,
+            View,
+            None,
+        ),
         (
             Method::GET,
             "/api/v1/company".into(),
@@ -255,7 +288,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
     let t = sqlite_app().await;
     let admin = t.admin().await;
     // A user whose group only views the monitor.
-    let weak_group = make_group(&t, &admin, "weak", &[(Function::FlowMonitor, Level::View)]).await;
+    let weak_group = make_group(&t, &admin, "weak", &[(Function::ReportData, Level::View)]).await;
     make_user(&t, &admin, "weak", &[weak_group.id]).await;
     let weak = t.login(None, "weak", "user-password-1").await;
     // A viewer of users and company: view passes, manage is 403.
@@ -307,7 +340,21 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
         t.login(Some("other"), "admin", "other-password-1").await
     };
 
-    for (method, path, f, level, body) in endpoints(target_user.id, target_group.id, member.id) {
+    // An instance of company 1 (run headless).
+    let run = lwams_server::engine::runner::run_file(
+        &t.state.store,
+        1,
+        FLOW,
+        serde_json::Map::new(),
+        &lwams_server::engine::builtins::Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+
+    for (method, path, f, level, body) in
+        endpoints(target_user.id, target_group.id, member.id, run.instance_id)
+    {
         let r = t
             .request(method.clone(), &path, Some(&weak), body.clone())
             .await;
@@ -329,9 +376,10 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
                 r.body
             );
         }
-        if path.contains(&format!("/{}", target_user.id))
-            || path.contains(&format!("/{}", target_group.id))
-        {
+        let names_an_object = ["/users/", "/groups/", "/instances/", "/versions"]
+            .iter()
+            .any(|p| path.contains(p));
+        if names_an_object {
             let r = t
                 .request(method.clone(), &path, Some(&other_admin), body.clone())
                 .await;
@@ -767,4 +815,106 @@ async fn the_login_page_ships_no_wasm_and_app_pages_do() {
     )
     .await;
     assert!(zh.contains("登录"));
+}
+
+#[tokio::test]
+async fn deploying_makes_immutable_versions_and_refuses_broken_files_with_element_and_line() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let r = t.post("/api/v1/flows", &c, &json!({ "xml": FLOW })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body[0]["key"], "hello");
+    assert_eq!(r.body[0]["version"], 1);
+    let r = t
+        .post(
+            "/api/v1/flows",
+            &c,
+            &json!({ "xml": FLOW.replace("Hello", "Hello 2") }),
+        )
+        .await;
+    assert_eq!(r.body[0]["version"], 2);
+    let versions: Value = t.get("/api/v1/flows/hello/versions", &c).await.body;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let list: Value = t.get("/api/v1/flows", &c).await.body;
+    assert_eq!(list["total"], 1, "one flow, latest version");
+    assert_eq!(list["items"][0]["name"], "Hello 2");
+
+    // A flow whose gateway flow has no condition: refused, element and line named.
+    let broken = FLOW.replace(
+        r#"<endEvent id="e"/>"#,
+        r#"<exclusiveGateway id="g"/><endEvent id="e"/><endEvent id="e2"/><sequenceFlow id="x1" sourceRef="g" targetRef="e"/><sequenceFlow id="x2" sourceRef="g" targetRef="e2"/>"#,
+    ).replace(r#"targetRef="e"/></process>"#, r#"targetRef="g"/></process>"#);
+    let r = t.post("/api/v1/flows", &c, &json!({ "xml": broken })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["error"], "invalid_flow");
+    let problems = r.body["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["element_id"] == "x1" && p["line"] == 1),
+        "{problems:?}"
+    );
+    let r = t
+        .post("/api/v1/flows", &c, &json!({ "xml": "<html/>" }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body["message"].as_str().unwrap().contains("not BPMN"));
+    let r = t
+        .post(
+            "/api/v1/flows",
+            &c,
+            &json!({ "xml": FLOW.replace("isExecutable=\"true\"", "") }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nothing was added by the refused deploys.
+    let versions: Value = t.get("/api/v1/flows/hello/versions", &c).await.body;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn instances_are_listed_newest_first_with_filters_and_shown_with_their_runs() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let flow = include_str!("../../docs/examples/system-info.bpmn");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let mut v = serde_json::Map::new();
+        v.insert("greeting".into(), json!("hi"));
+        let out = lwams_server::engine::runner::run_file(
+            &t.state.store,
+            1,
+            flow,
+            v,
+            &lwams_server::engine::builtins::Initiator::default(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        ids.push(out.instance_id);
+    }
+    let page: Value = t
+        .get("/api/v1/instances?status=completed&q=system", &c)
+        .await
+        .body;
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"][0]["id"], ids[1], "newest first");
+    assert_eq!(page["items"][0]["flow_key"], "system-info");
+    let none: Value = t.get("/api/v1/instances?status=failed", &c).await.body;
+    assert_eq!(none["total"], 0);
+    let r = t.get("/api/v1/instances?status=weird", &c).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["field"], "status");
+    let detail: Value = t
+        .get(&format!("/api/v1/instances/{}", ids[0]), &c)
+        .await
+        .body;
+    let runs = detail["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["node_id"], "collect");
+    assert!(runs[0]["output"].as_str().unwrap().contains("exitCode"));
+    assert_eq!(
+        t.get("/api/v1/instances/99999", &c).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

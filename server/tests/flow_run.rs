@@ -57,8 +57,11 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
             .unwrap()
             .contains("hi; touch /tmp/lwams-pwned"));
         let mut c = store.conn().await.unwrap();
-        let runs = flows::node_runs(&mut c, out.instance_id).await.unwrap();
-        let ids: Vec<_> = runs.iter().map(|r| (r.0.as_str(), r.2.as_str())).collect();
+        let runs = flows::runs_of(&mut c, out.instance_id).await.unwrap();
+        let ids: Vec<_> = runs
+            .iter()
+            .map(|r| (r.node_id.as_str(), r.status.as_str()))
+            .collect();
         assert_eq!(ids, [("collect", "completed"), ("list", "completed")]);
         let row = flows::get_instance(&mut c, co, out.instance_id)
             .await
@@ -110,9 +113,9 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
         )]
     );
     let mut c = store.conn().await.unwrap();
-    let runs = flows::node_runs(&mut c, out.instance_id).await.unwrap();
-    assert_eq!(runs[0].2, "failed");
-    assert_eq!(runs[0].4.as_deref(), Some("exit code Some(7): broken"));
+    let runs = flows::runs_of(&mut c, out.instance_id).await.unwrap();
+    assert_eq!(runs[0].status, "failed");
+    assert_eq!(runs[0].error.as_deref(), Some("exit code Some(7): broken"));
 }
 
 #[tokio::test]
@@ -311,10 +314,7 @@ async fn multi_instance_steps_run_once_per_element_and_keep_every_result() {
     assert_eq!(lines, ["0:node1", "1:node2", "2:node3"]);
     let mut c = store.conn().await.unwrap();
     assert_eq!(
-        flows::node_runs(&mut c, out.instance_id)
-            .await
-            .unwrap()
-            .len(),
+        flows::runs_of(&mut c, out.instance_id).await.unwrap().len(),
         3,
         "one recorded run per element"
     );

@@ -5,6 +5,7 @@ mod admin_rule;
 pub mod auth;
 pub mod company;
 pub mod extract;
+pub mod flows;
 pub mod groups;
 pub mod users;
 
@@ -23,12 +24,14 @@ use utoipa::OpenApi;
         users::list_users, users::get_user, users::create_user, users::update_user, users::delete_user,
         groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
         groups::delete_group, groups::add_members, groups::remove_member,
+        flows::deploy, flows::list_flows, flows::flow_versions, flows::list_instances, flows::get_instance,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
         (name = "company", description = "System › Company"),
         (name = "users", description = "System › Users"),
         (name = "groups", description = "System › User groups and permissions"),
+        (name = "flows", description = "Flow › Editor (deployed versions) and Flow › Monitor (instances)"),
     )
 )]
 pub struct ApiDoc;
@@ -40,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(company::router())
         .merge(users::router())
         .merge(groups::router())
+        .merge(flows::router())
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", v1).route(
         "/api/openapi.json",

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod company;
 pub mod error;
+pub mod flow;
 pub mod group;
 pub mod user;
 
