@@ -112,3 +112,22 @@ password-changed = Password changed. Your other sessions were signed out.
 notfound-title = Page not found
 notfound-body = There is no page at this address.
 forbidden-body = Your groups do not give you this page.
+
+monitor-search = Flow key
+monitor-all-statuses = All statuses
+monitor-flow = Flow
+monitor-status = Status
+monitor-start-way = Started by
+monitor-started = Started
+monitor-duration = Duration
+monitor-node = Node
+monitor-output = Output / error
+
+status-running = Running
+status-paused = Paused
+status-failed = Failed
+status-completed = Completed
+status-terminated = Terminated
+status-skipped = Skipped
+common-previous = Previous page
+common-next = Next page

@@ -112,3 +112,22 @@ password-changed = 密码已修改，您的其他会话已退出。
 notfound-title = 页面不存在
 notfound-body = 此地址没有页面。
 forbidden-body = 您所在的用户组没有此页面的权限。
+
+monitor-search = 流程标识
+monitor-all-statuses = 全部状态
+monitor-flow = 流程
+monitor-status = 状态
+monitor-start-way = 启动方式
+monitor-started = 开始时间
+monitor-duration = 耗时
+monitor-node = 节点
+monitor-output = 输出 / 错误
+
+status-running = 运行中
+status-paused = 已暂停
+status-failed = 失败
+status-completed = 已完成
+status-terminated = 已终止
+status-skipped = 已跳过
+common-previous = 上一页
+common-next = 下一页

@@ -70,7 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::home::Home />
                     <Route path=path!("/account/password") view=pages::password::ChangePasswordPage />
                     <Route path=path!("/flow/editor") view=coming!(Function::FlowEditor) />
-                    <Route path=path!("/flow/monitor") view=coming!(Function::FlowMonitor) />
+                    <Route path=path!("/flow/monitor") view=pages::flow::monitor::MonitorPage />
                     <Route path=path!("/flow/tasks") view=coming!(Function::FlowTasks) />
                     <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />
                     <Route path=path!("/report/templates") view=coming!(Function::ReportTemplates) />

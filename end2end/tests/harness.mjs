@@ -45,7 +45,7 @@ export async function startServer() {
   for (let i = 0; i < 200; i++) {
     try {
       const r = await fetch(`${url}/healthz`);
-      if (r.ok) return { url, proc, log: () => log, stop: () => proc.kill('SIGTERM') };
+      if (r.ok) return { url, proc, dataDir, bin, log: () => log, stop: () => proc.kill('SIGTERM') };
     } catch { /* not yet */ }
     if (proc.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));

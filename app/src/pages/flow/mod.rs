@@ -1,0 +1,3 @@
+//! Flow menu pages.
+
+pub mod monitor;
