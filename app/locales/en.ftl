@@ -131,3 +131,10 @@ status-terminated = Terminated
 status-skipped = Skipped
 common-previous = Previous page
 common-next = Next page
+
+editor-import = Import .bpmn
+editor-deployed = Deployed:
+editor-refused = The file was not deployed:
+editor-key = Key
+editor-version = Version
+editor-deployed-at = Deployed at

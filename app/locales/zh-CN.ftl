@@ -131,3 +131,10 @@ status-terminated = 已终止
 status-skipped = 已跳过
 common-previous = 上一页
 common-next = 下一页
+
+editor-import = 导入 .bpmn
+editor-deployed = 已部署：
+editor-refused = 文件未部署：
+editor-key = 标识
+editor-version = 版本
+editor-deployed-at = 部署时间

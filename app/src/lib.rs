@@ -69,7 +69,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=pages::home::Home />
                     <Route path=path!("/account/password") view=pages::password::ChangePasswordPage />
-                    <Route path=path!("/flow/editor") view=coming!(Function::FlowEditor) />
+                    <Route path=path!("/flow/editor") view=pages::flow::editor::EditorPage />
                     <Route path=path!("/flow/monitor") view=pages::flow::monitor::MonitorPage />
                     <Route path=path!("/flow/tasks") view=coming!(Function::FlowTasks) />
                     <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />

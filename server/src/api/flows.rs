@@ -56,6 +56,14 @@ fn instance_dto(r: InstanceListRow) -> Instance {
     }
 }
 
+/// `line 3: msg` → `msg` (the line travels in its own field).
+fn without_line(m: &str) -> String {
+    match m.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest.to_string(),
+        _ => m.to_string(),
+    }
+}
+
 /// The deploy was refused: every problem, with element id and line.
 struct Refused(Vec<FlowProblem>);
 
@@ -64,7 +72,10 @@ impl IntoResponse for Refused {
         let message = self
             .0
             .iter()
-            .map(|p| format!("line {}: {}", p.line, p.message))
+            .map(|p| match &p.element_id {
+                Some(id) => format!("line {}: {id}: {}", p.line, p.message),
+                None => format!("line {}: {}", p.line, p.message),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let body = serde_json::json!({
@@ -104,7 +115,7 @@ pub async fn deploy(
             return Ok(Refused(vec![FlowProblem {
                 element_id: None,
                 line,
-                message: e.to_string(),
+                message: without_line(&e.to_string()),
             }])
             .into_response());
         }
@@ -114,7 +125,7 @@ pub async fn deploy(
         .map(|p| FlowProblem {
             element_id: p.element_id.clone(),
             line: p.line,
-            message: p.to_string(),
+            message: p.message.clone(),
         })
         .collect();
     if !problems.is_empty() {

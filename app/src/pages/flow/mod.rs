@@ -1,3 +1,4 @@
 //! Flow menu pages.
 
+pub mod editor;
 pub mod monitor;

@@ -35,7 +35,7 @@ fn duration(ms: i64) -> String {
 }
 
 /// `2026-11-25 13:07:38` (UTC) from Unix milliseconds.
-fn when(ms: i64) -> String {
+pub fn when(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;

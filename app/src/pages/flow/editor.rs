@@ -1,0 +1,152 @@
+//! Flow › Editor, the list: every flow's latest version (key, name, version, deployed
+//! at), search, and "Import .bpmn" which deploys a file from any modelling tool as a new
+//! version — refused with the parser's or validator's problems, each with its line.
+//! (The bpmn-js editor itself is issue 4.)
+
+use crate::api::{self, encode, ApiError, Method};
+use crate::components::error_line::ErrorLine;
+use crate::components::guard::{Guarded, PageTitle};
+use crate::i18n::{t, t_args};
+use crate::pages::flow::monitor::when;
+use crate::session::use_session;
+use leptos::prelude::*;
+use shared::dto::flow::{DeployFlow, FlowVersion};
+use shared::dto::Page;
+use shared::{Function, Level};
+
+#[component]
+pub fn EditorPage() -> impl IntoView {
+    view! {
+        <Guarded function=Function::FlowEditor>
+            <PageTitle function=Function::FlowEditor />
+            <FlowList />
+        </Guarded>
+    }
+}
+
+/// Reads the file chosen in an `<input type=file>` as text (browser only).
+async fn read_chosen_file(ev: &leptos::ev::Event) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+        let file = input.files()?.get(0)?;
+        let text = wasm_bindgen_futures::JsFuture::from(file.text())
+            .await
+            .ok()?;
+        input.set_value("");
+        text.as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}
+
+#[component]
+fn FlowList() -> impl IntoView {
+    let session = use_session();
+    let can_manage = move || session.can(Function::FlowEditor, Level::Manage);
+    let search = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let version = RwSignal::new(0_u32);
+    let page = RwSignal::new(Page::<FlowVersion> {
+        items: vec![],
+        total: 0,
+    });
+    let error = RwSignal::new(None::<ApiError>);
+    let problems = RwSignal::new(Vec::<String>::new());
+    let deployed = RwSignal::new(None::<String>);
+
+    Effect::new(move |_| {
+        version.track();
+        let path = format!("/flows?limit=500&q={}", encode(&query.get()));
+        leptos::task::spawn_local(async move {
+            match api::get::<Page<FlowVersion>>(&path).await {
+                Ok(p) => page.set(p),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+
+    let import = move |ev: leptos::ev::Event| {
+        leptos::task::spawn_local(async move {
+            let Some(xml) = read_chosen_file(&ev).await else {
+                return;
+            };
+            problems.set(vec![]);
+            deployed.set(None);
+            error.set(None);
+            match api::send_json::<_, Vec<FlowVersion>>(Method::Post, "/flows", &DeployFlow { xml })
+                .await
+            {
+                Ok(versions) => {
+                    deployed.set(Some(
+                        versions
+                            .iter()
+                            .map(|v| format!("{} v{}", v.key, v.version))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ));
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => {
+                    problems.set(e.body.message.split("; ").map(str::to_string).collect());
+                }
+            }
+        });
+    };
+
+    view! {
+        <div class="toolbar">
+            <form
+                class="search"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    query.set(search.get_untracked());
+                }
+            >
+                <input type="search" data-testid="flow-search" placeholder=move || t("common-search")() bind:value=search />
+            </form>
+            <span class="muted">{move || t_args("common-total", vec![("count", page.get().total.to_string())])()}</span>
+            <span class="spacer"></span>
+            <Show when=can_manage>
+                <label class="button primary file-button">
+                    {t("editor-import")}
+                    <input type="file" accept=".bpmn,.xml" data-testid="import-bpmn" on:change=import />
+                </label>
+            </Show>
+        </div>
+        <ErrorLine error />
+        {move || deployed.get().map(|d| view! { <p class="ok" role="status" data-testid="deployed">{t("editor-deployed")} " " {d}</p> })}
+        <Show when=move || !problems.get().is_empty()>
+            <div class="card error-list" role="alert" data-testid="deploy-problems">
+                <h3>{t("editor-refused")}</h3>
+                <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        </Show>
+        <div class="table-wrap">
+            <table class="grid" data-testid="flows-table">
+                <thead>
+                    <tr>
+                        <th>{t("editor-key")}</th>
+                        <th>{t("common-name")}</th>
+                        <th>{t("editor-version")}</th>
+                        <th class="hide-phone">{t("editor-deployed-at")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || page.get().items key=|f| (f.id, f.version) let:f>
+                        <tr data-flow=f.key.clone()>
+                            <td>{f.key.clone()}</td>
+                            <td>{f.name.clone()}</td>
+                            <td>{format!("v{}", f.version)}</td>
+                            <td class="hide-phone">{when(f.created_at)}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+        </div>
+    }
+}
