@@ -1,35 +1,24 @@
 // Issue 2 end to end: the admin creates a group with a partial permission matrix and a
 // user in it; that user sees only the permitted menus, switches to English, and the
 // layout holds at 1440 px and 375 px (screenshots saved in end2end/artifacts/).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, signIn, artifacts, ADMIN_PASSWORD } from './harness.mjs';
+import { useServerAndBrowser, signIn, artifacts, ADMIN_PASSWORD } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function menuFunctions(page) {
   return page.$$eval('[data-testid=sidebar] a[data-function]', (as) => as.map((a) => a.dataset.function));
 }
 
 test('admin creates a group and a user; the user sees only the permitted menus, in English', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
   assert.equal((await menuFunctions(page)).length, 15, 'the admin sees all 15 functions');
   await page.screenshot({ path: join(artifacts, 'home-admin-1440.png') });
 
@@ -61,18 +50,18 @@ test('admin creates a group and a user; the user sees only the permitted menus, 
   // Sign out, sign in as the new user.
   await page.click('[data-testid=logout]');
   await page.waitForSelector('[data-testid=login-form]');
-  await signIn(page, server.url, 'operator1', 'operator-password');
+  await signIn(page, env.server.url, 'operator1', 'operator-password');
   const fns = (await menuFunctions(page)).sort();
   assert.deepEqual(fns, ['flow_monitor', 'flow_tasks', 'system_company']);
   const menus = await page.$$eval('[data-testid=sidebar] [data-menu]', (s) => s.map((x) => x.dataset.menu));
   assert.deepEqual(menus, ['flow', 'system']);
 
   // A page the user may not see, typed into the address bar: refused.
-  await page.goto(`${server.url}/system/users`);
+  await page.goto(`${env.server.url}/system/users`);
   await page.waitForSelector('[data-testid=forbidden]');
 
   // Switch to English: labels change, and the choice sticks after a reload.
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   await page.waitForSelector('[data-testid=current-user]');
   await page.selectOption('[data-testid=lang-switch]', 'en');
   await page.waitForFunction(() => document.querySelector('[data-menu=flow] .menu-title')?.textContent === 'Flow');
@@ -89,11 +78,11 @@ test('admin creates a group and a user; the user sees only the permitted menus, 
 });
 
 test('on a 375 px phone the menu collapses into a drawer', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const ctx = await env.browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();
-  await page.goto(`${server.url}/login`);
+  await page.goto(`${env.server.url}/login`);
   await page.screenshot({ path: join(artifacts, 'login-375.png') });
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
   const sidebar = page.locator('[data-testid=sidebar]');
   const box = await sidebar.boundingBox();
   assert.ok(!box || box.x + box.width <= 0, `the drawer is closed: ${JSON.stringify(box)}`);
@@ -114,11 +103,11 @@ test('on a 375 px phone the menu collapses into a drawer', async () => {
 });
 
 test('the login page loads no wasm; a wrong password shows a clear message in the chosen language', async () => {
-  const ctx = await browser.newContext();
+  const ctx = await env.browser.newContext();
   const page = await ctx.newPage();
   const requested = [];
   page.on('request', (r) => requested.push(new URL(r.url()).pathname));
-  await page.goto(`${server.url}/login`);
+  await page.goto(`${env.server.url}/login`);
   assert.ok(!requested.some((p) => p.endsWith('.wasm') || p.endsWith('.js')), `no script loaded: ${requested}`);
   await page.click('a[hreflang=en]');
   await page.waitForSelector('text=Sign in');

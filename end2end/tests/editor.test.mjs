@@ -1,29 +1,18 @@
 // Flow › Editor list: importing a .bpmn file deploys it as a new version; a broken
 // file is refused with its problems, each with its line, and nothing is deployed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
+import { useServerAndBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('importing a .bpmn file deploys versions; a broken file is refused with lines', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
   await page.click('[data-function=flow_editor]');
   await page.waitForSelector('[data-testid=flows-table]');
 

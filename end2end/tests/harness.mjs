@@ -7,6 +7,7 @@ import { join, resolve, dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
@@ -72,4 +73,21 @@ export async function signIn(page, url, login, password) {
   await page.waitForSelector('body[data-hydrated]');
   await page.waitForSelector('[data-testid=welcome]');
   await page.waitForFunction(() => document.querySelector('[data-testid=current-user]') !== null);
+}
+
+/**
+ * Starts a server and a browser for the test file and stops both after it; the
+ * returned object's `server` and `browser` are set once `before` has run.
+ */
+export function useServerAndBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.stop();
+  });
+  return env;
 }

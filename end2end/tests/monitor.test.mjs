@@ -1,33 +1,22 @@
 // Flow › Monitor: an instance run by `lwams flow run` against the server's database
 // shows up in the list with its status, and its node runs open below it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer, launchBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
+import { useServerAndBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('a finished run is listed in the monitor and shows its node runs', async () => {
-  const out = execFileSync(server.bin, ['flow', 'run', join(root, 'docs', 'examples', 'system-info.bpmn'), '--var', 'greeting=from-e2e'], {
-    env: { ...process.env, LWAMS_DATA_DIR: server.dataDir, DATABASE_URL: '' },
+  const out = execFileSync(env.server.bin, ['flow', 'run', join(root, 'docs', 'examples', 'system-info.bpmn'), '--var', 'greeting=from-e2e'], {
+    env: { ...process.env, LWAMS_DATA_DIR: env.server.dataDir, DATABASE_URL: '' },
   }).toString();
   assert.match(out, /Completed/);
 
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
   await page.click('[data-function=flow_monitor]');
   await page.waitForSelector('[data-testid=instances-table] tr[data-instance]');
   const row = await page.textContent('[data-testid=instances-table] tr[data-instance]');

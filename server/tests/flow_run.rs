@@ -78,6 +78,20 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
     }
 }
 
+/// Runs a flow without variables or output; panics unless it could start.
+async fn run_quiet(store: &Store, co: i64, xml: &str) -> lwams_server::engine::runner::Outcome {
+    run_file(
+        store,
+        co,
+        xml,
+        Map::new(),
+        &Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
+
 async fn sqlite_store_with_company() -> (common::TestDb, Store, i64) {
     let db = common::sqlite_db().await;
     let store = Store::open(&db.url).await.unwrap();
@@ -94,16 +108,7 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
         "uname -s; echo ${greeting}",
         "echo broken &gt;&amp;2; exit 7",
     );
-    let out = run_file(
-        &store,
-        co,
-        &flow,
-        Map::new(),
-        &Initiator::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let out = run_quiet(&store, co, &flow).await;
     assert_eq!(out.status, InstanceStatus::Failed);
     assert_eq!(
         out.failures,
@@ -261,16 +266,7 @@ async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_miss
     assert_eq!(out.variables["final"], "got from-child-y");
 
     let xml = CALLING.replace("CALLED", "nowhere").replace("INNER", "");
-    let out = run_file(
-        &store,
-        co,
-        &xml,
-        Map::new(),
-        &Initiator::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let out = run_quiet(&store, co, &xml).await;
     assert_eq!(out.status, InstanceStatus::Failed);
     assert!(
         out.failures[0]

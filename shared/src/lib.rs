@@ -2,6 +2,7 @@
 //! field validation rules. Compiles to wasm32 — serde-level dependencies only.
 
 pub mod bpmn;
+pub mod datetime;
 pub mod dto;
 pub mod locale;
 pub mod permission;

@@ -34,26 +34,7 @@ fn duration(ms: i64) -> String {
     }
 }
 
-/// `2026-11-25 13:07:38` (UTC) from Unix milliseconds.
-pub fn when(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use shared::datetime::datetime as when;
 
 #[component]
 fn Monitor() -> impl IntoView {
@@ -227,6 +208,5 @@ mod tests {
         assert_eq!(super::duration(12_300), "12.3 s");
         assert_eq!(super::duration(245_000), "4 min 5 s");
         assert_eq!(super::duration(7_260_000), "2 h 1 min");
-        assert_eq!(super::when(1_795_612_058_000), "2026-11-25 13:07:38");
     }
 }
