@@ -265,14 +265,51 @@ async fn call_flow(
 ) -> Result<Event, RunError> {
     let n = &ex.nodes[node];
     if depth + 1 > MAX_CALL_DEPTH {
-        let message = format!("calls are nested deeper than {MAX_CALL_DEPTH} levels");
-        report(&format!("  FAILED   {}: {message}", n.id));
-        return Ok(Event::ChildEnded {
+        return child_failed(
+            report,
+            &n.id,
             ni,
-            ok: false,
-            message,
-        });
+            format!("calls are nested deeper than {MAX_CALL_DEPTH} levels"),
+        );
     }
+    // The called process: in this file (sharing the caller's definition row), else the
+    // latest deployed version of that key.
+    let stored: Document;
+    let (doc, process, def_id, version) =
+        match ctx.doc.model.processes.iter().find(|p| p.id == called) {
+            Some(p) => {
+                let (def_id, version) = current_definition(ctx, parent).await?;
+                (ctx.doc, p, def_id, version)
+            }
+            None => {
+                let mut c = ctx.store.conn().await?;
+                let found = flows::latest_definition(&mut c, ctx.company_id, called).await?;
+                drop(c);
+                let Some((def_id, version, xml)) = found else {
+                    return child_failed(
+                        report,
+                        &n.id,
+                        ni,
+                        format!("no deployed flow with key {called:?}"),
+                    );
+                };
+                stored = match Document::parse(&xml) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return child_failed(report, &n.id, ni, format!("flow {called:?}: {e}"))
+                    }
+                };
+                let Some(p) = stored.model.processes.iter().find(|p| p.id == called) else {
+                    return child_failed(
+                        report,
+                        &n.id,
+                        ni,
+                        format!("flow {called:?} has no process {called:?}"),
+                    );
+                };
+                (&stored, p, def_id, version)
+            }
+        };
     let mut extra = Map::new();
     extra.insert("LWAMS_CALL_PROCESS_INSTANCE_ID".into(), json!(parent));
     extra.insert("LWAMS_CALL_PROCESS_TASK_ID".into(), json!(ni));
@@ -285,66 +322,22 @@ async fn call_flow(
         .filter(|(k, _)| !k.starts_with("LWAMS_"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let local = ctx.doc.model.processes.iter().find(|p| p.id == called);
-    let outcome = match local {
-        Some(p) => {
-            // A process of the same file shares the caller's definition row.
-            let (def_id, version) = current_definition(ctx, parent).await?;
-            let start = Start {
-                def_id,
-                version,
-                start_way: "call",
-                depth: depth + 1,
-                extra,
-            };
-            run_instance(ctx, p, start, inherited, report).await
-        }
-        None => {
-            let mut c = ctx.store.conn().await?;
-            let found = flows::latest_definition(&mut c, ctx.company_id, called).await?;
-            drop(c);
-            let Some((def_id, version, xml)) = found else {
-                let message = format!("no deployed flow with key {called:?}");
-                report(&format!("  FAILED   {}: {message}", n.id));
-                return Ok(Event::ChildEnded {
-                    ni,
-                    ok: false,
-                    message,
-                });
-            };
-            let doc = Document::parse(&xml)?;
-            let Some(p) = doc.model.processes.iter().find(|p| p.id == called) else {
-                return Ok(Event::ChildEnded {
-                    ni,
-                    ok: false,
-                    message: format!("flow {called:?} has no process {called:?}"),
-                });
-            };
-            let child_ctx = RunCtx {
-                store: ctx.store,
-                company_id: ctx.company_id,
-                doc: &doc,
-                initiator: ctx.initiator,
-            };
-            let start = Start {
-                def_id,
-                version,
-                start_way: "call",
-                depth: depth + 1,
-                extra,
-            };
-            run_instance(&child_ctx, p, start, inherited, report).await
-        }
+    let child_ctx = RunCtx {
+        store: ctx.store,
+        company_id: ctx.company_id,
+        doc,
+        initiator: ctx.initiator,
     };
-    let outcome = match outcome {
+    let start = Start {
+        def_id,
+        version,
+        start_way: "call",
+        depth: depth + 1,
+        extra,
+    };
+    let outcome = match run_instance(&child_ctx, process, start, inherited, report).await {
         Ok(o) => o,
-        Err(e) => {
-            return Ok(Event::ChildEnded {
-                ni,
-                ok: false,
-                message: e.to_string(),
-            })
-        }
+        Err(e) => return child_failed(report, &n.id, ni, e.to_string()),
     };
     let returned: Map<String, Value> = outcome
         .variables
@@ -388,6 +381,21 @@ async fn call_flow(
         )
     };
     Ok(Event::ChildEnded { ni, ok, message })
+}
+
+/// A call activity's child could not run: reported, and the call fails with `message`.
+fn child_failed(
+    report: &mut dyn FnMut(&str),
+    node_id: &str,
+    ni: u64,
+    message: String,
+) -> Result<Event, RunError> {
+    report(&format!("  FAILED   {node_id}: {message}"));
+    Ok(Event::ChildEnded {
+        ni,
+        ok: false,
+        message,
+    })
 }
 
 /// The definition (id, version) an instance runs.
