@@ -289,12 +289,19 @@ async fn serve(
         FirstAdmin::Existing => {}
     }
     spawn_session_purge(state.store.clone());
+    let (stop_engine, engine_stop) = tokio::sync::watch::channel(false);
+    let engine = {
+        let rt = state.runtime.clone();
+        tokio::spawn(async move { rt.work(None, engine_stop).await })
+    };
     let app = crate::web::app(state.clone());
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(addr = %listen, ready_ms = started.elapsed().as_millis() as u64, "LWAMS listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop_engine.send(true);
+    let _ = engine.await;
     state.store.close().await;
     Ok(())
 }

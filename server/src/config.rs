@@ -47,6 +47,11 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `text` or `json` (`LWAMS_LOG_FORMAT`).
     pub log_format: String,
+    /// This server's name as the owner of the jobs it runs (`LWAMS_ENGINE_NODE`);
+    /// default `hostname:port`. Jobs it held before a restart are recovered at once.
+    pub engine_node: Option<String>,
+    /// Steps run at the same time (`LWAMS_ENGINE_SLOTS`).
+    pub engine_slots: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -63,6 +68,8 @@ impl std::fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("cookie_secure", &self.cookie_secure)
             .field("log_format", &self.log_format)
+            .field("engine_node", &self.engine_node)
+            .field("engine_slots", &self.engine_slots)
             .finish()
     }
 }
@@ -78,6 +85,8 @@ impl Default for Config {
             session_hours: 12,
             cookie_secure: false,
             log_format: "text".into(),
+            engine_node: None,
+            engine_slots: 16,
         }
     }
 }
@@ -157,7 +166,32 @@ impl Config {
             }
             self.log_format = v;
         }
+        if let Some(v) = get("LWAMS_ENGINE_NODE").filter(|v| !v.is_empty()) {
+            self.engine_node = Some(v);
+        }
+        if let Some(v) = get("LWAMS_ENGINE_SLOTS") {
+            self.engine_slots = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    var: "LWAMS_ENGINE_SLOTS",
+                    message: format!("{v:?} is not a number from 1 to 1024"),
+                })?;
+        }
         Ok(())
+    }
+
+    /// The name this server leases jobs under.
+    pub fn engine_node(&self) -> String {
+        self.engine_node.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "lwams".into());
+            format!("{host}:{}", self.listen.port())
+        })
     }
 
     /// The database URL in effect.

@@ -47,6 +47,17 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::engine::runtime::RuntimeError> for AppError {
+    fn from(e: crate::engine::runtime::RuntimeError) -> Self {
+        use crate::engine::runtime::RuntimeError as R;
+        match e {
+            R::NotFound(what) => AppError::NotFound(what),
+            R::Refused(m) => AppError::NotAllowed(m),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
 impl AppError {
     pub fn duplicate(field: &str, what: &str) -> Self {
         AppError::Conflict {

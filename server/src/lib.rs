@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod engine;
 pub mod error;
 pub mod executors;
+pub mod live;
 pub mod login_form;
 pub mod state;
 pub mod store;
@@ -31,7 +32,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
+    let runtime = engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
     Ok(AppState {
+        runtime,
         store,
         secrets,
         config: Arc::new(config),

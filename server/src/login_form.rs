@@ -33,7 +33,7 @@ pub struct LoginForm {
 }
 
 /// True when the request comes from a page of this server.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };

@@ -12,5 +12,6 @@ pub struct AppState {
     pub store: Store,
     pub secrets: SecretBox,
     pub config: Arc<Config>,
+    pub runtime: crate::engine::runtime::Runtime,
     pub leptos_options: LeptosOptions,
 }

@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/ws", get(crate::live::ws))
         .route(
             "/auth/login",
             axum::routing::post(crate::login_form::form_login),

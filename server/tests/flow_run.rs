@@ -177,7 +177,7 @@ fn lwams_flow_run_prints_each_step_and_exits_by_outcome() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("ok       collect") && text.contains("Completed"),
+        text.contains("ok       collect") && text.contains("completed"),
         "{text}"
     );
     let out = lwams(&["flow", "run", example]);

@@ -6,30 +6,33 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::flows::{self, DefinitionRow, InstanceListRow};
-use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::bpmn::{validate, Document};
+use crate::engine::builtins::Initiator;
+use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
+use crate::engine::runtime::{Actor, StartSpec};
+use crate::store::users;
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
-    DeployFlow, FlowProblem, FlowVersion, Instance, InstanceDetail, InstanceQuery, NodeRun,
+    DeployFlow, FlowProblem, FlowVersion, Instance, InstanceAction, InstanceControl,
+    InstanceDetail, InstanceQuery, NodeRun, StartInstance,
 };
 use shared::dto::{Id, ListQuery, Page};
 use shared::{Function, Level};
 
-/// Largest BPMN file accepted by the API.
-const MAX_XML_BYTES: usize = 10 * 1024 * 1024;
 const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "terminated"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flows", get(list_flows).post(deploy))
         .route("/flows/{key}/versions", get(flow_versions))
-        .route("/instances", get(list_instances))
+        .route("/instances", get(list_instances).post(start_instance))
         .route("/instances/{id}", get(get_instance))
+        .route("/instances/{id}/control", post(control_instance))
+        .route("/instances/{id}/diagram", get(instance_diagram))
 }
 
 fn version_dto(r: DefinitionRow) -> FlowVersion {
@@ -56,28 +59,12 @@ fn instance_dto(r: InstanceListRow) -> Instance {
     }
 }
 
-/// `line 3: msg` → `msg` (the line travels in its own field).
-fn without_line(m: &str) -> String {
-    match m.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
-        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest.to_string(),
-        _ => m.to_string(),
-    }
-}
-
 /// The deploy was refused: every problem, with element id and line.
 struct Refused(Vec<FlowProblem>);
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let message = self
-            .0
-            .iter()
-            .map(|p| match &p.element_id {
-                Some(id) => format!("line {}: {id}: {}", p.line, p.message),
-                None => format!("line {}: {}", p.line, p.message),
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = DeployError::Refused(self.0.clone()).to_string();
         let body = serde_json::json!({
             "error": "invalid_flow",
             "message": message,
@@ -97,84 +84,135 @@ pub async fn deploy(
     JsonBody(req): JsonBody<DeployFlow>,
 ) -> Result<Response, AppError> {
     p.require(Function::FlowEditor, Level::Manage)?;
-    if req.xml.len() > MAX_XML_BYTES {
-        return Ok(Refused(vec![FlowProblem {
-            element_id: None,
-            line: 0,
-            message: format!("the file is larger than {} MB", MAX_XML_BYTES / 1024 / 1024),
-        }])
-        .into_response());
-    }
-    let doc = match Document::parse(&req.xml) {
-        Ok(d) => d,
-        Err(e) => {
-            let line = match &e {
-                shared::bpmn::BpmnError::Xml(x) => x.line,
-                shared::bpmn::BpmnError::NotBpmn { line, .. } => *line,
-            };
-            return Ok(Refused(vec![FlowProblem {
-                element_id: None,
-                line,
-                message: without_line(&e.to_string()),
-            }])
-            .into_response());
-        }
+    let deployed = match engine_deploy(
+        &state.runtime,
+        p.company_id,
+        &req.xml,
+        Which::Executable,
+        Some(p.user_id),
+    )
+    .await
+    {
+        Ok((_, d)) => d,
+        Err(DeployError::Refused(problems)) => return Ok(Refused(problems).into_response()),
+        Err(DeployError::Store(e)) => return Err(e.into()),
+        Err(DeployError::Runtime(e)) => return Err(e.into()),
     };
-    let problems: Vec<FlowProblem> = validate(&doc)
-        .into_iter()
-        .map(|p| FlowProblem {
-            element_id: p.element_id.clone(),
-            line: p.line,
-            message: p.message.clone(),
-        })
-        .collect();
-    if !problems.is_empty() {
-        return Ok(Refused(problems).into_response());
-    }
-    let executable: Vec<_> = doc
-        .model
-        .processes
-        .iter()
-        .filter(|p| p.is_executable)
-        .collect();
-    if executable.is_empty() {
-        return Ok(Refused(vec![FlowProblem {
-            element_id: None,
-            line: 0,
-            message: "no process is marked executable (isExecutable=\"true\")".into(),
-        }])
-        .into_response());
-    }
-    for process in &executable {
-        shared::validate::identifier("key", &process.id, 100).map_err(|_| {
-            AppError::BadRequest(format!(
-                "process id {:?} is not usable as a flow key",
-                process.id
-            ))
-        })?;
-    }
-    let mut tx = state.store.begin().await?;
+    let mut c = state.store.conn().await?;
     let mut out = Vec::new();
-    for process in executable {
-        let name = process.name.clone().unwrap_or_else(|| process.id.clone());
-        let (id, _) = flows::insert_definition(
-            &mut tx,
-            p.company_id,
-            &process.id,
-            &name,
-            &req.xml,
-            Some(p.user_id),
-        )
-        .await?;
-        let row = flows::versions(&mut tx, p.company_id, &process.id)
+    for d in &deployed {
+        let row = flows::versions(&mut c, p.company_id, &d.key)
             .await?
             .into_iter()
-            .find(|r| r.id == id);
+            .find(|r| r.id == d.id);
         out.extend(row.map(version_dto));
     }
-    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(by = p.user_id, flows = out.len(), "flows deployed");
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Starts an instance of a flow (latest version unless `version` is given); the start
+/// way is `manual` and the starter is recorded.
+#[utoipa::path(post, path = "/api/v1/instances", tag = "flows", request_body = StartInstance,
+    responses((status = 201, body = Instance), (status = 404, body = ErrorBody)))]
+pub async fn start_instance(
+    State(state): State<AppState>,
+    p: Principal,
+    JsonBody(req): JsonBody<StartInstance>,
+) -> AppResult<(StatusCode, Json<Instance>)> {
+    p.require(Function::FlowMonitor, Level::Manage)?;
+    let mut c = state.store.conn().await?;
+    let versions = flows::versions(&mut c, p.company_id, &req.key).await?;
+    let def = match req.version {
+        Some(v) => versions.into_iter().find(|d| d.version == v),
+        None => versions.into_iter().next(),
+    }
+    .ok_or(AppError::NotFound("flow"))?;
+    let me = users::get(&mut c, p.company_id, p.user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    drop(c);
+    let id = state
+        .runtime
+        .start(StartSpec {
+            company_id: p.company_id,
+            definition_id: def.id,
+            process_id: String::new(),
+            variables: req.variables,
+            start_way: "manual".into(),
+            initiator: Initiator {
+                id: Some(me.id),
+                name: me.display_name.clone(),
+                phone: me.phone.clone(),
+                email: me.email.clone(),
+                mobile: me.mobile.clone(),
+            },
+            parent: None,
+            root: None,
+        })
+        .await?;
+    let mut c = state.store.conn().await?;
+    let row = flows::instance_summary(&mut c, p.company_id, id)
+        .await?
+        .ok_or(AppError::NotFound("instance"))?;
+    tracing::info!(by = p.user_id, instance = id, flow = %def.key, "instance started");
+    Ok((StatusCode::CREATED, Json(instance_dto(row))))
+}
+
+/// Pause, resume, terminate; retry, skip or complete one node instance. Recorded with
+/// who and when; refused (409) when the instance or node is not in a state for it.
+#[utoipa::path(post, path = "/api/v1/instances/{id}/control", tag = "flows", request_body = InstanceControl,
+    responses((status = 204), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn control_instance(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+    JsonBody(req): JsonBody<InstanceControl>,
+) -> AppResult<StatusCode> {
+    p.require(Function::FlowMonitor, Level::Manage)?;
+    if req.action.needs_node() && req.node_instance.is_none() {
+        return Err(AppError::Validation(shared::validate::FieldError::new(
+            "node_instance",
+            shared::validate::FieldErrorCode::Required,
+            format!("node_instance: {} needs the node instance", req.action.as_str()),
+        )));
+    }
+    let mut c = state.store.conn().await?;
+    let me = users::get(&mut c, p.company_id, p.user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    drop(c);
+    state
+        .runtime
+        .control(
+            p.company_id,
+            id,
+            req.action,
+            req.node_instance,
+            Actor {
+                user_id: Some(me.id),
+                name: me.display_name,
+            },
+        )
+        .await?;
+    tracing::info!(by = p.user_id, instance = id, action = req.action.as_str(), "instance control");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The BPMN XML of the version an instance runs (the monitor draws it).
+#[utoipa::path(get, path = "/api/v1/instances/{id}/diagram", tag = "flows",
+    responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = ErrorBody)))]
+pub async fn instance_diagram(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+) -> AppResult<Response> {
+    p.require(Function::FlowMonitor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let xml = flows::xml_of_instance(&mut c, p.company_id, id)
+        .await?
+        .ok_or(AppError::NotFound("instance"))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
 }
 
 /// The latest version of every flow.
@@ -278,8 +316,25 @@ pub async fn get_instance(
             error: r.error,
         })
         .collect();
+    let actions = flows::actions_of(&mut c, id)
+        .await?
+        .into_iter()
+        .map(|a| InstanceAction {
+            action: a.action,
+            node_id: a.node_id,
+            user_id: a.user_id,
+            user_name: a.user_name,
+            at: a.at,
+        })
+        .collect();
+    drop(c);
+    let snap = state.runtime.snapshot(id).await?;
     Ok(Json(InstanceDetail {
         instance: instance_dto(row),
         runs,
+        nodes: snap.nodes,
+        actions,
+        parent_instance: snap.record.parent.map(|p| p.0),
+        root_instance: snap.record.root,
     }))
 }

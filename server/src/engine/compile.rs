@@ -3,9 +3,10 @@
 //! XML.
 
 use shared::bpmn::model::{EventDef, FlowNode, NodeKind, Process, TimerDef};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Behaviour {
     Start,
     End {
@@ -42,7 +43,7 @@ pub enum Behaviour {
     PassThrough,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecNode {
     pub id: String,
     pub name: Option<String>,
@@ -57,7 +58,7 @@ pub struct ExecNode {
     pub multi: Option<Multi>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Multi {
     pub sequential: bool,
     /// A variable holding a list (`lwams:collection`), or a count (`loopCardinality`).
@@ -66,7 +67,7 @@ pub struct Multi {
     pub element: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecFlow {
     pub id: String,
     pub source: usize,
@@ -74,14 +75,17 @@ pub struct ExecFlow {
     pub condition: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Executable {
     pub process_id: String,
     pub nodes: Vec<ExecNode>,
     pub flows: Vec<ExecFlow>,
     pub index: HashMap<String, usize>,
-    /// The top-level none start event.
+    /// The top-level start event.
     pub start: usize,
+    /// The timer of the start event, when instances start on a schedule.
+    #[serde(default)]
+    pub start_timer: Option<TimerDef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -291,11 +295,32 @@ pub fn compile(
         .iter()
         .position(|n| n.behaviour == Behaviour::Start && n.parent.is_none())
         .ok_or_else(|| CompileError::NoStart(p.id.clone()))?;
+    let start_timer = p.nodes.iter().find(|n| n.id == nodes[start].id).and_then(|n| {
+        n.events.iter().find_map(|e| match e {
+            EventDef::Timer(t) => Some(t.clone()),
+            _ => None,
+        })
+    });
     Ok(Executable {
         process_id: p.id.clone(),
         nodes,
         flows,
         index,
         start,
+        start_timer,
     })
+}
+
+/// Compiles every process of a file: executable ones must compile; the others are kept
+/// when they compile (a call activity may start them).
+pub fn compile_document(doc: &shared::bpmn::Document) -> Result<Vec<Executable>, CompileError> {
+    let mut out = Vec::new();
+    for p in &doc.model.processes {
+        match compile(p, &doc.model.errors) {
+            Ok(ex) => out.push(ex),
+            Err(e) if p.is_executable => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(out)
 }

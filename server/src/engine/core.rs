@@ -62,7 +62,7 @@ pub struct InstanceState {
     deferred: Vec<Command>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     Start,
     JobCompleted {
@@ -72,6 +72,12 @@ pub enum Event {
         ni: NodeInstanceId,
         message: String,
         code: Option<String>,
+    },
+    /// The server stopped while the step ran and its outcome is unknown: the step
+    /// fails for an operator to retry or skip (no boundary, no automatic retry).
+    JobInterrupted {
+        ni: NodeInstanceId,
+        message: String,
     },
     UserTaskCompleted {
         ni: NodeInstanceId,
@@ -313,6 +319,17 @@ fn apply(state: &mut InstanceState, cx: &mut Ctx<'_>, event: Event) -> Result<()
         Event::JobFailed { ni, message, code } => {
             let n = active_ni(state, ni)?.clone();
             throw_error(state, cx, n.id, code.as_deref(), &message);
+        }
+        Event::JobInterrupted { ni, message } => {
+            let n = active_ni(state, ni)?;
+            if !matches!(cx.ex.nodes[n.node].behaviour, Behaviour::Job { .. }) {
+                return Err(StepError::WrongState(ni));
+            }
+            if let Some(n) = state.get_mut(ni) {
+                n.state = NodeState::Failed;
+                n.error = Some(message);
+            }
+            state.status = InstanceStatus::Failed;
         }
         Event::Retry { ni } => {
             let n = state.get(ni).ok_or(StepError::UnknownNodeInstance(ni))?;

@@ -33,6 +33,8 @@ pub enum LocalCommandError {
     Spawn(std::io::Error),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    #[error("cancelled")]
+    Cancelled,
     #[error("work dir {0}: {1}")]
     WorkDir(String, std::io::Error),
 }
@@ -55,6 +57,14 @@ async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool
 }
 
 pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError> {
+    run_until(req, std::future::pending()).await
+}
+
+/// As `run`, stopping the command (and its process group) when `cancel` completes.
+pub async fn run_until(
+    req: &LocalCommand,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<CommandResult, LocalCommandError> {
     let started = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -91,7 +101,11 @@ pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError>
         let status = child.wait().await;
         (o, e, status)
     };
-    match tokio::time::timeout(req.timeout, work).await {
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(req.timeout, work) => r.map_err(|_| LocalCommandError::Timeout(req.timeout)),
+        _ = cancel => Err(LocalCommandError::Cancelled),
+    };
+    match outcome {
         Ok(((o, ot), (e, et), status)) => Ok(CommandResult {
             exit_code: status.ok().and_then(|s| s.code()),
             stdout: String::from_utf8_lossy(&o).into_owned(),
@@ -99,21 +113,28 @@ pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError>
             truncated: ot || et,
             duration_ms: started.elapsed().as_millis() as u64,
         }),
-        Err(_) => {
-            // Kill the whole process group `sh` leads (its children too), and only it.
-            #[cfg(unix)]
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
-                // SAFETY: plain syscalls on a pid we spawned; killpg only when that
-                // process leads its own group (process_group(0) above).
-                unsafe {
-                    if libc::getpgid(pid) == pid {
-                        libc::killpg(pid, libc::SIGKILL);
-                    }
-                }
-            }
-            Err(LocalCommandError::Timeout(req.timeout))
+        Err(e) => {
+            kill_group(pid);
+            Err(e)
         }
     }
+}
+
+/// Kills the whole process group `sh` leads (its children too), and only it.
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        // SAFETY: plain syscalls on a pid we spawned; killpg only when that process
+        // leads its own group (process_group(0) above). Never shell out to `kill` with
+        // a negative id: procps' kill took that as "every process".
+        unsafe {
+            if libc::getpgid(pid) == pid {
+                libc::killpg(pid, libc::SIGKILL);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 #[cfg(test)]
@@ -167,5 +188,18 @@ mod tests {
             run(&c).await.unwrap_err(),
             LocalCommandError::WorkDir(..)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_command_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("late");
+        let c = cmd(&format!("sleep 2 && touch {}", marker.display()), 30);
+        let e = run_until(&c, tokio::time::sleep(Duration::from_millis(200)))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LocalCommandError::Cancelled));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!marker.exists(), "the command's child ran on after the cancel");
     }
 }

@@ -12,6 +12,7 @@ pub async fn insert_definition(
     key: &str,
     name: &str,
     xml: &str,
+    compiled: &str,
     by: Option<Id>,
 ) -> StoreResult<(Id, i64)> {
     let next: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM flow_definitions WHERE company_id = $1 AND flow_key = $2")
@@ -21,14 +22,15 @@ pub async fn insert_definition(
         .await?
         .try_get("v")?;
     let id: Id = sqlx::query(
-        "INSERT INTO flow_definitions (company_id, flow_key, version, name, xml, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO flow_definitions (company_id, flow_key, version, name, xml, compiled, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(company_id)
     .bind(key)
     .bind(next)
     .bind(name)
     .bind(xml)
+    .bind(compiled)
     .bind(by)
     .bind(now_millis())
     .fetch_one(&mut *c)
@@ -40,29 +42,274 @@ pub async fn insert_definition(
 pub struct NewInstance<'a> {
     pub company_id: Id,
     pub definition_id: Id,
+    pub process_id: &'a str,
     pub status: &'a str,
     pub state: &'a str,
     pub variables: &'a str,
     pub start_way: &'a str,
     pub created_by: Option<Id>,
+    /// The calling instance and node instance (call activity), if any.
+    pub parent: Option<(Id, i64)>,
+    /// The first instance of the tree (itself when `None`).
+    pub root: Option<Id>,
 }
 
 pub async fn insert_instance(c: &mut Conn, i: &NewInstance<'_>) -> StoreResult<Id> {
-    Ok(sqlx::query(
-        "INSERT INTO flow_instances (company_id, definition_id, status, state, variables, start_way, created_by, started_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    let id: Id = sqlx::query(
+        "INSERT INTO flow_instances (company_id, definition_id, process_id, status, state, variables, start_way, created_by, started_at, parent_instance, parent_node_instance, root_instance) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(i.company_id)
     .bind(i.definition_id)
+    .bind(i.process_id)
     .bind(i.status)
     .bind(i.state)
     .bind(i.variables)
     .bind(i.start_way)
     .bind(i.created_by)
     .bind(now_millis())
+    .bind(i.parent.map(|p| p.0))
+    .bind(i.parent.map(|p| p.1))
+    .bind(i.root)
     .fetch_one(&mut *c)
     .await?
-    .try_get("id")?)
+    .try_get("id")?;
+    if i.root.is_none() {
+        sqlx::query("UPDATE flow_instances SET root_instance = id WHERE id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// An instance as the runtime loads it to apply an event.
+#[derive(Debug, Clone)]
+pub struct InstanceRecord {
+    pub id: Id,
+    pub company_id: Id,
+    pub definition_id: Id,
+    pub process_id: String,
+    pub status: String,
+    pub state: String,
+    pub variables: String,
+    pub revision: i64,
+    pub parent: Option<(Id, i64)>,
+    pub root: Id,
+    pub created_by: Option<Id>,
+}
+
+/// Loads an instance to change it; on PostgreSQL the row stays locked until the
+/// transaction ends.
+pub async fn load_for_update(
+    c: &mut Conn,
+    backend: super::Backend,
+    id: Id,
+) -> StoreResult<Option<InstanceRecord>> {
+    let lock = match backend {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    };
+    load_with(c, id, lock).await
+}
+
+/// Loads an instance to read it.
+pub async fn load_instance(c: &mut Conn, id: Id) -> StoreResult<Option<InstanceRecord>> {
+    load_with(c, id, "").await
+}
+
+async fn load_with(c: &mut Conn, id: Id, lock: &str) -> StoreResult<Option<InstanceRecord>> {
+    let r = sqlx::query(&format!(
+        "SELECT id, company_id, definition_id, process_id, status, state, variables, revision, \
+         parent_instance, parent_node_instance, root_instance, created_by FROM flow_instances WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| {
+        let parent: Option<Id> = r.try_get("parent_instance")?;
+        let parent_ni: Option<i64> = r.try_get("parent_node_instance")?;
+        let root: Option<Id> = r.try_get("root_instance")?;
+        Ok(InstanceRecord {
+            id: r.try_get("id")?,
+            company_id: r.try_get("company_id")?,
+            definition_id: r.try_get("definition_id")?,
+            process_id: r.try_get("process_id")?,
+            status: r.try_get("status")?,
+            state: r.try_get("state")?,
+            variables: r.try_get("variables")?,
+            revision: r.try_get("revision")?,
+            parent: parent.zip(parent_ni),
+            root: root.unwrap_or(id),
+            created_by: r.try_get("created_by")?,
+        })
+    })
+    .transpose()
+}
+
+/// Saves an instance changed from `revision`; false when someone else changed it first.
+pub async fn save_revision(
+    c: &mut Conn,
+    id: Id,
+    revision: i64,
+    status: &str,
+    state: &str,
+    variables: &str,
+    ended: bool,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE flow_instances SET status = $1, state = $2, variables = $3, revision = revision + 1, \
+         ended_at = CASE WHEN $4 = 1 THEN $5 ELSE ended_at END WHERE id = $6 AND revision = $7",
+    )
+    .bind(status)
+    .bind(state)
+    .bind(variables)
+    .bind(i64::from(ended))
+    .bind(now_millis())
+    .bind(id)
+    .bind(revision)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The calling instance and node instance of an instance started by a call activity.
+pub async fn parent_of(c: &mut Conn, id: Id) -> StoreResult<Option<(Id, i64)>> {
+    let r = sqlx::query(
+        "SELECT parent_instance, parent_node_instance FROM flow_instances WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(match r {
+        Some(r) => {
+            let p: Option<Id> = r.try_get("parent_instance")?;
+            let n: Option<i64> = r.try_get("parent_node_instance")?;
+            p.zip(n)
+        }
+        None => None,
+    })
+}
+
+/// The child instance a call activity's node instance started, while it has not ended.
+pub async fn live_child(c: &mut Conn, parent: Id, ni: i64) -> StoreResult<Option<Id>> {
+    let r = sqlx::query(
+        "SELECT id FROM flow_instances WHERE parent_instance = $1 AND parent_node_instance = $2 \
+         AND status NOT IN ('completed', 'terminated') ORDER BY id DESC LIMIT 1",
+    )
+    .bind(parent)
+    .bind(ni)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok(r.try_get("id")?)).transpose()
+}
+
+/// The instances of a tree (an instance and the flows its call activities started).
+pub async fn tree_members(c: &mut Conn, company_id: Id, root: Id) -> StoreResult<Vec<Id>> {
+    let rows = sqlx::query(
+        "SELECT id FROM flow_instances WHERE company_id = $1 AND root_instance = $2 ORDER BY id",
+    )
+    .bind(company_id)
+    .bind(root)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// A definition as the runtime runs it: key, name, version and compiled processes.
+#[derive(Debug, Clone)]
+pub struct CompiledRow {
+    pub key: String,
+    pub name: String,
+    pub version: i64,
+    pub compiled: String,
+}
+
+pub async fn compiled_of(c: &mut Conn, definition_id: Id) -> StoreResult<Option<CompiledRow>> {
+    let r = sqlx::query(
+        "SELECT flow_key, name, version, compiled FROM flow_definitions WHERE id = $1",
+    )
+    .bind(definition_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| {
+        Ok(CompiledRow {
+            key: r.try_get("flow_key")?,
+            name: r.try_get("name")?,
+            version: r.try_get("version")?,
+            compiled: r.try_get("compiled")?,
+        })
+    })
+    .transpose()
+}
+
+/// The XML of the definition an instance runs (for its diagram).
+pub async fn xml_of_instance(c: &mut Conn, company_id: Id, instance: Id) -> StoreResult<Option<String>> {
+    let r = sqlx::query(
+        "SELECT d.xml FROM flow_instances i JOIN flow_definitions d ON d.id = i.definition_id \
+         WHERE i.company_id = $1 AND i.id = $2",
+    )
+    .bind(company_id)
+    .bind(instance)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok(r.try_get("xml")?)).transpose()
+}
+
+/// Records an operator's action on an instance.
+pub async fn insert_action(
+    c: &mut Conn,
+    company_id: Id,
+    instance: Id,
+    action: &str,
+    node_id: Option<&str>,
+    user_id: Option<Id>,
+    user_name: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO instance_actions (company_id, instance_id, action, node_id, user_id, user_name, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(company_id)
+    .bind(instance)
+    .bind(action)
+    .bind(node_id)
+    .bind(user_id)
+    .bind(user_name)
+    .bind(now_millis())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ActionRow {
+    pub action: String,
+    pub node_id: Option<String>,
+    pub user_id: Option<Id>,
+    pub user_name: String,
+    pub at: i64,
+}
+
+/// The operators' actions on an instance, oldest first.
+pub async fn actions_of(c: &mut Conn, instance: Id) -> StoreResult<Vec<ActionRow>> {
+    let rows = sqlx::query(
+        "SELECT action, node_id, user_id, user_name, at FROM instance_actions WHERE instance_id = $1 ORDER BY id",
+    )
+    .bind(instance)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ActionRow {
+                action: r.try_get("action")?,
+                node_id: r.try_get("node_id")?,
+                user_id: r.try_get("user_id")?,
+                user_name: r.try_get("user_name")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
 }
 
 /// Saves the instance after a step. `ended` sets the end time.
@@ -120,14 +367,23 @@ pub async fn get_instance(
     .transpose()
 }
 
+/// Records the start of a run of a node instance; returns its attempt number (1, 2, …
+/// over automatic and operator retries alike).
 pub async fn start_node_run(
     c: &mut Conn,
     instance: Id,
     ni: i64,
-    attempt: i64,
     node_id: &str,
     input: &str,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
+    let attempt: i64 = sqlx::query(
+        "SELECT COALESCE(MAX(attempt), 0) + 1 AS a FROM node_runs WHERE instance_id = $1 AND node_instance = $2",
+    )
+    .bind(instance)
+    .bind(ni)
+    .fetch_one(&mut *c)
+    .await?
+    .try_get("a")?;
     sqlx::query(
         "INSERT INTO node_runs (instance_id, node_instance, attempt, node_id, status, started_at, input) \
          VALUES ($1, $2, $3, $4, 'running', $5, $6)",
@@ -140,7 +396,19 @@ pub async fn start_node_run(
     .bind(input)
     .execute(&mut *c)
     .await?;
-    Ok(())
+    Ok(attempt)
+}
+
+/// The attempt of a node instance that is still marked running, if any.
+pub async fn running_attempt(c: &mut Conn, instance: Id, ni: i64) -> StoreResult<Option<i64>> {
+    let r = sqlx::query(
+        "SELECT MAX(attempt) AS a FROM node_runs WHERE instance_id = $1 AND node_instance = $2 AND status = 'running'",
+    )
+    .bind(instance)
+    .bind(ni)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(r.try_get("a")?)
 }
 
 pub async fn finish_node_run(

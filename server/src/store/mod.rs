@@ -8,6 +8,7 @@
 pub mod companies;
 pub mod flows;
 pub mod groups;
+pub mod jobs;
 pub mod sessions;
 pub mod users;
 
@@ -131,8 +132,14 @@ impl Store {
     }
 
     /// Starts a transaction: every state change is one transaction.
+    /// On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads, then writes after another writer committed, fails at
+    /// once with SQLITE_BUSY instead of waiting its turn.
     pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// A pooled connection for reads.

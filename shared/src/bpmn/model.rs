@@ -118,7 +118,7 @@ impl NodeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TimerDef {
     Date(String),
     Duration(String),

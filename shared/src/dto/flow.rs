@@ -61,6 +61,12 @@ pub struct NodeRun {
 pub struct InstanceDetail {
     pub instance: Instance,
     pub runs: Vec<NodeRun>,
+    /// Every node instance's state (the diagram's colours).
+    pub nodes: Vec<NodeStatus>,
+    pub actions: Vec<InstanceAction>,
+    /// The calling instance, for a flow started by a call activity.
+    pub parent_instance: Option<Id>,
+    pub root_instance: Id,
 }
 
 /// Filters of the instance list (`?q=&status=&offset=&limit=`).
@@ -73,4 +79,104 @@ pub struct InstanceQuery {
     pub status: Option<String>,
     pub offset: Option<i64>,
     pub limit: Option<i64>,
+}
+
+/// The state of one node instance, as the monitor colours it (SPEC §5.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeStatus {
+    /// The node instance (a node runs more than once in loops and multi-instance).
+    pub ni: u64,
+    pub node_id: String,
+    /// active, completed, failed, skipped or terminated.
+    pub state: String,
+    pub attempt: u32,
+    pub error: Option<String>,
+}
+
+/// An operator's action on an instance: who did what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceAction {
+    pub action: String,
+    pub node_id: Option<String>,
+    pub user_id: Option<Id>,
+    pub user_name: String,
+    pub at: Millis,
+}
+
+/// Sent over `/ws` whenever an instance changes: its status and every node's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveUpdate {
+    pub instance_id: Id,
+    pub root_instance: Id,
+    pub flow_key: String,
+    pub status: String,
+    pub nodes: Vec<NodeStatus>,
+    pub at: Millis,
+}
+
+/// Start an instance of a flow (its latest version unless one is named).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartInstance {
+    pub key: String,
+    pub version: Option<i64>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An operator's control on an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    Terminate,
+    /// Run a failed step again (needs `node_instance`).
+    Retry,
+    /// Go on past a failed or active node (needs `node_instance`).
+    Skip,
+    /// Complete a user task (needs `node_instance`).
+    Complete,
+}
+
+impl ControlAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Pause => "pause",
+            ControlAction::Resume => "resume",
+            ControlAction::Terminate => "terminate",
+            ControlAction::Retry => "retry",
+            ControlAction::Skip => "skip",
+            ControlAction::Complete => "complete",
+        }
+    }
+
+    pub fn needs_node(self) -> bool {
+        matches!(
+            self,
+            ControlAction::Retry | ControlAction::Skip | ControlAction::Complete
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceControl {
+    pub action: ControlAction,
+    pub node_instance: Option<u64>,
+}
+
+/// What the server sends over `/ws`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage {
+    /// An instance changed.
+    Update(LiveUpdate),
+    /// Updates were dropped (a slow client): fetch what is shown again.
+    Resync,
 }

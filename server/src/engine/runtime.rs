@@ -1,0 +1,1380 @@
+//! The durable runtime: carries out what the pure core decides.
+//!
+//! Every change of an instance is one transaction: the instance row is loaded (locked
+//! on PostgreSQL, and per instance in this process), the core applies the event, the
+//! commands become jobs in the same transaction, and the new state is saved only if
+//! nobody changed it meanwhile (revision check). Workers claim due jobs with a lease,
+//! run them, and finish each job in the same transaction as its effect on the instance.
+//!
+//! Kill the server at any moment: on restart, jobs it held are found again. Timers,
+//! child starts and events have no outside effect and simply run; a step whose outcome
+//! is unknown runs again only if its node is idempotent, else it fails as
+//! "interrupted" for an operator to retry or skip.
+
+use super::builtins::{self, Initiator};
+use super::compile::{Behaviour, Executable};
+use super::conditions::CelConditions;
+use super::core::{step, Command, Event, InstanceState, InstanceStatus, NodeState};
+use super::steps;
+use super::timers;
+use crate::store::jobs::{self, JobKind, JobRow, NewJob};
+use crate::store::{flows, now_millis, Conn, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use shared::dto::flow::{LiveUpdate, NodeStatus};
+use shared::dto::Id;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot, Notify, Semaphore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The event does not apply now (the node is not waiting, the instance ended …).
+    #[error("{0}")]
+    Refused(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for RuntimeError {
+    fn from(e: sqlx::Error) -> Self {
+        RuntimeError::Store(StoreError::Db(e))
+    }
+}
+
+pub type RuntimeResult<T> = Result<T, RuntimeError>;
+
+/// Who changes an instance (recorded with the change).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<Id>,
+    pub name: String,
+}
+
+/// A deployed definition as it runs: every compiled process of its file.
+#[derive(Debug)]
+pub struct Definition {
+    pub id: Id,
+    pub key: String,
+    pub name: String,
+    pub version: i64,
+    pub processes: Vec<Executable>,
+}
+
+impl Definition {
+    pub fn process(&self, id: &str) -> Option<&Executable> {
+        let id = if id.is_empty() { &self.key } else { id };
+        self.processes.iter().find(|p| p.process_id == *id)
+    }
+}
+
+/// An instance as it stands (see `Runtime::snapshot`).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub record: flows::InstanceRecord,
+    pub flow_key: String,
+    pub nodes: Vec<NodeStatus>,
+    pub user_tasks: Vec<u64>,
+}
+
+/// How an instance starts.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub company_id: Id,
+    pub definition_id: Id,
+    /// The process of the definition's file (empty: the definition's key).
+    pub process_id: String,
+    pub variables: Map<String, Value>,
+    /// manual, api, schedule, call, cli.
+    pub start_way: String,
+    pub initiator: Initiator,
+    /// The calling instance and node instance (call activity).
+    pub parent: Option<(Id, i64)>,
+    pub root: Option<Id>,
+}
+
+/// What a step job carries besides its node instance.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StepPayload {
+    /// Variables only this run sees (a multi-instance element and `loopCounter`).
+    #[serde(default)]
+    local: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChildPayload {
+    called: String,
+    node: usize,
+}
+
+/// An event for an instance, queued as a job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EventPayload {
+    event: Event,
+    #[serde(default)]
+    returned: Option<Returned>,
+}
+
+/// What a child flow hands back to its call activity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Returned {
+    instance: Id,
+    key: String,
+    name: String,
+    version: i64,
+    variables: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StartTimerPayload {
+    /// How many starts this schedule has made.
+    fired: u32,
+    deployed_at: i64,
+}
+
+/// How the variables change with an event.
+#[derive(Clone)]
+enum Patch {
+    None,
+    Vars(Map<String, Value>),
+    Returned(Returned),
+}
+
+/// One change of an instance and what goes with it in the same transaction.
+#[derive(Clone)]
+struct Change {
+    event: Event,
+    patch: Patch,
+    action: Option<(&'static str, Option<String>, Actor)>,
+    finish_job: Option<Id>,
+    node_run: Option<RunEnd>,
+}
+
+impl Change {
+    fn event(event: Event) -> Change {
+        Change {
+            event,
+            patch: Patch::None,
+            action: None,
+            finish_job: None,
+            node_run: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RunEnd {
+    ni: i64,
+    attempt: i64,
+    status: &'static str,
+    output: Option<String>,
+    error: Option<String>,
+}
+
+/// What a committed change leaves to do outside the transaction.
+#[derive(Default)]
+struct Effects {
+    new_jobs: bool,
+    cancel_jobs: Vec<Id>,
+    update: Option<Live>,
+}
+
+/// A change of an instance of a company, for the monitors of that company.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub company_id: Id,
+    pub update: LiveUpdate,
+}
+
+/// The default lease of a claimed job; a worker renews it every third of it.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+struct Inner {
+    store: Store,
+    owner: String,
+    wake: Notify,
+    live: broadcast::Sender<Arc<Live>>,
+    locks: Mutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>,
+    definitions: Mutex<HashMap<Id, Arc<Definition>>>,
+    running: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+    slots: Arc<Semaphore>,
+    lease: Duration,
+}
+
+/// The runtime: cheap to clone, one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Corrupt(format!("{what}: {e}"))
+}
+
+pub fn status_str(s: InstanceStatus) -> &'static str {
+    match s {
+        InstanceStatus::Running => "running",
+        InstanceStatus::Paused => "paused",
+        InstanceStatus::Failed => "failed",
+        InstanceStatus::Completed => "completed",
+        InstanceStatus::Terminated => "terminated",
+    }
+}
+
+fn node_state_str(s: NodeState) -> &'static str {
+    match s {
+        NodeState::Active => "active",
+        NodeState::Completed => "completed",
+        NodeState::Failed => "failed",
+        NodeState::Skipped => "skipped",
+        NodeState::Terminated => "terminated",
+    }
+}
+
+/// Every node instance's state, for the monitor.
+pub fn node_statuses(state: &InstanceState, ex: &Executable) -> Vec<NodeStatus> {
+    state
+        .nodes
+        .iter()
+        .map(|n| NodeStatus {
+            ni: n.id,
+            node_id: ex.nodes[n.node].id.clone(),
+            state: node_state_str(n.state).into(),
+            attempt: n.attempt,
+            error: n.error.clone(),
+        })
+        .collect()
+}
+
+impl Runtime {
+    /// A runtime leasing jobs as `owner` (stable per server node: jobs it held before
+    /// a restart are recovered at once), running up to `slots` steps at a time.
+    pub fn new(store: Store, owner: impl Into<String>, slots: usize) -> Runtime {
+        let (live, _) = broadcast::channel(1024);
+        Runtime {
+            inner: Arc::new(Inner {
+                store,
+                owner: owner.into(),
+                wake: Notify::new(),
+                live,
+                locks: Mutex::new(HashMap::new()),
+                definitions: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashMap::new()),
+                slots: Arc::new(Semaphore::new(slots.max(1))),
+                lease: LEASE,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Live updates of every instance this process changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Live>> {
+        self.inner.live.subscribe()
+    }
+
+    /// The compiled definition (cached; compiled once at deploy, stored as JSON).
+    pub async fn definition(&self, c: &mut Conn, id: Id) -> RuntimeResult<Arc<Definition>> {
+        if let Some(d) = lock(&self.inner.definitions).get(&id) {
+            return Ok(d.clone());
+        }
+        let row = flows::compiled_of(c, id)
+            .await?
+            .ok_or(RuntimeError::NotFound("flow definition"))?;
+        let processes: Vec<Executable> = serde_json::from_str(&row.compiled)
+            .map_err(|e| corrupt(&format!("compiled definition {id}"), e))?;
+        let d = Arc::new(Definition {
+            id,
+            key: row.key,
+            name: row.name,
+            version: row.version,
+            processes,
+        });
+        lock(&self.inner.definitions).insert(id, d.clone());
+        Ok(d)
+    }
+
+    fn instance_lock(&self, id: Id) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = lock(&self.inner.locks);
+        if locks.len() > 10_000 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(id).or_default().clone()
+    }
+
+    /// Starts an instance; returns its id once its first steps are queued.
+    pub async fn start(&self, spec: StartSpec) -> RuntimeResult<Id> {
+        let mut tx = self.inner.store.begin().await?;
+        let (id, effects) = self.start_in(&mut tx, spec).await?;
+        tx.commit().await?;
+        self.after(effects);
+        Ok(id)
+    }
+
+    async fn start_in(&self, tx: &mut Conn, spec: StartSpec) -> RuntimeResult<(Id, Effects)> {
+        let def = self.definition(tx, spec.definition_id).await?;
+        let ex = def
+            .process(&spec.process_id)
+            .ok_or(RuntimeError::NotFound("process"))?;
+        let mut vars = spec.variables;
+        // Built-in variables (SPEC §8.1); the caller's variables may not override them.
+        vars.extend(builtins::at_start(
+            &spec.initiator,
+            spec.definition_id,
+            &spec.start_way,
+            now_millis(),
+        ));
+        let state = InstanceState::default();
+        let state_json = serde_json::to_string(&state).map_err(|e| corrupt("state", e))?;
+        let vars_json = Value::Object(vars.clone()).to_string();
+        let id = flows::insert_instance(
+            tx,
+            &flows::NewInstance {
+                company_id: spec.company_id,
+                definition_id: spec.definition_id,
+                process_id: &ex.process_id,
+                status: "running",
+                state: &state_json,
+                variables: &vars_json,
+                start_way: &spec.start_way,
+                created_by: spec.initiator.id,
+                parent: spec.parent,
+                root: spec.root,
+            },
+        )
+        .await?;
+        let rec = flows::InstanceRecord {
+            id,
+            company_id: spec.company_id,
+            definition_id: spec.definition_id,
+            process_id: ex.process_id.clone(),
+            status: "running".into(),
+            state: state_json,
+            variables: vars_json,
+            revision: 0,
+            parent: spec.parent,
+            root: spec.root.unwrap_or(id),
+            created_by: spec.initiator.id,
+        };
+        let start = Change {
+            action: Some((
+                "start",
+                None,
+                Actor {
+                    user_id: spec.initiator.id,
+                    name: spec.initiator.name.clone(),
+                },
+            )),
+            ..Change::event(Event::Start)
+        };
+        let effects = self.transition(tx, &rec, &def, start).await?;
+        Ok((id, effects))
+    }
+
+    /// An instance as it stands: its record, every node's state and the node instances
+    /// that are user tasks.
+    pub async fn snapshot(&self, id: Id) -> RuntimeResult<Snapshot> {
+        let (rec, def) = self.load(id).await?;
+        let ex = def
+            .process(&rec.process_id)
+            .ok_or(RuntimeError::NotFound("process"))?;
+        let state: InstanceState =
+            serde_json::from_str(&rec.state).map_err(|e| corrupt("instance state", e))?;
+        let user_tasks = state
+            .nodes
+            .iter()
+            .filter(|n| ex.nodes[n.node].behaviour == Behaviour::UserTask)
+            .map(|n| n.id)
+            .collect();
+        Ok(Snapshot {
+            nodes: node_statuses(&state, ex),
+            user_tasks,
+            flow_key: def.key.clone(),
+            record: rec,
+        })
+    }
+
+    /// Applies an operator's control (recorded with who and when).
+    pub async fn control(
+        &self,
+        company_id: Id,
+        instance: Id,
+        action: shared::dto::flow::ControlAction,
+        ni: Option<u64>,
+        actor: Actor,
+    ) -> RuntimeResult<()> {
+        use shared::dto::flow::ControlAction as A;
+        let need = || RuntimeError::Refused(format!("{} needs node_instance", action.as_str()));
+        let event = match action {
+            A::Pause => Event::Pause,
+            A::Resume => Event::Resume,
+            A::Terminate => Event::Terminate,
+            A::Retry => Event::Retry { ni: ni.ok_or_else(need)? },
+            A::Skip => Event::Skip { ni: ni.ok_or_else(need)? },
+            A::Complete => Event::UserTaskCompleted { ni: ni.ok_or_else(need)? },
+        };
+        let change = Change {
+            event,
+            patch: Patch::None,
+            action: Some((action.as_str(), None, actor)),
+            finish_job: None,
+            node_run: None,
+        };
+        self.apply(Some(company_id), instance, change).await
+    }
+
+    /// Applies a change to an instance in one transaction (retried when another
+    /// process changed the instance first).
+    async fn apply(&self, company: Option<Id>, id: Id, change: Change) -> RuntimeResult<()> {
+        let guard = self.instance_lock(id);
+        let _held = guard.lock().await;
+        for _ in 0..5 {
+            let mut tx = self.inner.store.begin().await?;
+            let rec = flows::load_for_update(&mut tx, self.inner.store.backend(), id)
+                .await?
+                .filter(|r| company.is_none_or(|c| c == r.company_id))
+                .ok_or(RuntimeError::NotFound("instance"))?;
+            let def = self.definition(&mut tx, rec.definition_id).await?;
+            match self.transition(&mut tx, &rec, &def, change.clone()).await {
+                Ok(effects) => {
+                    tx.commit().await?;
+                    self.after(effects);
+                    return Ok(());
+                }
+                // Another process saved the instance between our read and our write.
+                Err(RuntimeError::Refused(m)) if m == CONFLICT => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(RuntimeError::Refused(
+            "the instance keeps changing; try again".into(),
+        ))
+    }
+
+    /// The heart of a change: core step, commands into jobs, state saved.
+    async fn transition(
+        &self,
+        tx: &mut Conn,
+        rec: &flows::InstanceRecord,
+        def: &Definition,
+        change: Change,
+    ) -> RuntimeResult<Effects> {
+        let ex = def
+            .process(&rec.process_id)
+            .ok_or(RuntimeError::NotFound("process"))?;
+        let mut state: InstanceState =
+            serde_json::from_str(&rec.state).map_err(|e| corrupt("instance state", e))?;
+        let mut vars: Map<String, Value> =
+            serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
+        match change.patch {
+            Patch::None => {}
+            Patch::Vars(v) => vars.extend(v),
+            Patch::Returned(r) => returned_into(ex, &state, &change.event, r, &mut vars),
+        }
+        if let (Event::Pause | Event::Resume, Some((_, _, who))) = (&change.event, &change.action)
+        {
+            vars.insert("LWAMS_STATUSMODIFIER_ID".into(), json!(who.user_id));
+        }
+        let action_node = match &change.event {
+            Event::Retry { ni } | Event::Skip { ni } | Event::UserTaskCompleted { ni } => state
+                .get(*ni)
+                .map(|n| ex.nodes[n.node].id.clone()),
+            _ => None,
+        };
+        let event = change.event.clone();
+        let commands = step(&mut state, ex, change.event, &CelConditions::new(&vars))
+            .map_err(|e| RuntimeError::Refused(e.to_string()))?;
+        let mut effects = Effects::default();
+        match event {
+            Event::Pause => {
+                hold_jobs(tx, rec.id, true).await?;
+            }
+            Event::Resume => {
+                hold_jobs(tx, rec.id, false).await?;
+                effects.new_jobs = true;
+            }
+            _ => {}
+        }
+        let now = now_millis();
+        let mut ended = false;
+        for c in commands {
+            match c {
+                Command::RunJob { ni, node, .. } => {
+                    let mut local = Map::new();
+                    if let Some(index) = state.get(ni).and_then(|n| n.index) {
+                        let mut scoped = vars.clone();
+                        steps::set_element(ex, node, index, &mut scoped);
+                        for k in [ex.nodes[node].multi.as_ref().map(|m| m.element.clone()), Some("loopCounter".into())].into_iter().flatten() {
+                            if let Some(v) = scoped.remove(&k) {
+                                local.insert(k, v);
+                            }
+                        }
+                    }
+                    let payload = serde_json::to_string(&StepPayload { local })
+                        .map_err(|e| corrupt("payload", e))?;
+                    self.enqueue(tx, rec, JobKind::Step, ni as i64, now, payload)
+                        .await?;
+                    effects.new_jobs = true;
+                }
+                Command::OpenUserTask { .. } => {}
+                Command::StartTimer { ni, node, def } => {
+                    let def = match def {
+                        super::core::TimerDefDto::Date(d) => shared::bpmn::model::TimerDef::Date(d),
+                        super::core::TimerDefDto::Duration(d) => {
+                            shared::bpmn::model::TimerDef::Duration(d)
+                        }
+                        super::core::TimerDefDto::Cycle(d) => shared::bpmn::model::TimerDef::Cycle(d),
+                    };
+                    match timers::fire_at(&def, now) {
+                        Ok(at) => {
+                            self.enqueue(tx, rec, JobKind::Timer, ni as i64, at, String::new())
+                                .await?;
+                        }
+                        Err(e) => {
+                            let failed = EventPayload {
+                                event: Event::JobFailed {
+                                    ni,
+                                    message: format!("{}: {e}", ex.nodes[node].id),
+                                    code: None,
+                                },
+                                returned: None,
+                            };
+                            let payload = serde_json::to_string(&failed)
+                                .map_err(|e| corrupt("payload", e))?;
+                            self.enqueue(tx, rec, JobKind::Event, ni as i64, now, payload)
+                                .await?;
+                        }
+                    }
+                    effects.new_jobs = true;
+                }
+                Command::StartChild { ni, node, called } => {
+                    let payload = serde_json::to_string(&ChildPayload { called, node })
+                        .map_err(|e| corrupt("payload", e))?;
+                    self.enqueue(tx, rec, JobKind::Child, ni as i64, now, payload)
+                        .await?;
+                    effects.new_jobs = true;
+                }
+                Command::Cancel { ni } => {
+                    effects
+                        .cancel_jobs
+                        .extend(jobs::cancel_node(tx, rec.id, ni as i64).await?);
+                    if let Some(child) = flows::live_child(tx, rec.id, ni as i64).await? {
+                        let payload = serde_json::to_string(&EventPayload {
+                            event: Event::Terminate,
+                            returned: None,
+                        })
+                        .map_err(|e| corrupt("payload", e))?;
+                        let child_rec = flows::InstanceRecord {
+                            id: child,
+                            ..rec.clone()
+                        };
+                        self.enqueue(tx, &child_rec, JobKind::Event, 0, now, payload)
+                            .await?;
+                        effects.new_jobs = true;
+                    }
+                }
+                Command::Ended { status } => {
+                    ended = true;
+                    if let Some((parent, pni)) = rec.parent {
+                        let ok = status == InstanceStatus::Completed;
+                        let event = Event::ChildEnded {
+                            ni: pni as u64,
+                            ok,
+                            message: if ok {
+                                String::new()
+                            } else {
+                                format!("flow {} was {}", ex.process_id, status_str(status))
+                            },
+                        };
+                        let returned = Returned {
+                            instance: rec.id,
+                            key: ex.process_id.clone(),
+                            name: def.name.clone(),
+                            version: def.version,
+                            variables: vars
+                                .iter()
+                                .filter(|(k, _)| !k.starts_with("LWAMS_"))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        };
+                        let payload = serde_json::to_string(&EventPayload {
+                            event,
+                            returned: Some(returned),
+                        })
+                        .map_err(|e| corrupt("payload", e))?;
+                        let parent_rec = flows::InstanceRecord {
+                            id: parent,
+                            ..rec.clone()
+                        };
+                        self.enqueue(tx, &parent_rec, JobKind::Event, pni, now, payload)
+                            .await?;
+                        effects.new_jobs = true;
+                    }
+                }
+            }
+        }
+        if let Some(job) = change.finish_job {
+            jobs::finish(tx, job, "done").await?;
+        }
+        if let Some(r) = &change.node_run {
+            flows::finish_node_run(
+                tx,
+                rec.id,
+                r.ni,
+                r.attempt,
+                r.status,
+                r.output.as_deref(),
+                r.error.as_deref(),
+            )
+            .await?;
+        }
+        if let Some((action, _, who)) = &change.action {
+            flows::insert_action(
+                tx,
+                rec.company_id,
+                rec.id,
+                action,
+                action_node.as_deref(),
+                who.user_id,
+                &who.name,
+            )
+            .await?;
+        }
+        let status = status_str(state.status);
+        let saved = flows::save_revision(
+            tx,
+            rec.id,
+            rec.revision,
+            status,
+            &serde_json::to_string(&state).map_err(|e| corrupt("state", e))?,
+            &Value::Object(vars).to_string(),
+            ended,
+        )
+        .await?;
+        if !saved {
+            return Err(RuntimeError::Refused(CONFLICT.into()));
+        }
+        effects.update = Some(Live {
+            company_id: rec.company_id,
+            update: LiveUpdate {
+                instance_id: rec.id,
+                root_instance: rec.root,
+                flow_key: ex.process_id.clone(),
+                status: status.into(),
+                nodes: node_statuses(&state, ex),
+                at: now,
+            },
+        });
+        Ok(effects)
+    }
+
+    async fn enqueue(
+        &self,
+        tx: &mut Conn,
+        rec: &flows::InstanceRecord,
+        kind: JobKind,
+        ni: i64,
+        run_at: i64,
+        payload: String,
+    ) -> RuntimeResult<Id> {
+        Ok(jobs::insert(
+            tx,
+            &NewJob {
+                company_id: rec.company_id,
+                instance_id: Some(rec.id),
+                definition_id: None,
+                root_instance: Some(rec.root),
+                node_instance: ni,
+                kind,
+                run_at,
+                payload,
+            },
+        )
+        .await?)
+    }
+
+    /// After a commit: wake the workers, stop cancelled steps, tell the monitors.
+    fn after(&self, effects: Effects) {
+        if effects.new_jobs {
+            self.inner.wake.notify_one();
+        }
+        if !effects.cancel_jobs.is_empty() {
+            let mut running = lock(&self.inner.running);
+            for id in effects.cancel_jobs {
+                if let Some(stop) = running.remove(&id) {
+                    let _ = stop.send(());
+                }
+            }
+        }
+        if let Some(u) = effects.update {
+            let _ = self.inner.live.send(Arc::new(u));
+        }
+    }
+
+    /// Schedules the timer start events of newly deployed definitions (a new version
+    /// replaces the schedule of the older ones).
+    pub async fn schedule_starts(
+        &self,
+        tx: &mut Conn,
+        company_id: Id,
+        definition_id: Id,
+        ex: &Executable,
+    ) -> RuntimeResult<()> {
+        jobs::cancel_start_timers(tx, company_id, &ex.process_id).await?;
+        let Some(def) = &ex.start_timer else {
+            return Ok(());
+        };
+        let now = now_millis();
+        let first = timers::start_at(def, now, 0)
+            .map_err(|e| RuntimeError::Refused(format!("{}: {e}", ex.nodes[ex.start].id)))?;
+        if let Some(at) = first {
+            let payload = serde_json::to_string(&StartTimerPayload {
+                fired: 0,
+                deployed_at: now,
+            })
+            .map_err(|e| corrupt("payload", e))?;
+            jobs::insert(
+                tx,
+                &NewJob {
+                    company_id,
+                    instance_id: None,
+                    definition_id: Some(definition_id),
+                    root_instance: None,
+                    node_instance: 0,
+                    kind: JobKind::StartTimer,
+                    run_at: at,
+                    payload,
+                },
+            )
+            .await?;
+            self.inner.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Works the queue until `stop` turns true: claims due jobs (all, or those of one
+    /// instance tree), runs up to `slots` at a time, sleeps until the next is due or
+    /// new work is queued. At start, and every lease period, it recovers jobs whose
+    /// worker died.
+    pub async fn work(&self, root: Option<Id>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut last_sweep = 0i64;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = now_millis();
+            if root.is_none() && now - last_sweep >= self.inner.lease.as_millis() as i64 / 2 {
+                last_sweep = now;
+                if let Err(e) = self.recover().await {
+                    tracing::error!(error = %e, "recovering jobs failed");
+                }
+            }
+            let free = self.inner.slots.available_permits();
+            let mut claimed = 0usize;
+            if free > 0 {
+                match self.claim(free.min(32), root).await {
+                    Ok(batch) => {
+                        claimed = batch.len();
+                        for job in batch {
+                            let Ok(permit) = self.inner.slots.clone().acquire_owned().await
+                            else {
+                                return;
+                            };
+                            let rt = self.clone();
+                            tokio::spawn(async move {
+                                let id = job.id;
+                                if let Err(e) = rt.run_job(job).await {
+                                    tracing::error!(job = id, error = %e, "job failed to run");
+                                    rt.release(id).await;
+                                }
+                                drop(permit);
+                                rt.inner.wake.notify_one();
+                            });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
+                }
+            }
+            if claimed > 0 && claimed == free.min(32) {
+                continue;
+            }
+            let wait = if free == 0 {
+                Duration::from_secs(2)
+            } else {
+                match self.next_due(root).await {
+                    Some(t) => Duration::from_millis((t - now_millis()).clamp(0, 2_000) as u64),
+                    None => Duration::from_secs(2),
+                }
+            };
+            if wait.is_zero() && claimed == 0 && free > 0 {
+                // Due but not claimable yet (another worker holds it): yield briefly.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Let running steps finish their transaction before the caller goes on.
+        let all = self.inner.slots.available_permits();
+        let _ = tokio::time::timeout(Duration::from_secs(30), async {
+            while self.inner.slots.available_permits() < all.max(1) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
+
+    async fn claim(&self, n: usize, root: Option<Id>) -> RuntimeResult<Vec<JobRow>> {
+        let mut tx = self.inner.store.begin().await?;
+        let lease_until = now_millis() + self.inner.lease.as_millis() as i64;
+        let rows = jobs::claim(
+            &mut tx,
+            self.inner.store.backend(),
+            &self.inner.owner,
+            lease_until,
+            n as i64,
+            root,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn next_due(&self, root: Option<Id>) -> Option<i64> {
+        let mut c = self.inner.store.conn().await.ok()?;
+        jobs::next_due(&mut c, root).await.ok().flatten()
+    }
+
+    /// A job that could not run: back to the queue a little later.
+    async fn release(&self, id: Id) {
+        if let Ok(mut tx) = self.inner.store.begin().await {
+            if jobs::requeue(&mut tx, id, now_millis() + 5_000, false)
+                .await
+                .is_ok()
+            {
+                let _ = tx.commit().await;
+            }
+        }
+    }
+
+    async fn finish_job(&self, id: Id, status: &str) -> RuntimeResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        jobs::finish(&mut tx, id, status).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn run_job(&self, job: JobRow) -> RuntimeResult<()> {
+        match job.kind {
+            JobKind::Step => self.run_step(job).await,
+            JobKind::Timer => {
+                let ni = job.node_instance as u64;
+                self.apply_job(job, Event::TimerFired { ni }, Patch::None)
+                    .await
+            }
+            JobKind::Event => {
+                let p: EventPayload = serde_json::from_str(&job.payload)
+                    .map_err(|e| corrupt("event job", e))?;
+                let patch = match p.returned {
+                    Some(r) => Patch::Returned(r),
+                    None => Patch::None,
+                };
+                self.apply_job(job, p.event, patch).await
+            }
+            JobKind::Child => self.run_child(job).await,
+            JobKind::StartTimer => self.run_start_timer(job).await,
+        }
+    }
+
+    /// Applies a job's event and finishes the job with it; an event that no longer
+    /// applies (the node was skipped, the instance ended) just finishes the job.
+    async fn apply_job(&self, job: JobRow, event: Event, patch: Patch) -> RuntimeResult<()> {
+        let instance = job
+            .instance_id
+            .ok_or_else(|| corrupt("job", "no instance"))?;
+        let change = Change {
+            event,
+            patch,
+            action: None,
+            finish_job: Some(job.id),
+            node_run: None,
+        };
+        match self.apply(None, instance, change).await {
+            Err(RuntimeError::Refused(_) | RuntimeError::NotFound(_)) => {
+                self.finish_job(job.id, "cancelled").await
+            }
+            other => other,
+        }
+    }
+
+    async fn load(&self, id: Id) -> RuntimeResult<(flows::InstanceRecord, Arc<Definition>)> {
+        let mut c = self.inner.store.conn().await?;
+        let rec = flows::load_instance(&mut c, id)
+            .await?
+            .ok_or(RuntimeError::NotFound("instance"))?;
+        let def = self.definition(&mut c, rec.definition_id).await?;
+        Ok((rec, def))
+    }
+
+    async fn run_step(&self, job: JobRow) -> RuntimeResult<()> {
+        let instance = job
+            .instance_id
+            .ok_or_else(|| corrupt("job", "no instance"))?;
+        let ni = job.node_instance as u64;
+        let (rec, def) = match self.load(instance).await {
+            Ok(x) => x,
+            Err(RuntimeError::NotFound(_)) => return self.finish_job(job.id, "cancelled").await,
+            Err(e) => return Err(e),
+        };
+        let ex = def
+            .process(&rec.process_id)
+            .ok_or(RuntimeError::NotFound("process"))?;
+        let state: InstanceState =
+            serde_json::from_str(&rec.state).map_err(|e| corrupt("instance state", e))?;
+        let Some(ns) = state.get(ni).filter(|n| n.state == NodeState::Active) else {
+            return self.finish_job(job.id, "cancelled").await;
+        };
+        let node = &ex.nodes[ns.node];
+        let payload: StepPayload = serde_json::from_str(&job.payload).unwrap_or_default();
+        let mut vars: Map<String, Value> =
+            serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
+        vars.extend(payload.local);
+        let prepared = steps::prepare(node, &vars);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let attempt = {
+            let mut tx = self.inner.store.begin().await?;
+            let a = flows::start_node_run(
+                &mut tx,
+                instance,
+                job.node_instance,
+                &node.id,
+                &prepared.input().to_string(),
+            )
+            .await?;
+            tx.commit().await?;
+            a
+        };
+        lock(&self.inner.running).insert(job.id, stop_tx);
+        let heartbeat = self.heartbeat(job.id);
+        let finished = steps::execute(node, &prepared, &vars, now_millis(), async {
+            let _ = stop_rx.await;
+        })
+        .await;
+        heartbeat.abort();
+        lock(&self.inner.running).remove(&job.id);
+        let run_end = |status: &'static str, f: Option<&steps::Finished>| RunEnd {
+            ni: job.node_instance,
+            attempt,
+            status,
+            output: f.and_then(|f| f.output.as_ref()).map(|o| o.to_string()),
+            error: f.filter(|f| !f.ok).map(|f| f.message.clone()),
+        };
+        let Some(f) = finished else {
+            let mut tx = self.inner.store.begin().await?;
+            let r = run_end("cancelled", None);
+            flows::finish_node_run(&mut tx, instance, r.ni, r.attempt, r.status, None, None)
+                .await?;
+            jobs::finish(&mut tx, job.id, "cancelled").await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        if !f.ok {
+            if let Some(delay) = steps::retry_after(node, job.attempt) {
+                let mut tx = self.inner.store.begin().await?;
+                let r = run_end("failed", Some(&f));
+                flows::finish_node_run(
+                    &mut tx,
+                    instance,
+                    r.ni,
+                    r.attempt,
+                    r.status,
+                    r.output.as_deref(),
+                    r.error.as_deref(),
+                )
+                .await?;
+                jobs::requeue(
+                    &mut tx,
+                    job.id,
+                    now_millis() + delay.as_millis() as i64,
+                    true,
+                )
+                .await?;
+                tx.commit().await?;
+                self.inner.wake.notify_one();
+                return Ok(());
+            }
+        }
+        let change = Change {
+            event: f.event(ni),
+            patch: Patch::Vars(f.vars.clone()),
+            action: None,
+            finish_job: Some(job.id),
+            node_run: Some(run_end(if f.ok { "completed" } else { "failed" }, Some(&f))),
+        };
+        match self.apply(None, instance, change).await {
+            Err(RuntimeError::Refused(_)) => {
+                // The node moved on meanwhile (skipped, terminated): keep the record.
+                let mut tx = self.inner.store.begin().await?;
+                let r = run_end(if f.ok { "completed" } else { "failed" }, Some(&f));
+                flows::finish_node_run(
+                    &mut tx,
+                    instance,
+                    r.ni,
+                    r.attempt,
+                    r.status,
+                    r.output.as_deref(),
+                    r.error.as_deref(),
+                )
+                .await?;
+                jobs::finish(&mut tx, job.id, "cancelled").await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Renews a running job's lease until aborted.
+    fn heartbeat(&self, job: Id) -> tokio::task::JoinHandle<()> {
+        let rt = self.clone();
+        tokio::spawn(async move {
+            let every = rt.inner.lease / 3;
+            loop {
+                tokio::time::sleep(every).await;
+                let until = now_millis() + rt.inner.lease.as_millis() as i64;
+                if let Ok(mut tx) = rt.inner.store.begin().await {
+                    if jobs::renew(&mut tx, &rt.inner.owner, &[job], until)
+                        .await
+                        .is_ok()
+                    {
+                        let _ = tx.commit().await;
+                    }
+                }
+            }
+        })
+    }
+
+    async fn run_child(&self, job: JobRow) -> RuntimeResult<()> {
+        let parent = job
+            .instance_id
+            .ok_or_else(|| corrupt("job", "no instance"))?;
+        let p: ChildPayload =
+            serde_json::from_str(&job.payload).map_err(|e| corrupt("child job", e))?;
+        let ni = job.node_instance as u64;
+        let (rec, def) = match self.load(parent).await {
+            Ok(x) => x,
+            Err(RuntimeError::NotFound(_)) => return self.finish_job(job.id, "cancelled").await,
+            Err(e) => return Err(e),
+        };
+        let failed = |message: String| Event::ChildEnded {
+            ni,
+            ok: false,
+            message,
+        };
+        let depth = self.depth(parent).await?;
+        // The called process: in the caller's file, else the latest deployed version.
+        let target = if depth >= MAX_CALL_DEPTH {
+            Err(format!("calls are nested deeper than {MAX_CALL_DEPTH} levels"))
+        } else if def.process(&p.called).is_some() {
+            Ok((def.id, p.called.clone()))
+        } else {
+            let mut c = self.inner.store.conn().await?;
+            match flows::latest_definition(&mut c, rec.company_id, &p.called).await? {
+                Some((id, _, _)) => Ok((id, p.called.clone())),
+                None => Err(format!("no deployed flow with key {:?}", p.called)),
+            }
+        };
+        let (def_id, process_id) = match target {
+            Ok(t) => t,
+            Err(m) => return self.apply_job(job, failed(m), Patch::None).await,
+        };
+        let vars: Map<String, Value> =
+            serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
+        let mut inherited: Map<String, Value> = vars
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("LWAMS_"))
+            .collect();
+        let ex = def
+            .process(&rec.process_id)
+            .ok_or(RuntimeError::NotFound("process"))?;
+        inherited.insert("LWAMS_CALL_PROCESS_INSTANCE_ID".into(), json!(parent));
+        inherited.insert("LWAMS_CALL_PROCESS_TASK_ID".into(), json!(ni));
+        inherited.insert(
+            "LWAMS_CALL_PARAM".into(),
+            json!(ex.nodes[p.node].lwams.get("param").cloned().unwrap_or_default()),
+        );
+        let initiator = self.initiator_of(&rec).await?;
+        let spec = StartSpec {
+            company_id: rec.company_id,
+            definition_id: def_id,
+            process_id,
+            variables: inherited,
+            start_way: "call".into(),
+            initiator,
+            parent: Some((parent, job.node_instance)),
+            root: Some(rec.root),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let started = self.start_in(&mut tx, spec).await;
+        match started {
+            Ok((_, effects)) => {
+                jobs::finish(&mut tx, job.id, "done").await?;
+                tx.commit().await?;
+                self.after(effects);
+                Ok(())
+            }
+            Err(e @ (RuntimeError::Refused(_) | RuntimeError::NotFound(_))) => {
+                drop(tx);
+                self.apply_job(job, failed(e.to_string()), Patch::None).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How many calls deep an instance is.
+    async fn depth(&self, mut id: Id) -> RuntimeResult<usize> {
+        let mut c = self.inner.store.conn().await?;
+        let mut depth = 0;
+        while let Some((parent, _)) = flows::parent_of(&mut c, id).await? {
+            depth += 1;
+            id = parent;
+            if depth > MAX_CALL_DEPTH {
+                break;
+            }
+        }
+        Ok(depth)
+    }
+
+    async fn initiator_of(&self, rec: &flows::InstanceRecord) -> RuntimeResult<Initiator> {
+        let vars: Map<String, Value> = serde_json::from_str(&rec.variables).unwrap_or_default();
+        let s = |k: &str| {
+            vars.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(Initiator {
+            id: rec.created_by,
+            name: s("LWAMS_INITIATOR_NAME"),
+            phone: s("LWAMS_INITIATOR_PHONE"),
+            email: s("LWAMS_INITIATOR_EMAIL"),
+            mobile: s("LWAMS_INITIATOR_MOBILE"),
+        })
+    }
+
+    async fn run_start_timer(&self, job: JobRow) -> RuntimeResult<()> {
+        let def_id = job
+            .definition_id
+            .ok_or_else(|| corrupt("start timer job", "no definition"))?;
+        let p: StartTimerPayload = serde_json::from_str(&job.payload).unwrap_or_default();
+        let mut tx = self.inner.store.begin().await?;
+        let def = self.definition(&mut tx, def_id).await?;
+        let spec = StartSpec {
+            company_id: job.company_id,
+            definition_id: def_id,
+            process_id: String::new(),
+            variables: Map::new(),
+            start_way: "timer".into(),
+            initiator: Initiator {
+                name: "timer".into(),
+                ..Default::default()
+            },
+            parent: None,
+            root: None,
+        };
+        let (_, effects) = self.start_in(&mut tx, spec).await?;
+        jobs::finish(&mut tx, job.id, "done").await?;
+        let next = def
+            .process("")
+            .and_then(|ex| ex.start_timer.as_ref())
+            .and_then(|t| timers::start_at(t, p.deployed_at, p.fired + 1).ok().flatten());
+        if let Some(at) = next {
+            let payload = serde_json::to_string(&StartTimerPayload {
+                fired: p.fired + 1,
+                deployed_at: p.deployed_at,
+            })
+            .map_err(|e| corrupt("payload", e))?;
+            jobs::insert(
+                &mut tx,
+                &NewJob {
+                    company_id: job.company_id,
+                    instance_id: None,
+                    definition_id: Some(def_id),
+                    root_instance: None,
+                    node_instance: 0,
+                    kind: JobKind::StartTimer,
+                    run_at: at.max(now_millis()),
+                    payload,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.after(effects);
+        Ok(())
+    }
+
+    /// Jobs whose worker died (this node before a restart, or another node whose lease
+    /// ran out): steps of idempotent nodes and everything without an outside effect run
+    /// again; other steps fail as "interrupted".
+    pub async fn recover(&self) -> RuntimeResult<usize> {
+        let orphans = {
+            let mut c = self.inner.store.conn().await?;
+            jobs::orphaned(&mut c, &self.inner.owner).await?
+        };
+        let running: Vec<Id> = lock(&self.inner.running).keys().copied().collect();
+        let mut n = 0;
+        for job in orphans {
+            if running.contains(&job.id) {
+                continue;
+            }
+            n += 1;
+            tracing::warn!(job = job.id, kind = job.kind.as_str(), "recovering a job whose worker stopped");
+            if job.kind != JobKind::Step {
+                let mut tx = self.inner.store.begin().await?;
+                jobs::requeue(&mut tx, job.id, now_millis(), false).await?;
+                tx.commit().await?;
+                continue;
+            }
+            let Some(instance) = job.instance_id else {
+                continue;
+            };
+            let (rec, def) = match self.load(instance).await {
+                Ok(x) => x,
+                Err(RuntimeError::NotFound(_)) => {
+                    self.finish_job(job.id, "cancelled").await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let state: InstanceState =
+                serde_json::from_str(&rec.state).map_err(|e| corrupt("instance state", e))?;
+            let node = def
+                .process(&rec.process_id)
+                .zip(state.get(job.node_instance as u64))
+                .map(|(ex, ns)| ex.nodes[ns.node].clone());
+            let attempt = {
+                let mut c = self.inner.store.conn().await?;
+                flows::running_attempt(&mut c, instance, job.node_instance).await?
+            };
+            let message = "interrupted: the server stopped while this step ran; its outcome is unknown (retry or skip it)".to_string();
+            match node {
+                Some(node) if steps::idempotent(&node) => {
+                    let mut tx = self.inner.store.begin().await?;
+                    if let Some(a) = attempt {
+                        flows::finish_node_run(
+                            &mut tx,
+                            instance,
+                            job.node_instance,
+                            a,
+                            "interrupted",
+                            None,
+                            Some("interrupted: run again (the step is idempotent)"),
+                        )
+                        .await?;
+                    }
+                    jobs::requeue(&mut tx, job.id, now_millis(), false).await?;
+                    tx.commit().await?;
+                    self.inner.wake.notify_one();
+                }
+                Some(_) => {
+                    let change = Change {
+                        event: Event::JobInterrupted {
+                            ni: job.node_instance as u64,
+                            message: message.clone(),
+                        },
+                        patch: Patch::None,
+                        action: None,
+                        finish_job: Some(job.id),
+                        node_run: attempt.map(|a| RunEnd {
+                            ni: job.node_instance,
+                            attempt: a,
+                            status: "interrupted",
+                            output: None,
+                            error: Some(message.clone()),
+                        }),
+                    };
+                    if let Err(RuntimeError::Refused(_)) = self.apply(None, instance, change).await {
+                        self.finish_job(job.id, "cancelled").await?;
+                    }
+                }
+                None => self.finish_job(job.id, "cancelled").await?,
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Calls nested deeper than this are refused (a flow calling itself, say).
+const MAX_CALL_DEPTH: usize = 10;
+
+const CONFLICT: &str = "the instance changed meanwhile";
+
+/// Holds (pause) or releases (resume) the queued steps and child starts of an instance.
+async fn hold_jobs(tx: &mut Conn, instance: Id, hold: bool) -> RuntimeResult<()> {
+    let (from, to) = if hold {
+        ("queued", "held")
+    } else {
+        ("held", "queued")
+    };
+    sqlx::query(
+        "UPDATE jobs SET status = $1 WHERE instance_id = $2 AND status = $3 AND kind IN ('step', 'child')",
+    )
+    .bind(to)
+    .bind(instance)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A child flow's variables come back under the call activity's id (with the called
+/// flow's key, name and version, SPEC §8.2); names in `lwams:out` are copied too.
+fn returned_into(
+    ex: &Executable,
+    state: &InstanceState,
+    event: &Event,
+    r: Returned,
+    vars: &mut Map<String, Value>,
+) {
+    let Event::ChildEnded { ni, .. } = event else {
+        return;
+    };
+    let Some(n) = state.get(*ni).map(|n| &ex.nodes[n.node]) else {
+        return;
+    };
+    if !matches!(n.behaviour, Behaviour::CallActivity { .. }) {
+        return;
+    }
+    for key in n
+        .lwams
+        .get("out")
+        .map(|o| o.split(',').map(str::trim).filter(|k| !k.is_empty()).collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if let Some(v) = r.variables.get(key) {
+            vars.insert(key.to_string(), v.clone());
+        }
+    }
+    let mut entry = steps::node_entry(n, now_millis());
+    entry.insert(
+        "process".into(),
+        json!({ "key": r.key, "name": r.name, "version": r.version, "instance": r.instance }),
+    );
+    entry.insert("result".into(), Value::Object(r.variables));
+    vars.insert(n.id.clone(), Value::Object(entry));
+}

@@ -1,0 +1,284 @@
+//! Carrying out one step: the node's parameters are resolved against the instance's
+//! variables (`${…}`, quoted for the shell), the executor runs it, and the result
+//! becomes the node's variables (SPEC §8.2) and the event for the engine core.
+//! Executors that reach other machines arrive with the agent (issue 5); on the server
+//! `localCommand` runs here.
+
+use super::compile::{Behaviour, ExecNode, Executable};
+use super::core::Event;
+use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
+use serde_json::{json, Map, Value};
+use shared::vars::{lookup_json, resolve, sh_quote};
+use std::time::Duration;
+
+/// Default step timeout when `lwams:timeout` (seconds) is not set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A step ready to run: what the executor gets, and the input recorded for the monitor.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    Local(LocalCommand),
+    /// The step cannot run (unknown executor, a placeholder that does not resolve).
+    Refused(String),
+}
+
+impl Prepared {
+    /// The input recorded with the node run.
+    pub fn input(&self) -> Value {
+        match self {
+            Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
+            Prepared::Refused(why) => json!({ "refused": why }),
+        }
+    }
+}
+
+/// What a finished step changes.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub ok: bool,
+    /// The error, for a failed step.
+    pub message: String,
+    /// `exit:N` for a command that exited non-zero (matched by error boundaries).
+    pub code: Option<String>,
+    /// The executor's result, stored with the node run.
+    pub output: Option<Value>,
+    /// Variables to set on the instance (the node's entry, the result variable).
+    pub vars: Map<String, Value>,
+}
+
+impl Finished {
+    pub fn event(&self, ni: u64) -> Event {
+        if self.ok {
+            Event::JobCompleted { ni }
+        } else {
+            Event::JobFailed {
+                ni,
+                message: self.message.clone(),
+                code: self.code.clone(),
+            }
+        }
+    }
+
+    fn failed(message: String) -> Finished {
+        Finished {
+            ok: false,
+            message,
+            code: None,
+            output: None,
+            vars: Map::new(),
+        }
+    }
+}
+
+fn kind(n: &ExecNode) -> &str {
+    match &n.behaviour {
+        Behaviour::Job { kind } => kind.as_str(),
+        _ => "",
+    }
+}
+
+/// Whether the step may run again when its outcome is unknown (`lwams:idempotent`).
+pub fn idempotent(n: &ExecNode) -> bool {
+    n.lwams
+        .get("idempotent")
+        .is_some_and(|v| v == "true" || v == "1")
+}
+
+/// Automatic retries of a failed step (`lwams:retries`) and the first back-off
+/// (`lwams:retryDelay` seconds, doubling per attempt, default 10 s).
+pub fn retry_after(n: &ExecNode, failed_attempts: i64) -> Option<Duration> {
+    let retries: i64 = n.lwams.get("retries").and_then(|r| r.parse().ok())?;
+    if failed_attempts > retries {
+        return None;
+    }
+    let base: f64 = n
+        .lwams
+        .get("retryDelay")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10.0);
+    let factor = 2f64.powi((failed_attempts - 1).clamp(0, 16) as i32);
+    Some(Duration::from_secs_f64((base * factor).clamp(0.0, 86_400.0)))
+}
+
+/// Resolves a step's parameters against the variables.
+pub fn prepare(n: &ExecNode, vars: &Map<String, Value>) -> Prepared {
+    let root = Value::Object(vars.clone());
+    match kind(n) {
+        "localCommand" => {
+            let command = n
+                .lwams
+                .get("command")
+                .or_else(|| n.lwams.get("script"))
+                .cloned()
+                .unwrap_or_default();
+            match resolve(&command, |p| lookup_json(&root, p), sh_quote) {
+                Ok(command) => Prepared::Local(LocalCommand {
+                    command,
+                    work_dir: n.lwams.get("workDir").cloned().filter(|d| !d.is_empty()),
+                    timeout: n
+                        .lwams
+                        .get("timeout")
+                        .and_then(|t| t.parse().ok())
+                        .map(Duration::from_secs)
+                        .unwrap_or(DEFAULT_TIMEOUT),
+                }),
+                Err(e) => Prepared::Refused(format!("command: {e}")),
+            }
+        }
+        other => Prepared::Refused(format!(
+            "no executor for {other:?} steps on this server yet"
+        )),
+    }
+}
+
+/// Runs a prepared step until it ends or `cancel` completes (`None`: cancelled).
+pub async fn execute(
+    n: &ExecNode,
+    prepared: &Prepared,
+    vars: &Map<String, Value>,
+    now: i64,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Option<Finished> {
+    match prepared {
+        Prepared::Refused(why) => Some(Finished::failed(why.clone())),
+        Prepared::Local(req) => match local_command::run_until(req, cancel).await {
+            Ok(r) => Some(command_finished(n, req, r, vars, now)),
+            Err(LocalCommandError::Cancelled) => None,
+            Err(e) => Some(Finished::failed(e.to_string())),
+        },
+    }
+}
+
+fn command_finished(
+    n: &ExecNode,
+    req: &LocalCommand,
+    r: CommandResult,
+    vars: &Map<String, Value>,
+    now: i64,
+) -> Finished {
+    let out = serde_json::to_value(&r).unwrap_or(Value::Null);
+    let mut entry = node_entry(n, now);
+    entry.insert("command".into(), json!(req.command));
+    entry.insert("connectionType".into(), json!("local"));
+    entry.insert(
+        "workDir".into(),
+        json!(req.work_dir.clone().unwrap_or_default()),
+    );
+    entry.insert("result".into(), out.clone());
+    if let Some(index) = vars
+        .get("loopCounter")
+        .and_then(Value::as_u64)
+        .filter(|_| n.multi.is_some())
+    {
+        // Multi-instance: every run's result, by index, beside the last one.
+        let mut results = vars
+            .get(&n.id)
+            .and_then(|v| v.get("results"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let index = index as usize;
+        if results.len() <= index {
+            results.resize(index + 1, Value::Null);
+        }
+        results[index] = out.clone();
+        entry.insert("results".into(), Value::Array(results));
+    }
+    let mut patch = Map::new();
+    patch.insert(n.id.clone(), Value::Object(entry));
+    if let Some(rv) = n.lwams.get("resultVariable").filter(|v| !v.is_empty()) {
+        patch.insert(rv.clone(), json!(r.stdout.trim_end()));
+    }
+    let ok = r.exit_code == Some(0);
+    Finished {
+        ok,
+        message: if ok {
+            String::new()
+        } else {
+            format!(
+                "exit code {:?}: {}",
+                r.exit_code,
+                r.stderr.trim_end().lines().last().unwrap_or("")
+            )
+        },
+        code: r.exit_code.filter(|_| !ok).map(|c| format!("exit:{c}")),
+        output: Some(out),
+        vars: patch,
+    }
+}
+
+/// The parameters every node has (SPEC §8.2): name, createDate, createDatetime.
+pub fn node_entry(n: &ExecNode, now: i64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(n.name.clone().unwrap_or_default()));
+    m.insert("createDate".into(), json!(super::builtins::date(now)));
+    m.insert("createDatetime".into(), json!(super::builtins::datetime(now)));
+    m
+}
+
+/// Before a run of a multi-instance activity: its element (`item`, or the name in
+/// `lwams:elementVariable`) and `loopCounter`.
+pub fn set_element(ex: &Executable, node: usize, index: usize, vars: &mut Map<String, Value>) {
+    let Some(multi) = &ex.nodes[node].multi else {
+        return;
+    };
+    let root = Value::Object(vars.clone());
+    let element = match shared::vars::lookup_value(&root, &multi.over) {
+        Some(Value::Array(items)) => items.get(index).cloned().unwrap_or(Value::Null),
+        _ => json!(index),
+    };
+    vars.insert(multi.element.clone(), element);
+    vars.insert("loopCounter".into(), json!(index));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn node(attrs: &[(&str, &str)]) -> ExecNode {
+        ExecNode {
+            id: "n".into(),
+            name: Some("N".into()),
+            behaviour: Behaviour::Job {
+                kind: "localCommand".into(),
+            },
+            incoming: vec![],
+            outgoing: vec![],
+            default_flow: None,
+            parent: None,
+            boundaries: vec![],
+            lwams: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            multi: None,
+        }
+    }
+
+    #[test]
+    fn values_are_quoted_for_the_shell_and_missing_ones_refuse_the_step() {
+        let n = node(&[("command", "echo ${who}")]);
+        let mut vars = Map::new();
+        vars.insert("who".into(), json!("; rm -rf /"));
+        match prepare(&n, &vars) {
+            Prepared::Local(c) => assert_eq!(c.command, "echo '; rm -rf /'"),
+            other => panic!("{other:?}"),
+        }
+        match prepare(&n, &Map::new()) {
+            Prepared::Refused(why) => assert!(why.contains("who"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn retries_back_off_doubling_until_they_run_out() {
+        let n = node(&[("retries", "2"), ("retryDelay", "1")]);
+        assert_eq!(retry_after(&n, 1), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(&n, 2), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&n, 3), None);
+        assert_eq!(retry_after(&node(&[]), 1), None);
+        assert!(idempotent(&node(&[("idempotent", "true")])));
+        assert!(!idempotent(&node(&[])));
+    }
+}
