@@ -147,6 +147,9 @@ async fn state_changing_requests_need_the_sessions_csrf_token() {
 /// A minimal executable flow.
 const FLOW: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="hello" name="Hello" isExecutable="true"><startEvent id="s"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/></process></definitions>"#;
 
+/// A flow that waits at a user task.
+const WAITING_FLOW: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="waits" isExecutable="true"><startEvent id="s"/><userTask id="u"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="u"/><sequenceFlow id="g" sourceRef="u" targetRef="e"/></process></definitions>"#;
+
 /// Every endpoint with the right it needs and a valid body.
 fn endpoints(
     user_id: i64,
@@ -187,6 +190,27 @@ fn endpoints(
             FlowMonitor,
             View,
             None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/instances/{instance_id}/diagram"),
+            FlowMonitor,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/instances".into(),
+            FlowMonitor,
+            Manage,
+            Some(json!({ "key": "hello" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/instances/{instance_id}/control"),
+            FlowMonitor,
+            Manage,
+            Some(json!({ "action": "terminate" })),
         ),
         (
             Method::GET,
@@ -340,11 +364,11 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
         t.login(Some("other"), "admin", "other-password-1").await
     };
 
-    // An instance of company 1 (run headless).
+    // An instance of company 1 waiting at a user task (run headless).
     let run = lwams_server::engine::runner::run_file(
         &t.state.store,
         1,
-        FLOW,
+        WAITING_FLOW,
         serde_json::Map::new(),
         &lwams_server::engine::builtins::Initiator::default(),
         &mut |_| {},
