@@ -27,9 +27,21 @@ fi
 
 # wasm-opt for release builds comes from npm's binaryen (Debian's binaryen 108 breaks the
 # externref table wasm-bindgen 0.2.130 emits, and the page then fails to hydrate).
-if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-  log "installing build tools from npm (binaryen's wasm-opt)"
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -f tools/node_modules/bpmn-js/package.json ] \
+   || ! grep -q "\"version\": \"$(node -p "require('./tools/package.json').dependencies['bpmn-js']")\"" tools/node_modules/bpmn-js/package.json; then
+  log "installing build tools and bpmn-js from npm"
   (cd tools && npm ci --no-audit --no-fund)
+fi
+
+# bpmn-js (the diagram in Flow › Monitor) is served from the site: copied from npm into
+# public/vendor (not committed; cargo-leptos copies public/ into the site).
+vendor=public/vendor/bpmn-js
+if [ ! -f "$vendor/.version" ] || [ "$(cat "$vendor/.version")" != "$(node -p "require('./tools/node_modules/bpmn-js/package.json').version")" ]; then
+  log "copying bpmn-js into $vendor"
+  rm -rf "$vendor" && mkdir -p "$vendor"
+  cp tools/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js "$vendor/"
+  cp -r tools/node_modules/bpmn-js/dist/assets "$vendor/"
+  node -p "require('./tools/node_modules/bpmn-js/package.json').version" > "$vendor/.version"
 fi
 
 apt_pkgs=()

@@ -123,6 +123,23 @@ async fn call<T: DeserializeOwned>(
     }
 }
 
+/// A GET whose answer is text (the BPMN XML of an instance's diagram).
+pub async fn get_text(path: &str) -> ApiResult<String> {
+    let (status, text) = send(Method::Get, &format!("/api/v1{path}"), None).await?;
+    if (200..300).contains(&status) {
+        Ok(text)
+    } else {
+        Err(ApiError {
+            status,
+            body: serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
+                error: "http".into(),
+                message: format!("HTTP {status}"),
+                field: None,
+            }),
+        })
+    }
+}
+
 pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
     call(Method::Get, path, None).await
 }

@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod components;
+pub mod diagram;
 pub mod i18n;
+pub mod live;
 pub mod pages;
 pub mod request;
 pub mod session;

@@ -393,8 +393,13 @@ mod kill9 {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("sqlite:{}", data.path().join("lwams.db").display());
         let mut server = serve(data.path(), port);
-        // Deploy and start through the library against the server's database; the
-        // server's engine runs the steps.
+        // Once the server has made (and migrated) its database, deploy and start
+        // through the library against it; the server's engine runs the steps.
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(30), "the server listens");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let store = lwams_server::store::Store::open(&url).await.unwrap();
         let rt = lwams_server::engine::runtime::Runtime::new(store.clone(), "test-client", 1);
         let company = {

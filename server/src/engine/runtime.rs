@@ -251,6 +251,7 @@ pub fn node_statuses(state: &InstanceState, ex: &Executable) -> Vec<NodeStatus> 
             state: node_state_str(n.state).into(),
             attempt: n.attempt,
             error: n.error.clone(),
+            user_task: ex.nodes[n.node].behaviour == Behaviour::UserTask,
         })
         .collect()
 }

@@ -18,6 +18,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub enum Prepared {
     Local(LocalCommand),
+    /// `lwams:kind="noop"`: a placeholder step that does nothing and succeeds (drafts,
+    /// and measuring the engine's own cost per step).
+    Noop,
     /// The step cannot run (unknown executor, a placeholder that does not resolve).
     Refused(String),
 }
@@ -28,6 +31,7 @@ impl Prepared {
         match self {
             Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
             Prepared::Refused(why) => json!({ "refused": why }),
+            Prepared::Noop => json!({}),
         }
     }
 }
@@ -125,6 +129,7 @@ pub fn prepare(n: &ExecNode, vars: &Map<String, Value>) -> Prepared {
                 Err(e) => Prepared::Refused(format!("command: {e}")),
             }
         }
+        "noop" => Prepared::Noop,
         other => Prepared::Refused(format!(
             "no executor for {other:?} steps on this server yet"
         )),
@@ -141,6 +146,17 @@ pub async fn execute(
 ) -> Option<Finished> {
     match prepared {
         Prepared::Refused(why) => Some(Finished::failed(why.clone())),
+        Prepared::Noop => {
+            let mut vars = Map::new();
+            vars.insert(n.id.clone(), Value::Object(node_entry(n, now)));
+            Some(Finished {
+                ok: true,
+                message: String::new(),
+                code: None,
+                output: None,
+                vars,
+            })
+        }
         Prepared::Local(req) => match local_command::run_until(req, cancel).await {
             Ok(r) => Some(command_finished(n, req, r, vars, now)),
             Err(LocalCommandError::Cancelled) => None,

@@ -60,6 +60,38 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: this process's writers take turns (see `begin`).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A transaction (and, on SQLite, this process's turn to write). Derefs to the
+/// connection, so store functions take `&mut tx`.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -110,7 +142,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            writer: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -132,13 +168,25 @@ impl Store {
     }
 
     /// Starts a transaction: every state change is one transaction.
-    /// On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): a deferred
-    /// transaction that reads, then writes after another writer committed, fails at
-    /// once with SQLITE_BUSY instead of waiting its turn.
-    pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+    ///
+    /// SQLite has one writer. Its write lock is taken at the start (`BEGIN IMMEDIATE`:
+    /// a deferred transaction that reads, then writes after another writer committed,
+    /// fails at once with SQLITE_BUSY), and the writers of this process queue on an
+    /// async lock first, so they wait their turn without SQLite's busy handler (which
+    /// sleeps in steps of milliseconds). Never start a transaction while holding one.
+    pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 

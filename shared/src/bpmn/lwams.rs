@@ -64,6 +64,11 @@ pub const KINDS: &[KindSpec] = &[
         label: "call activity",
         required: &[],
     },
+    KindSpec {
+        kind: "noop",
+        label: "no-op (placeholder)",
+        required: &[],
+    },
 ];
 
 pub fn spec(kind: &str) -> Option<&'static KindSpec> {

@@ -92,6 +92,9 @@ pub struct NodeStatus {
     pub state: String,
     pub attempt: u32,
     pub error: Option<String>,
+    /// A user task (completed by a person).
+    #[serde(default)]
+    pub user_task: bool,
 }
 
 /// An operator's action on an instance: who did what, when.

@@ -10,7 +10,7 @@ use crate::i18n::{t, t_args};
 use crate::pages::flow::monitor::when;
 use crate::session::use_session;
 use leptos::prelude::*;
-use shared::dto::flow::{DeployFlow, FlowVersion};
+use shared::dto::flow::{DeployFlow, FlowVersion, Instance, StartInstance};
 use shared::dto::Page;
 use shared::{Function, Level};
 
@@ -69,6 +69,22 @@ fn FlowList() -> impl IntoView {
             }
         });
     });
+
+    let can_start = move || session.can(Function::FlowMonitor, Level::Manage);
+    let navigate = leptos_router::hooks::use_navigate();
+    let start = move |key: String| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let req = StartInstance {
+                key,
+                ..Default::default()
+            };
+            match api::send_json::<_, Instance>(Method::Post, "/instances", &req).await {
+                Ok(i) => navigate(&format!("/flow/monitor?instance={}", i.id), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
 
     let import = move |ev: leptos::ev::Event| {
         leptos::task::spawn_local(async move {
@@ -134,16 +150,38 @@ fn FlowList() -> impl IntoView {
                         <th>{t("common-name")}</th>
                         <th>{t("editor-version")}</th>
                         <th class="hide-phone">{t("editor-deployed-at")}</th>
+                        <th></th>
                     </tr>
                 </thead>
                 <tbody>
                     <For each=move || page.get().items key=|f| (f.id, f.version) let:f>
-                        <tr data-flow=f.key.clone()>
-                            <td>{f.key.clone()}</td>
-                            <td>{f.name.clone()}</td>
-                            <td>{format!("v{}", f.version)}</td>
-                            <td class="hide-phone">{when(f.created_at)}</td>
-                        </tr>
+                        {
+                            let key = f.key.clone();
+                            let start = start.clone();
+                            let monitor = format!("/flow/monitor?q={}", encode(&f.key));
+                            view! {
+                                <tr data-flow=f.key.clone()>
+                                    <td>{f.key.clone()}</td>
+                                    <td>{f.name.clone()}</td>
+                                    <td>{format!("v{}", f.version)}</td>
+                                    <td class="hide-phone">{when(f.created_at)}</td>
+                                    <td class="row-actions">
+                                        <Show when=can_start>
+                                            {
+                                                let key = key.clone();
+                                                let start = start.clone();
+                                                view! {
+                                                    <button class="small primary" data-testid="start-now" on:click=move |_| start(key.clone())>
+                                                        {t("editor-start-now")}
+                                                    </button>
+                                                }
+                                            }
+                                        </Show>
+                                        <a class="button small" href=monitor.clone()>{t("editor-open-monitor")}</a>
+                                    </td>
+                                </tr>
+                            }
+                        }
                     </For>
                 </tbody>
             </table>

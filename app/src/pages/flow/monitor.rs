@@ -1,15 +1,21 @@
-//! Flow › Monitor: instances newest first, filtered by flow and status, paged; the
-//! selected instance's node runs with output and errors. (The live diagram comes with
-//! the rest of issue 3.)
+//! Flow › Monitor: instances newest first, filtered by flow and status, paged, kept
+//! current over the live feed (`/ws`); the selected instance shows its diagram with
+//! every node coloured by state (SPEC §5.2), the controls (pause, resume, terminate;
+//! retry, skip, complete per node), the selected node's inputs, output, log and
+//! timings, and who did what when.
 
-use crate::api::{self, encode, ApiError};
+use crate::api::{self, encode, ApiError, Method};
+use crate::live::{self, Link};
+use crate::session::use_session;
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, translate, use_i18n};
 use leptos::prelude::*;
-use shared::dto::flow::{Instance, InstanceDetail};
+use shared::dto::flow::{
+    ControlAction, Instance, InstanceControl, InstanceDetail, LiveMessage, NodeRun, NodeStatus,
+};
 use shared::dto::{Id, Page};
-use shared::Function;
+use shared::{Function, Level};
 
 const PAGE: i64 = 50;
 const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "terminated"];
@@ -50,8 +56,58 @@ fn Monitor() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let selected = RwSignal::new(None::<Id>);
     let detail = RwSignal::new(None::<InstanceDetail>);
+    // Bumped to fetch again (live changes, controls, reconnects).
+    let list_version = RwSignal::new(0_u32);
+    let detail_version = RwSignal::new(0_u32);
+    let params = leptos_router::hooks::use_query_map();
+    Effect::new(move |_| {
+        let p = params.get();
+        if let Some(id) = p.get("instance").and_then(|v| v.parse().ok()) {
+            selected.set(Some(id));
+        }
+        if let Some(q) = p.get("q") {
+            search.set(q.clone());
+            query.set(q);
+        }
+    });
+    let refresh_list = throttled(move || list_version.update(|v| *v += 1));
+    let refresh_detail = throttled(move || detail_version.update(|v| *v += 1));
+    let link = {
+        let refresh_list = refresh_list.clone();
+        let refresh_detail = refresh_detail.clone();
+        live::connect(move |m| match m {
+            LiveMessage::Update(u) => {
+                // The open instance: its colours at once, its runs fetched again.
+                if selected.get_untracked() == Some(u.instance_id) {
+                    detail.update(|d| {
+                        if let Some(d) = d.as_mut() {
+                            d.nodes = u.nodes.clone();
+                            d.instance.status = u.status.clone();
+                        }
+                    });
+                    refresh_detail();
+                }
+                let shown = page.with_untracked(|p| p.items.iter().any(|i| i.id == u.instance_id));
+                if shown {
+                    page.update(|p| {
+                        for i in p.items.iter_mut().filter(|i| i.id == u.instance_id) {
+                            i.status = u.status.clone();
+                        }
+                    });
+                }
+                if shown || offset.get_untracked() == 0 {
+                    refresh_list();
+                }
+            }
+            LiveMessage::Resync => {
+                refresh_list();
+                refresh_detail();
+            }
+        })
+    };
 
     Effect::new(move |_| {
+        list_version.track();
         let path = format!(
             "/instances?limit={PAGE}&offset={}&status={}&q={}",
             offset.get(),
@@ -69,6 +125,7 @@ fn Monitor() -> impl IntoView {
         });
     });
     Effect::new(move |_| {
+        detail_version.track();
         let Some(id) = selected.get() else { return };
         leptos::task::spawn_local(async move {
             match api::get::<InstanceDetail>(&format!("/instances/{id}")).await {
@@ -104,6 +161,10 @@ fn Monitor() -> impl IntoView {
             </select>
             <span class="muted">{move || t_args("common-total", vec![("count", page.get().total.to_string())])()}</span>
             <span class="spacer"></span>
+            <span class="live-dot" class:live-open=move || link.get() == Link::Open data-testid="live" data-state=move || format!("{:?}", link.get()).to_lowercase()
+                title=move || if link.get() == Link::Open { t("monitor-live")() } else { t("monitor-reconnecting")() }>
+                {move || if link.get() == Link::Open { t("monitor-live")() } else { t("monitor-reconnecting")() }}
+            </span>
             <button data-testid="prev-page" aria-label=move || t("common-previous")() disabled=move || { offset.get() == 0 } on:click=move |_| offset.update(|o| *o = (*o - PAGE).max(0))>"‹"</button>
             <button data-testid="next-page" aria-label=move || t("common-next")() disabled=move || { offset.get() + PAGE >= page.get().total } on:click=move |_| offset.update(|o| *o += PAGE)>"›"</button>
         </div>
@@ -146,20 +207,261 @@ fn Monitor() -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {move || detail.get().map(|d| view! { <InstanceRuns detail=d /> })}
+        {move || selected.get().map(|id| view! { <InstanceView id detail error on_change=move || detail_version.update(|v| *v += 1) /> })}
     }
 }
 
+/// A function that runs `f` at most every 300 ms (the last call is never lost).
+fn throttled(f: impl Fn() + Clone + Send + Sync + 'static) -> impl Fn() + Clone + Send + Sync + 'static {
+    let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    move || {
+        use std::sync::atomic::Ordering;
+        if pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let pending = pending.clone();
+        let f = f.clone();
+        set_timeout(
+            move || {
+                pending.store(false, Ordering::SeqCst);
+                f();
+            },
+            std::time::Duration::from_millis(300),
+        );
+    }
+}
+
+/// One instance: header with controls, the live diagram, the selected node, history.
 #[component]
-fn InstanceRuns(detail: InstanceDetail) -> impl IntoView {
+fn InstanceView(
+    id: Id,
+    detail: RwSignal<Option<InstanceDetail>>,
+    error: RwSignal<Option<ApiError>>,
+    on_change: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let title = format!(
-        "#{} {} v{}",
-        detail.instance.id, detail.instance.flow_key, detail.instance.flow_version
-    );
+    let session = use_session();
+    let can_manage = move || session.can(Function::FlowMonitor, Level::Manage);
+    let node = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let control = Callback::new(move |(action, ni): (ControlAction, Option<u64>)| {
+        let on_change = on_change.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let body = InstanceControl {
+                action,
+                node_instance: ni,
+            };
+            match api::send_empty(Method::Post, &format!("/instances/{id}/control"), Some(&body)).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+            on_change();
+        });
+    });
+    let status = move || detail.with(|d| d.as_ref().filter(|d| d.instance.id == id).map(|d| d.instance.status.clone()).unwrap_or_default());
+    let status_label = move || translate(i18n.locale.get(), &format!("status-{}", status()), &[]);
+    let title = move || {
+        detail.with(|d| {
+            d.as_ref()
+                .filter(|d| d.instance.id == id)
+                .map(|d| format!("#{} {} v{}", id, d.instance.flow_key, d.instance.flow_version))
+                .unwrap_or_else(|| format!("#{id}"))
+        })
+    };
     view! {
-        <section class="card" data-testid="instance-detail">
-            <h2>{title}</h2>
+        <section class="card instance" data-testid="instance-detail" data-instance=id data-status=status>
+            <div class="toolbar">
+                <h2>{title}</h2>
+                <span class=move || format!("badge status-{}", status())>{status_label}</span>
+                <span class="spacer"></span>
+                <Show when=move || can_manage() && (status() == "running" || status() == "failed")>
+                    <button data-testid="pause" disabled=busy on:click=move |_| control.run((ControlAction::Pause, None))>{t("monitor-pause")}</button>
+                </Show>
+                <Show when=move || can_manage() && status() == "paused">
+                    <button class="primary" data-testid="resume" disabled=busy on:click=move |_| control.run((ControlAction::Resume, None))>{t("monitor-resume")}</button>
+                </Show>
+                <Show when=move || can_manage() && matches!(status().as_str(), "running" | "paused" | "failed")>
+                    <button class="danger" data-testid="terminate" disabled=busy on:click=move |_| control.run((ControlAction::Terminate, None))>{t("monitor-terminate")}</button>
+                </Show>
+            </div>
+            <div class="instance-body">
+                <DiagramPanel id detail node />
+                <NodePanel detail node can_manage control busy />
+            </div>
+            <History detail />
+            <InstanceRuns detail />
+        </section>
+    }
+}
+
+/// The diagram (bpmn-js), coloured by node state; a click selects a node.
+#[component]
+fn DiagramPanel(id: Id, detail: RwSignal<Option<InstanceDetail>>, node: RwSignal<Option<String>>) -> impl IntoView {
+    let container = NodeRef::<leptos::html::Div>::new();
+    let problem = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::diagram::{markers, Diagram};
+        let shown = StoredValue::new_local(None::<Diagram>);
+        Effect::new(move |_| {
+            let Some(el) = container.get() else { return };
+            leptos::task::spawn_local(async move {
+                let xml = match api::get_text(&format!("/instances/{id}/diagram")).await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        problem.set(Some(e.message().to_string()));
+                        return;
+                    }
+                };
+                let el: web_sys::HtmlElement = el.into();
+                match Diagram::show(&el, &xml).await {
+                    Ok(d) => {
+                        d.on_click(move |clicked| node.set(Some(clicked)));
+                        shown.set_value(Some(d));
+                        // Colour what is known now; the effect below follows changes.
+                        detail.update(|_| {});
+                    }
+                    Err(e) => problem.set(Some(e)),
+                }
+            });
+        });
+        Effect::new(move |_| {
+            let (nodes, paused) = detail.with(|d| {
+                d.as_ref()
+                    .filter(|d| d.instance.id == id)
+                    .map(|d| (d.nodes.clone(), d.instance.status == "paused"))
+                    .unwrap_or_default()
+            });
+            shown.with_value(|d| {
+                if let Some(d) = d {
+                    for (node_id, class) in markers(&nodes, paused) {
+                        d.mark(&node_id, class);
+                    }
+                }
+            });
+        });
+        on_cleanup(move || {
+            shown.with_value(|d| {
+                if let Some(d) = d {
+                    d.destroy();
+                }
+            })
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, detail, node);
+    view! {
+        <div class="diagram-wrap">
+            <div class="diagram" node_ref=container data-testid="diagram"></div>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            <p class="legend muted">
+                <span class="swatch lw-completed"></span>{t("monitor-legend-completed")}
+                <span class="swatch lw-active"></span>{t("monitor-legend-active")}
+                <span class="swatch lw-paused"></span>{t("monitor-legend-paused")}
+                <span class="swatch lw-failed"></span>{t("monitor-legend-failed")}
+            </p>
+        </div>
+    }
+}
+
+/// The selected node: its state, runs (input, output, log, timings) and controls.
+#[component]
+fn NodePanel(
+    detail: RwSignal<Option<InstanceDetail>>,
+    node: RwSignal<Option<String>>,
+    can_manage: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    control: Callback<(ControlAction, Option<u64>)>,
+    busy: RwSignal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let latest = move || -> Option<NodeStatus> {
+        let id = node.get()?;
+        detail.with(|d| d.as_ref()?.nodes.iter().filter(|n| n.node_id == id).max_by_key(|n| n.ni).cloned())
+    };
+    let runs = move || -> Vec<NodeRun> {
+        let Some(id) = node.get() else { return vec![] };
+        detail.with(|d| d.as_ref().map(|d| d.runs.iter().filter(|r| r.node_id == id).cloned().collect()).unwrap_or_default())
+    };
+    view! {
+        <aside class="node-panel" data-testid="node-panel">
+            {move || match node.get() {
+                None => view! { <p class="muted">{t("monitor-pick-node")}</p> }.into_any(),
+                Some(id) => {
+                    let state = latest();
+                    let label = state.as_ref().map(|s| s.state.clone()).unwrap_or_else(|| "not-reached".into());
+                    let label_text = translate(i18n.locale.get(), &format!("status-{}", if label == "active" { "running" } else { &label }), &[]);
+                    view! {
+                        <h3 data-node-selected=id.clone()>{id.clone()}</h3>
+                        <p><span class=format!("badge status-{}", if label == "active" { "running" } else { &label })>{label_text}</span></p>
+                        {state.as_ref().and_then(|s| s.error.clone()).map(|e| view! { <pre class="output error">{e}</pre> })}
+                        {state.filter(|_| can_manage()).map(|s| {
+                            let ni = s.ni;
+                            view! {
+                                <div class="row-actions">
+                                    {(s.state == "failed").then(|| view! { <button class="primary" data-testid="retry" disabled=busy on:click=move |_| control.run((ControlAction::Retry, Some(ni)))>{t("monitor-retry")}</button> })}
+                                    {(s.state == "failed" || (s.state == "active" && !s.user_task)).then(|| view! { <button data-testid="skip" disabled=busy on:click=move |_| control.run((ControlAction::Skip, Some(ni)))>{t("monitor-skip")}</button> })}
+                                    {(s.state == "active" && s.user_task).then(|| view! { <button class="primary" data-testid="complete" disabled=busy on:click=move |_| control.run((ControlAction::Complete, Some(ni)))>{t("monitor-complete")}</button> })}
+                                </div>
+                            }
+                        })}
+                        {runs().into_iter().map(|r| view! { <RunCard run=r /> }).collect_view()}
+                    }.into_any()
+                }
+            }}
+        </aside>
+    }
+}
+
+/// One run of a node: attempt, timings, input, stdout / stderr / exit code.
+#[component]
+fn RunCard(run: NodeRun) -> impl IntoView {
+    let i18n = use_i18n();
+    let out: Option<serde_json::Value> = run.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
+    let field = |k: &str| out.as_ref().and_then(|o| o.get(k)).map(|v| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let status = run.status.clone();
+    view! {
+        <div class="run" data-run-status=run.status.clone()>
+            <p>
+                <strong>{format!("#{}", run.attempt)}</strong> " "
+                <span class=format!("badge status-{}", run.status)>{move || translate(i18n.locale.get(), &format!("status-{status}"), &[])}</span> " "
+                <span class="muted">{when(run.started_at)} {run.ended_at.map(|e| format!(" · {}", duration(e - run.started_at))).unwrap_or_default()}</span>
+            </p>
+            {field("exitCode").map(|c| view! { <p class="muted">{t("monitor-exit-code")} " " {c}</p> })}
+            {field("stdout").filter(|s| !s.is_empty()).map(|s| view! { <pre class="output" data-testid="stdout">{s}</pre> })}
+            {field("stderr").filter(|s| !s.is_empty()).map(|s| view! { <pre class="output error">{s}</pre> })}
+            {run.error.clone().map(|e| view! { <pre class="output error">{e}</pre> })}
+        </div>
+    }
+}
+
+/// Who did what, when.
+#[component]
+fn History(detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
+    view! {
+        <details class="history">
+            <summary>{t("monitor-history")}</summary>
+            <ul>
+                {move || detail.with(|d| d.as_ref().map(|d| d.actions.iter().map(|a| {
+                    let what = format!("{} {} {}{}", when(a.at), a.user_name, a.action, a.node_id.as_ref().map(|n| format!(" · {n}")).unwrap_or_default());
+                    view! { <li>{what}</li> }
+                }).collect_view()))}
+            </ul>
+        </details>
+    }
+}
+
+/// Every run of every node, in the order they started.
+#[component]
+fn InstanceRuns(detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <details class="all-runs">
+            <summary>{t("monitor-all-runs")}</summary>
             <div class="table-wrap">
                 <table class="grid">
                     <thead>
@@ -172,7 +474,7 @@ fn InstanceRuns(detail: InstanceDetail) -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {detail
+                        {move || detail.get().map(|d| d
                             .runs
                             .into_iter()
                             .map(|r| {
@@ -193,11 +495,11 @@ fn InstanceRuns(detail: InstanceDetail) -> impl IntoView {
                                     </tr>
                                 }
                             })
-                            .collect_view()}
+                            .collect_view())}
                     </tbody>
                 </table>
             </div>
-        </section>
+        </details>
     }
 }
 
