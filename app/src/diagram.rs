@@ -28,7 +28,10 @@ pub const STATE_CLASSES: [&str; 6] = [
 ];
 
 /// Per node id, the class of its latest node instance.
-pub fn markers(nodes: &[shared::dto::flow::NodeStatus], paused: bool) -> Vec<(String, &'static str)> {
+pub fn markers(
+    nodes: &[shared::dto::flow::NodeStatus],
+    paused: bool,
+) -> Vec<(String, &'static str)> {
     let mut latest: std::collections::BTreeMap<&str, &shared::dto::flow::NodeStatus> =
         std::collections::BTreeMap::new();
     for n in nodes {
@@ -113,7 +116,10 @@ mod js {
             let _ = link.set_attribute("href", href);
             let _ = head.append_child(&link);
         }
-        let existing = doc.query_selector(&format!("script[src='{SCRIPT}']")).ok().flatten();
+        let existing = doc
+            .query_selector(&format!("script[src='{SCRIPT}']"))
+            .ok()
+            .flatten();
         let script = match existing {
             Some(s) => s,
             None => {

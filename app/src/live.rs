@@ -15,7 +15,9 @@ pub enum Link {
 
 /// Starts the feed for the current page; `on_message` gets every message. The socket
 /// closes when the page's owner is cleaned up.
-pub fn connect(on_message: impl Fn(LiveMessage) + Clone + Send + Sync + 'static) -> ReadSignal<Link> {
+pub fn connect(
+    on_message: impl Fn(LiveMessage) + Clone + Send + Sync + 'static,
+) -> ReadSignal<Link> {
     let (link, set_link) = signal(Link::Connecting);
     #[cfg(feature = "hydrate")]
     imp::start(on_message, set_link);
@@ -57,7 +59,11 @@ mod imp {
 
     fn url() -> Option<String> {
         let loc = web_sys::window()?.location();
-        let scheme = if loc.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        let scheme = if loc.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
         Some(format!("{scheme}://{}/ws", loc.host().ok()?))
     }
 
@@ -85,13 +91,14 @@ mod imp {
         }
         {
             let on_message = on_message.clone();
-            let onmessage = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                if let Some(text) = e.data().as_string() {
-                    if let Ok(m) = serde_json::from_str::<LiveMessage>(&text) {
-                        on_message(m);
+            let onmessage =
+                Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                    if let Some(text) = e.data().as_string() {
+                        if let Ok(m) = serde_json::from_str::<LiveMessage>(&text) {
+                            on_message(m);
+                        }
                     }
-                }
-            });
+                });
             ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
             onmessage.forget();
         }

@@ -67,7 +67,7 @@ test('a flow started from the editor turns green node by node in the open monito
   await page.waitForSelector(node('finish', 'lw-node-completed'), { timeout: 10000 });
   await page.waitForSelector('[data-testid=instance-detail][data-status=completed]');
   await page.click('[data-testid=instance-detail] .history summary');
-  assert.match(await page.textContent('[data-testid=instance-detail] .history'), /complete · approve/);
+  assert.match(await page.textContent('[data-testid=instance-detail] .history'), /(完成了任务|completed the task) · approve/);
   await page.screenshot({ path: join(artifacts, 'monitor-completed-1440.png'), fullPage: true });
 
   const phone = await ctx.newPage();

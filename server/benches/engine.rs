@@ -262,10 +262,11 @@ async fn fan_out(url: &str) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut clients = Vec::new();
     for _ in 0..100 {
-        let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            format!("ws://{addr}/ws"),
-        )
-        .expect("request");
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("ws://{addr}/ws"),
+            )
+            .expect("request");
         req.headers_mut().insert(
             "cookie",
             format!("lwams_session={token}").parse().expect("cookie"),

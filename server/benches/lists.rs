@@ -1,6 +1,8 @@
 //! `cargo bench -p server --bench lists`: latency of the user and group list endpoints
 //! with 1,000 users and 1,000 groups in an SQLite store, through the real router
 //! (session lookup, permission guard, queries, JSON). Prints p50/p99 per endpoint.
+//! Then the Flow › Monitor list over 100,000 instances of 10 flows: first page, last
+//! page, a status filter and a flow-key search.
 
 use axum::body::Body;
 use axum::http::{header, Request};
@@ -67,32 +69,103 @@ async fn main() {
         .expect("count");
     drop(conn);
     println!("lists bench: {n} users, 1000 groups, SQLite (WAL), through the router");
+    let time = |name: &'static str, path: &'static str, n: usize| {
+        let app = app.clone();
+        let cookie = cookie.clone();
+        async move {
+            let mut times = Vec::with_capacity(n);
+            for i in 0..n + 20 {
+                let req = Request::get(path)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .expect("request");
+                let t = Instant::now();
+                let resp = app.clone().oneshot(req).await.expect("response");
+                assert!(resp.status().is_success(), "{path}: {}", resp.status());
+                let _ = resp.into_body().collect().await.expect("body");
+                if i >= 20 {
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            let p = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+            println!(
+                "{name:<44} p50 {:>7.2} ms   p99 {:>7.2} ms   ({n} requests)",
+                p(0.50),
+                p(0.99)
+            );
+        }
+    };
     for (name, path) in [
         ("GET /api/v1/users (page of 50)", "/api/v1/users"),
         ("GET /api/v1/users?limit=500", "/api/v1/users?limit=500"),
         ("GET /api/v1/users?q=user09", "/api/v1/users?q=user09"),
         ("GET /api/v1/groups (page of 50)", "/api/v1/groups"),
     ] {
-        let mut times = Vec::with_capacity(500);
-        for i in 0..520 {
-            let req = Request::get(path)
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .expect("request");
-            let t = Instant::now();
-            let resp = app.clone().oneshot(req).await.expect("response");
-            assert!(resp.status().is_success());
-            let _ = resp.into_body().collect().await.expect("body");
-            if i >= 20 {
-                times.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        times.sort_by(|a, b| a.total_cmp(b));
-        let p = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-        println!(
-            "{name:<36} p50 {:>6.2} ms   p99 {:>6.2} ms   (500 requests)",
-            p(0.50),
-            p(0.99)
-        );
+        time(name, path, 500).await;
     }
+
+    // 100,000 instances.
+    let mut tx = state.store.begin().await.expect("tx");
+    let mut defs = Vec::new();
+    for k in 0..10 {
+        let (id, _) = lwams_server::store::flows::insert_definition(
+            &mut tx,
+            1,
+            &format!("flow-{k}"),
+            "bench",
+            "<definitions/>",
+            "[]",
+            None,
+        )
+        .await
+        .expect("definition");
+        defs.push(id);
+    }
+    let statuses = ["completed", "completed", "completed", "failed", "running"];
+    for i in 0..100_000usize {
+        lwams_server::store::flows::insert_instance(
+            &mut tx,
+            &lwams_server::store::flows::NewInstance {
+                company_id: 1,
+                definition_id: defs[i % 10],
+                process_id: "",
+                status: statuses[i % 5],
+                state: "{}",
+                variables: "{}",
+                start_way: "api",
+                created_by: Some(1),
+                parent: None,
+                root: None,
+            },
+        )
+        .await
+        .expect("instance");
+    }
+    tx.commit().await.expect("commit");
+    println!("monitor list: 100,000 instances of 10 flows, SQLite");
+    time(
+        "GET /api/v1/instances (first page of 50)",
+        "/api/v1/instances",
+        100,
+    )
+    .await;
+    time(
+        "GET /api/v1/instances?offset=99950 (last)",
+        "/api/v1/instances?offset=99950",
+        100,
+    )
+    .await;
+    time(
+        "GET /api/v1/instances?status=failed",
+        "/api/v1/instances?status=failed",
+        100,
+    )
+    .await;
+    time(
+        "GET /api/v1/instances?q=flow-7",
+        "/api/v1/instances?q=flow-7",
+        100,
+    )
+    .await;
 }

@@ -170,14 +170,14 @@ impl Config {
             self.engine_node = Some(v);
         }
         if let Some(v) = get("LWAMS_ENGINE_SLOTS") {
-            self.engine_slots = v
-                .parse()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or(ConfigError::Invalid {
-                    var: "LWAMS_ENGINE_SLOTS",
-                    message: format!("{v:?} is not a number from 1 to 1024"),
-                })?;
+            self.engine_slots =
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or(ConfigError::Invalid {
+                        var: "LWAMS_ENGINE_SLOTS",
+                        message: format!("{v:?} is not a number from 1 to 1024"),
+                    })?;
         }
         Ok(())
     }

@@ -32,7 +32,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
-    let runtime = engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
+    let runtime =
+        engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
     Ok(AppState {
         runtime,
         store,

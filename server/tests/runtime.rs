@@ -43,7 +43,9 @@ fn cmd(i: usize, command: &str, extra: &str) -> String {
         .replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;");
-    format!(r#"<bpmn:serviceTask id="n{i}" lwams:kind="localCommand" lwams:command="{command}" {extra}/>"#)
+    format!(
+        r#"<bpmn:serviceTask id="n{i}" lwams:kind="localCommand" lwams:command="{command}" {extra}/>"#
+    )
 }
 
 fn user_task(i: usize) -> String {
@@ -99,7 +101,12 @@ impl Engine {
     }
 
     /// Waits until `done` holds for the instance (10 s at most).
-    async fn wait(&self, id: i64, what: &str, done: impl Fn(&InstanceDetail) -> bool) -> InstanceDetail {
+    async fn wait(
+        &self,
+        id: i64,
+        what: &str,
+        done: impl Fn(&InstanceDetail) -> bool,
+    ) -> InstanceDetail {
         let t = Instant::now();
         loop {
             let d = self.detail(id).await;
@@ -154,31 +161,62 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
         let id = e.start("approve-then-run", json!({})).await;
         let d = e
             .wait(id, "the user task", |d| {
-                d.nodes.iter().any(|n| n.node_id == "n0" && n.state == "active")
+                d.nodes
+                    .iter()
+                    .any(|n| n.node_id == "n0" && n.state == "active")
             })
             .await;
         let task = node(&d, "n0").ni;
         assert_eq!(d.instance.start_way, "manual");
         // Completing needs the node instance; a wrong one is refused and changes nothing.
-        assert_eq!(e.control(id, "complete", None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(e.control(id, "complete", Some(999)).await.status, StatusCode::CONFLICT);
-        assert_eq!(e.control(id, "complete", Some(task)).await.status, StatusCode::NO_CONTENT);
-        assert_eq!(e.control(id, "complete", Some(task)).await.status, StatusCode::CONFLICT);
+        assert_eq!(
+            e.control(id, "complete", None).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            e.control(id, "complete", Some(999)).await.status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            e.control(id, "complete", Some(task)).await.status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            e.control(id, "complete", Some(task)).await.status,
+            StatusCode::CONFLICT
+        );
         // The step fails (no marker yet): the instance waits for an operator.
         let d = e.wait_status(id, "failed").await;
         let step = node(&d, "n1");
         assert_eq!(step.state, "failed");
-        assert!(step.error.as_deref().unwrap_or("").contains("exit code"), "{step:?}");
+        assert!(
+            step.error.as_deref().unwrap_or("").contains("exit code"),
+            "{step:?}"
+        );
         std::fs::write(&marker, "").unwrap();
-        assert_eq!(e.control(id, "retry", Some(step.ni)).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            e.control(id, "retry", Some(step.ni)).await.status,
+            StatusCode::NO_CONTENT
+        );
         let d = e.wait_status(id, "completed").await;
         assert!(d.instance.ended_at.is_some());
-        let runs: Vec<_> = d.runs.iter().filter(|r| r.node_id == "n1").map(|r| (r.attempt, r.status.as_str())).collect();
+        let runs: Vec<_> = d
+            .runs
+            .iter()
+            .filter(|r| r.node_id == "n1")
+            .map(|r| (r.attempt, r.status.as_str()))
+            .collect();
         assert_eq!(runs, [(1, "failed"), (2, "completed")]);
         let actions: Vec<_> = d
             .actions
             .iter()
-            .map(|a| (a.action.as_str(), a.node_id.as_deref(), a.user_name.as_str()))
+            .map(|a| {
+                (
+                    a.action.as_str(),
+                    a.node_id.as_deref(),
+                    a.user_name.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             actions,
@@ -190,30 +228,58 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
         );
         assert!(d.actions.iter().all(|a| a.user_id.is_some() && a.at > 0));
         // Ended: every control is refused.
-        assert_eq!(e.control(id, "pause", None).await.status, StatusCode::CONFLICT);
+        assert_eq!(
+            e.control(id, "pause", None).await.status,
+            StatusCode::CONFLICT
+        );
 
         // Pause holds new steps back; resume lets them run; skip goes past a failure;
         // terminate stops the rest.
         std::fs::remove_file(&marker).unwrap();
         let id = e.start("approve-then-run", json!({})).await;
-        let d = e.wait(id, "the user task", |d| d.nodes.iter().any(|n| n.node_id == "n0")).await;
+        let d = e
+            .wait(id, "the user task", |d| {
+                d.nodes.iter().any(|n| n.node_id == "n0")
+            })
+            .await;
         let task = node(&d, "n0").ni;
-        assert_eq!(e.control(id, "pause", None).await.status, StatusCode::NO_CONTENT);
-        assert_eq!(e.control(id, "pause", None).await.status, StatusCode::CONFLICT);
-        assert_eq!(e.control(id, "complete", Some(task)).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            e.control(id, "pause", None).await.status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            e.control(id, "pause", None).await.status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            e.control(id, "complete", Some(task)).await.status,
+            StatusCode::NO_CONTENT
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
         let d = e.detail(id).await;
         assert_eq!(d.instance.status, "paused");
         assert!(d.runs.is_empty(), "no step runs while paused: {:?}", d.runs);
-        assert_eq!(e.control(id, "resume", None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            e.control(id, "resume", None).await.status,
+            StatusCode::NO_CONTENT
+        );
         let d = e.wait_status(id, "failed").await;
-        assert_eq!(e.control(id, "skip", Some(node(&d, "n1").ni)).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            e.control(id, "skip", Some(node(&d, "n1").ni)).await.status,
+            StatusCode::NO_CONTENT
+        );
         let d = e.wait_status(id, "completed").await;
         assert_eq!(node(&d, "n1").state, "skipped");
 
         let id = e.start("approve-then-run", json!({})).await;
-        e.wait(id, "the user task", |d| d.nodes.iter().any(|n| n.node_id == "n0")).await;
-        assert_eq!(e.control(id, "terminate", None).await.status, StatusCode::NO_CONTENT);
+        e.wait(id, "the user task", |d| {
+            d.nodes.iter().any(|n| n.node_id == "n0")
+        })
+        .await;
+        assert_eq!(
+            e.control(id, "terminate", None).await.status,
+            StatusCode::NO_CONTENT
+        );
         let d = e.wait_status(id, "terminated").await;
         assert_eq!(node(&d, "n0").state, "terminated");
         assert_eq!(d.actions.last().unwrap().action, "terminate");
@@ -232,7 +298,11 @@ async fn a_failing_step_is_retried_automatically_with_back_off_then_succeeds() {
     );
     e.deploy(&chain(
         "flaky",
-        &[cmd(0, &command, r#"lwams:retries="3" lwams:retryDelay="0.2""#)],
+        &[cmd(
+            0,
+            &command,
+            r#"lwams:retries="3" lwams:retryDelay="0.2""#,
+        )],
     ))
     .await;
     let started = Instant::now();
@@ -240,7 +310,11 @@ async fn a_failing_step_is_retried_automatically_with_back_off_then_succeeds() {
     let d = e.wait_status(id, "completed").await;
     // Back-off: 0.2 s then 0.4 s.
     assert!(started.elapsed() >= Duration::from_millis(600));
-    let runs: Vec<_> = d.runs.iter().map(|r| (r.attempt, r.status.as_str())).collect();
+    let runs: Vec<_> = d
+        .runs
+        .iter()
+        .map(|r| (r.attempt, r.status.as_str()))
+        .collect();
     assert_eq!(runs, [(1, "failed"), (2, "failed"), (3, "completed")]);
 }
 
@@ -257,7 +331,11 @@ async fn timers_wait_their_duration_and_fire_past_dates_at_once() {
     .await;
     let started = Instant::now();
     let id = e.start("waits", json!({})).await;
-    let d = e.wait(id, "the duration timer", |d| d.nodes.iter().any(|n| n.node_id == "n0")).await;
+    let d = e
+        .wait(id, "the duration timer", |d| {
+            d.nodes.iter().any(|n| n.node_id == "n0")
+        })
+        .await;
     assert_eq!(node(&d, "n0").state, "active");
     e.wait_status(id, "completed").await;
     let took = started.elapsed();
@@ -288,10 +366,18 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
     loop {
         let items = list(&e).await;
         if items.len() >= 2 {
-            assert!(items.iter().all(|i| i["start_way"] == "timer" && i["status"] == "completed"), "{items:?}");
+            assert!(
+                items
+                    .iter()
+                    .all(|i| i["start_way"] == "timer" && i["status"] == "completed"),
+                "{items:?}"
+            );
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "two timer starts: {items:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "two timer starts: {items:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -300,7 +386,10 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
     e.deploy(&timed("R/PT0.2S")).await;
     let t = Instant::now();
     while list(&e).await.len() < 3 {
-        assert!(t.elapsed() < Duration::from_secs(10), "the endless cycle starts");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the endless cycle starts"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     e.deploy(&chain("ticker", &[])).await;
@@ -309,12 +398,19 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(list(&e).await.len(), n, "the new version has no schedule");
     // A bad cycle is refused at deploy with the element named.
-    let r = e
-        .t
-        .post("/api/v1/flows", &e.admin, &json!({ "xml": timed("every day") }))
+    let r =
+        e.t.post(
+            "/api/v1/flows",
+            &e.admin,
+            &json!({ "xml": timed("every day") }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body["message"].as_str().unwrap().contains("start"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("start"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -328,10 +424,18 @@ async fn terminating_stops_a_running_step_and_its_processes() {
     ))
     .await;
     let id = e.start("slow", json!({})).await;
-    e.wait(id, "the step to run", |d| d.runs.iter().any(|r| r.status == "running")).await;
-    assert_eq!(e.control(id, "terminate", None).await.status, StatusCode::NO_CONTENT);
+    e.wait(id, "the step to run", |d| {
+        d.runs.iter().any(|r| r.status == "running")
+    })
+    .await;
+    assert_eq!(
+        e.control(id, "terminate", None).await.status,
+        StatusCode::NO_CONTENT
+    );
     let d = e
-        .wait(id, "the run to be cancelled", |d| d.runs.iter().all(|r| r.status == "cancelled"))
+        .wait(id, "the run to be cancelled", |d| {
+            d.runs.iter().all(|r| r.status == "cancelled")
+        })
         .await;
     assert_eq!(d.instance.status, "terminated");
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -365,7 +469,14 @@ async fn a_node_change_reaches_a_signed_in_websocket_client() {
     let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
     assert_eq!(v["type"], "update");
     assert_eq!(v["instance_id"], id);
-    assert!(v["nodes"].as_array().unwrap().iter().any(|n| n["node_id"] == "n0" && n["state"] == "active"), "{v}");
+    assert!(
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["node_id"] == "n0" && n["state"] == "active"),
+        "{v}"
+    );
 }
 
 mod kill9 {
@@ -390,7 +501,11 @@ mod kill9 {
     async fn after_kill_9_a_step_runs_again_only_if_idempotent_else_it_fails_as_interrupted() {
         let data = tempfile::tempdir().unwrap();
         let work = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let url = format!("sqlite:{}", data.path().join("lwams.db").display());
         let mut server = serve(data.path(), port);
         // Once the server has made (and migrated) its database, deploy and start
@@ -406,10 +521,18 @@ mod kill9 {
             let t = Instant::now();
             loop {
                 let mut c = store.conn().await.unwrap();
-                if let Some(co) = lwams_server::store::companies::list(&mut c).await.unwrap().into_iter().next() {
+                if let Some(co) = lwams_server::store::companies::list(&mut c)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                {
                     break co.id;
                 }
-                assert!(t.elapsed() < Duration::from_secs(20), "the server made its first company");
+                assert!(
+                    t.elapsed() < Duration::from_secs(20),
+                    "the server made its first company"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
@@ -420,8 +543,16 @@ mod kill9 {
                 key,
                 &[cmd(
                     0,
-                    &format!("echo run >> {}; sleep 2; touch {}", started.display(), done.display()),
-                    if idempotent { r#"lwams:idempotent="true""# } else { "" },
+                    &format!(
+                        "echo run >> {}; sleep 2; touch {}",
+                        started.display(),
+                        done.display()
+                    ),
+                    if idempotent {
+                        r#"lwams:idempotent="true""#
+                    } else {
+                        ""
+                    },
                 )],
             )
         };
@@ -453,8 +584,13 @@ mod kill9 {
         }
         // Both steps are running on the server: kill it.
         let t = Instant::now();
-        while !(work.path().join("once.started").exists() && work.path().join("again.started").exists()) {
-            assert!(t.elapsed() < Duration::from_secs(20), "the server ran both steps");
+        while !(work.path().join("once.started").exists()
+            && work.path().join("again.started").exists())
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the server ran both steps"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // SAFETY: a plain syscall on the pid of the child we spawned.
@@ -465,7 +601,11 @@ mod kill9 {
             let store = store.clone();
             async move {
                 let mut c = store.conn().await.unwrap();
-                lwams_server::store::flows::load_instance(&mut c, id).await.unwrap().unwrap().status
+                lwams_server::store::flows::load_instance(&mut c, id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status
             }
         };
         let t = Instant::now();
@@ -474,17 +614,36 @@ mod kill9 {
             if once == "failed" && again == "completed" {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(20), "once={once} again={again}");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "once={once} again={again}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let mut c = store.conn().await.unwrap();
-        let once_runs = lwams_server::store::flows::runs_of(&mut c, ids[0].1).await.unwrap();
-        assert_eq!(once_runs.len(), 1, "the non-idempotent step did not run twice");
+        let once_runs = lwams_server::store::flows::runs_of(&mut c, ids[0].1)
+            .await
+            .unwrap();
+        assert_eq!(
+            once_runs.len(),
+            1,
+            "the non-idempotent step did not run twice"
+        );
         assert_eq!(once_runs[0].status, "interrupted");
-        assert!(once_runs[0].error.as_deref().unwrap().contains("interrupted"));
-        let again_runs = lwams_server::store::flows::runs_of(&mut c, ids[1].1).await.unwrap();
+        assert!(once_runs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("interrupted"));
+        let again_runs = lwams_server::store::flows::runs_of(&mut c, ids[1].1)
+            .await
+            .unwrap();
         let statuses: Vec<_> = again_runs.iter().map(|r| r.status.as_str()).collect();
-        assert_eq!(statuses, ["interrupted", "completed"], "the idempotent step ran again");
+        assert_eq!(
+            statuses,
+            ["interrupted", "completed"],
+            "the idempotent step ran again"
+        );
         let started = std::fs::read_to_string(work.path().join("once.started")).unwrap();
         assert_eq!(started.lines().count(), 1);
         drop(c);
@@ -496,13 +655,19 @@ mod kill9 {
             ids[0].1,
             shared::dto::flow::ControlAction::Retry,
             Some(ni),
-            lwams_server::engine::runtime::Actor { user_id: None, name: "test".into() },
+            lwams_server::engine::runtime::Actor {
+                user_id: None,
+                name: "test".into(),
+            },
         )
         .await
         .unwrap();
         let t = Instant::now();
         while status_of(ids[0].1).await != "completed" {
-            assert!(t.elapsed() < Duration::from_secs(20), "the retried step completes on the restarted server");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the retried step completes on the restarted server"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // SAFETY: as above.

@@ -3,18 +3,18 @@
 
 use super::extract::{JsonBody, PathParam, QueryParams};
 use crate::auth::Principal;
+use crate::engine::builtins::Initiator;
+use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
+use crate::engine::runtime::{Actor, StartSpec};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::flows::{self, DefinitionRow, InstanceListRow};
+use crate::store::users;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use crate::engine::builtins::Initiator;
-use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
-use crate::engine::runtime::{Actor, StartSpec};
-use crate::store::users;
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
     DeployFlow, FlowProblem, FlowVersion, Instance, InstanceAction, InstanceControl,
@@ -174,7 +174,10 @@ pub async fn control_instance(
         return Err(AppError::Validation(shared::validate::FieldError::new(
             "node_instance",
             shared::validate::FieldErrorCode::Required,
-            format!("node_instance: {} needs the node instance", req.action.as_str()),
+            format!(
+                "node_instance: {} needs the node instance",
+                req.action.as_str()
+            ),
         )));
     }
     let mut c = state.store.conn().await?;
@@ -195,7 +198,12 @@ pub async fn control_instance(
             },
         )
         .await?;
-    tracing::info!(by = p.user_id, instance = id, action = req.action.as_str(), "instance control");
+    tracing::info!(
+        by = p.user_id,
+        instance = id,
+        action = req.action.as_str(),
+        "instance control"
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,7 +220,14 @@ pub async fn instance_diagram(
     let xml = flows::xml_of_instance(&mut c, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("instance"))?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response())
 }
 
 /// The latest version of every flow.

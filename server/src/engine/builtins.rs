@@ -17,7 +17,9 @@ pub struct Initiator {
 pub use shared::datetime::{date, datetime, time};
 
 /// `LWAMS_INITIATOR_*`, `LWAMS_INIT_DATE/TIME`, `LWAMS_PROCESS_DEFINITION_ID`,
-/// `LWAMS_PROCESS_START_WAY`.
+/// `LWAMS_PROCESS_START_WAY`; `LWAMS_PROCESS_START_QUEUE(_ID)` (the schedule that
+/// started it: empty until schedules exist) and `LWAMS_STATUSMODIFIER_ID` (who last
+/// paused or resumed it: set by the runtime) start empty, so flows may name them.
 pub fn at_start(
     who: &Initiator,
     definition_id: Id,
@@ -34,6 +36,9 @@ pub fn at_start(
         "LWAMS_INIT_TIME": time(now_millis),
         "LWAMS_PROCESS_DEFINITION_ID": definition_id,
         "LWAMS_PROCESS_START_WAY": start_way,
+        "LWAMS_PROCESS_START_QUEUE": "",
+        "LWAMS_PROCESS_START_QUEUE_ID": null,
+        "LWAMS_STATUSMODIFIER_ID": null,
     });
     v.as_object().cloned().unwrap_or_default()
 }
@@ -55,5 +60,7 @@ mod tests {
         assert_eq!(v["LWAMS_PROCESS_DEFINITION_ID"], 3);
         assert_eq!(v["LWAMS_PROCESS_START_WAY"], "manual");
         assert_eq!(v["LWAMS_INIT_DATE"], "1970-01-01");
+        assert_eq!(v["LWAMS_PROCESS_START_QUEUE"], "");
+        assert!(v["LWAMS_STATUSMODIFIER_ID"].is_null());
     }
 }

@@ -2,8 +2,8 @@
 //! index, each node with one behaviour. Done once at deploy; the runtime never touches
 //! XML.
 
-use shared::bpmn::model::{EventDef, FlowNode, NodeKind, Process, TimerDef};
 use serde::{Deserialize, Serialize};
+use shared::bpmn::model::{EventDef, FlowNode, NodeKind, Process, TimerDef};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,12 +295,16 @@ pub fn compile(
         .iter()
         .position(|n| n.behaviour == Behaviour::Start && n.parent.is_none())
         .ok_or_else(|| CompileError::NoStart(p.id.clone()))?;
-    let start_timer = p.nodes.iter().find(|n| n.id == nodes[start].id).and_then(|n| {
-        n.events.iter().find_map(|e| match e {
-            EventDef::Timer(t) => Some(t.clone()),
-            _ => None,
-        })
-    });
+    let start_timer = p
+        .nodes
+        .iter()
+        .find(|n| n.id == nodes[start].id)
+        .and_then(|n| {
+            n.events.iter().find_map(|e| match e {
+                EventDef::Timer(t) => Some(t.clone()),
+                _ => None,
+            })
+        });
     Ok(Executable {
         process_id: p.id.clone(),
         nodes,

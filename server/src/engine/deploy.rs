@@ -97,7 +97,12 @@ pub async fn deploy(
     if !problems.is_empty() {
         return Err(DeployError::Refused(problems));
     }
-    let mut chosen: Vec<_> = doc.model.processes.iter().filter(|p| p.is_executable).collect();
+    let mut chosen: Vec<_> = doc
+        .model
+        .processes
+        .iter()
+        .filter(|p| p.is_executable)
+        .collect();
     if chosen.is_empty() && which == Which::ExecutableOrFirst {
         chosen.extend(doc.model.processes.first());
     }

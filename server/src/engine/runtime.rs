@@ -421,9 +421,15 @@ impl Runtime {
             A::Pause => Event::Pause,
             A::Resume => Event::Resume,
             A::Terminate => Event::Terminate,
-            A::Retry => Event::Retry { ni: ni.ok_or_else(need)? },
-            A::Skip => Event::Skip { ni: ni.ok_or_else(need)? },
-            A::Complete => Event::UserTaskCompleted { ni: ni.ok_or_else(need)? },
+            A::Retry => Event::Retry {
+                ni: ni.ok_or_else(need)?,
+            },
+            A::Skip => Event::Skip {
+                ni: ni.ok_or_else(need)?,
+            },
+            A::Complete => Event::UserTaskCompleted {
+                ni: ni.ok_or_else(need)?,
+            },
         };
         let change = Change {
             event,
@@ -483,14 +489,13 @@ impl Runtime {
             Patch::Vars(v) => vars.extend(v),
             Patch::Returned(r) => returned_into(ex, &state, &change.event, r, &mut vars),
         }
-        if let (Event::Pause | Event::Resume, Some((_, _, who))) = (&change.event, &change.action)
-        {
+        if let (Event::Pause | Event::Resume, Some((_, _, who))) = (&change.event, &change.action) {
             vars.insert("LWAMS_STATUSMODIFIER_ID".into(), json!(who.user_id));
         }
         let action_node = match &change.event {
-            Event::Retry { ni } | Event::Skip { ni } | Event::UserTaskCompleted { ni } => state
-                .get(*ni)
-                .map(|n| ex.nodes[n.node].id.clone()),
+            Event::Retry { ni } | Event::Skip { ni } | Event::UserTaskCompleted { ni } => {
+                state.get(*ni).map(|n| ex.nodes[n.node].id.clone())
+            }
             _ => None,
         };
         let event = change.event.clone();
@@ -516,7 +521,13 @@ impl Runtime {
                     if let Some(index) = state.get(ni).and_then(|n| n.index) {
                         let mut scoped = vars.clone();
                         steps::set_element(ex, node, index, &mut scoped);
-                        for k in [ex.nodes[node].multi.as_ref().map(|m| m.element.clone()), Some("loopCounter".into())].into_iter().flatten() {
+                        for k in [
+                            ex.nodes[node].multi.as_ref().map(|m| m.element.clone()),
+                            Some("loopCounter".into()),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
                             if let Some(v) = scoped.remove(&k) {
                                 local.insert(k, v);
                             }
@@ -535,7 +546,9 @@ impl Runtime {
                         super::core::TimerDefDto::Duration(d) => {
                             shared::bpmn::model::TimerDef::Duration(d)
                         }
-                        super::core::TimerDefDto::Cycle(d) => shared::bpmn::model::TimerDef::Cycle(d),
+                        super::core::TimerDefDto::Cycle(d) => {
+                            shared::bpmn::model::TimerDef::Cycle(d)
+                        }
                     };
                     match timers::fire_at(&def, now) {
                         Ok(at) => {
@@ -788,8 +801,7 @@ impl Runtime {
                     Ok(batch) => {
                         claimed = batch.len();
                         for job in batch {
-                            let Ok(permit) = self.inner.slots.clone().acquire_owned().await
-                            else {
+                            let Ok(permit) = self.inner.slots.clone().acquire_owned().await else {
                                 return;
                             };
                             let rt = self.clone();
@@ -800,7 +812,10 @@ impl Runtime {
                                     rt.release(id).await;
                                 }
                                 drop(permit);
-                                rt.inner.wake.notify_one();
+                                // The loop waits for a free slot only when all were busy.
+                                if rt.inner.slots.available_permits() == 1 {
+                                    rt.inner.wake.notify_one();
+                                }
                             });
                         }
                     }
@@ -888,8 +903,8 @@ impl Runtime {
                     .await
             }
             JobKind::Event => {
-                let p: EventPayload = serde_json::from_str(&job.payload)
-                    .map_err(|e| corrupt("event job", e))?;
+                let p: EventPayload =
+                    serde_json::from_str(&job.payload).map_err(|e| corrupt("event job", e))?;
                 let patch = match p.returned {
                     Some(r) => Patch::Returned(r),
                     None => Patch::None,
@@ -1089,7 +1104,9 @@ impl Runtime {
         let depth = self.depth(parent).await?;
         // The called process: in the caller's file, else the latest deployed version.
         let target = if depth >= MAX_CALL_DEPTH {
-            Err(format!("calls are nested deeper than {MAX_CALL_DEPTH} levels"))
+            Err(format!(
+                "calls are nested deeper than {MAX_CALL_DEPTH} levels"
+            ))
         } else if def.process(&p.called).is_some() {
             Ok((def.id, p.called.clone()))
         } else {
@@ -1116,7 +1133,11 @@ impl Runtime {
         inherited.insert("LWAMS_CALL_PROCESS_TASK_ID".into(), json!(ni));
         inherited.insert(
             "LWAMS_CALL_PARAM".into(),
-            json!(ex.nodes[p.node].lwams.get("param").cloned().unwrap_or_default()),
+            json!(ex.nodes[p.node]
+                .lwams
+                .get("param")
+                .cloned()
+                .unwrap_or_default()),
         );
         let initiator = self.initiator_of(&rec).await?;
         let spec = StartSpec {
@@ -1140,7 +1161,8 @@ impl Runtime {
             }
             Err(e @ (RuntimeError::Refused(_) | RuntimeError::NotFound(_))) => {
                 drop(tx);
-                self.apply_job(job, failed(e.to_string()), Patch::None).await
+                self.apply_job(job, failed(e.to_string()), Patch::None)
+                    .await
             }
             Err(e) => Err(e),
         }
@@ -1202,7 +1224,11 @@ impl Runtime {
         let next = def
             .process("")
             .and_then(|ex| ex.start_timer.as_ref())
-            .and_then(|t| timers::start_at(t, p.deployed_at, p.fired + 1).ok().flatten());
+            .and_then(|t| {
+                timers::start_at(t, p.deployed_at, p.fired + 1)
+                    .ok()
+                    .flatten()
+            });
         if let Some(at) = next {
             let payload = serde_json::to_string(&StartTimerPayload {
                 fired: p.fired + 1,
@@ -1244,7 +1270,11 @@ impl Runtime {
                 continue;
             }
             n += 1;
-            tracing::warn!(job = job.id, kind = job.kind.as_str(), "recovering a job whose worker stopped");
+            tracing::warn!(
+                job = job.id,
+                kind = job.kind.as_str(),
+                "recovering a job whose worker stopped"
+            );
             if job.kind != JobKind::Step {
                 let mut tx = self.inner.store.begin().await?;
                 jobs::requeue(&mut tx, job.id, now_millis(), false).await?;
@@ -1309,7 +1339,8 @@ impl Runtime {
                             error: Some(message.clone()),
                         }),
                     };
-                    if let Err(RuntimeError::Refused(_)) = self.apply(None, instance, change).await {
+                    if let Err(RuntimeError::Refused(_)) = self.apply(None, instance, change).await
+                    {
                         self.finish_job(job.id, "cancelled").await?;
                     }
                 }
@@ -1364,7 +1395,12 @@ fn returned_into(
     for key in n
         .lwams
         .get("out")
-        .map(|o| o.split(',').map(str::trim).filter(|k| !k.is_empty()).collect::<Vec<_>>())
+        .map(|o| {
+            o.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
     {
         if let Some(v) = r.variables.get(key) {

@@ -101,7 +101,9 @@ pub fn retry_after(n: &ExecNode, failed_attempts: i64) -> Option<Duration> {
         .and_then(|r| r.parse().ok())
         .unwrap_or(10.0);
     let factor = 2f64.powi((failed_attempts - 1).clamp(0, 16) as i32);
-    Some(Duration::from_secs_f64((base * factor).clamp(0.0, 86_400.0)))
+    Some(Duration::from_secs_f64(
+        (base * factor).clamp(0.0, 86_400.0),
+    ))
 }
 
 /// Resolves a step's parameters against the variables.
@@ -228,7 +230,10 @@ pub fn node_entry(n: &ExecNode, now: i64) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(n.name.clone().unwrap_or_default()));
     m.insert("createDate".into(), json!(super::builtins::date(now)));
-    m.insert("createDatetime".into(), json!(super::builtins::datetime(now)));
+    m.insert(
+        "createDatetime".into(),
+        json!(super::builtins::datetime(now)),
+    );
     m
 }
 

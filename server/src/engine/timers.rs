@@ -45,7 +45,10 @@ pub struct Cycle {
 pub fn parse_cycle(s: &str) -> Result<Cycle, TimerError> {
     let err = || TimerError::Cycle(s.to_string());
     let mut parts = s.trim().split('/');
-    let reps = parts.next().and_then(|r| r.strip_prefix('R')).ok_or_else(err)?;
+    let reps = parts
+        .next()
+        .and_then(|r| r.strip_prefix('R'))
+        .ok_or_else(err)?;
     let repetitions = if reps.is_empty() {
         None
     } else {

@@ -200,6 +200,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, LocalCommandError::Cancelled));
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert!(!marker.exists(), "the command's child ran on after the cancel");
+        assert!(
+            !marker.exists(),
+            "the command's child ran on after the cancel"
+        );
     }
 }

@@ -226,12 +226,11 @@ pub struct CompiledRow {
 }
 
 pub async fn compiled_of(c: &mut Conn, definition_id: Id) -> StoreResult<Option<CompiledRow>> {
-    let r = sqlx::query(
-        "SELECT flow_key, name, version, compiled FROM flow_definitions WHERE id = $1",
-    )
-    .bind(definition_id)
-    .fetch_optional(&mut *c)
-    .await?;
+    let r =
+        sqlx::query("SELECT flow_key, name, version, compiled FROM flow_definitions WHERE id = $1")
+            .bind(definition_id)
+            .fetch_optional(&mut *c)
+            .await?;
     r.map(|r| {
         Ok(CompiledRow {
             key: r.try_get("flow_key")?,
@@ -244,7 +243,11 @@ pub async fn compiled_of(c: &mut Conn, definition_id: Id) -> StoreResult<Option<
 }
 
 /// The XML of the definition an instance runs (for its diagram).
-pub async fn xml_of_instance(c: &mut Conn, company_id: Id, instance: Id) -> StoreResult<Option<String>> {
+pub async fn xml_of_instance(
+    c: &mut Conn,
+    company_id: Id,
+    instance: Id,
+) -> StoreResult<Option<String>> {
     let r = sqlx::query(
         "SELECT d.xml FROM flow_instances i JOIN flow_definitions d ON d.id = i.definition_id \
          WHERE i.company_id = $1 AND i.id = $2",

@@ -176,11 +176,13 @@ pub async fn orphaned(c: &mut Conn, owner: &str) -> StoreResult<Vec<JobRow>> {
 
 /// Ends a job (`done` or `cancelled`).
 pub async fn finish(c: &mut Conn, id: Id, status: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE jobs SET status = $1, lease_owner = NULL, lease_until = NULL WHERE id = $2")
-        .bind(status)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query(
+        "UPDATE jobs SET status = $1, lease_owner = NULL, lease_until = NULL WHERE id = $2",
+    )
+    .bind(status)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 

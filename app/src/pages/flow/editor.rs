@@ -80,7 +80,10 @@ fn FlowList() -> impl IntoView {
                 ..Default::default()
             };
             match api::send_json::<_, Instance>(Method::Post, "/instances", &req).await {
-                Ok(i) => navigate(&format!("/flow/monitor?instance={}", i.id), Default::default()),
+                Ok(i) => navigate(
+                    &format!("/flow/monitor?instance={}", i.id),
+                    Default::default(),
+                ),
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -5,11 +5,11 @@
 //! timings, and who did what when.
 
 use crate::api::{self, encode, ApiError, Method};
-use crate::live::{self, Link};
-use crate::session::use_session;
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, translate, use_i18n};
+use crate::live::{self, Link};
+use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::flow::{
     ControlAction, Instance, InstanceControl, InstanceDetail, LiveMessage, NodeRun, NodeStatus,
@@ -197,7 +197,10 @@ fn Monitor() -> impl IntoView {
                                     <td>{id}</td>
                                     <td>{format!("{} v{}", i.flow_key, i.flow_version)}</td>
                                     <td><span class=status_class>{move || status_label(&s)}</span></td>
-                                    <td class="hide-phone">{i.start_way.clone()}</td>
+                                    <td class="hide-phone">{
+                                        let way = i.start_way.clone();
+                                        move || translate(i18n.locale.get(), &format!("start-way-{way}"), &[])
+                                    }</td>
                                     <td>{when(i.started_at)}</td>
                                     <td class="hide-phone">{i.ended_at.map(|e| duration(e - i.started_at)).unwrap_or_default()}</td>
                                 </tr>
@@ -212,7 +215,9 @@ fn Monitor() -> impl IntoView {
 }
 
 /// A function that runs `f` at most every 300 ms (the last call is never lost).
-fn throttled(f: impl Fn() + Clone + Send + Sync + 'static) -> impl Fn() + Clone + Send + Sync + 'static {
+fn throttled(
+    f: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl Fn() + Clone + Send + Sync + 'static {
     let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     move || {
         use std::sync::atomic::Ordering;
@@ -252,7 +257,13 @@ fn InstanceView(
                 action,
                 node_instance: ni,
             };
-            match api::send_empty(Method::Post, &format!("/instances/{id}/control"), Some(&body)).await {
+            match api::send_empty(
+                Method::Post,
+                &format!("/instances/{id}/control"),
+                Some(&body),
+            )
+            .await
+            {
                 Ok(()) => error.set(None),
                 Err(e) => error.set(Some(e)),
             }
@@ -260,13 +271,25 @@ fn InstanceView(
             on_change();
         });
     });
-    let status = move || detail.with(|d| d.as_ref().filter(|d| d.instance.id == id).map(|d| d.instance.status.clone()).unwrap_or_default());
+    let status = move || {
+        detail.with(|d| {
+            d.as_ref()
+                .filter(|d| d.instance.id == id)
+                .map(|d| d.instance.status.clone())
+                .unwrap_or_default()
+        })
+    };
     let status_label = move || translate(i18n.locale.get(), &format!("status-{}", status()), &[]);
     let title = move || {
         detail.with(|d| {
             d.as_ref()
                 .filter(|d| d.instance.id == id)
-                .map(|d| format!("#{} {} v{}", id, d.instance.flow_key, d.instance.flow_version))
+                .map(|d| {
+                    format!(
+                        "#{} {} v{}",
+                        id, d.instance.flow_key, d.instance.flow_version
+                    )
+                })
                 .unwrap_or_else(|| format!("#{id}"))
         })
     };
@@ -298,7 +321,11 @@ fn InstanceView(
 
 /// The diagram (bpmn-js), coloured by node state; a click selects a node.
 #[component]
-fn DiagramPanel(id: Id, detail: RwSignal<Option<InstanceDetail>>, node: RwSignal<Option<String>>) -> impl IntoView {
+fn DiagramPanel(
+    id: Id,
+    detail: RwSignal<Option<InstanceDetail>>,
+    node: RwSignal<Option<String>>,
+) -> impl IntoView {
     let container = NodeRef::<leptos::html::Div>::new();
     let problem = RwSignal::new(None::<String>);
     #[cfg(feature = "hydrate")]
@@ -378,11 +405,22 @@ fn NodePanel(
     let i18n = use_i18n();
     let latest = move || -> Option<NodeStatus> {
         let id = node.get()?;
-        detail.with(|d| d.as_ref()?.nodes.iter().filter(|n| n.node_id == id).max_by_key(|n| n.ni).cloned())
+        detail.with(|d| {
+            d.as_ref()?
+                .nodes
+                .iter()
+                .filter(|n| n.node_id == id)
+                .max_by_key(|n| n.ni)
+                .cloned()
+        })
     };
     let runs = move || -> Vec<NodeRun> {
         let Some(id) = node.get() else { return vec![] };
-        detail.with(|d| d.as_ref().map(|d| d.runs.iter().filter(|r| r.node_id == id).cloned().collect()).unwrap_or_default())
+        detail.with(|d| {
+            d.as_ref()
+                .map(|d| d.runs.iter().filter(|r| r.node_id == id).cloned().collect())
+                .unwrap_or_default()
+        })
     };
     view! {
         <aside class="node-panel" data-testid="node-panel">
@@ -418,11 +456,16 @@ fn NodePanel(
 #[component]
 fn RunCard(run: NodeRun) -> impl IntoView {
     let i18n = use_i18n();
-    let out: Option<serde_json::Value> = run.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
-    let field = |k: &str| out.as_ref().and_then(|o| o.get(k)).map(|v| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
+    let out: Option<serde_json::Value> = run
+        .output
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok());
+    let field = |k: &str| {
+        out.as_ref().and_then(|o| o.get(k)).map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
     let status = run.status.clone();
     view! {
         <div class="run" data-run-status=run.status.clone()>
@@ -442,12 +485,14 @@ fn RunCard(run: NodeRun) -> impl IntoView {
 /// Who did what, when.
 #[component]
 fn History(detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <details class="history">
             <summary>{t("monitor-history")}</summary>
             <ul>
                 {move || detail.with(|d| d.as_ref().map(|d| d.actions.iter().map(|a| {
-                    let what = format!("{} {} {}{}", when(a.at), a.user_name, a.action, a.node_id.as_ref().map(|n| format!(" · {n}")).unwrap_or_default());
+                    let action = translate(i18n.locale.get(), &format!("action-{}", a.action), &[]);
+                    let what = format!("{} {} {}{}", when(a.at), a.user_name, action, a.node_id.as_ref().map(|n| format!(" · {n}")).unwrap_or_default());
                     view! { <li>{what}</li> }
                 }).collect_view()))}
             </ul>
