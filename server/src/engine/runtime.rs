@@ -26,7 +26,7 @@ use shared::dto::Id;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, oneshot, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -191,6 +191,33 @@ pub struct Live {
     pub update: LiveUpdate,
 }
 
+/// A step claimed and begun (see `Runtime::begin_step`).
+struct Begun {
+    job: JobRow,
+    instance: Id,
+    node: super::compile::ExecNode,
+    prepared: steps::Prepared,
+    vars: Map<String, Value>,
+    attempt: i64,
+}
+
+enum Claimed {
+    Step(Begun),
+    Other(JobRow),
+}
+
+/// A step result waiting for the committer.
+struct Pending {
+    instance: Id,
+    change: Change,
+    done: oneshot::Sender<RuntimeResult<()>>,
+}
+
+type Commits = (
+    mpsc::UnboundedSender<Pending>,
+    Option<mpsc::UnboundedReceiver<Pending>>,
+);
+
 /// The default lease of a claimed job; a worker renews it every third of it.
 pub const LEASE: Duration = Duration::from_secs(30);
 
@@ -204,6 +231,8 @@ struct Inner {
     running: Mutex<HashMap<Id, oneshot::Sender<()>>>,
     slots: Arc<Semaphore>,
     lease: Duration,
+    /// Step results for the committer; its receiver is taken by the first worker.
+    commits: Mutex<Commits>,
 }
 
 /// The runtime: cheap to clone, one per process.
@@ -261,6 +290,7 @@ impl Runtime {
     /// a restart are recovered at once), running up to `slots` steps at a time.
     pub fn new(store: Store, owner: impl Into<String>, slots: usize) -> Runtime {
         let (live, _) = broadcast::channel(1024);
+        let (commits, results) = mpsc::unbounded_channel();
         Runtime {
             inner: Arc::new(Inner {
                 store,
@@ -272,6 +302,7 @@ impl Runtime {
                 running: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(slots.max(1))),
                 lease: LEASE,
+                commits: Mutex::new((commits, Some(results))),
             }),
         }
     }
@@ -782,6 +813,9 @@ impl Runtime {
     /// new work is queued. At start, and every lease period, it recovers jobs whose
     /// worker died.
     pub async fn work(&self, root: Option<Id>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if let Some(results) = lock(&self.inner.commits).1.take() {
+            tokio::spawn(self.clone().committer(results));
+        }
         let mut last_sweep = 0i64;
         loop {
             if *stop.borrow() {
@@ -789,8 +823,11 @@ impl Runtime {
             }
             let now = now_millis();
             if root.is_none() && now - last_sweep >= self.inner.lease.as_millis() as i64 / 2 {
+                let at_start = last_sweep == 0;
                 last_sweep = now;
-                if let Err(e) = self.recover().await {
+                // Jobs leased under this node's name are orphans only at start (a
+                // restart); later only expired leases are (running jobs renew theirs).
+                if let Err(e) = self.recover(at_start).await {
                     tracing::error!(error = %e, "recovering jobs failed");
                 }
             }
@@ -800,16 +837,28 @@ impl Runtime {
                 match self.claim(free.min(32), root).await {
                     Ok(batch) => {
                         claimed = batch.len();
-                        for job in batch {
+                        for claimed in batch {
                             let Ok(permit) = self.inner.slots.clone().acquire_owned().await else {
                                 return;
                             };
                             let rt = self.clone();
                             tokio::spawn(async move {
-                                let id = job.id;
-                                if let Err(e) = rt.run_job(job).await {
-                                    tracing::error!(job = id, error = %e, "job failed to run");
-                                    rt.release(id).await;
+                                match claimed {
+                                    Claimed::Step(b) => {
+                                        let id = b.job.id;
+                                        // Its outcome could not be recorded: the job stays
+                                        // running; recovery applies the idempotent rule.
+                                        if let Err(e) = rt.run_step(b).await {
+                                            tracing::error!(job = id, error = %e, "a step's result was not recorded");
+                                        }
+                                    }
+                                    Claimed::Other(job) => {
+                                        let id = job.id;
+                                        if let Err(e) = rt.run_job(job).await {
+                                            tracing::error!(job = id, error = %e, "job failed to run");
+                                            rt.release(id).await;
+                                        }
+                                    }
                                 }
                                 drop(permit);
                                 // The loop waits for a free slot only when all were busy.
@@ -854,7 +903,8 @@ impl Runtime {
         .await;
     }
 
-    async fn claim(&self, n: usize, root: Option<Id>) -> RuntimeResult<Vec<JobRow>> {
+    /// Claims due jobs and, in the same transaction, begins the steps among them.
+    async fn claim(&self, n: usize, root: Option<Id>) -> RuntimeResult<Vec<Claimed>> {
         let mut tx = self.inner.store.begin().await?;
         let lease_until = now_millis() + self.inner.lease.as_millis() as i64;
         let rows = jobs::claim(
@@ -866,8 +916,128 @@ impl Runtime {
             root,
         )
         .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for job in rows {
+            if job.kind != JobKind::Step {
+                out.push(Claimed::Other(job));
+                continue;
+            }
+            match self.begin_step(&mut tx, &job).await {
+                Ok(Some(b)) => out.push(Claimed::Step(b)),
+                Ok(None) => jobs::finish(&mut tx, job.id, "cancelled").await?,
+                Err(e @ (RuntimeError::Corrupt(_) | RuntimeError::NotFound(_))) => {
+                    tracing::error!(job = job.id, error = %e, "a step cannot start; cancelled");
+                    jobs::finish(&mut tx, job.id, "cancelled").await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tx.commit().await?;
-        Ok(rows)
+        Ok(out)
+    }
+
+    /// Applies a step's result: queued for the committer, which applies the results
+    /// that arrive together in one transaction (each in a savepoint).
+    async fn commit(&self, instance: Id, change: Change) -> RuntimeResult<()> {
+        let sender = lock(&self.inner.commits).0.clone();
+        let (done, answer) = oneshot::channel();
+        let pending = Pending {
+            instance,
+            change: change.clone(),
+            done,
+        };
+        if sender.send(pending).is_err() {
+            return self.apply(None, instance, change).await;
+        }
+        match answer.await {
+            Ok(r) => r,
+            Err(_) => self.apply(None, instance, change).await,
+        }
+    }
+
+    /// The committer: applies queued results in batches while the runtime lives.
+    async fn committer(self, mut rx: mpsc::UnboundedReceiver<Pending>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 64 {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.apply_batch(batch).await;
+        }
+    }
+
+    async fn apply_batch(&self, batch: Vec<Pending>) {
+        // Instance locks in id order, then the transaction (the order `apply` uses).
+        let ids: std::collections::BTreeSet<Id> = batch.iter().map(|p| p.instance).collect();
+        let mut held = Vec::with_capacity(ids.len());
+        for id in ids {
+            held.push(self.instance_lock(id).lock_owned().await);
+        }
+        let mut tx = match self.inner.store.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let m = e.to_string();
+                for p in batch {
+                    let _ = p
+                        .done
+                        .send(Err(RuntimeError::Corrupt(format!("store: {m}"))));
+                }
+                return;
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for p in &batch {
+            let r = self
+                .apply_in_savepoint(&mut tx, p.instance, p.change.clone())
+                .await;
+            results.push(r);
+        }
+        let committed = tx.commit().await;
+        drop(held);
+        for (p, r) in batch.into_iter().zip(results) {
+            let answer = match (&committed, r) {
+                (Ok(()), Ok(effects)) => {
+                    self.after(effects);
+                    Ok(())
+                }
+                (Ok(()), Err(e)) => Err(e),
+                (Err(e), _) => Err(RuntimeError::Corrupt(format!(
+                    "the batch did not commit: {e}"
+                ))),
+            };
+            let _ = p.done.send(answer);
+        }
+    }
+
+    async fn apply_in_savepoint(
+        &self,
+        tx: &mut Conn,
+        id: Id,
+        change: Change,
+    ) -> RuntimeResult<Effects> {
+        sqlx::query("SAVEPOINT step_result")
+            .execute(&mut *tx)
+            .await?;
+        let r = async {
+            let rec = flows::load_for_update(tx, self.inner.store.backend(), id)
+                .await?
+                .ok_or(RuntimeError::NotFound("instance"))?;
+            let def = self.definition(tx, rec.definition_id).await?;
+            self.transition(tx, &rec, &def, change).await
+        }
+        .await;
+        if r.is_err() {
+            sqlx::query("ROLLBACK TO SAVEPOINT step_result")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("RELEASE SAVEPOINT step_result")
+            .execute(&mut *tx)
+            .await?;
+        r
     }
 
     async fn next_due(&self, root: Option<Id>) -> Option<i64> {
@@ -896,7 +1066,8 @@ impl Runtime {
 
     async fn run_job(&self, job: JobRow) -> RuntimeResult<()> {
         match job.kind {
-            JobKind::Step => self.run_step(job).await,
+            // Steps are begun in the claim transaction and run by `run_step`.
+            JobKind::Step => Ok(()),
             JobKind::Timer => {
                 let ni = job.node_instance as u64;
                 self.apply_job(job, Event::TimerFired { ni }, Patch::None)
@@ -946,44 +1117,64 @@ impl Runtime {
         Ok((rec, def))
     }
 
-    async fn run_step(&self, job: JobRow) -> RuntimeResult<()> {
+    /// Inside the claim transaction: checks the step's node is still waiting for it,
+    /// resolves its parameters and records its node run as running (so a crash from
+    /// here on is known to have left the outcome unknown). `None`: nothing to run.
+    async fn begin_step(&self, tx: &mut Conn, job: &JobRow) -> RuntimeResult<Option<Begun>> {
         let instance = job
             .instance_id
             .ok_or_else(|| corrupt("job", "no instance"))?;
-        let ni = job.node_instance as u64;
-        let (rec, def) = match self.load(instance).await {
-            Ok(x) => x,
-            Err(RuntimeError::NotFound(_)) => return self.finish_job(job.id, "cancelled").await,
-            Err(e) => return Err(e),
+        let Some(rec) = flows::load_instance(tx, instance).await? else {
+            return Ok(None);
         };
+        let def = self.definition(tx, rec.definition_id).await?;
         let ex = def
             .process(&rec.process_id)
             .ok_or(RuntimeError::NotFound("process"))?;
         let state: InstanceState =
             serde_json::from_str(&rec.state).map_err(|e| corrupt("instance state", e))?;
-        let Some(ns) = state.get(ni).filter(|n| n.state == NodeState::Active) else {
-            return self.finish_job(job.id, "cancelled").await;
+        let Some(ns) = state
+            .get(job.node_instance as u64)
+            .filter(|n| n.state == NodeState::Active)
+        else {
+            return Ok(None);
         };
-        let node = &ex.nodes[ns.node];
+        let node = ex.nodes[ns.node].clone();
         let payload: StepPayload = serde_json::from_str(&job.payload).unwrap_or_default();
         let mut vars: Map<String, Value> =
             serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
         vars.extend(payload.local);
-        let prepared = steps::prepare(node, &vars);
+        let prepared = steps::prepare(&node, &vars);
+        let attempt = flows::start_node_run(
+            tx,
+            instance,
+            job.node_instance,
+            &node.id,
+            &prepared.input().to_string(),
+        )
+        .await?;
+        Ok(Some(Begun {
+            job: job.clone(),
+            instance,
+            node,
+            prepared,
+            vars,
+            attempt,
+        }))
+    }
+
+    async fn run_step(&self, begun: Begun) -> RuntimeResult<()> {
+        let Begun {
+            job,
+            instance,
+            node,
+            prepared,
+            vars,
+            attempt,
+        } = begun;
+        let node = &node;
+        let ni = job.node_instance as u64;
         let (stop_tx, stop_rx) = oneshot::channel();
-        let attempt = {
-            let mut tx = self.inner.store.begin().await?;
-            let a = flows::start_node_run(
-                &mut tx,
-                instance,
-                job.node_instance,
-                &node.id,
-                &prepared.input().to_string(),
-            )
-            .await?;
-            tx.commit().await?;
-            a
-        };
         lock(&self.inner.running).insert(job.id, stop_tx);
         let heartbeat = self.heartbeat(job.id);
         let finished = steps::execute(node, &prepared, &vars, now_millis(), async {
@@ -1041,7 +1232,7 @@ impl Runtime {
             finish_job: Some(job.id),
             node_run: Some(run_end(if f.ok { "completed" } else { "failed" }, Some(&f))),
         };
-        match self.apply(None, instance, change).await {
+        match self.commit(instance, change).await {
             Err(RuntimeError::Refused(_)) => {
                 // The node moved on meanwhile (skipped, terminated): keep the record.
                 let mut tx = self.inner.store.begin().await?;
@@ -1258,10 +1449,10 @@ impl Runtime {
     /// Jobs whose worker died (this node before a restart, or another node whose lease
     /// ran out): steps of idempotent nodes and everything without an outside effect run
     /// again; other steps fail as "interrupted".
-    pub async fn recover(&self) -> RuntimeResult<usize> {
+    pub async fn recover(&self, at_start: bool) -> RuntimeResult<usize> {
         let orphans = {
             let mut c = self.inner.store.conn().await?;
-            jobs::orphaned(&mut c, &self.inner.owner).await?
+            jobs::orphaned(&mut c, at_start.then_some(self.inner.owner.as_str())).await?
         };
         let running: Vec<Id> = lock(&self.inner.running).keys().copied().collect();
         let mut n = 0;

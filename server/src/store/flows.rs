@@ -584,13 +584,30 @@ pub async fn list_instances(
     let pattern = super::like_pattern(key_filter.unwrap_or(""));
     let filter = "i.company_id = $1 AND LOWER(d.flow_key) LIKE $2 ESCAPE '\\' AND ($3 = '' OR i.status = $3)";
     let from = "flow_instances i JOIN flow_definitions d ON d.id = i.definition_id";
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {from} WHERE {filter}"))
-        .bind(company_id)
-        .bind(&pattern)
-        .bind(status.unwrap_or(""))
-        .fetch_one(&mut *c)
-        .await?
-        .try_get("n")?;
+    let total: i64 = if key_filter.unwrap_or("").is_empty() {
+        // Without a key filter the count needs no join (index company_id, status).
+        let by_status = if status.unwrap_or("").is_empty() {
+            ""
+        } else {
+            " AND status = $2"
+        };
+        let q = format!("SELECT COUNT(*) AS n FROM flow_instances WHERE company_id = $1{by_status}");
+        let q = sqlx::query(&q).bind(company_id);
+        let q = if by_status.is_empty() {
+            q
+        } else {
+            q.bind(status.unwrap_or(""))
+        };
+        q.fetch_one(&mut *c).await?.try_get("n")?
+    } else {
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {from} WHERE {filter}"))
+            .bind(company_id)
+            .bind(&pattern)
+            .bind(status.unwrap_or(""))
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("n")?
+    };
     let rows = sqlx::query(&format!(
         "SELECT {INSTANCE_COLUMNS} FROM {from} WHERE {filter} ORDER BY i.id DESC LIMIT $4 OFFSET $5"
     ))

@@ -161,13 +161,13 @@ pub async fn renew(c: &mut Conn, owner: &str, ids: &[Id], lease_until: i64) -> S
     Ok(())
 }
 
-/// Running jobs whose outcome is unknown: leased by `owner` (a restart of this node),
-/// or with a lease that ran out (another node died).
-pub async fn orphaned(c: &mut Conn, owner: &str) -> StoreResult<Vec<JobRow>> {
+/// Running jobs whose outcome is unknown: leased by `owner` (given at a restart of
+/// this node), or with a lease that ran out (a node died).
+pub async fn orphaned(c: &mut Conn, owner: Option<&str>) -> StoreResult<Vec<JobRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE status = 'running' AND (lease_owner = $1 OR lease_until < $2) ORDER BY id"
     ))
-    .bind(owner)
+    .bind(owner.unwrap_or(""))
     .bind(now_millis())
     .fetch_all(&mut *c)
     .await?;
