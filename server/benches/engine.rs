@@ -111,16 +111,7 @@ impl Bench {
 
     async fn start(&self, def: i64) -> i64 {
         self.rt
-            .start(StartSpec {
-                company_id: self.co,
-                definition_id: def,
-                process_id: String::new(),
-                variables: Default::default(),
-                start_way: "api".into(),
-                initiator: Default::default(),
-                parent: None,
-                root: None,
-            })
+            .start(StartSpec::new(self.co, def, "api"))
             .await
             .expect("start")
     }
@@ -284,16 +275,7 @@ async fn fan_out(url: &str) {
         let t = Instant::now();
         state
             .runtime
-            .start(StartSpec {
-                company_id: 1,
-                definition_id: def,
-                process_id: String::new(),
-                variables: Default::default(),
-                start_way: "api".into(),
-                initiator: Default::default(),
-                parent: None,
-                root: None,
-            })
+            .start(StartSpec::new(1, def, "api"))
             .await
             .expect("start");
         let committed = t.elapsed();

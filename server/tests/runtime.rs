@@ -568,16 +568,9 @@ mod kill9 {
             .await
             .unwrap();
             let id = rt
-                .start(lwams_server::engine::runtime::StartSpec {
-                    company_id: company,
-                    definition_id: d[0].id,
-                    process_id: String::new(),
-                    variables: Default::default(),
-                    start_way: "api".into(),
-                    initiator: Default::default(),
-                    parent: None,
-                    root: None,
-                })
+                .start(lwams_server::engine::runtime::StartSpec::new(
+                    company, d[0].id, "api",
+                ))
                 .await
                 .unwrap();
             ids.push((key, id));

@@ -135,11 +135,7 @@ pub async fn start_instance(
     let id = state
         .runtime
         .start(StartSpec {
-            company_id: p.company_id,
-            definition_id: def.id,
-            process_id: String::new(),
             variables: req.variables,
-            start_way: "manual".into(),
             initiator: Initiator {
                 id: Some(me.id),
                 name: me.display_name.clone(),
@@ -147,8 +143,7 @@ pub async fn start_instance(
                 email: me.email.clone(),
                 mobile: me.mobile.clone(),
             },
-            parent: None,
-            root: None,
+            ..StartSpec::new(p.company_id, def.id, "manual")
         })
         .await?;
     let mut c = state.store.conn().await?;

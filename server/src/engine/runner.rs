@@ -94,14 +94,9 @@ pub async fn run_file(
     let mut live = runtime.subscribe();
     let id = runtime
         .start(StartSpec {
-            company_id,
-            definition_id: first.id,
-            process_id: String::new(),
             variables,
-            start_way: "api".into(),
             initiator: initiator.clone(),
-            parent: None,
-            root: None,
+            ..StartSpec::new(company_id, first.id, "api")
         })
         .await?;
     report(&format!("instance {id} started"));

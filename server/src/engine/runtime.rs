@@ -98,6 +98,23 @@ pub struct StartSpec {
     pub root: Option<Id>,
 }
 
+impl StartSpec {
+    /// A start of the definition's own process by `start_way`, without variables,
+    /// initiator or parent (set the fields to add them).
+    pub fn new(company_id: Id, definition_id: Id, start_way: &str) -> StartSpec {
+        StartSpec {
+            company_id,
+            definition_id,
+            process_id: String::new(),
+            variables: Map::new(),
+            start_way: start_way.into(),
+            initiator: Initiator::default(),
+            parent: None,
+            root: None,
+        }
+    }
+}
+
 /// What a step job carries besides its node instance.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StepPayload {
@@ -174,6 +191,23 @@ struct RunEnd {
     status: &'static str,
     output: Option<String>,
     error: Option<String>,
+}
+
+impl RunEnd {
+    /// Records how a node run ended.
+    async fn save(&self, tx: &mut Conn, instance: Id) -> RuntimeResult<()> {
+        flows::finish_node_run(
+            tx,
+            instance,
+            self.ni,
+            self.attempt,
+            self.status,
+            self.output.as_deref(),
+            self.error.as_deref(),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// What a committed change leaves to do outside the transaction.
@@ -673,16 +707,7 @@ impl Runtime {
             jobs::finish(tx, job, "done").await?;
         }
         if let Some(r) = &change.node_run {
-            flows::finish_node_run(
-                tx,
-                rec.id,
-                r.ni,
-                r.attempt,
-                r.status,
-                r.output.as_deref(),
-                r.error.as_deref(),
-            )
-            .await?;
+            r.save(tx, rec.id).await?;
         }
         if let Some((action, _, who)) = &change.action {
             flows::insert_action(
@@ -1192,9 +1217,7 @@ impl Runtime {
         };
         let Some(f) = finished else {
             let mut tx = self.inner.store.begin().await?;
-            let r = run_end("cancelled", None);
-            flows::finish_node_run(&mut tx, instance, r.ni, r.attempt, r.status, None, None)
-                .await?;
+            run_end("cancelled", None).save(&mut tx, instance).await?;
             jobs::finish(&mut tx, job.id, "cancelled").await?;
             tx.commit().await?;
             return Ok(());
@@ -1202,17 +1225,7 @@ impl Runtime {
         if !f.ok {
             if let Some(delay) = steps::retry_after(node, job.attempt) {
                 let mut tx = self.inner.store.begin().await?;
-                let r = run_end("failed", Some(&f));
-                flows::finish_node_run(
-                    &mut tx,
-                    instance,
-                    r.ni,
-                    r.attempt,
-                    r.status,
-                    r.output.as_deref(),
-                    r.error.as_deref(),
-                )
-                .await?;
+                run_end("failed", Some(&f)).save(&mut tx, instance).await?;
                 jobs::requeue(
                     &mut tx,
                     job.id,
@@ -1236,17 +1249,9 @@ impl Runtime {
             Err(RuntimeError::Refused(_)) => {
                 // The node moved on meanwhile (skipped, terminated): keep the record.
                 let mut tx = self.inner.store.begin().await?;
-                let r = run_end(if f.ok { "completed" } else { "failed" }, Some(&f));
-                flows::finish_node_run(
-                    &mut tx,
-                    instance,
-                    r.ni,
-                    r.attempt,
-                    r.status,
-                    r.output.as_deref(),
-                    r.error.as_deref(),
-                )
-                .await?;
+                run_end(if f.ok { "completed" } else { "failed" }, Some(&f))
+                    .save(&mut tx, instance)
+                    .await?;
                 jobs::finish(&mut tx, job.id, "cancelled").await?;
                 tx.commit().await?;
                 Ok(())
@@ -1398,17 +1403,11 @@ impl Runtime {
         let mut tx = self.inner.store.begin().await?;
         let def = self.definition(&mut tx, def_id).await?;
         let spec = StartSpec {
-            company_id: job.company_id,
-            definition_id: def_id,
-            process_id: String::new(),
-            variables: Map::new(),
-            start_way: "timer".into(),
             initiator: Initiator {
                 name: "timer".into(),
                 ..Default::default()
             },
-            parent: None,
-            root: None,
+            ..StartSpec::new(job.company_id, def_id, "timer")
         };
         let (_, effects) = self.start_in(&mut tx, spec).await?;
         jobs::finish(&mut tx, job.id, "done").await?;

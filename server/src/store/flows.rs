@@ -315,30 +315,6 @@ pub async fn actions_of(c: &mut Conn, instance: Id) -> StoreResult<Vec<ActionRow
         .collect()
 }
 
-/// Saves the instance after a step. `ended` sets the end time.
-pub async fn save_instance(
-    c: &mut Conn,
-    id: Id,
-    status: &str,
-    state: &str,
-    variables: &str,
-    ended: bool,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE flow_instances SET status = $1, state = $2, variables = $3, revision = revision + 1, \
-         ended_at = CASE WHEN $4 = 1 THEN $5 ELSE ended_at END WHERE id = $6",
-    )
-    .bind(status)
-    .bind(state)
-    .bind(variables)
-    .bind(i64::from(ended))
-    .bind(now_millis())
-    .bind(id)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
-}
-
 #[derive(Debug, Clone)]
 pub struct InstanceRow {
     pub id: Id,
@@ -591,7 +567,8 @@ pub async fn list_instances(
         } else {
             " AND status = $2"
         };
-        let q = format!("SELECT COUNT(*) AS n FROM flow_instances WHERE company_id = $1{by_status}");
+        let q =
+            format!("SELECT COUNT(*) AS n FROM flow_instances WHERE company_id = $1{by_status}");
         let q = sqlx::query(&q).bind(company_id);
         let q = if by_status.is_empty() {
             q
