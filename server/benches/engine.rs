@@ -151,28 +151,44 @@ async fn per_step(url: &str) {
     let _ = b.stop.send(true);
 }
 
-async fn throughput(label: &str, url: &str, n: usize) {
-    let b = engine(url).await;
+/// `n` single-task instances started by `clients` concurrent clients; the figure is
+/// from the first start until the store counts all of them completed.
+async fn throughput(label: &str, url: &str, n: usize, clients: usize) {
+    let b = std::sync::Arc::new(engine(url).await);
     let def = b.deploy(&chain("one", 1, "noop")).await;
-    let mut rx = b.rt.subscribe();
     let t = Instant::now();
-    let mut done = 0usize;
-    let waiter = tokio::spawn(async move {
-        while done < n {
-            if let Ok(l) = rx.recv().await {
-                if l.update.status == "completed" {
-                    done += 1;
-                }
+    let mut starters = Vec::new();
+    for c in 0..clients {
+        let b = b.clone();
+        let share = n / clients + usize::from(c < n % clients);
+        starters.push(tokio::spawn(async move {
+            for _ in 0..share {
+                b.start(def).await;
             }
-        }
-    });
-    for _ in 0..n {
-        b.start(def).await;
+        }));
     }
-    let _ = tokio::time::timeout(Duration::from_secs(300), waiter).await;
+    for s in starters {
+        s.await.expect("starter");
+    }
+    loop {
+        let mut c = b.rt.store().conn().await.expect("conn");
+        let done: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM flow_instances WHERE status = 'completed'")
+                .fetch_one(&mut *c)
+                .await
+                .expect("count"),
+            "n",
+        )
+        .expect("n");
+        if done as usize >= n || t.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        drop(c);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{label:<11} {n} single-task instances through the runtime (history kept): {:.0} completed/s",
+        "{label:<11} {n} single-task instances, {clients} starting clients (history kept): {:.0} completed/s",
         n as f64 / secs
     );
     let _ = b.stop.send(true);
@@ -327,23 +343,26 @@ async fn main() {
     let sqlite = |name: &str| format!("sqlite:{}", dir.path().join(name).display());
     per_step(&sqlite("steps.db")).await;
     dispatch(&sqlite("dispatch.db")).await;
-    throughput("SQLite", &sqlite("tput.db"), 3000).await;
+    throughput("SQLite", &sqlite("tput1.db"), 3000, 1).await;
+    throughput("SQLite", &sqlite("tput8.db"), 3000, 8).await;
     let pg = std::env::var("LWAMS_BENCH_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("lwams_bench_{}", std::process::id());
     use sqlx::{Connection, Executor};
     match sqlx::PgConnection::connect(&pg).await {
         Ok(mut admin) => {
-            admin
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create db");
-            let url = format!("{}/{}", &pg[..pg.rfind('/').unwrap_or(pg.len())], name);
-            throughput("PostgreSQL", &url, 1000).await;
-            admin
-                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await
-                .expect("drop db");
+            for (n, clients) in [(1000, 1), (2000, 8)] {
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create db");
+                let url = format!("{}/{}", &pg[..pg.rfind('/').unwrap_or(pg.len())], name);
+                throughput("PostgreSQL", &url, n, clients).await;
+                admin
+                    .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                    .await
+                    .expect("drop db");
+            }
         }
         Err(e) => println!("PostgreSQL  skipped: {e}"),
     }

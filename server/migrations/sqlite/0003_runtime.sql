@@ -8,6 +8,7 @@ ALTER TABLE flow_instances ADD COLUMN parent_instance BIGINT;
 ALTER TABLE flow_instances ADD COLUMN parent_node_instance BIGINT;
 ALTER TABLE flow_instances ADD COLUMN root_instance BIGINT;
 CREATE INDEX flow_instances_company_status ON flow_instances(company_id, status, id);
+CREATE INDEX flow_instances_company_id ON flow_instances(company_id, id);
 CREATE INDEX flow_instances_root ON flow_instances(root_instance);
 
 CREATE TABLE jobs (
