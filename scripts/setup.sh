@@ -33,13 +33,15 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -f tools/node_modules/bpmn-j
   (cd tools && npm ci --no-audit --no-fund)
 fi
 
-# bpmn-js (the diagram in Flow › Monitor) is served from the site: copied from npm into
-# public/vendor (not committed; cargo-leptos copies public/ into the site).
+# bpmn-js (the monitor's viewer, the designer's modeler) is served from the site: copied
+# from npm into public/vendor (not committed; cargo-leptos copies public/ into the site).
 vendor=public/vendor/bpmn-js
-if [ ! -f "$vendor/.version" ] || [ "$(cat "$vendor/.version")" != "$(node -p "require('./tools/node_modules/bpmn-js/package.json').version")" ]; then
+if [ ! -f "$vendor/.version" ] || [ ! -f "$vendor/bpmn-modeler.production.min.js" ] \
+   || [ "$(cat "$vendor/.version")" != "$(node -p "require('./tools/node_modules/bpmn-js/package.json').version")" ]; then
   log "copying bpmn-js into $vendor"
   rm -rf "$vendor" && mkdir -p "$vendor"
-  cp tools/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js "$vendor/"
+  cp tools/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+     tools/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js "$vendor/"
   cp -r tools/node_modules/bpmn-js/dist/assets "$vendor/"
   node -p "require('./tools/node_modules/bpmn-js/package.json').version" > "$vendor/.version"
 fi

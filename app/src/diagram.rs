@@ -1,6 +1,92 @@
-//! The one module that talks to bpmn-js (the NavigatedViewer of npm `bpmn-js@18`,
-//! served from `/vendor/bpmn-js/` and loaded on first use). The rest of the app sees a
-//! typed API: show a diagram, colour nodes by state, follow clicks on nodes.
+//! The one module that talks to bpmn-js (npm `bpmn-js@18`, served from
+//! `/vendor/bpmn-js/` and loaded on first use): the NavigatedViewer for the monitor
+//! (show a diagram, colour nodes by state, follow clicks) and the Modeler for the
+//! designer (load and save XML, selection, read and set `lwams:` properties as undoable
+//! commands, undo/redo, export SVG). The rest of the app sees typed Rust only.
+
+/// A BPMN element as the designer's properties panel sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElementProps {
+    pub id: String,
+    /// The BPMN type, e.g. `bpmn:ServiceTask`.
+    pub kind: String,
+    pub name: String,
+    /// `lwams:` attributes by local name.
+    pub lwams: std::collections::BTreeMap<String, String>,
+}
+
+impl ElementProps {
+    /// Whether the element is a step that takes an LWAMS kind (tasks).
+    pub fn is_task(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "bpmn:Task"
+                | "bpmn:ServiceTask"
+                | "bpmn:ScriptTask"
+                | "bpmn:SendTask"
+                | "bpmn:BusinessRuleTask"
+        )
+    }
+
+    /// Its LWAMS kind: `lwams:kind`, else what its BPMN type implies.
+    pub fn lwams_kind(&self) -> Option<String> {
+        self.lwams
+            .get("kind")
+            .cloned()
+            .filter(|k| !k.is_empty())
+            .or_else(|| match self.kind.as_str() {
+                "bpmn:UserTask" => Some("userTask".into()),
+                "bpmn:CallActivity" => Some("callActivity".into()),
+                _ => None,
+            })
+    }
+
+    /// The parameters the panel shows for it, with whether each is required: the
+    /// kind's required ones first, then its optional ones, then the common step ones.
+    pub fn fields(&self) -> Vec<(String, bool)> {
+        let Some(kind) = self.lwams_kind() else {
+            return vec![];
+        };
+        let mut out: Vec<(String, bool)> = Vec::new();
+        if let Some(spec) = shared::bpmn::lwams::spec(&kind) {
+            for r in spec.required {
+                for a in r.split('|') {
+                    // "a|b": either will do, so neither alone is marked required.
+                    out.push((a.to_string(), !r.contains('|')));
+                }
+            }
+        }
+        for a in shared::bpmn::lwams::optional(&kind) {
+            out.push((a.to_string(), false));
+        }
+        if self.is_task() {
+            for a in shared::bpmn::lwams::COMMON_STEP_PARAMETERS {
+                out.push((a.to_string(), false));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|(a, _)| seen.insert(a.clone()));
+        out
+    }
+
+    /// Required parameters left empty (marked red on the diagram and listed).
+    pub fn missing(&self) -> Vec<String> {
+        let Some(spec) = self
+            .lwams_kind()
+            .and_then(|k| shared::bpmn::lwams::spec(&k))
+        else {
+            return vec![];
+        };
+        spec.required
+            .iter()
+            .filter(|r| {
+                !r.split('|')
+                    .any(|a| self.lwams.get(a).is_some_and(|v| !v.trim().is_empty()))
+            })
+            .map(|r| r.replace('|', " or "))
+            .collect()
+    }
+}
 
 /// The CSS class a node state gets on the diagram (SPEC §5.2: green succeeded, blue
 /// running, yellow paused / retried / skipped, pink failed or terminated; nodes never
@@ -95,52 +181,313 @@ mod js {
         fn element(this: &ElementRegistry, id: &str) -> JsValue;
     }
 
+    #[wasm_bindgen]
+    extern "C" {
+        /// The modeler's `BpmnJS`, kept under the global name `BpmnJSModeler`.
+        #[derive(Clone)]
+        #[wasm_bindgen(js_name = BpmnJSModeler)]
+        pub type ModelerJs;
+
+        #[wasm_bindgen(constructor, js_class = "BpmnJSModeler")]
+        fn new(options: &JsValue) -> ModelerJs;
+
+        #[wasm_bindgen(method, js_name = importXML)]
+        fn import_xml(this: &ModelerJs, xml: &str) -> js_sys::Promise;
+
+        #[wasm_bindgen(method, js_name = saveXML)]
+        fn save_xml(this: &ModelerJs, options: &JsValue) -> js_sys::Promise;
+
+        #[wasm_bindgen(method, js_name = saveSVG)]
+        fn save_svg(this: &ModelerJs) -> js_sys::Promise;
+
+        #[wasm_bindgen(method, js_name = get)]
+        fn service(this: &ModelerJs, name: &str) -> JsValue;
+
+        #[wasm_bindgen(method, js_name = destroy)]
+        fn destroy_modeler(this: &ModelerJs);
+    }
+
     const SCRIPT: &str = "/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js";
+    const MODELER_SCRIPT: &str = "/vendor/bpmn-js/bpmn-modeler.production.min.js";
     const STYLES: [&str; 3] = [
         "/vendor/bpmn-js/assets/diagram-js.css",
         "/vendor/bpmn-js/assets/bpmn-js.css",
         "/vendor/bpmn-js/assets/bpmn-font/css/bpmn-embedded.css",
     ];
 
-    /// Loads bpmn-js once (script and styles); later calls return at once.
+    /// Loads the bpmn-js modeler once, under the global `BpmnJSModeler` (both bundles
+    /// define `BpmnJS`; the viewer's, if loaded, is put back).
+    async fn ensure_modeler() -> Result<(), String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let has =
+            |name: &str| js_sys::Reflect::has(&window, &JsValue::from_str(name)).unwrap_or(false);
+        if has("BpmnJSModeler") {
+            return Ok(());
+        }
+        let viewer = js_sys::Reflect::get(&window, &"BpmnJS".into()).unwrap_or(JsValue::UNDEFINED);
+        let _ = js_sys::Reflect::delete_property(&window, &"BpmnJS".into());
+        load_script(MODELER_SCRIPT, "BpmnJS").await?;
+        let modeler = js_sys::Reflect::get(&window, &"BpmnJS".into()).unwrap_or(JsValue::UNDEFINED);
+        let _ = js_sys::Reflect::set(&window, &"BpmnJSModeler".into(), &modeler);
+        if viewer.is_undefined() {
+            let _ = js_sys::Reflect::delete_property(&window, &"BpmnJS".into());
+        } else {
+            let _ = js_sys::Reflect::set(&window, &"BpmnJS".into(), &viewer);
+        }
+        Ok(())
+    }
+
+    /// Loads bpmn-js's viewer once (script and styles); later calls return at once.
     async fn ensure_loaded() -> Result<(), String> {
         let window = web_sys::window().ok_or("no window")?;
         if js_sys::Reflect::has(&window, &JsValue::from_str("BpmnJS")).unwrap_or(false) {
             return Ok(());
         }
+        load_script(SCRIPT, "BpmnJS").await
+    }
+
+    /// Adds bpmn-js's styles (once) and the script at `src`, and waits until it has
+    /// defined `global`.
+    async fn load_script(src: &str, global: &str) -> Result<(), String> {
+        let window = web_sys::window().ok_or("no window")?;
         let doc = window.document().ok_or("no document")?;
         let head = doc.head().ok_or("no head")?;
         for href in STYLES {
+            if doc
+                .query_selector(&format!("link[href='{href}']"))
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                continue;
+            }
             let link = doc.create_element("link").map_err(|_| "link")?;
             let _ = link.set_attribute("rel", "stylesheet");
             let _ = link.set_attribute("href", href);
             let _ = head.append_child(&link);
         }
-        let existing = doc
-            .query_selector(&format!("script[src='{SCRIPT}']"))
-            .ok()
-            .flatten();
-        let script = match existing {
-            Some(s) => s,
-            None => {
-                let s = doc.create_element("script").map_err(|_| "script")?;
-                let _ = s.set_attribute("src", SCRIPT);
-                let _ = head.append_child(&s);
-                s
-            }
-        };
+        let script = doc.create_element("script").map_err(|_| "script")?;
+        let _ = script.set_attribute("src", src);
         let loaded = js_sys::Promise::new(&mut |resolve, reject| {
             let target: &web_sys::EventTarget = script.unchecked_ref();
             let _ = target.add_event_listener_with_callback("load", &resolve);
             let _ = target.add_event_listener_with_callback("error", &reject);
         });
-        // The script may have loaded between the check and the listener.
-        if !js_sys::Reflect::has(&window, &JsValue::from_str("BpmnJS")).unwrap_or(false) {
-            JsFuture::from(loaded)
-                .await
-                .map_err(|_| format!("cannot load {SCRIPT}"))?;
+        let _ = head.append_child(&script);
+        JsFuture::from(loaded)
+            .await
+            .map_err(|_| format!("cannot load {src}"))?;
+        if !js_sys::Reflect::has(&window, &JsValue::from_str(global)).unwrap_or(false) {
+            return Err(format!("{src} did not define {global}"));
         }
         Ok(())
+    }
+
+    fn js_error(e: JsValue) -> String {
+        js_sys::Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "bpmn-js failed".into())
+    }
+
+    /// The designer's modeler.
+    #[derive(Clone)]
+    pub struct Modeler {
+        js: ModelerJs,
+    }
+
+    impl Modeler {
+        /// Mounts a modeler in `container` (keyboard shortcuts bound to the document) with
+        /// the `lwams:` moddle extension.
+        pub async fn mount(container: &web_sys::HtmlElement) -> Result<Modeler, String> {
+            ensure_modeler().await?;
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"container".into(), container);
+            let keyboard = js_sys::Object::new();
+            let doc = web_sys::window()
+                .and_then(|w| w.document())
+                .ok_or("no document")?;
+            let _ = js_sys::Reflect::set(&keyboard, &"bindTo".into(), &doc);
+            let _ = js_sys::Reflect::set(&options, &"keyboard".into(), &keyboard);
+            let extensions = js_sys::Object::new();
+            let descriptor =
+                js_sys::JSON::parse(&shared::bpmn::lwams::moddle_descriptor().to_string())
+                    .map_err(js_error)?;
+            let _ = js_sys::Reflect::set(&extensions, &"lwams".into(), &descriptor);
+            let _ = js_sys::Reflect::set(&options, &"moddleExtensions".into(), &extensions);
+            Ok(Modeler {
+                js: ModelerJs::new(&options),
+            })
+        }
+
+        /// Loads a diagram; on error the current one stays and the parser's message
+        /// comes back.
+        pub async fn load(&self, xml: &str) -> Result<(), String> {
+            JsFuture::from(self.js.import_xml(xml))
+                .await
+                .map_err(js_error)?;
+            let canvas: Canvas = self.js.service("canvas").unchecked_into();
+            canvas.zoom("fit-viewport");
+            Ok(())
+        }
+
+        pub async fn save_xml(&self) -> Result<String, String> {
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"format".into(), &JsValue::TRUE);
+            let r = JsFuture::from(self.js.save_xml(&options))
+                .await
+                .map_err(js_error)?;
+            js_sys::Reflect::get(&r, &"xml".into())
+                .ok()
+                .and_then(|x| x.as_string())
+                .ok_or_else(|| "bpmn-js returned no XML".into())
+        }
+
+        pub async fn save_svg(&self) -> Result<String, String> {
+            let r = JsFuture::from(self.js.save_svg()).await.map_err(js_error)?;
+            js_sys::Reflect::get(&r, &"svg".into())
+                .ok()
+                .and_then(|x| x.as_string())
+                .ok_or_else(|| "bpmn-js returned no SVG".into())
+        }
+
+        fn element(&self, id: &str) -> Option<JsValue> {
+            let registry: ElementRegistry = self.js.service("elementRegistry").unchecked_into();
+            let el = registry.element(id);
+            (!el.is_undefined() && !el.is_null()).then_some(el)
+        }
+
+        /// The element's id, type, name and `lwams:` attributes.
+        pub fn props(&self, id: &str) -> Option<super::ElementProps> {
+            let el = self.element(id)?;
+            let bo = js_sys::Reflect::get(&el, &"businessObject".into()).ok()?;
+            let field = |k: &str| {
+                js_sys::Reflect::get(&bo, &k.into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default()
+            };
+            // Declared by the moddle extension: read as `bo.get('lwams:x')`.
+            let getter = js_sys::Reflect::get(&bo, &"get".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())?;
+            let mut lwams = std::collections::BTreeMap::new();
+            for a in shared::bpmn::lwams::ATTRIBUTES {
+                if let Some(v) = getter
+                    .call1(&bo, &format!("lwams:{a}").into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+                {
+                    lwams.insert(a.to_string(), v);
+                }
+            }
+            Some(super::ElementProps {
+                id: field("id"),
+                kind: field("$type"),
+                name: field("name"),
+                lwams,
+            })
+        }
+
+        /// Sets properties (`name`, `lwams:command`, …) as one undoable command; an
+        /// empty value removes the attribute.
+        pub fn set(&self, id: &str, values: &[(&str, &str)]) {
+            let Some(el) = self.element(id) else { return };
+            let props = js_sys::Object::new();
+            for (k, v) in values {
+                let value = if v.is_empty() && *k != "name" {
+                    JsValue::UNDEFINED
+                } else {
+                    JsValue::from_str(v)
+                };
+                let _ = js_sys::Reflect::set(&props, &(*k).into(), &value);
+            }
+            let modeling = self.js.service("modeling");
+            if let Some(f) = js_sys::Reflect::get(&modeling, &"updateProperties".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            {
+                let _ = f.call2(&modeling, &el, &props);
+            }
+        }
+
+        fn command_stack(&self, method: &str) {
+            let stack = self.js.service("commandStack");
+            if let Some(f) = js_sys::Reflect::get(&stack, &method.into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            {
+                let _ = f.call0(&stack);
+            }
+        }
+
+        pub fn undo(&self) {
+            self.command_stack("undo");
+        }
+
+        pub fn redo(&self) {
+            self.command_stack("redo");
+        }
+
+        /// Calls `f` with the selected element's id (`None`: nothing or several).
+        pub fn on_selection(&self, f: impl Fn(Option<String>) + 'static) {
+            let bus: EventBus = self.js.service("eventBus").unchecked_into();
+            let handler = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
+                let selected = js_sys::Reflect::get(&e, &"newSelection".into())
+                    .ok()
+                    .map(|v| js_sys::Array::from(&v))
+                    .unwrap_or_default();
+                let id = if selected.length() == 1 {
+                    js_sys::Reflect::get(&selected.get(0), &"id".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                } else {
+                    None
+                };
+                f(id);
+            });
+            bus.on("selection.changed", handler.as_ref().unchecked_ref());
+            handler.forget();
+        }
+
+        /// Calls `f` after every change of the diagram (edits, undo, redo).
+        pub fn on_change(&self, f: impl Fn() + 'static) {
+            let bus: EventBus = self.js.service("eventBus").unchecked_into();
+            let handler = Closure::<dyn Fn(JsValue)>::new(move |_: JsValue| f());
+            bus.on("commandStack.changed", handler.as_ref().unchecked_ref());
+            handler.forget();
+        }
+
+        /// Puts a marker class on an element, or takes it off (validation: `lw-invalid`).
+        pub fn mark(&self, id: &str, class: &str, on: bool) {
+            if self.element(id).is_none() {
+                return;
+            }
+            let canvas: Canvas = self.js.service("canvas").unchecked_into();
+            if on {
+                canvas.add_marker(id, class);
+            } else {
+                canvas.remove_marker(id, class);
+            }
+        }
+
+        /// Every element id of the diagram.
+        pub fn element_ids(&self) -> Vec<String> {
+            let registry = self.js.service("elementRegistry");
+            let all = js_sys::Reflect::get(&registry, &"getAll".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .and_then(|f| f.call0(&registry).ok())
+                .map(|v| js_sys::Array::from(&v))
+                .unwrap_or_default();
+            all.iter()
+                .filter_map(|e| js_sys::Reflect::get(&e, &"id".into()).ok()?.as_string())
+                .collect()
+        }
+
+        pub fn destroy(&self) {
+            self.js.destroy_modeler();
+        }
     }
 
     /// A diagram shown in a container element.
@@ -208,7 +555,7 @@ mod js {
 }
 
 #[cfg(feature = "hydrate")]
-pub use js::Diagram;
+pub use js::{Diagram, Modeler};
 
 #[cfg(test)]
 mod tests {
@@ -224,6 +571,41 @@ mod tests {
             error: None,
             user_task: false,
         }
+    }
+
+    fn props(kind: &str, attrs: &[(&str, &str)]) -> ElementProps {
+        ElementProps {
+            id: "x".into(),
+            kind: kind.into(),
+            name: String::new(),
+            lwams: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_panel_offers_a_kinds_parameters_and_names_the_missing_required_ones() {
+        let p = props(
+            "bpmn:ServiceTask",
+            &[("kind", "remoteCommand"), ("host", "web1")],
+        );
+        let fields: Vec<_> = p.fields().into_iter().map(|(a, _)| a).collect();
+        assert_eq!(&fields[..4], ["host", "terminal", "command", "script"]);
+        assert!(fields.contains(&"timeout".to_string()));
+        assert!(fields.contains(&"idempotent".to_string()));
+        assert_eq!(p.missing(), ["terminal", "command or script"]);
+        assert!(p.fields().iter().any(|(a, req)| a == "host" && *req));
+        assert!(p.fields().iter().any(|(a, req)| a == "command" && !*req));
+        let user = props("bpmn:UserTask", &[]);
+        assert_eq!(user.lwams_kind().as_deref(), Some("userTask"));
+        assert!(user.missing().is_empty());
+        assert!(
+            !user.fields().iter().any(|(a, _)| a == "retries"),
+            "no step parameters on a user task"
+        );
+        assert!(props("bpmn:StartEvent", &[]).fields().is_empty());
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::home::Home />
                     <Route path=path!("/account/password") view=pages::password::ChangePasswordPage />
                     <Route path=path!("/flow/editor") view=pages::flow::editor::EditorPage />
+                    <Route path=path!("/flow/design") view=pages::flow::designer::DesignerPage />
                     <Route path=path!("/flow/monitor") view=pages::flow::monitor::MonitorPage />
                     <Route path=path!("/flow/tasks") view=coming!(Function::FlowTasks) />
                     <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />

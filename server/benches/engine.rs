@@ -102,7 +102,7 @@ async fn engine(url: &str) -> Bench {
 
 impl Bench {
     async fn deploy(&self, xml: &str) -> i64 {
-        deploy(&self.rt, self.co, xml, Which::Executable, None)
+        deploy(&self.rt, self.co, xml, Which::Executable, None, None)
             .await
             .expect("deploy")
             .1[0]
@@ -281,10 +281,17 @@ async fn fan_out(url: &str) {
         let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
         clients.push(ws);
     }
-    let def = deploy(&state.runtime, 1, &waiting("fan"), Which::Executable, None)
-        .await
-        .expect("deploy")
-        .1[0]
+    let def = deploy(
+        &state.runtime,
+        1,
+        &waiting("fan"),
+        Which::Executable,
+        None,
+        None,
+    )
+    .await
+    .expect("deploy")
+    .1[0]
         .id;
     let mut lat = Vec::new();
     for _ in 0..20 {

@@ -179,6 +179,13 @@ fn endpoints(
         ),
         (
             Method::GET,
+            "/api/v1/flows/hello/versions/1/xml".into(),
+            FlowEditor,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
             "/api/v1/instances".into(),
             FlowMonitor,
             View,
@@ -939,6 +946,50 @@ async fn instances_are_listed_newest_first_with_filters_and_shown_with_their_run
     assert!(runs[0]["output"].as_str().unwrap().contains("exitCode"));
     assert_eq!(
         t.get("/api/v1/instances/99999", &c).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_deploy_based_on_an_outdated_version_is_refused_naming_who_changed_it() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let base = |v: i64| json!({ "xml": FLOW, "base": { "key": "hello", "version": v } });
+    // A new flow: base version 0.
+    assert_eq!(
+        t.post("/api/v1/flows", &c, &base(0)).await.status,
+        StatusCode::CREATED
+    );
+    // Two designers opened v1; the first deploys v2, the second is refused.
+    assert_eq!(
+        t.post("/api/v1/flows", &c, &base(1)).await.status,
+        StatusCode::CREATED
+    );
+    let r = t.post("/api/v1/flows", &c, &base(1)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["field"], "base");
+    let m = r.body["message"].as_str().unwrap();
+    assert!(
+        m.contains("changed by Administrator at") && m.contains("version 2"),
+        "{m}"
+    );
+    // Creating a flow that exists is refused the same way.
+    assert_eq!(
+        t.post("/api/v1/flows", &c, &base(0)).await.status,
+        StatusCode::CONFLICT
+    );
+    let versions: Value = t.get("/api/v1/flows/hello/versions", &c).await.body;
+    assert_eq!(
+        versions.as_array().unwrap().len(),
+        2,
+        "nothing deployed by the refused calls"
+    );
+    // Any version's XML opens; a missing one is 404.
+    let r = t.get("/api/v1/flows/hello/versions/1/xml", &c).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.as_str().unwrap().contains("<process id=\"hello\""));
+    assert_eq!(
+        t.get("/api/v1/flows/hello/versions/9/xml", &c).await.status,
         StatusCode::NOT_FOUND
     );
 }

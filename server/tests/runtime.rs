@@ -564,6 +564,7 @@ mod kill9 {
                 &step(key, idem),
                 lwams_server::engine::deploy::Which::Executable,
                 None,
+                None,
             )
             .await
             .unwrap();

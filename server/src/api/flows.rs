@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flows", get(list_flows).post(deploy))
         .route("/flows/{key}/versions", get(flow_versions))
+        .route("/flows/{key}/versions/{version}/xml", get(version_xml))
         .route("/instances", get(list_instances).post(start_instance))
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/control", post(control_instance))
@@ -90,6 +91,7 @@ pub async fn deploy(
         &req.xml,
         Which::Executable,
         Some(p.user_id),
+        req.base.as_ref(),
     )
     .await
     {
@@ -97,6 +99,28 @@ pub async fn deploy(
         Err(DeployError::Refused(problems)) => return Ok(Refused(problems).into_response()),
         Err(DeployError::Store(e)) => return Err(e.into()),
         Err(DeployError::Runtime(e)) => return Err(e.into()),
+        Err(DeployError::Stale {
+            key,
+            latest,
+            by,
+            at,
+        }) => {
+            let mut c = state.store.conn().await?;
+            let who = match by {
+                Some(id) => users::get(&mut c, p.company_id, id)
+                    .await?
+                    .map(|u| u.display_name)
+                    .unwrap_or_else(|| format!("user {id}")),
+                None => "lwams flow run".into(),
+            };
+            return Err(AppError::Conflict {
+                field: Some("base".into()),
+                message: format!(
+                    "flow {key} was changed by {who} at {} UTC (now version {latest}); reload it to see their change, then deploy again",
+                    shared::datetime::datetime(at)
+                ),
+            });
+        }
     };
     let mut c = state.store.conn().await?;
     let mut out = Vec::new();
@@ -257,6 +281,29 @@ pub async fn flow_versions(
         return Err(AppError::NotFound("flow"));
     }
     Ok(Json(rows.into_iter().map(version_dto).collect()))
+}
+
+/// The BPMN XML of one version (the designer opens it).
+#[utoipa::path(get, path = "/api/v1/flows/{key}/versions/{version}/xml", tag = "flows",
+    responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = ErrorBody)))]
+pub async fn version_xml(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam((key, version)): PathParam<(String, i64)>,
+) -> AppResult<Response> {
+    p.require(Function::FlowEditor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let xml = flows::version_xml(&mut c, p.company_id, &key, version)
+        .await?
+        .ok_or(AppError::NotFound("flow version"))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response())
 }
 
 /// Instances, newest first, filtered by flow key and status.

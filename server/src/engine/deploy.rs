@@ -20,6 +20,14 @@ pub enum DeployError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// The flow moved on since the designer opened `base` (optimistic check).
+    #[error("flow {key} was changed meanwhile: it is at version {latest}")]
+    Stale {
+        key: String,
+        latest: i64,
+        by: Option<Id>,
+        at: i64,
+    },
 }
 
 fn problems_text(p: &[FlowProblem]) -> String {
@@ -71,6 +79,7 @@ pub async fn deploy(
     xml: &str,
     which: Which,
     by: Option<Id>,
+    base: Option<&shared::dto::flow::DeployBase>,
 ) -> Result<(Document, Vec<Deployed>), DeployError> {
     if xml.len() > MAX_XML_BYTES {
         return Err(refused(
@@ -132,6 +141,24 @@ pub async fn deploy(
     let compiled_json = serde_json::to_string(&compiled)
         .map_err(|e| refused(0, None, format!("cannot store the compiled flow: {e}")))?;
     let mut tx = runtime.store().begin().await?;
+    if let Some(base) = base {
+        // Checked in the deploy's transaction: no one can slip a version in between.
+        let latest = flows::versions(&mut tx, company_id, &base.key)
+            .await?
+            .into_iter()
+            .next();
+        let (version, by, at) = latest
+            .map(|l| (l.version, l.created_by, l.created_at))
+            .unwrap_or((0, None, 0));
+        if version != base.version {
+            return Err(DeployError::Stale {
+                key: base.key.clone(),
+                latest: version,
+                by,
+                at,
+            });
+        }
+    }
     let mut out = Vec::new();
     for p in chosen {
         let name = p.name.clone().unwrap_or_else(|| p.id.clone());

@@ -37,6 +37,7 @@ impl From<DeployError> for RunError {
             ),
             DeployError::Store(e) => RunError::Store(e),
             DeployError::Runtime(e) => RunError::Runtime(e),
+            stale @ DeployError::Stale { .. } => RunError::Invalid(vec![stale.to_string()]),
         }
     }
 }
@@ -82,6 +83,7 @@ pub async fn run_file(
         xml,
         Which::ExecutableOrFirst,
         initiator.id,
+        None,
     )
     .await?;
     let first = deployed

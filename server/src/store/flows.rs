@@ -242,6 +242,24 @@ pub async fn compiled_of(c: &mut Conn, definition_id: Id) -> StoreResult<Option<
     .transpose()
 }
 
+/// The XML of one version of a flow.
+pub async fn version_xml(
+    c: &mut Conn,
+    company_id: Id,
+    key: &str,
+    version: i64,
+) -> StoreResult<Option<String>> {
+    let r = sqlx::query(
+        "SELECT xml FROM flow_definitions WHERE company_id = $1 AND flow_key = $2 AND version = $3",
+    )
+    .bind(company_id)
+    .bind(key)
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok(r.try_get("xml")?)).transpose()
+}
+
 /// The XML of the definition an instance runs (for its diagram).
 pub async fn xml_of_instance(
     c: &mut Conn,

@@ -74,3 +74,131 @@ pub const KINDS: &[KindSpec] = &[
 pub fn spec(kind: &str) -> Option<&'static KindSpec> {
     KINDS.iter().find(|k| k.kind == kind)
 }
+
+/// The namespace of LWAMS properties.
+pub use super::model::LWAMS_NS as NAMESPACE;
+
+/// Every `lwams:` attribute a flow element may carry (the moddle descriptor of the
+/// designer declares exactly these, so they survive load and save).
+pub const ATTRIBUTES: &[&str] = &[
+    "kind",
+    "command",
+    "script",
+    "host",
+    "terminal",
+    "terminalUser",
+    "connectionType",
+    "workDir",
+    "timeout",
+    "retries",
+    "retryDelay",
+    "idempotent",
+    "resultVariable",
+    "dataSource",
+    "sql",
+    "query",
+    "inCloud",
+    "url",
+    "method",
+    "headers",
+    "body",
+    "tls",
+    "direction",
+    "localFile",
+    "remoteFile",
+    "tool",
+    "filename",
+    "newFilename",
+    "template",
+    "to",
+    "cc",
+    "subject",
+    "param",
+    "out",
+    "process",
+    "version",
+    "collection",
+    "elementVariable",
+    "assignee",
+    "candidates",
+    "form",
+    "due",
+];
+
+/// Parameters every step kind offers besides its required ones.
+pub const COMMON_STEP_PARAMETERS: &[&str] = &[
+    "timeout",
+    "retries",
+    "retryDelay",
+    "idempotent",
+    "resultVariable",
+];
+
+/// Optional parameters per kind (shown after the required ones).
+pub fn optional(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "remoteCommand" => &["terminalUser", "connectionType", "workDir"],
+        "localCommand" => &["workDir"],
+        "sql" => &["query", "inCloud"],
+        "http" => &["headers", "body", "tls", "inCloud"],
+        "fileOperation" => &["newFilename"],
+        "email" => &["cc", "subject", "body"],
+        "callActivity" => &["process", "version", "param", "out"],
+        "userTask" => &["assignee", "candidates", "form", "due"],
+        _ => &[],
+    }
+}
+
+/// The moddle extension (bpmn-js `moddleExtensions.lwams`) declaring `ATTRIBUTES` on
+/// every BPMN element.
+pub fn moddle_descriptor() -> serde_json::Value {
+    let properties: Vec<serde_json::Value> = ATTRIBUTES
+        .iter()
+        .map(|a| serde_json::json!({ "name": a, "isAttr": true, "type": "String" }))
+        .collect();
+    serde_json::json!({
+        "name": "LWAMS",
+        "uri": NAMESPACE,
+        "prefix": "lwams",
+        "xml": { "tagAlias": "lowerCase" },
+        "types": [{
+            "name": "Properties",
+            "extends": ["bpmn:BaseElement"],
+            "properties": properties,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_moddle_descriptor_declares_every_parameter_of_every_kind() {
+        for k in KINDS {
+            for r in k.required {
+                for a in r.split('|') {
+                    assert!(ATTRIBUTES.contains(&a), "{}: {a}", k.kind);
+                }
+            }
+            for a in optional(k.kind) {
+                assert!(ATTRIBUTES.contains(a), "{}: {a}", k.kind);
+            }
+        }
+        for a in COMMON_STEP_PARAMETERS {
+            assert!(ATTRIBUTES.contains(a));
+        }
+        let d = moddle_descriptor();
+        assert_eq!(d["prefix"], "lwams");
+        assert_eq!(d["uri"], NAMESPACE);
+        let props = d["types"][0]["properties"].as_array().unwrap();
+        assert_eq!(props.len(), ATTRIBUTES.len());
+        assert!(props.iter().all(|p| p["isAttr"] == true));
+        assert_eq!(d["types"][0]["extends"][0], "bpmn:BaseElement");
+        let mut seen = std::collections::BTreeSet::new();
+        assert!(
+            ATTRIBUTES.iter().all(|a| seen.insert(a)),
+            "no attribute twice"
+        );
+    }
+}

@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployFlow {
     pub xml: String,
+    /// The version the designer opened: the deploy is refused (409, naming who changed
+    /// it and when) if the flow has moved on since. `version` 0: a new flow.
+    #[serde(default)]
+    pub base: Option<DeployBase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployBase {
+    pub key: String,
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

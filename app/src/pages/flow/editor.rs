@@ -25,7 +25,7 @@ pub fn EditorPage() -> impl IntoView {
 }
 
 /// Reads the file chosen in an `<input type=file>` as text (browser only).
-async fn read_chosen_file(ev: &leptos::ev::Event) -> Option<String> {
+pub(crate) async fn read_chosen_file(ev: &leptos::ev::Event) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -97,8 +97,12 @@ fn FlowList() -> impl IntoView {
             problems.set(vec![]);
             deployed.set(None);
             error.set(None);
-            match api::send_json::<_, Vec<FlowVersion>>(Method::Post, "/flows", &DeployFlow { xml })
-                .await
+            match api::send_json::<_, Vec<FlowVersion>>(
+                Method::Post,
+                "/flows",
+                &DeployFlow { xml, base: None },
+            )
+            .await
             {
                 Ok(versions) => {
                     deployed.set(Some(
@@ -131,6 +135,7 @@ fn FlowList() -> impl IntoView {
             <span class="muted">{move || t_args("common-total", vec![("count", page.get().total.to_string())])()}</span>
             <span class="spacer"></span>
             <Show when=can_manage>
+                <a class="button" data-testid="new-flow" href="/flow/design">{t("editor-new-flow")}</a>
                 <label class="button primary file-button">
                     {t("editor-import")}
                     <input type="file" accept=".bpmn,.xml" data-testid="import-bpmn" on:change=import />
@@ -180,6 +185,7 @@ fn FlowList() -> impl IntoView {
                                                 }
                                             }
                                         </Show>
+                                        <a class="button small" data-testid="design" href=format!("/flow/design?key={}", encode(&f.key))>{t("editor-design")}</a>
                                         <a class="button small" href=monitor.clone()>{t("editor-open-monitor")}</a>
                                     </td>
                                 </tr>

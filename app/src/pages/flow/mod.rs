@@ -1,4 +1,5 @@
 //! Flow menu pages.
 
+pub mod designer;
 pub mod editor;
 pub mod monitor;

@@ -1,0 +1,470 @@
+//! Flow › Editor › design: the bpmn-js Modeler (through `diagram.rs`) with a properties
+//! panel written in Leptos. Every edit is an undoable bpmn-js command; steps missing
+//! required parameters are marked red and listed; "Deploy new version" (Ctrl+S) saves
+//! the diagram as a new immutable version, refused when someone deployed meanwhile
+//! (optimistic check, "changed by X at T"); older versions open read-only; import and
+//! export .bpmn, export SVG.
+
+use crate::api::{self, encode, ApiError, Method};
+use crate::components::error_line::ErrorLine;
+use crate::components::guard::{Guarded, PageTitle};
+use crate::diagram::ElementProps;
+use crate::i18n::{t, t_args};
+use crate::pages::flow::monitor::when;
+use leptos::prelude::*;
+use shared::dto::flow::{DeployBase, DeployFlow, FlowVersion};
+use shared::Function;
+
+/// A new flow: one start event, drawn.
+const NEW_FLOW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:lwams="http://lwams.io/schema/bpmn/1.0" id="definitions" targetNamespace="http://lwams.io/flows">
+  <bpmn:process id="new-flow" name="New flow" isExecutable="true">
+    <bpmn:startEvent id="start" name="start"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="diagram">
+    <bpmndi:BPMNPlane id="plane" bpmnElement="new-flow">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>"#;
+
+#[component]
+pub fn DesignerPage() -> impl IntoView {
+    view! {
+        <Guarded function=Function::FlowEditor>
+            <PageTitle function=Function::FlowEditor />
+            <Designer />
+        </Guarded>
+    }
+}
+
+/// The process id of a BPMN file (the flow key), read from its text.
+fn process_id(xml: &str) -> Option<String> {
+    let at = xml.find(":process ").or_else(|| xml.find("<process "))?;
+    let rest = &xml[at..];
+    let end = rest.find('>')?;
+    let tag = &rest[..end];
+    let id_at = tag.find(" id=\"")? + 5;
+    let id_end = tag[id_at..].find('"')?;
+    Some(tag[id_at..id_at + id_end].to_string())
+}
+
+#[component]
+fn Designer() -> impl IntoView {
+    let params = leptos_router::hooks::use_query_map();
+    let key = Memo::new(move |_| params.with(|p| p.get("key")).filter(|k| !k.is_empty()));
+    let versions = RwSignal::new(Vec::<FlowVersion>::new());
+    // The version shown (0: a new flow) and the latest one (deploys build on it).
+    let shown = RwSignal::new(0_i64);
+    let latest = Memo::new(move |_| versions.with(|v| v.first().map(|v| v.version).unwrap_or(0)));
+    let read_only = move || shown.get() != latest.get();
+    let error = RwSignal::new(None::<ApiError>);
+    let problems = RwSignal::new(Vec::<String>::new());
+    let message = RwSignal::new(None::<String>);
+    let selected = RwSignal::new(None::<ElementProps>);
+    let dirty = RwSignal::new(false);
+    let container = NodeRef::<leptos::html::Div>::new();
+    // Bumped whenever the diagram changed (to re-read the selection and the markers).
+    let changes = RwSignal::new(0_u32);
+    let selected_id = RwSignal::new(None::<String>);
+    let invalid = RwSignal::new(Vec::<(String, Vec<String>)>::new());
+
+    #[cfg(feature = "hydrate")]
+    let modeler = StoredValue::new_local(None::<crate::diagram::Modeler>);
+
+    // Which XML to show: the chosen version of the flow, or a new flow.
+    let load = move |xml: String| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(m) = modeler.get_value() else { return };
+            match m.load(&xml).await {
+                Ok(()) => {
+                    dirty.set(false);
+                    selected_id.set(None);
+                    changes.update(|c| *c += 1);
+                }
+                Err(e) => message.set(Some(e)),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = xml;
+    };
+    let open_version = move |k: String, v: i64| {
+        leptos::task::spawn_local(async move {
+            match api::get_text(&format!("/flows/{}/versions/{v}/xml", encode(&k))).await {
+                Ok(xml) => {
+                    shown.set(v);
+                    load(xml);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some(el) = container.get() else { return };
+        let wanted =
+            params.with_untracked(|p| p.get("version").and_then(|v| v.parse::<i64>().ok()));
+        let k = key.get_untracked();
+        leptos::task::spawn_local(async move {
+            let el: web_sys::HtmlElement = el.into();
+            let m = match crate::diagram::Modeler::mount(&el).await {
+                Ok(m) => m,
+                Err(e) => {
+                    message.set(Some(e));
+                    return;
+                }
+            };
+            m.on_selection(move |id| selected_id.set(id));
+            m.on_change(move || {
+                dirty.set(true);
+                changes.update(|c| *c += 1);
+            });
+            modeler.set_value(Some(m));
+            match k {
+                None => load(NEW_FLOW.to_string()),
+                Some(k) => {
+                    match api::get::<Vec<FlowVersion>>(&format!("/flows/{}/versions", encode(&k)))
+                        .await
+                    {
+                        Ok(v) => {
+                            let open = wanted.or(v.first().map(|f| f.version)).unwrap_or(0);
+                            versions.set(v);
+                            open_version(k, open);
+                        }
+                        Err(e) => error.set(Some(e)),
+                    }
+                }
+            }
+        });
+    });
+
+    // Re-read the selection and mark every step that misses required parameters.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        changes.track();
+        let id = selected_id.get();
+        modeler.with_value(|m| {
+            let Some(m) = m else { return };
+            selected.set(id.as_deref().and_then(|id| m.props(id)));
+            let mut bad = Vec::new();
+            for el in m.element_ids() {
+                let missing = m.props(&el).map(|p| p.missing()).unwrap_or_default();
+                m.mark(&el, "lw-invalid", !missing.is_empty());
+                if !missing.is_empty() {
+                    bad.push((el, missing));
+                }
+            }
+            invalid.set(bad);
+        });
+    });
+
+    let set = move |attr: String, value: String| {
+        #[cfg(feature = "hydrate")]
+        if let Some(id) = selected_id.get_untracked() {
+            modeler.with_value(|m| {
+                if let Some(m) = m {
+                    m.set(&id, &[(attr.as_str(), value.as_str())]);
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (attr, value);
+    };
+
+    let deploy = move || {
+        if read_only() {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(m) = modeler.get_value() else { return };
+            let xml = match m.save_xml().await {
+                Ok(x) => x,
+                Err(e) => {
+                    message.set(Some(e));
+                    return;
+                }
+            };
+            let flow_key = key
+                .get_untracked()
+                .or_else(|| process_id(&xml))
+                .unwrap_or_default();
+            let req = DeployFlow {
+                xml,
+                base: Some(DeployBase {
+                    key: flow_key.clone(),
+                    version: latest.get_untracked(),
+                }),
+            };
+            problems.set(vec![]);
+            error.set(None);
+            match api::send_json::<_, Vec<FlowVersion>>(Method::Post, "/flows", &req).await {
+                Ok(deployed) => {
+                    dirty.set(false);
+                    if let Some(d) = deployed
+                        .iter()
+                        .find(|d| d.key == flow_key)
+                        .or(deployed.first())
+                    {
+                        message.set(Some(format!("{} v{}", d.key, d.version)));
+                        let k = d.key.clone();
+                        if let Ok(v) =
+                            api::get::<Vec<FlowVersion>>(&format!("/flows/{}/versions", encode(&k)))
+                                .await
+                        {
+                            shown.set(v.first().map(|f| f.version).unwrap_or(0));
+                            versions.set(v);
+                        }
+                        if key.get_untracked().is_none() {
+                            let nav = leptos_router::hooks::use_navigate();
+                            nav(
+                                &format!("/flow/design?key={}", encode(&k)),
+                                Default::default(),
+                            );
+                        }
+                    }
+                }
+                Err(e) if e.status == 422 => {
+                    problems.set(e.body.message.split("; ").map(str::to_string).collect())
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    // Ctrl+S / ⌘S deploys; leaving with unsaved changes asks first.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if (ev.ctrl_key() || ev.meta_key()) && ev.key().eq_ignore_ascii_case("s") {
+                ev.prevent_default();
+                deploy();
+            }
+        });
+        let guard = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if dirty.get_untracked() {
+                ev.prevent_default();
+                ev.set_return_value("unsaved");
+            }
+        });
+        on_cleanup(move || {
+            handle.remove();
+            guard.remove();
+            modeler.with_value(|m| {
+                if let Some(m) = m {
+                    m.destroy();
+                }
+            });
+        });
+    }
+
+    let export = move |svg: bool| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(m) = modeler.get_value() else { return };
+            let name = key.get_untracked().unwrap_or_else(|| "flow".into());
+            let result = if svg {
+                m.save_svg().await
+            } else {
+                m.save_xml().await
+            };
+            match result {
+                Ok(text) => download(
+                    &format!("{name}.{}", if svg { "svg" } else { "bpmn" }),
+                    &text,
+                    if svg {
+                        "image/svg+xml"
+                    } else {
+                        "application/xml"
+                    },
+                ),
+                Err(e) => message.set(Some(e)),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = svg;
+    };
+
+    let import = move |ev: leptos::ev::Event| {
+        leptos::task::spawn_local(async move {
+            if let Some(xml) = crate::pages::flow::editor::read_chosen_file(&ev).await {
+                load(xml);
+                dirty.set(true);
+            }
+        });
+    };
+
+    let undo = move |redo: bool| {
+        #[cfg(feature = "hydrate")]
+        modeler.with_value(|m| {
+            if let Some(m) = m {
+                if redo {
+                    m.redo()
+                } else {
+                    m.undo()
+                }
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = redo;
+    };
+
+    view! {
+        <div class="toolbar designer-toolbar">
+            <a class="button small" href="/flow/editor">"‹ " {t("editor-back")}</a>
+            <strong data-testid="designer-key">{move || key.get().unwrap_or_else(|| t("editor-new-flow")())}</strong>
+            <select data-testid="version-select" on:change=move |ev| {
+                if let (Some(k), Ok(v)) = (key.get_untracked(), event_target_value(&ev).parse::<i64>()) {
+                    open_version(k, v);
+                }
+            }>
+                {move || versions.get().into_iter().map(|v| {
+                    let label = format!("v{} · {}", v.version, when(v.created_at));
+                    let n = v.version;
+                    view! { <option value=n selected=move || shown.get() == n>{label}</option> }
+                }).collect_view()}
+            </select>
+            <Show when=read_only>
+                <span class="badge status-paused" data-testid="read-only">{t("editor-read-only")}</span>
+            </Show>
+            <Show when=move || dirty.get()>
+                <span class="muted" data-testid="unsaved">{t("editor-unsaved")}</span>
+            </Show>
+            <span class="spacer"></span>
+            <button class="small" title="Ctrl+Z" on:click=move |_| undo(false)>{t("editor-undo")}</button>
+            <button class="small" title="Ctrl+Y" on:click=move |_| undo(true)>{t("editor-redo")}</button>
+            <label class="button small file-button secondary">
+                {t("editor-import")}
+                <input type="file" accept=".bpmn,.xml" data-testid="designer-import" on:change=import />
+            </label>
+            <button class="small" data-testid="export-bpmn" on:click=move |_| export(false)>{t("editor-export-bpmn")}</button>
+            <button class="small" data-testid="export-svg" on:click=move |_| export(true)>{t("editor-export-svg")}</button>
+            <button class="primary" data-testid="deploy" title="Ctrl+S" disabled=read_only on:click=move |_| deploy()>{t("editor-deploy")}</button>
+        </div>
+        <ErrorLine error />
+        {move || message.get().map(|m| view! { <p class="ok" role="status" data-testid="designer-message">{t("editor-deployed")} " " {m}</p> })}
+        <Show when=move || !problems.get().is_empty()>
+            <div class="card error-list" role="alert" data-testid="deploy-problems">
+                <h3>{t("editor-refused")}</h3>
+                <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        </Show>
+        <div class="designer">
+            <div class="modeler" node_ref=container data-testid="modeler"></div>
+            <aside class="properties" data-testid="properties">
+                {move || match selected.get() {
+                    None => view! { <p class="muted">{t("editor-pick-element")}</p> }.into_any(),
+                    Some(p) => view! { <Properties props=p set /> }.into_any(),
+                }}
+                <Show when=move || !invalid.get().is_empty()>
+                    <div class="card error-list" data-testid="missing-parameters">
+                        <h3>{t("editor-missing")}</h3>
+                        <ul>{move || invalid.get().into_iter().map(|(id, m)| view! { <li>{format!("{id}: {}", m.join(", "))}</li> }).collect_view()}</ul>
+                    </div>
+                </Show>
+            </aside>
+        </div>
+        <p class="muted small">{move || t_args("editor-versions-count", vec![("count", versions.get().len().to_string())])()}</p>
+    }
+}
+
+/// The properties of the selected element.
+#[component]
+fn Properties(
+    props: ElementProps,
+    set: impl Fn(String, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let missing = props.missing();
+    let kinds = props.is_task().then(|| {
+        let current = props.lwams.get("kind").cloned().unwrap_or_default();
+        view! {
+            <label>
+                {t("editor-kind")}
+                <select data-testid="prop-kind" on:change=move |ev| set("lwams:kind".into(), event_target_value(&ev))>
+                    <option value="" selected=current.is_empty()>"—"</option>
+                    {shared::bpmn::lwams::KINDS
+                        .iter()
+                        .filter(|k| !matches!(k.kind, "userTask" | "callActivity"))
+                        .map(|k| view! { <option value=k.kind selected=current == k.kind>{k.label}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+        }
+    });
+    let fields = props
+        .fields()
+        .into_iter()
+        .map(|(attr, required)| {
+            let value = props.lwams.get(&attr).cloned().unwrap_or_default();
+            let invalid = required && value.trim().is_empty();
+            let long = matches!(attr.as_str(), "command" | "script" | "sql" | "body" | "headers");
+            let name = format!("lwams:{attr}");
+            let testid = format!("prop-{attr}");
+            let label = if required { format!("{attr} *") } else { attr.clone() };
+            view! {
+                <label class:invalid=invalid>
+                    {label}
+                    {if long {
+                        view! { <textarea rows="4" data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev))></textarea> }.into_any()
+                    } else {
+                        view! { <input data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) /> }.into_any()
+                    }}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3 data-testid="prop-id">{props.id.clone()}</h3>
+        <p class="muted">{props.kind.trim_start_matches("bpmn:").to_string()}</p>
+        <label>
+            {t("common-name")}
+            <input data-testid="prop-name" prop:value=props.name.clone() on:change=move |ev| set("name".into(), event_target_value(&ev)) />
+        </label>
+        {kinds}
+        {fields}
+        {(!missing.is_empty()).then(|| view! { <p class="error">{t("editor-missing")} " " {missing.join(", ")}</p> })}
+    }
+}
+
+/// Offers `text` as a file download (browser only).
+#[cfg(feature = "hydrate")]
+fn download(name: &str, text: &str, mime: &str) {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(a) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flow_key_is_the_process_id() {
+        assert_eq!(
+            super::process_id(super::NEW_FLOW).as_deref(),
+            Some("new-flow")
+        );
+        assert_eq!(
+            super::process_id(r#"<definitions><process id="p1" isExecutable="true">"#).as_deref(),
+            Some("p1")
+        );
+        assert_eq!(super::process_id("<definitions/>"), None);
+    }
+}
