@@ -186,3 +186,6 @@ editor-pick-element = Select an element on the diagram to edit its properties.
 editor-missing = Missing required parameters:
 editor-kind = Step kind
 editor-versions-count = { $count } versions
+editor-compare = Compare with…
+editor-diff-title = Changes from v{ $from } to v{ $to }
+editor-diff-none = No differences.

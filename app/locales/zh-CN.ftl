@@ -186,3 +186,6 @@ editor-pick-element = 在流程图上选择一个元素以编辑其属性。
 editor-missing = 缺少必填参数：
 editor-kind = 步骤类型
 editor-versions-count = 共 { $count } 个版本
+editor-compare = 与…比较
+editor-diff-title = 从 v{ $from } 到 v{ $to } 的变化
+editor-diff-none = 没有差异。

@@ -171,6 +171,8 @@ mod js {
         fn remove_marker(this: &Canvas, id: &str, class: &str);
         #[wasm_bindgen(method)]
         fn zoom(this: &Canvas, how: &str) -> JsValue;
+        #[wasm_bindgen(method, js_name = zoom)]
+        fn zoom_centered(this: &Canvas, how: &str, center: &str) -> JsValue;
 
         type EventBus;
         #[wasm_bindgen(method)]
@@ -327,7 +329,7 @@ mod js {
                 .await
                 .map_err(js_error)?;
             let canvas: Canvas = self.js.service("canvas").unchecked_into();
-            canvas.zoom("fit-viewport");
+            canvas.zoom_centered("fit-viewport", "auto");
             Ok(())
         }
 

@@ -186,6 +186,13 @@ fn endpoints(
         ),
         (
             Method::GET,
+            "/api/v1/flows/hello/diff?from=1&to=1".into(),
+            FlowEditor,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
             "/api/v1/instances".into(),
             FlowMonitor,
             View,
@@ -407,7 +414,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
                 r.body
             );
         }
-        let names_an_object = ["/users/", "/groups/", "/instances/", "/versions"]
+        let names_an_object = ["/users/", "/groups/", "/instances/", "/versions", "/diff"]
             .iter()
             .any(|p| path.contains(p));
         if names_an_object {

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/flows", get(list_flows).post(deploy))
         .route("/flows/{key}/versions", get(flow_versions))
         .route("/flows/{key}/versions/{version}/xml", get(version_xml))
+        .route("/flows/{key}/diff", get(version_diff))
         .route("/instances", get(list_instances).post(start_instance))
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/control", post(control_instance))
@@ -239,14 +240,7 @@ pub async fn instance_diagram(
     let xml = flows::xml_of_instance(&mut c, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("instance"))?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/xml; charset=utf-8",
-        )],
-        xml,
-    )
-        .into_response())
+    Ok(xml_response(xml))
 }
 
 /// The latest version of every flow.
@@ -283,6 +277,48 @@ pub async fn flow_versions(
     Ok(Json(rows.into_iter().map(version_dto).collect()))
 }
 
+/// `?from=&to=`: the two versions to compare.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct DiffQuery {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// What changed from one version of a flow to another: elements added and removed,
+/// and each changed property with its value before and after.
+#[utoipa::path(get, path = "/api/v1/flows/{key}/diff", tag = "flows", params(DiffQuery),
+    responses((status = 200, body = [shared::bpmn::diff::Change]), (status = 404, body = ErrorBody)))]
+pub async fn version_diff(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(key): PathParam<String>,
+    QueryParams(q): QueryParams<DiffQuery>,
+) -> AppResult<Json<Vec<shared::bpmn::diff::Change>>> {
+    p.require(Function::FlowEditor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let mut docs = Vec::new();
+    for v in [q.from, q.to] {
+        let xml = flows::version_xml(&mut c, p.company_id, &key, v)
+            .await?
+            .ok_or(AppError::NotFound("flow version"))?;
+        let doc = shared::bpmn::Document::parse(&xml)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored version {v} of {key}: {e}")))?;
+        docs.push(doc);
+    }
+    let process =
+        |d: &shared::bpmn::Document| d.model.processes.iter().find(|p| p.id == key).cloned();
+    Ok(Json(shared::bpmn::diff::diff(
+        process(&docs[0]).as_ref(),
+        process(&docs[1]).as_ref(),
+    )))
+}
+
+/// A BPMN file as the answer.
+fn xml_response(xml: String) -> Response {
+    let content_type = "application/xml; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], xml).into_response()
+}
+
 /// The BPMN XML of one version (the designer opens it).
 #[utoipa::path(get, path = "/api/v1/flows/{key}/versions/{version}/xml", tag = "flows",
     responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = ErrorBody)))]
@@ -296,14 +332,7 @@ pub async fn version_xml(
     let xml = flows::version_xml(&mut c, p.company_id, &key, version)
         .await?
         .ok_or(AppError::NotFound("flow version"))?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/xml; charset=utf-8",
-        )],
-        xml,
-    )
-        .into_response())
+    Ok(xml_response(xml))
 }
 
 /// Instances, newest first, filtered by flow key and status.

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
         groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
         groups::delete_group, groups::add_members, groups::remove_member,
         flows::deploy, flows::list_flows, flows::flow_versions, flows::list_instances, flows::get_instance,
-        flows::start_instance, flows::control_instance, flows::instance_diagram, flows::version_xml,
+        flows::start_instance, flows::control_instance, flows::instance_diagram, flows::version_xml, flows::version_diff,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),

@@ -4,6 +4,7 @@
 //! typed model (`model.rs`) by namespace, and keeps the tree so that `Document::write`
 //! returns every element and attribute LWAMS does not execute as it came in.
 
+pub mod diff;
 pub mod lwams;
 pub mod model;
 pub mod validate;

@@ -4,6 +4,11 @@
 //! the diagram as a new immutable version, refused when someone deployed meanwhile
 //! (optimistic check, "changed by X at T"); older versions open read-only; import and
 //! export .bpmn, export SVG.
+// The modeler exists in the browser only: on the server this page renders its frame.
+#![cfg_attr(
+    not(feature = "hydrate"),
+    allow(unused_imports, unused_variables, dead_code)
+)]
 
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::error_line::ErrorLine;
@@ -68,6 +73,19 @@ fn Designer() -> impl IntoView {
     let changes = RwSignal::new(0_u32);
     let selected_id = RwSignal::new(None::<String>);
     let invalid = RwSignal::new(Vec::<(String, Vec<String>)>::new());
+    let diff = RwSignal::new(None::<(i64, Vec<shared::bpmn::diff::Change>)>);
+    let compare = move |from: i64| {
+        let (Some(k), to) = (key.get_untracked(), shown.get_untracked()) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let path = format!("/flows/{}/diff?from={from}&to={to}", encode(&k));
+            match api::get::<Vec<shared::bpmn::diff::Change>>(&path).await {
+                Ok(changes) => diff.set(Some((from, changes))),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
 
     #[cfg(feature = "hydrate")]
     let modeler = StoredValue::new_local(None::<crate::diagram::Modeler>);
@@ -326,6 +344,19 @@ fn Designer() -> impl IntoView {
                     view! { <option value=n selected=move || shown.get() == n>{label}</option> }
                 }).collect_view()}
             </select>
+            <Show when=move || { versions.with(|v| v.len() > 1) }>
+                <select data-testid="compare-select" on:change=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<i64>() {
+                        compare(v);
+                    }
+                }>
+                    <option value="">{t("editor-compare")}</option>
+                    {move || versions.get().into_iter().filter(|v| v.version != shown.get()).map(|v| {
+                        let n = v.version;
+                        view! { <option value=n>{format!("v{n}")}</option> }
+                    }).collect_view()}
+                </select>
+            </Show>
             <Show when=read_only>
                 <span class="badge status-paused" data-testid="read-only">{t("editor-read-only")}</span>
             </Show>
@@ -345,12 +376,26 @@ fn Designer() -> impl IntoView {
         </div>
         <ErrorLine error />
         {move || message.get().map(|m| view! { <p class="ok" role="status" data-testid="designer-message">{t("editor-deployed")} " " {m}</p> })}
-        <Show when=move || !problems.get().is_empty()>
-            <div class="card error-list" role="alert" data-testid="deploy-problems">
-                <h3>{t("editor-refused")}</h3>
-                <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-            </div>
-        </Show>
+        <crate::pages::flow::editor::DeployProblems problems />
+        {move || diff.get().map(|(from, changes)| {
+            let title = t_args("editor-diff-title", vec![("from", from.to_string()), ("to", shown.get().to_string())]);
+            view! {
+                <div class="card diff" data-testid="diff">
+                    <h3>{title}</h3>
+                    {changes.is_empty().then(|| view! { <p class="muted">{t("editor-diff-none")}</p> })}
+                    <ul>
+                        {changes.into_iter().map(|c| {
+                            let line = match c.change.as_str() {
+                                "changed" => format!("{} · {}: {} → {}", c.element_id, c.property.unwrap_or_default(), c.before.unwrap_or_else(|| "∅".into()), c.after.unwrap_or_else(|| "∅".into())),
+                                other => format!("{} · {other} ({})", c.element_id, c.before.or(c.after).unwrap_or_default()),
+                            };
+                            view! { <li>{line}</li> }
+                        }).collect_view()}
+                    </ul>
+                    <button class="small" on:click=move |_| diff.set(None)>{t("common-close")}</button>
+                </div>
+            }
+        })}
         <div class="designer">
             <div class="modeler" node_ref=container data-testid="modeler"></div>
             <aside class="properties" data-testid="properties">

@@ -144,12 +144,7 @@ fn FlowList() -> impl IntoView {
         </div>
         <ErrorLine error />
         {move || deployed.get().map(|d| view! { <p class="ok" role="status" data-testid="deployed">{t("editor-deployed")} " " {d}</p> })}
-        <Show when=move || !problems.get().is_empty()>
-            <div class="card error-list" role="alert" data-testid="deploy-problems">
-                <h3>{t("editor-refused")}</h3>
-                <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-            </div>
-        </Show>
+        <DeployProblems problems />
         <div class="table-wrap">
             <table class="grid" data-testid="flows-table">
                 <thead>
@@ -195,5 +190,18 @@ fn FlowList() -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Why a deploy was refused: every problem, each with its line.
+#[component]
+pub(crate) fn DeployProblems(problems: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || !problems.get().is_empty()>
+            <div class="card error-list" role="alert" data-testid="deploy-problems">
+                <h3>{t("editor-refused")}</h3>
+                <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        </Show>
     }
 }

@@ -1,0 +1,91 @@
+// Flow › Editor › design: the bpmn-js modeler with the LWAMS properties panel. Edit a
+// step's command (undo/redo), see a missing parameter marked, deploy a new version with
+// Ctrl+S, reload and find the property back, open an older version read-only, export
+// the .bpmn, and have a stale deploy from a second window refused with who and when.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useServerAndBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
+
+const env = useServerAndBrowser();
+
+async function selectElement(page, id) {
+  await page.click(`[data-testid=modeler] .djs-element[data-element-id=${id}]`);
+  await page.waitForSelector(`[data-testid=prop-id]:has-text("${id}")`);
+}
+
+test('the designer edits, validates, deploys, reopens, exports and refuses a stale deploy', async () => {
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
+  await page.click('[data-function=flow_editor]');
+  await page.setInputFiles('[data-testid=import-bpmn]', join(root, 'docs', 'examples', 'approval.bpmn'));
+  await page.waitForSelector('[data-testid=deployed]');
+  await page.click('[data-testid=flows-table] tr[data-flow=disk-cleanup] [data-testid=design]');
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+
+  // Edit the command; undo and redo are bpmn-js commands.
+  await selectElement(page, 'clean');
+  assert.match(await page.inputValue('[data-testid=prop-command]'), /echo cleaned/);
+  await page.fill('[data-testid=prop-command]', 'echo designed ${usage}');
+  await page.press('[data-testid=prop-command]', 'Tab');
+  await page.waitForSelector('[data-testid=unsaved]');
+  await page.click('button:has-text("撤销"), button:has-text("Undo")');
+  await page.waitForFunction(() => document.querySelector('[data-testid=prop-command]')?.value.startsWith('echo cleaned'));
+  await page.click('button:has-text("重做"), button:has-text("Redo")');
+  await page.waitForFunction(() => document.querySelector('[data-testid=prop-command]')?.value === 'echo designed ${usage}');
+
+  // A required parameter left empty: marked on the diagram and listed.
+  await page.fill('[data-testid=prop-command]', '');
+  await page.press('[data-testid=prop-command]', 'Tab');
+  await page.waitForSelector('[data-testid=modeler] .djs-element.lw-invalid[data-element-id=clean]');
+  assert.match(await page.textContent('[data-testid=missing-parameters]'), /clean: command or script/);
+  await page.fill('[data-testid=prop-command]', 'echo designed ${usage}');
+  await page.press('[data-testid=prop-command]', 'Tab');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=missing-parameters]'));
+
+  // Ctrl+S deploys version 2.
+  await page.keyboard.press('Control+s');
+  await page.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v2")');
+  await page.screenshot({ path: join(artifacts, 'designer-1440.png'), fullPage: true });
+
+  // Reloaded, the property is there; version 1 opens read-only.
+  await page.reload();
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+  await selectElement(page, 'clean');
+  assert.equal(await page.inputValue('[data-testid=prop-command]'), 'echo designed ${usage}');
+  await page.selectOption('[data-testid=version-select]', '1');
+  await page.waitForSelector('[data-testid=read-only]');
+  assert.ok(await page.isDisabled('[data-testid=deploy]'));
+  await page.selectOption('[data-testid=version-select]', '2');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=read-only]'));
+
+  // What changed from v1 to v2: the command, before and after.
+  await page.selectOption('[data-testid=compare-select]', '1');
+  await page.waitForSelector('[data-testid=diff] li');
+  assert.match(await page.textContent('[data-testid=diff]'), /clean · lwams:command: echo cleaned after \$\{usage\} → echo designed \$\{usage\}/);
+
+  // Export .bpmn carries the LWAMS properties.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-bpmn]')]);
+  const exported = readFileSync(await download.path(), 'utf8');
+  assert.match(exported, /lwams:command="echo designed \$\{usage\}"/);
+  assert.match(exported, /xmlns:lwams="http:\/\/lwams.io\/schema\/bpmn\/1.0"/);
+
+  // Two windows on version 2: the second deploy is refused, naming who and when.
+  const other = await ctx.newPage();
+  await other.goto(page.url());
+  await other.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+  await page.click('[data-testid=deploy]');
+  await page.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v3")');
+  await other.click('[data-testid=deploy]');
+  await other.waitForSelector('.error:has-text("Administrator")');
+  assert.match(await other.textContent('.error'), /disk-cleanup/);
+
+  const phone = await ctx.newPage();
+  await phone.setViewportSize({ width: 375, height: 800 });
+  await phone.goto(page.url());
+  await phone.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+  await phone.screenshot({ path: join(artifacts, 'designer-375.png'), fullPage: true });
+  await ctx.close();
+});
