@@ -4,7 +4,8 @@
 // the .bpmn, and have a stale deploy from a second window refused with who and when.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useServerAndBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
 
@@ -81,6 +82,13 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await other.click('[data-testid=deploy]');
   await other.waitForSelector('.error:has-text("Administrator")');
   assert.match(await other.textContent('.error'), /disk-cleanup/);
+
+  // A broken file is refused with bpmn-js's message; the diagram stays.
+  const dir = mkdtempSync(join(tmpdir(), 'lwams-e2e-designer-'));
+  writeFileSync(join(dir, 'broken.bpmn'), '<definitions><process id="x"></definitions>');
+  await page.setInputFiles('[data-testid=designer-import]', join(dir, 'broken.bpmn'));
+  await page.waitForSelector('[data-testid=designer-error]');
+  assert.ok(await page.$('[data-testid=modeler] .djs-element[data-element-id=clean]'), 'the diagram stayed');
 
   const phone = await ctx.newPage();
   await phone.setViewportSize({ width: 375, height: 800 });

@@ -90,23 +90,27 @@ fn Designer() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let modeler = StoredValue::new_local(None::<crate::diagram::Modeler>);
 
-    // Which XML to show: the chosen version of the flow, or a new flow.
-    let load = move |xml: String| {
+    // Shows `xml` (a version, a new flow, an imported file: then `unsaved`). A file
+    // bpmn-js cannot read leaves the current diagram and says why.
+    let failure = RwSignal::new(None::<String>);
+    let load_as = move |xml: String, unsaved: bool| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let Some(m) = modeler.get_value() else { return };
             match m.load(&xml).await {
                 Ok(()) => {
-                    dirty.set(false);
+                    failure.set(None);
+                    dirty.set(unsaved);
                     selected_id.set(None);
                     changes.update(|c| *c += 1);
                 }
-                Err(e) => message.set(Some(e)),
+                Err(e) => failure.set(Some(e)),
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = xml;
+        let _ = (xml, unsaved);
     };
+    let load = move |xml: String| load_as(xml, false);
     let open_version = move |k: String, v: i64| {
         leptos::task::spawn_local(async move {
             match api::get_text(&format!("/flows/{}/versions/{v}/xml", encode(&k))).await {
@@ -130,7 +134,7 @@ fn Designer() -> impl IntoView {
             let m = match crate::diagram::Modeler::mount(&el).await {
                 Ok(m) => m,
                 Err(e) => {
-                    message.set(Some(e));
+                    failure.set(Some(e));
                     return;
                 }
             };
@@ -201,7 +205,7 @@ fn Designer() -> impl IntoView {
             let xml = match m.save_xml().await {
                 Ok(x) => x,
                 Err(e) => {
-                    message.set(Some(e));
+                    failure.set(Some(e));
                     return;
                 }
             };
@@ -298,7 +302,7 @@ fn Designer() -> impl IntoView {
                         "application/xml"
                     },
                 ),
-                Err(e) => message.set(Some(e)),
+                Err(e) => failure.set(Some(e)),
             }
         });
         #[cfg(not(feature = "hydrate"))]
@@ -308,8 +312,7 @@ fn Designer() -> impl IntoView {
     let import = move |ev: leptos::ev::Event| {
         leptos::task::spawn_local(async move {
             if let Some(xml) = crate::pages::flow::editor::read_chosen_file(&ev).await {
-                load(xml);
-                dirty.set(true);
+                load_as(xml, true);
             }
         });
     };
@@ -375,6 +378,7 @@ fn Designer() -> impl IntoView {
             <button class="primary" data-testid="deploy" title="Ctrl+S" disabled=read_only on:click=move |_| deploy()>{t("editor-deploy")}</button>
         </div>
         <ErrorLine error />
+        {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="designer-error">{m}</p> })}
         {move || message.get().map(|m| view! { <p class="ok" role="status" data-testid="designer-message">{t("editor-deployed")} " " {m}</p> })}
         <crate::pages::flow::editor::DeployProblems problems />
         {move || diff.get().map(|(from, changes)| {
