@@ -4,6 +4,78 @@
 //! designer (load and save XML, selection, read and set `lwams:` properties as undoable
 //! commands, undo/redo, export SVG). The rest of the app sees typed Rust only.
 
+/// An entry of the designer's LWAMS palette: creates a BPMN element of `bpmn_type`
+/// with `lwams:kind` set (none for user tasks and call activities, which are BPMN types).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PaletteEntry {
+    pub key: String,
+    pub kind: Option<String>,
+    pub bpmn_type: String,
+    pub title: String,
+    /// A small SVG badge as a data URL (our own icon per kind).
+    pub icon: String,
+}
+
+/// The badge text and colour of each kind.
+fn badge(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "remoteCommand" => ("SSH", "#2563eb"),
+        "localCommand" => ("SH", "#0f766e"),
+        "sql" => ("SQL", "#7c3aed"),
+        "http" => ("HTTP", "#b45309"),
+        "fileDistribution" => ("FD", "#0369a1"),
+        "fileOperation" => ("FO", "#4d7c0f"),
+        "report" => ("XLS", "#15803d"),
+        "rpa" => ("RPA", "#be185d"),
+        "email" => ("@", "#9333ea"),
+        "userTask" => ("USER", "#c2410c"),
+        "callActivity" => ("CALL", "#334155"),
+        _ => ("·", "#64748b"),
+    }
+}
+
+fn icon(kind: &str) -> String {
+    let (text, colour) = badge(kind);
+    let size = if text.len() > 3 { 9 } else { 11 };
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='36' height='36'><rect x='2' y='6' width='32' height='24' rx='5' fill='white' stroke='{colour}' stroke-width='2'/><text x='18' y='22' font-family='sans-serif' font-size='{size}' font-weight='700' text-anchor='middle' fill='{colour}'>{text}</text></svg>"
+    );
+    let encoded: String = svg
+        .chars()
+        .map(|c| match c {
+            '<' => "%3C".to_string(),
+            '>' => "%3E".to_string(),
+            '#' => "%23".to_string(),
+            '"' => "%22".to_string(),
+            ' ' => "%20".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("data:image/svg+xml,{encoded}")
+}
+
+/// Every LWAMS node kind the palette offers (SPEC §5.1).
+pub fn palette_entries() -> Vec<PaletteEntry> {
+    shared::bpmn::lwams::KINDS
+        .iter()
+        .filter(|k| k.kind != "noop")
+        .map(|k| {
+            let (bpmn_type, kind) = match k.kind {
+                "userTask" => ("bpmn:UserTask", None),
+                "callActivity" => ("bpmn:CallActivity", None),
+                other => ("bpmn:ServiceTask", Some(other.to_string())),
+            };
+            PaletteEntry {
+                key: k.kind.to_string(),
+                kind,
+                bpmn_type: bpmn_type.into(),
+                title: k.label.to_string(),
+                icon: icon(k.kind),
+            }
+        })
+        .collect()
+}
+
 /// A BPMN element as the designer's properties panel sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementProps {
@@ -292,6 +364,42 @@ mod js {
             .unwrap_or_else(|| "bpmn-js failed".into())
     }
 
+    /// The body of a function of `entries` that returns a bpmn-js module: a palette
+    /// provider adding one entry per LWAMS kind, which creates the element with its
+    /// `lwams:kind` (click, then click on the canvas; or drag).
+    const PALETTE_MODULE: &str = r#"
+        function LwamsPalette(palette, create, elementFactory, bpmnFactory) {
+          palette.registerProvider(this);
+          this.getPaletteEntries = function () {
+            var out = {};
+            entries.forEach(function (e) {
+              function start(event) {
+                var attrs = {};
+                if (e.kind) { attrs['lwams:kind'] = e.kind; }
+                var bo = bpmnFactory.create(e.bpmn_type, attrs);
+                var shape = elementFactory.createShape({ type: e.bpmn_type, businessObject: bo });
+                create.start(event, shape);
+              }
+              out['lwams-create.' + e.key] = {
+                group: 'lwams', title: e.title, imageUrl: e.icon,
+                action: { dragstart: start, click: start }
+              };
+            });
+            return out;
+          };
+        }
+        LwamsPalette.$inject = ['palette', 'create', 'elementFactory', 'bpmnFactory'];
+        return { __init__: ['lwamsPalette'], lwamsPalette: ['type', LwamsPalette] };
+    "#;
+
+    fn palette_module() -> Result<JsValue, String> {
+        let entries =
+            serde_json::to_string(&super::palette_entries()).map_err(|e| e.to_string())?;
+        let entries = js_sys::JSON::parse(&entries).map_err(js_error)?;
+        let make = js_sys::Function::new_with_args("entries", PALETTE_MODULE);
+        make.call1(&JsValue::NULL, &entries).map_err(js_error)
+    }
+
     /// The designer's modeler.
     #[derive(Clone)]
     pub struct Modeler {
@@ -317,6 +425,8 @@ mod js {
                     .map_err(js_error)?;
             let _ = js_sys::Reflect::set(&extensions, &"lwams".into(), &descriptor);
             let _ = js_sys::Reflect::set(&options, &"moddleExtensions".into(), &extensions);
+            let modules = js_sys::Array::of1(&palette_module()?);
+            let _ = js_sys::Reflect::set(&options, &"additionalModules".into(), &modules);
             Ok(Modeler {
                 js: ModelerJs::new(&options),
             })
@@ -608,6 +718,32 @@ mod tests {
             "no step parameters on a user task"
         );
         assert!(props("bpmn:StartEvent", &[]).fields().is_empty());
+    }
+
+    #[test]
+    fn the_palette_offers_every_lwams_kind_with_its_own_icon() {
+        let entries = palette_entries();
+        for k in shared::bpmn::lwams::KINDS
+            .iter()
+            .filter(|k| k.kind != "noop")
+        {
+            let e = entries.iter().find(|e| e.key == k.kind).expect(k.kind);
+            assert!(
+                e.icon.starts_with("data:image/svg+xml,%3Csvg"),
+                "{}",
+                e.icon
+            );
+            assert!(!e.icon.contains('<') && !e.icon.contains('#'));
+        }
+        let user = entries.iter().find(|e| e.key == "userTask").unwrap();
+        assert_eq!(
+            (user.bpmn_type.as_str(), user.kind.as_deref()),
+            ("bpmn:UserTask", None)
+        );
+        let ssh = entries.iter().find(|e| e.key == "remoteCommand").unwrap();
+        assert_eq!(ssh.kind.as_deref(), Some("remoteCommand"));
+        let icons: std::collections::BTreeSet<_> = entries.iter().map(|e| &e.icon).collect();
+        assert_eq!(icons.len(), entries.len(), "one icon per kind");
     }
 
     #[test]

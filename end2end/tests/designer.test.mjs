@@ -97,3 +97,37 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await phone.screenshot({ path: join(artifacts, 'designer-375.png'), fullPage: true });
   await ctx.close();
 });
+
+test('a new flow: an LWAMS step from the palette, its parameters, and a deploy refused with the problems', async () => {
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${env.server.url}/flow/design`);
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=start]');
+  // Our palette: one entry per LWAMS kind with its own icon.
+  const entries = await page.$$eval('.djs-palette .entry[data-action^="lwams-create."]', (es) => es.map((e) => e.getAttribute('data-action')));
+  for (const kind of ['remoteCommand', 'localCommand', 'sql', 'http', 'fileDistribution', 'fileOperation', 'report', 'rpa', 'email', 'userTask', 'callActivity']) {
+    assert.ok(entries.includes(`lwams-create.${kind}`), `${kind} in ${entries}`);
+  }
+  // Click the entry, then the canvas: a remote command step, selected.
+  await page.click('.djs-palette .entry[data-action="lwams-create.remoteCommand"]');
+  const box = await page.locator('[data-testid=modeler]').boundingBox();
+  await page.mouse.move(box.x + 500, box.y + 300);
+  await page.mouse.click(box.x + 500, box.y + 300);
+  await page.waitForSelector('[data-testid=prop-kind]');
+  assert.equal(await page.inputValue('[data-testid=prop-kind]'), 'remoteCommand');
+  const id = await page.textContent('[data-testid=prop-id]');
+  await page.waitForSelector(`[data-testid=modeler] .djs-element.lw-invalid[data-element-id="${id}"]`);
+  assert.match(await page.textContent('[data-testid=missing-parameters]'), /host, terminal, command or script/);
+  for (const [field, value] of [['host', 'web1'], ['terminal', 'web1-ssh'], ['command', 'uname -a']]) {
+    await page.fill(`[data-testid=prop-${field}]`, value);
+    await page.press(`[data-testid=prop-${field}]`, 'Tab');
+  }
+  await page.waitForFunction(() => !document.querySelector('[data-testid=missing-parameters]'));
+  // Not connected to anything: the deploy is refused with the element named.
+  await page.click('[data-testid=deploy]');
+  await page.waitForSelector('[data-testid=deploy-problems]');
+  assert.match(await page.textContent('[data-testid=deploy-problems]'), new RegExp(id));
+  await page.screenshot({ path: join(artifacts, 'designer-new-1440.png'), fullPage: true });
+  await ctx.close();
+});

@@ -336,6 +336,7 @@ fn Designer() -> impl IntoView {
         <div class="toolbar designer-toolbar">
             <a class="button small" href="/flow/editor">"‹ " {t("editor-back")}</a>
             <strong data-testid="designer-key">{move || key.get().unwrap_or_else(|| t("editor-new-flow")())}</strong>
+            <Show when=move || !versions.with(Vec::is_empty)>
             <select data-testid="version-select" on:change=move |ev| {
                 if let (Some(k), Ok(v)) = (key.get_untracked(), event_target_value(&ev).parse::<i64>()) {
                     open_version(k, v);
@@ -347,6 +348,7 @@ fn Designer() -> impl IntoView {
                     view! { <option value=n selected=move || shown.get() == n>{label}</option> }
                 }).collect_view()}
             </select>
+            </Show>
             <Show when=move || { versions.with(|v| v.len() > 1) }>
                 <select data-testid="compare-select" on:change=move |ev| {
                     if let Ok(v) = event_target_value(&ev).parse::<i64>() {
