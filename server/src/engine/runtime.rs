@@ -18,7 +18,7 @@ use super::core::{step, Command, Event, InstanceState, InstanceStatus, NodeState
 use super::steps;
 use super::timers;
 use crate::store::jobs::{self, JobKind, JobRow, NewJob};
-use crate::store::{flows, now_millis, Conn, Store, StoreError};
+use crate::store::{flows, now_millis, Conn, Savepoint, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shared::dto::flow::{LiveUpdate, NodeStatus};
@@ -569,10 +569,10 @@ impl Runtime {
         let mut effects = Effects::default();
         match event {
             Event::Pause => {
-                hold_jobs(tx, rec.id, true).await?;
+                jobs::hold(tx, rec.id, true).await?;
             }
             Event::Resume => {
-                hold_jobs(tx, rec.id, false).await?;
+                jobs::hold(tx, rec.id, false).await?;
                 effects.new_jobs = true;
             }
             _ => {}
@@ -1043,9 +1043,7 @@ impl Runtime {
         id: Id,
         change: Change,
     ) -> RuntimeResult<Effects> {
-        sqlx::query("SAVEPOINT step_result")
-            .execute(&mut *tx)
-            .await?;
+        crate::store::savepoint(tx, Savepoint::Begin).await?;
         let r = async {
             let rec = flows::load_for_update(tx, self.inner.store.backend(), id)
                 .await?
@@ -1055,13 +1053,9 @@ impl Runtime {
         }
         .await;
         if r.is_err() {
-            sqlx::query("ROLLBACK TO SAVEPOINT step_result")
-                .execute(&mut *tx)
-                .await?;
+            crate::store::savepoint(tx, Savepoint::RollBack).await?;
         }
-        sqlx::query("RELEASE SAVEPOINT step_result")
-            .execute(&mut *tx)
-            .await?;
+        crate::store::savepoint(tx, Savepoint::Release).await?;
         r
     }
 
@@ -1545,24 +1539,6 @@ impl Runtime {
 const MAX_CALL_DEPTH: usize = 10;
 
 const CONFLICT: &str = "the instance changed meanwhile";
-
-/// Holds (pause) or releases (resume) the queued steps and child starts of an instance.
-async fn hold_jobs(tx: &mut Conn, instance: Id, hold: bool) -> RuntimeResult<()> {
-    let (from, to) = if hold {
-        ("queued", "held")
-    } else {
-        ("held", "queued")
-    };
-    sqlx::query(
-        "UPDATE jobs SET status = $1 WHERE instance_id = $2 AND status = $3 AND kind IN ('step', 'child')",
-    )
-    .bind(to)
-    .bind(instance)
-    .bind(from)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
 
 /// A child flow's variables come back under the call activity's id (with the called
 /// flow's key, name and version, SPEC §8.2); names in `lwams:out` are copied too.

@@ -245,3 +245,21 @@ pub async fn pending_in_tree(c: &mut Conn, root: Id) -> StoreResult<i64> {
     .await?
     .try_get("n")?)
 }
+
+/// Holds (pause) or releases (resume) the queued steps and child starts of an instance.
+pub async fn hold(c: &mut Conn, instance: Id, hold: bool) -> StoreResult<()> {
+    let (from, to) = if hold {
+        ("queued", "held")
+    } else {
+        ("held", "queued")
+    };
+    sqlx::query(
+        "UPDATE jobs SET status = $1 WHERE instance_id = $2 AND status = $3 AND kind IN ('step', 'child')",
+    )
+    .bind(to)
+    .bind(instance)
+    .bind(from)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}

@@ -207,6 +207,25 @@ impl Store {
     }
 }
 
+/// One savepoint inside a transaction (both back-ends): begin it, roll back to it, or
+/// release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    Begin,
+    RollBack,
+    Release,
+}
+
+pub async fn savepoint(c: &mut Conn, step: Savepoint) -> StoreResult<()> {
+    let sql = match step {
+        Savepoint::Begin => "SAVEPOINT lwams_item",
+        Savepoint::RollBack => "ROLLBACK TO SAVEPOINT lwams_item",
+        Savepoint::Release => "RELEASE SAVEPOINT lwams_item",
+    };
+    sqlx::query(sql).execute(&mut *c).await?;
+    Ok(())
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
