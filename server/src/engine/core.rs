@@ -51,6 +51,32 @@ pub enum InstanceStatus {
     Terminated,
 }
 
+impl InstanceStatus {
+    /// The name stored in `flow_instances.status` and shown by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Running => "running",
+            InstanceStatus::Paused => "paused",
+            InstanceStatus::Failed => "failed",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Terminated => "terminated",
+        }
+    }
+
+    /// The status of a stored name (an unknown one reads as running).
+    pub fn parse(s: &str) -> InstanceStatus {
+        [
+            InstanceStatus::Paused,
+            InstanceStatus::Failed,
+            InstanceStatus::Completed,
+            InstanceStatus::Terminated,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .unwrap_or(InstanceStatus::Running)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceState {
     pub status: InstanceStatus,

@@ -1,4 +1,4 @@
-//! ISO-8601 durations (`P1DT2H30M`, `PT10S`) and cycles (`R3/PT10S`) for timers.
+//! ISO-8601 durations (`P1DT2H30M`, `PT10S`) for timers (cycles: `timers.rs`).
 
 use std::time::Duration;
 
@@ -44,19 +44,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// `R[n]/duration` → (repetitions, interval); `None` repetitions means unbounded.
-pub fn parse_cycle(s: &str) -> Result<(Option<u32>, Duration), DurationError> {
-    let err = || DurationError(s.to_string());
-    let (r, d) = s.trim().split_once('/').ok_or_else(err)?;
-    let reps = r.strip_prefix('R').ok_or_else(err)?;
-    let reps = if reps.is_empty() {
-        None
-    } else {
-        Some(reps.parse().map_err(|_| err())?)
-    };
-    Ok((reps, parse_duration(d)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,18 +67,5 @@ mod tests {
         for bad in ["", "P", "PT", "10S", "PT10", "PT1S2M", "P1H", "PTxS"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn cycles_parse() {
-        assert_eq!(
-            parse_cycle("R3/PT10S").unwrap(),
-            (Some(3), Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_cycle("R/PT1M").unwrap(),
-            (None, Duration::from_secs(60))
-        );
-        assert!(parse_cycle("PT1M").is_err());
     }
 }

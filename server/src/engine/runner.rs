@@ -54,16 +54,6 @@ pub struct Outcome {
     pub variables: Map<String, Value>,
 }
 
-fn parse_status(s: &str) -> InstanceStatus {
-    match s {
-        "completed" => InstanceStatus::Completed,
-        "terminated" => InstanceStatus::Terminated,
-        "failed" => InstanceStatus::Failed,
-        "paused" => InstanceStatus::Paused,
-        _ => InstanceStatus::Running,
-    }
-}
-
 pub async fn run_file(
     store: &Store,
     company_id: Id,
@@ -108,12 +98,10 @@ pub async fn run_file(
         tokio::spawn(async move { rt.work(Some(id), stop_rx).await })
     };
     let mut seen: HashMap<(Id, u64), String> = HashMap::new();
-    let mut last: Option<LiveUpdate> = None;
     loop {
         // Report node changes as they happen.
         while let Ok(u) = live.try_recv() {
             report_changes(&u.update, id, &mut seen, report);
-            last = Some(u.update.clone());
         }
         let settled = {
             let mut c = store.conn().await?;
@@ -130,13 +118,11 @@ pub async fn run_file(
             .map(|r| {
                 if let Ok(u) = r {
                     report_changes(&u.update, id, &mut seen, report);
-                    last = Some(u.update.clone());
                 }
             });
     }
     let _ = stop_tx.send(true);
     let _ = worker.await;
-    drop(last);
     outcome(&runtime, store, company_id, id, report).await
 }
 
@@ -205,7 +191,7 @@ async fn outcome(
     }
     Ok(Outcome {
         instance_id: id,
-        status: parse_status(&rec.status),
+        status: InstanceStatus::parse(&rec.status),
         waiting_at,
         failures,
         variables,

@@ -283,16 +283,6 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Corrupt(format!("{what}: {e}"))
 }
 
-pub fn status_str(s: InstanceStatus) -> &'static str {
-    match s {
-        InstanceStatus::Running => "running",
-        InstanceStatus::Paused => "paused",
-        InstanceStatus::Failed => "failed",
-        InstanceStatus::Completed => "completed",
-        InstanceStatus::Terminated => "terminated",
-    }
-}
-
 fn node_state_str(s: NodeState) -> &'static str {
     match s {
         NodeState::Active => "active",
@@ -673,7 +663,7 @@ impl Runtime {
                             message: if ok {
                                 String::new()
                             } else {
-                                format!("flow {} was {}", ex.process_id, status_str(status))
+                                format!("flow {} was {}", ex.process_id, status.as_str())
                             },
                         };
                         let returned = Returned {
@@ -721,7 +711,7 @@ impl Runtime {
             )
             .await?;
         }
-        let status = status_str(state.status);
+        let status = state.status.as_str();
         let saved = flows::save_revision(
             tx,
             rec.id,

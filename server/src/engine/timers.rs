@@ -115,6 +115,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cycles_parse() {
+        let c = parse_cycle("R3/PT10S").unwrap();
+        assert_eq!(
+            (c.repetitions, c.interval),
+            (Some(3), Duration::from_secs(10))
+        );
+        let c = parse_cycle("R/PT1M").unwrap();
+        assert_eq!((c.repetitions, c.interval), (None, Duration::from_secs(60)));
+        assert!(parse_cycle("PT1M").is_err());
+    }
+
+    #[test]
     fn dates_parse_with_a_zone_or_as_utc() {
         assert_eq!(parse_date("1970-01-01T00:00:01Z").unwrap(), 1000);
         assert_eq!(parse_date("1970-01-01T01:00:00+01:00").unwrap(), 0);
