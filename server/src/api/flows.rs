@@ -200,11 +200,6 @@ pub async fn control_instance(
             ),
         )));
     }
-    let mut c = state.store.conn().await?;
-    let me = users::get(&mut c, p.company_id, p.user_id)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    drop(c);
     state
         .runtime
         .control(
@@ -213,8 +208,8 @@ pub async fn control_instance(
             req.action,
             req.node_instance,
             Actor {
-                user_id: Some(me.id),
-                name: me.display_name,
+                user_id: Some(p.user_id),
+                name: p.display_name.clone(),
             },
         )
         .await?;

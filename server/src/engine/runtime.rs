@@ -210,6 +210,24 @@ impl RunEnd {
     }
 }
 
+/// The instance a job is for (calling and called flows share company and root).
+#[derive(Clone, Copy)]
+struct JobAt {
+    company_id: Id,
+    instance: Id,
+    root: Id,
+}
+
+impl JobAt {
+    fn of(rec: &flows::InstanceRecord) -> JobAt {
+        JobAt {
+            company_id: rec.company_id,
+            instance: rec.id,
+            root: rec.root,
+        }
+    }
+}
+
 /// What a committed change leaves to do outside the transaction.
 #[derive(Default)]
 struct Effects {
@@ -590,7 +608,7 @@ impl Runtime {
                     }
                     let payload = serde_json::to_string(&StepPayload { local })
                         .map_err(|e| corrupt("payload", e))?;
-                    self.enqueue(tx, rec, JobKind::Step, ni as i64, now, payload)
+                    self.enqueue(tx, JobAt::of(rec), JobKind::Step, ni as i64, now, payload)
                         .await?;
                     effects.new_jobs = true;
                 }
@@ -607,8 +625,15 @@ impl Runtime {
                     };
                     match timers::fire_at(&def, now) {
                         Ok(at) => {
-                            self.enqueue(tx, rec, JobKind::Timer, ni as i64, at, String::new())
-                                .await?;
+                            self.enqueue(
+                                tx,
+                                JobAt::of(rec),
+                                JobKind::Timer,
+                                ni as i64,
+                                at,
+                                String::new(),
+                            )
+                            .await?;
                         }
                         Err(e) => {
                             let failed = EventPayload {
@@ -621,8 +646,15 @@ impl Runtime {
                             };
                             let payload = serde_json::to_string(&failed)
                                 .map_err(|e| corrupt("payload", e))?;
-                            self.enqueue(tx, rec, JobKind::Event, ni as i64, now, payload)
-                                .await?;
+                            self.enqueue(
+                                tx,
+                                JobAt::of(rec),
+                                JobKind::Event,
+                                ni as i64,
+                                now,
+                                payload,
+                            )
+                            .await?;
                         }
                     }
                     effects.new_jobs = true;
@@ -630,7 +662,7 @@ impl Runtime {
                 Command::StartChild { ni, node, called } => {
                     let payload = serde_json::to_string(&ChildPayload { called, node })
                         .map_err(|e| corrupt("payload", e))?;
-                    self.enqueue(tx, rec, JobKind::Child, ni as i64, now, payload)
+                    self.enqueue(tx, JobAt::of(rec), JobKind::Child, ni as i64, now, payload)
                         .await?;
                     effects.new_jobs = true;
                 }
@@ -644,11 +676,11 @@ impl Runtime {
                             returned: None,
                         })
                         .map_err(|e| corrupt("payload", e))?;
-                        let child_rec = flows::InstanceRecord {
-                            id: child,
-                            ..rec.clone()
+                        let at = JobAt {
+                            instance: child,
+                            ..JobAt::of(rec)
                         };
-                        self.enqueue(tx, &child_rec, JobKind::Event, 0, now, payload)
+                        self.enqueue(tx, at, JobKind::Event, 0, now, payload)
                             .await?;
                         effects.new_jobs = true;
                     }
@@ -682,11 +714,11 @@ impl Runtime {
                             returned: Some(returned),
                         })
                         .map_err(|e| corrupt("payload", e))?;
-                        let parent_rec = flows::InstanceRecord {
-                            id: parent,
-                            ..rec.clone()
+                        let at = JobAt {
+                            instance: parent,
+                            ..JobAt::of(rec)
                         };
-                        self.enqueue(tx, &parent_rec, JobKind::Event, pni, now, payload)
+                        self.enqueue(tx, at, JobKind::Event, pni, now, payload)
                             .await?;
                         effects.new_jobs = true;
                     }
@@ -742,7 +774,7 @@ impl Runtime {
     async fn enqueue(
         &self,
         tx: &mut Conn,
-        rec: &flows::InstanceRecord,
+        at: JobAt,
         kind: JobKind,
         ni: i64,
         run_at: i64,
@@ -751,10 +783,10 @@ impl Runtime {
         Ok(jobs::insert(
             tx,
             &NewJob {
-                company_id: rec.company_id,
-                instance_id: Some(rec.id),
+                company_id: at.company_id,
+                instance_id: Some(at.instance),
                 definition_id: None,
-                root_instance: Some(rec.root),
+                root_instance: Some(at.root),
                 node_instance: ni,
                 kind,
                 run_at,
