@@ -51,6 +51,8 @@ if [ "$want_tests" = 1 ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt_pkgs+=(fonts-noto-cjk)
   command -v psql >/dev/null || apt_pkgs+=(postgresql-client)
+  # A real OpenSSH sshd for the SSH executor tests (started by the tests themselves).
+  [ -x /usr/sbin/sshd ] || apt_pkgs+=(openssh-server)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${apt_pkgs[*]}"

@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 cargo leptos build --release
+# The Sub Manager binary, served in each host's download package.
+cargo build --release -p server --bin sub-manager
 export LWAMS_SITE_ROOT="${LWAMS_SITE_ROOT:-target/site}"
 exec target/release/lwams serve "$@"

@@ -22,8 +22,9 @@ cargo fmt --all -- --check
 log "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace
 
-log "release build (server + wasm)"
+log "release build (server + wasm, and the Sub Manager beside the server)"
 cargo leptos build --release
+cargo build --release -p server --bin sub-manager
 
 log "end-to-end tests in Chromium"
 (cd end2end && LWAMS_BIN="$PWD/../target/release/lwams" LWAMS_SITE_ROOT="$PWD/../target/site" npm test)

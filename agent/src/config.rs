@@ -15,6 +15,11 @@ pub struct AgentConfig {
     pub http_host: String,
     #[serde(rename = "http.port", default = "default_http_port")]
     pub http_port: u16,
+    /// This host's credential, issued by the server with the download (revocable).
+    pub credential: String,
+    /// Dial `wss://` instead of `ws://` (the server behind HTTPS).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 fn default_http_host() -> String {
@@ -59,7 +64,19 @@ impl AgentConfig {
                 field: "serverHost",
             });
         }
+        if c.credential.trim().is_empty() {
+            return Err(ConfigError::Empty {
+                path: path.into(),
+                field: "credential",
+            });
+        }
         Ok(c)
+    }
+
+    /// The gateway address the agent dials.
+    pub fn gateway_url(&self) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}:{}/agent", self.server_host, self.server_port)
     }
 
     pub fn load(path: &str) -> Result<AgentConfig, ConfigError> {
@@ -79,24 +96,25 @@ mod tests {
     fn parses_the_spec_format_with_http_defaults() {
         let c = AgentConfig::parse(
             "c.json",
-            r#"{"companyCode":"default","serverHost":"lwams.example","serverPort":3000}"#,
+            r#"{"companyCode":"default","serverHost":"lwams.example","serverPort":3000,"credential":"h1.x"}"#,
         )
         .unwrap();
         assert_eq!(c.http_host, "0.0.0.0");
         assert_eq!(c.http_port, 8080);
         let c = AgentConfig::parse(
             "c.json",
-            r#"{"companyCode":"a","serverHost":"h","serverPort":1,"http.host":"127.0.0.1","http.port":9090}"#,
+            r#"{"companyCode":"a","serverHost":"h","serverPort":1,"http.host":"127.0.0.1","http.port":9090,"credential":"h1.x","tls":true}"#,
         )
         .unwrap();
         assert_eq!(c.http_port, 9090);
+        assert_eq!(c.gateway_url(), "wss://h:1/agent");
     }
 
     #[test]
     fn errors_name_the_file_and_field() {
         let e = AgentConfig::parse(
             "c.json",
-            r#"{"companyCode":"","serverHost":"h","serverPort":1}"#,
+            r#"{"companyCode":"","serverHost":"h","serverPort":1,"credential":"c"}"#,
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "c.json: companyCode must not be empty");

@@ -84,7 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/resource/globals") view=coming!(Function::ResourceGlobals) />
                     <Route path=path!("/system/company") view=pages::system::company::CompanyPage />
                     <Route path=path!("/system/users") view=pages::system::users::UsersPage />
-                    <Route path=path!("/system/hosts") view=coming!(Function::SystemHosts) />
+                    <Route path=path!("/system/hosts") view=pages::system::hosts::HostsPage />
                     <Route path=path!("/system/holidays") view=coming!(Function::SystemHolidays) />
                     <Route path=path!("/system/languages") view=coming!(Function::SystemLanguages) />
                 </ParentRoute>

@@ -289,6 +289,8 @@ async fn serve(
         FirstAdmin::Existing => {}
     }
     spawn_session_purge(state.store.clone());
+    // No agent is connected to a process that just started.
+    crate::store::hosts::mark_all_offline(&mut *state.store.conn().await?).await?;
     let (stop_engine, engine_stop) = tokio::sync::watch::channel(false);
     let engine = {
         let rt = state.runtime.clone();

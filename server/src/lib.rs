@@ -1,6 +1,7 @@
 //! The LWAMS server library: configuration, store, authentication, the REST API and
 //! the web application. `main.rs` is a thin command-line front end over it.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
@@ -34,8 +35,15 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .build();
     let runtime =
         engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
+    let agents = agents::hub::AgentHub::default();
+    runtime.attach_agents(agents::reach::Reach {
+        store: store.clone(),
+        secrets: secrets.clone(),
+        hub: agents.clone(),
+    });
     Ok(AppState {
         runtime,
+        agents,
         store,
         secrets,
         config: Arc::new(config),

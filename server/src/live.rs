@@ -30,8 +30,21 @@ pub async fn ws(
 
 async fn serve(mut socket: WebSocket, state: AppState, company: shared::dto::Id) {
     let mut rx = state.runtime.subscribe();
+    let mut output = state.runtime.subscribe_output();
     loop {
         tokio::select! {
+            got = output.recv() => {
+                let msg = match got {
+                    Ok(o) if o.0 == company => LiveMessage::Output(o.1.clone()),
+                    // Dropped output is in the node run once the step ends.
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                };
+                let Ok(text) = serde_json::to_string(&msg) else { continue };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
             got = rx.recv() => {
                 let msg = match got {
                     Ok(live) if live.company_id == company => LiveMessage::Update(live.update.clone()),

@@ -13,5 +13,18 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub config: Arc<Config>,
     pub runtime: crate::engine::runtime::Runtime,
+    /// The Sub Managers connected to this process.
+    pub agents: crate::agents::hub::AgentHub,
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// What remote steps and connection tests need.
+    pub fn reach(&self) -> crate::agents::reach::Reach {
+        crate::agents::reach::Reach {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            hub: self.agents.clone(),
+        }
+    }
 }

@@ -27,6 +27,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws", get(crate::live::ws))
+        .route("/agent", get(crate::agents::gateway::agent))
         .route(
             "/auth/login",
             axum::routing::post(crate::login_form::form_login),

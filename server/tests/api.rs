@@ -10,7 +10,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use lwams_server::store::{companies, groups, users};
+use lwams_server::store::companies;
 use serde_json::{json, Value};
 use shared::dto::auth::Me;
 use shared::dto::company::Company;
@@ -151,11 +151,20 @@ const FLOW: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 const WAITING_FLOW: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="waits" isExecutable="true"><startEvent id="s"/><userTask id="u"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="u"/><sequenceFlow id="g" sourceRef="u" targetRef="e"/></process></definitions>"#;
 
 /// Every endpoint with the right it needs and a valid body.
+/// Objects of System › Hosts the endpoint table names.
+struct HostIds {
+    group: i64,
+    host: i64,
+    terminal: i64,
+    user: i64,
+}
+
 fn endpoints(
     user_id: i64,
     group_id: i64,
     member_id: i64,
     instance_id: i64,
+    h: &HostIds,
 ) -> Vec<(Method, String, Function, Level, Option<Value>)> {
     use Function::*;
     use Level::{Manage, View};
@@ -305,6 +314,130 @@ fn endpoints(
             None,
         ),
         (
+            Method::GET,
+            "/api/v1/host-groups".into(),
+            SystemHosts,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/host-groups".into(),
+            SystemHosts,
+            Manage,
+            Some(json!({"name": "g2"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/host-groups/{}", h.group),
+            SystemHosts,
+            Manage,
+            Some(json!({"name": "g1b"})),
+        ),
+        (Method::GET, "/api/v1/hosts".into(), SystemHosts, View, None),
+        (
+            Method::GET,
+            format!("/api/v1/hosts/{}", h.host),
+            SystemHosts,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/hosts".into(),
+            SystemHosts,
+            Manage,
+            Some(json!({"name": "h2"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/hosts/{}", h.host),
+            SystemHosts,
+            Manage,
+            Some(json!({"name": "h1b"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/hosts/{}/package", h.host),
+            SystemHosts,
+            Manage,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/hosts/{}/credential", h.host),
+            SystemHosts,
+            Manage,
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/terminals".into(),
+            SystemHosts,
+            Manage,
+            Some(
+                json!({"host_id": h.host, "host_name": "t2", "host_address": "10.0.0.2", "connection_type": "ssh"}),
+            ),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/terminals/{}", h.terminal),
+            SystemHosts,
+            Manage,
+            Some(
+                json!({"host_id": h.host, "host_name": "t1b", "host_address": "10.0.0.1", "connection_type": "ssh"}),
+            ),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/terminals/{}/users", h.terminal),
+            SystemHosts,
+            Manage,
+            Some(json!({"username": "u2", "auth": "password", "secret": "pw"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/terminals/{}/users/{}", h.terminal, h.user),
+            SystemHosts,
+            Manage,
+            Some(json!({"username": "u1b", "auth": "password"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/terminals/{}/users/{}/test", h.terminal, h.user),
+            SystemHosts,
+            Manage,
+            Some(json!({})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/terminals/{}/users/{}", h.terminal, h.user),
+            SystemHosts,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/terminals/{}", h.terminal),
+            SystemHosts,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/hosts/{}", h.host),
+            SystemHosts,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/host-groups/{}", h.group),
+            SystemHosts,
+            Manage,
+            None,
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/users/{user_id}"),
             SystemUsers,
@@ -348,35 +481,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
     let target_user = make_user(&t, &admin, "target", &[]).await;
 
     // A second company with its own administrator.
-    let other_admin = {
-        let mut tx = t.state.store.begin().await.unwrap();
-        let co = companies::insert(&mut tx, "other", "Other Co")
-            .await
-            .unwrap();
-        let g = groups::insert(&mut tx, co, "Administrators", "")
-            .await
-            .unwrap();
-        groups::set_permissions(&mut tx, g, &PermissionMatrix::full())
-            .await
-            .unwrap();
-        let hash = lwams_server::auth::password::hash("other-password-1")
-            .await
-            .unwrap();
-        let f = users::UserFields {
-            display_name: "O",
-            email: "",
-            phone: "",
-            mobile: "",
-            enabled: true,
-            may_login_agent: false,
-        };
-        let u = users::insert(&mut tx, co, "admin", &hash, shared::Locale::En, &f)
-            .await
-            .unwrap();
-        groups::add_members(&mut tx, g, &[u]).await.unwrap();
-        tx.commit().await.unwrap();
-        t.login(Some("other"), "admin", "other-password-1").await
-    };
+    let other_admin = other_company_admin(&t).await;
 
     // An instance of company 1 waiting at a user task (run headless).
     let run = lwams_server::engine::runner::run_file(
@@ -390,9 +495,44 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
     .await
     .unwrap();
 
-    for (method, path, f, level, body) in
-        endpoints(target_user.id, target_group.id, member.id, run.instance_id)
-    {
+    // System › Hosts objects of company 1 (the package needs the agent binary).
+    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
+    let hg = t
+        .post("/api/v1/host-groups", &admin, &json!({"name": "g1"}))
+        .await;
+    let host = t
+        .post("/api/v1/hosts", &admin, &json!({"name": "h1"}))
+        .await;
+    let host_id = host.body["id"].as_i64().unwrap();
+    let term = t
+        .post(
+            "/api/v1/terminals",
+            &admin,
+            &json!({"host_id": host_id, "host_name": "t1", "host_address": "10.0.0.1", "connection_type": "ssh"}),
+        )
+        .await;
+    let terminal = term.body["id"].as_i64().unwrap();
+    let tu = t
+        .post(
+            &format!("/api/v1/terminals/{terminal}/users"),
+            &admin,
+            &json!({"username": "u1", "auth": "password", "secret": "pw"}),
+        )
+        .await;
+    let host_ids = HostIds {
+        group: hg.body["id"].as_i64().unwrap(),
+        host: host_id,
+        terminal,
+        user: tu.body["users"][0]["id"].as_i64().unwrap(),
+    };
+
+    for (method, path, f, level, body) in endpoints(
+        target_user.id,
+        target_group.id,
+        member.id,
+        run.instance_id,
+        &host_ids,
+    ) {
         let r = t
             .request(method.clone(), &path, Some(&weak), body.clone())
             .await;
@@ -414,9 +554,18 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
                 r.body
             );
         }
-        let names_an_object = ["/users/", "/groups/", "/instances/", "/versions", "/diff"]
-            .iter()
-            .any(|p| path.contains(p));
+        let names_an_object = [
+            "/users/",
+            "/groups/",
+            "/instances/",
+            "/versions",
+            "/diff",
+            "/hosts/",
+            "/host-groups/",
+            "/terminals/",
+        ]
+        .iter()
+        .any(|p| path.contains(p));
         if names_an_object {
             let r = t
                 .request(method.clone(), &path, Some(&other_admin), body.clone())

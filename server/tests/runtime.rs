@@ -6,37 +6,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Client, TestApp};
+use common::{bpmn, chain, Client, TestApp};
 use serde_json::{json, Value};
 use shared::dto::flow::{InstanceDetail, NodeStatus};
 use std::time::{Duration, Instant};
-
-fn bpmn(key: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:lwams="http://lwams.io/schema/bpmn/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>
-</bpmn:definitions>"#
-    )
-}
-
-/// start → nodes in order → end, the nodes given as XML elements with ids n0, n1 ….
-fn chain(key: &str, nodes: &[String]) -> String {
-    let mut body = String::from(r#"<bpmn:startEvent id="start"/>"#);
-    let mut prev = "start".to_string();
-    for (i, n) in nodes.iter().enumerate() {
-        body.push_str(n);
-        body.push_str(&format!(
-            r#"<bpmn:sequenceFlow id="f{i}" sourceRef="{prev}" targetRef="n{i}"/>"#
-        ));
-        prev = format!("n{i}");
-    }
-    body.push_str(&format!(
-        r#"<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="fe" sourceRef="{prev}" targetRef="end"/>"#
-    ));
-    bpmn(key, &body)
-}
 
 fn cmd(i: usize, command: &str, extra: &str) -> String {
     let command = command
@@ -477,6 +450,32 @@ async fn a_node_change_reaches_a_signed_in_websocket_client() {
             .any(|n| n["node_id"] == "n0" && n["state"] == "active"),
         "{v}"
     );
+
+    // A running step's output arrives as it is printed, before the step ends.
+    e.deploy(&chain(
+        "talk",
+        &[cmd(0, "echo first-line; sleep 3; echo last-line", "")],
+    ))
+    .await;
+    let id = e.start("talk", json!({})).await;
+    let t = Instant::now();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("output within 5 s")
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+        if v["type"] == "output" && v["instance_id"] == id {
+            assert_eq!(v["stream"], "stdout");
+            assert_eq!(v["text"], "first-line\n");
+            assert!(
+                t.elapsed() < Duration::from_secs(3),
+                "before the step ended"
+            );
+            break;
+        }
+    }
 }
 
 mod kill9 {

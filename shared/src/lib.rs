@@ -1,6 +1,7 @@
 //! Types that cross every LWAMS boundary: API DTOs, the permission model, locales and
 //! field validation rules. Compiles to wasm32 — serde-level dependencies only.
 
+pub mod agent;
 pub mod bpmn;
 pub mod datetime;
 pub mod dto;

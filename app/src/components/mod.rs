@@ -1,5 +1,6 @@
 //! Reusable pieces of the app: the layout shell, page guard, form fields.
 
+pub mod confirm;
 pub mod error_line;
 pub mod guard;
 pub mod lang_switch;

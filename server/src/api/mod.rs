@@ -7,6 +7,7 @@ pub mod company;
 pub mod extract;
 pub mod flows;
 pub mod groups;
+pub mod hosts;
 pub mod users;
 
 use crate::error::AppError;
@@ -26,12 +27,19 @@ use utoipa::OpenApi;
         groups::delete_group, groups::add_members, groups::remove_member,
         flows::deploy, flows::list_flows, flows::flow_versions, flows::list_instances, flows::get_instance,
         flows::start_instance, flows::control_instance, flows::instance_diagram, flows::version_xml, flows::version_diff,
+        hosts::list_host_groups, hosts::create_host_group, hosts::update_host_group, hosts::delete_host_group,
+        hosts::list_hosts, hosts::create_host, hosts::get_host, hosts::update_host, hosts::delete_host,
+        hosts::rotate_credential, hosts::download_package,
+        hosts::create_terminal, hosts::update_terminal, hosts::delete_terminal,
+        hosts::create_terminal_user, hosts::update_terminal_user, hosts::delete_terminal_user,
+        hosts::test_connection,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
         (name = "company", description = "System › Company"),
         (name = "users", description = "System › Users"),
         (name = "groups", description = "System › User groups and permissions"),
+        (name = "hosts", description = "System › Hosts: host groups, hosts (Sub Manager agents), terminals and their accounts"),
         (name = "flows", description = "Flow › Editor (deployed versions) and Flow › Monitor (instances)"),
     )
 )]
@@ -45,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(groups::router())
         .merge(flows::router())
+        .merge(hosts::router())
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", v1).route(
         "/api/openapi.json",

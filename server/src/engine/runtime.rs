@@ -247,6 +247,7 @@ pub struct Live {
 struct Begun {
     job: JobRow,
     instance: Id,
+    company_id: Id,
     node: super::compile::ExecNode,
     prepared: steps::Prepared,
     vars: Map<String, Value>,
@@ -278,6 +279,8 @@ struct Inner {
     owner: String,
     wake: Notify,
     live: broadcast::Sender<Arc<Live>>,
+    /// Running steps' output, by company.
+    output: broadcast::Sender<Arc<(Id, shared::dto::flow::LiveOutput)>>,
     locks: Mutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>,
     definitions: Mutex<HashMap<Id, Arc<Definition>>>,
     running: Mutex<HashMap<Id, oneshot::Sender<()>>>,
@@ -285,6 +288,8 @@ struct Inner {
     lease: Duration,
     /// Step results for the committer; its receiver is taken by the first worker.
     commits: Mutex<Commits>,
+    /// The agents, for steps that run on a host (absent in `lwams flow run`).
+    reach: std::sync::OnceLock<crate::agents::reach::Reach>,
 }
 
 /// The runtime: cheap to clone, one per process.
@@ -332,6 +337,7 @@ impl Runtime {
     /// a restart are recovered at once), running up to `slots` steps at a time.
     pub fn new(store: Store, owner: impl Into<String>, slots: usize) -> Runtime {
         let (live, _) = broadcast::channel(1024);
+        let (output, _) = broadcast::channel(1024);
         let (commits, results) = mpsc::unbounded_channel();
         Runtime {
             inner: Arc::new(Inner {
@@ -339,18 +345,32 @@ impl Runtime {
                 owner: owner.into(),
                 wake: Notify::new(),
                 live,
+                output,
                 locks: Mutex::new(HashMap::new()),
                 definitions: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(slots.max(1))),
                 lease: LEASE,
                 commits: Mutex::new((commits, Some(results))),
+                reach: std::sync::OnceLock::new(),
             }),
         }
     }
 
+    /// Lets steps run on hosts through their Sub Managers.
+    pub fn attach_agents(&self, reach: crate::agents::reach::Reach) {
+        let _ = self.inner.reach.set(reach);
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Output of the steps this process runs, as it arrives.
+    pub fn subscribe_output(
+        &self,
+    ) -> broadcast::Receiver<Arc<(Id, shared::dto::flow::LiveOutput)>> {
+        self.inner.output.subscribe()
     }
 
     /// Live updates of every instance this process changes.
@@ -1185,7 +1205,7 @@ impl Runtime {
         let mut vars: Map<String, Value> =
             serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
         vars.extend(payload.local);
-        let prepared = steps::prepare(&node, &vars);
+        let prepared = steps::prepare(rec.company_id, &node, &vars);
         let attempt = flows::start_node_run(
             tx,
             instance,
@@ -1197,6 +1217,7 @@ impl Runtime {
         Ok(Some(Begun {
             job: job.clone(),
             instance,
+            company_id: rec.company_id,
             node,
             prepared,
             vars,
@@ -1208,6 +1229,7 @@ impl Runtime {
         let Begun {
             job,
             instance,
+            company_id,
             node,
             prepared,
             vars,
@@ -1218,9 +1240,35 @@ impl Runtime {
         let (stop_tx, stop_rx) = oneshot::channel();
         lock(&self.inner.running).insert(job.id, stop_tx);
         let heartbeat = self.heartbeat(job.id);
-        let finished = steps::execute(node, &prepared, &vars, now_millis(), async {
-            let _ = stop_rx.await;
-        })
+        let output: crate::agents::hub::OutputSink = {
+            let tx = self.inner.output.clone();
+            let ni = job.node_instance as u64;
+            Arc::new(move |stream, text: &str| {
+                // Nobody listening is fine: the whole output is in the node run.
+                if tx.receiver_count() > 0 {
+                    let _ = tx.send(Arc::new((
+                        company_id,
+                        shared::dto::flow::LiveOutput {
+                            instance_id: instance,
+                            ni,
+                            stream,
+                            text: text.to_string(),
+                        },
+                    )));
+                }
+            })
+        };
+        let finished = steps::execute(
+            node,
+            &prepared,
+            &vars,
+            now_millis(),
+            self.inner.reach.get(),
+            output,
+            async {
+                let _ = stop_rx.await;
+            },
+        )
         .await;
         heartbeat.abort();
         lock(&self.inner.running).remove(&job.id);
@@ -1238,7 +1286,7 @@ impl Runtime {
             tx.commit().await?;
             return Ok(());
         };
-        if !f.ok {
+        if !f.ok && !f.interrupted {
             if let Some(delay) = steps::retry_after(node, job.attempt) {
                 let mut tx = self.inner.store.begin().await?;
                 run_end("failed", Some(&f)).save(&mut tx, instance).await?;

@@ -1,13 +1,17 @@
 //! Carrying out one step: the node's parameters are resolved against the instance's
 //! variables (`${…}`, quoted for the shell), the executor runs it, and the result
 //! becomes the node's variables (SPEC §8.2) and the event for the engine core.
-//! Executors that reach other machines arrive with the agent (issue 5); on the server
-//! `localCommand` runs here.
+//! `localCommand` runs here on the server; with `lwams:host` it runs on that host's
+//! Sub Manager, and `remoteCommand` runs on a terminal through its host's agent.
 
 use super::compile::{Behaviour, ExecNode, Executable};
 use super::core::Event;
+use crate::agents::hub::OutputSink;
+use crate::agents::reach::{Reach, RemoteRef, Resolved};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
 use serde_json::{json, Map, Value};
+use shared::agent::{FailureCode, TaskOutcome, TaskSpec};
+use shared::dto::Id;
 use shared::vars::{lookup_json, resolve, sh_quote};
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub enum Prepared {
     Local(LocalCommand),
+    /// A command on a host's agent (its own machine, or a terminal through it).
+    Remote(RemoteStep),
     /// `lwams:kind="noop"`: a placeholder step that does nothing and succeeds (drafts,
     /// and measuring the engine's own cost per step).
     Noop,
@@ -30,10 +36,22 @@ impl Prepared {
     pub fn input(&self) -> Value {
         match self {
             Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
+            Prepared::Remote(r) => json!({
+                "command": r.command.command, "workDir": r.command.work_dir,
+                "host": r.at.host, "terminal": r.at.terminal, "terminalUser": r.at.user,
+            }),
             Prepared::Refused(why) => json!({ "refused": why }),
             Prepared::Noop => json!({}),
         }
     }
+}
+
+/// A command for a host's agent, as the step names it.
+#[derive(Debug, Clone)]
+pub struct RemoteStep {
+    pub company_id: Id,
+    pub at: RemoteRef,
+    pub command: LocalCommand,
 }
 
 /// What a finished step changes.
@@ -48,12 +66,19 @@ pub struct Finished {
     pub output: Option<Value>,
     /// Variables to set on the instance (the node's entry, the result variable).
     pub vars: Map<String, Value>,
+    /// The outcome is unknown (the agent went away mid-step): no boundary, no retry.
+    pub interrupted: bool,
 }
 
 impl Finished {
     pub fn event(&self, ni: u64) -> Event {
         if self.ok {
             Event::JobCompleted { ni }
+        } else if self.interrupted {
+            Event::JobInterrupted {
+                ni,
+                message: self.message.clone(),
+            }
         } else {
             Event::JobFailed {
                 ni,
@@ -70,6 +95,7 @@ impl Finished {
             code: None,
             output: None,
             vars: Map::new(),
+            interrupted: false,
         }
     }
 }
@@ -106,36 +132,72 @@ pub fn retry_after(n: &ExecNode, failed_attempts: i64) -> Option<Duration> {
     ))
 }
 
+/// A `lwams:` parameter with `${…}` resolved (values as plain text, not quoted);
+/// empty or absent: `None`.
+fn param(n: &ExecNode, root: &Value, name: &str) -> Result<Option<String>, String> {
+    match n.lwams.get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(v) => resolve(v, |p| lookup_json(root, p), |s| s.to_string())
+            .map(Some)
+            .map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+fn command_of(n: &ExecNode, root: &Value) -> Result<LocalCommand, String> {
+    let command = n
+        .lwams
+        .get("command")
+        .or_else(|| n.lwams.get("script"))
+        .cloned()
+        .unwrap_or_default();
+    let command = resolve(&command, |p| lookup_json(root, p), sh_quote)
+        .map_err(|e| format!("command: {e}"))?;
+    Ok(LocalCommand {
+        command,
+        work_dir: param(n, root, "workDir")?,
+        timeout: n
+            .lwams
+            .get("timeout")
+            .and_then(|t| t.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT),
+    })
+}
+
 /// Resolves a step's parameters against the variables.
-pub fn prepare(n: &ExecNode, vars: &Map<String, Value>) -> Prepared {
+pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepared {
     let root = Value::Object(vars.clone());
-    match kind(n) {
-        "localCommand" => {
-            let command = n
-                .lwams
-                .get("command")
-                .or_else(|| n.lwams.get("script"))
-                .cloned()
-                .unwrap_or_default();
-            match resolve(&command, |p| lookup_json(&root, p), sh_quote) {
-                Ok(command) => Prepared::Local(LocalCommand {
-                    command,
-                    work_dir: n.lwams.get("workDir").cloned().filter(|d| !d.is_empty()),
-                    timeout: n
-                        .lwams
-                        .get("timeout")
-                        .and_then(|t| t.parse().ok())
-                        .map(Duration::from_secs)
-                        .unwrap_or(DEFAULT_TIMEOUT),
-                }),
-                Err(e) => Prepared::Refused(format!("command: {e}")),
-            }
+    let remote = |terminal: bool| -> Result<Prepared, String> {
+        let command = command_of(n, &root)?;
+        let host =
+            param(n, &root, "host")?.ok_or("host: which host's Sub Manager runs the step")?;
+        let at = RemoteRef {
+            host,
+            terminal: if terminal {
+                param(n, &root, "terminal")?
+            } else {
+                None
+            },
+            user: param(n, &root, "terminalUser")?,
+        };
+        Ok(Prepared::Remote(RemoteStep {
+            company_id,
+            at,
+            command,
+        }))
+    };
+    let prepared = match kind(n) {
+        "localCommand" if n.lwams.get("host").is_some_and(|h| !h.trim().is_empty()) => {
+            remote(false)
         }
-        "noop" => Prepared::Noop,
-        other => Prepared::Refused(format!(
+        "localCommand" => command_of(n, &root).map(Prepared::Local),
+        "remoteCommand" => remote(true),
+        "noop" => Ok(Prepared::Noop),
+        other => Err(format!(
             "no executor for {other:?} steps on this server yet"
         )),
-    }
+    };
+    prepared.unwrap_or_else(Prepared::Refused)
 }
 
 /// Runs a prepared step until it ends or `cancel` completes (`None`: cancelled).
@@ -144,9 +206,19 @@ pub async fn execute(
     prepared: &Prepared,
     vars: &Map<String, Value>,
     now: i64,
+    reach: Option<&Reach>,
+    output: OutputSink,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
     match prepared {
+        Prepared::Remote(step) => {
+            let Some(reach) = reach else {
+                return Some(Finished::failed(
+                    "steps on hosts run only in `lwams serve` (no agent gateway here)".into(),
+                ));
+            };
+            run_remote(n, step, reach, vars, now, output, cancel).await
+        }
         Prepared::Refused(why) => Some(Finished::failed(why.clone())),
         Prepared::Noop => {
             let mut vars = Map::new();
@@ -157,13 +229,63 @@ pub async fn execute(
                 code: None,
                 output: None,
                 vars,
+                interrupted: false,
             })
         }
-        Prepared::Local(req) => match local_command::run_until(req, cancel).await {
-            Ok(r) => Some(command_finished(n, req, r, vars, now)),
+        Prepared::Local(req) => match local_command::run_until(req, cancel, &*output).await {
+            Ok(r) => Some(command_finished(n, req, r, vars, now, None)),
             Err(LocalCommandError::Cancelled) => None,
             Err(e) => Some(Finished::failed(e.to_string())),
         },
+    }
+}
+
+async fn run_remote(
+    n: &ExecNode,
+    step: &RemoteStep,
+    reach: &Reach,
+    vars: &Map<String, Value>,
+    now: i64,
+    output: OutputSink,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Option<Finished> {
+    let resolved = match reach.resolve(step.company_id, &step.at).await {
+        Ok(r) => r,
+        Err(e) => return Some(Finished::failed(e.to_string())),
+    };
+    let spec = TaskSpec::Command {
+        target: resolved.target.clone(),
+        command: step.command.command.clone(),
+        work_dir: step.command.work_dir.clone(),
+        timeout_secs: step.command.timeout.as_secs(),
+    };
+    match reach
+        .run(
+            step.company_id,
+            resolved.host.id,
+            spec,
+            Some(output),
+            cancel,
+        )
+        .await
+    {
+        TaskOutcome::Ran { result } => Some(command_finished(
+            n,
+            &step.command,
+            result,
+            vars,
+            now,
+            Some(&resolved),
+        )),
+        TaskOutcome::Failed {
+            code: FailureCode::Cancelled,
+            ..
+        } => None,
+        TaskOutcome::Failed { error, code } => Some(Finished {
+            code: Some(code.as_str().to_string()),
+            interrupted: code == FailureCode::Interrupted,
+            ..Finished::failed(format!("host {}: {error}", resolved.host.name))
+        }),
     }
 }
 
@@ -173,11 +295,15 @@ fn command_finished(
     r: CommandResult,
     vars: &Map<String, Value>,
     now: i64,
+    at: Option<&Resolved>,
 ) -> Finished {
     let out = serde_json::to_value(&r).unwrap_or(Value::Null);
     let mut entry = node_entry(n, now);
     entry.insert("command".into(), json!(req.command));
     entry.insert("connectionType".into(), json!("local"));
+    if let Some(at) = at {
+        entry.extend(at.node_params());
+    }
     entry.insert(
         "workDir".into(),
         json!(req.work_dir.clone().unwrap_or_default()),
@@ -222,6 +348,7 @@ fn command_finished(
         code: r.exit_code.filter(|_| !ok).map(|c| format!("exit:{c}")),
         output: Some(out),
         vars: patch,
+        interrupted: false,
     }
 }
 
@@ -282,11 +409,11 @@ mod tests {
         let n = node(&[("command", "echo ${who}")]);
         let mut vars = Map::new();
         vars.insert("who".into(), json!("; rm -rf /"));
-        match prepare(&n, &vars) {
+        match prepare(1, &n, &vars) {
             Prepared::Local(c) => assert_eq!(c.command, "echo '; rm -rf /'"),
             other => panic!("{other:?}"),
         }
-        match prepare(&n, &Map::new()) {
+        match prepare(1, &n, &Map::new()) {
             Prepared::Refused(why) => assert!(why.contains("who"), "{why}"),
             other => panic!("{other:?}"),
         }

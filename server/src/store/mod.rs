@@ -8,6 +8,7 @@
 pub mod companies;
 pub mod flows;
 pub mod groups;
+pub mod hosts;
 pub mod jobs;
 pub mod sessions;
 pub mod users;

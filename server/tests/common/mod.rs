@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
+pub mod sshd;
+
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 /// A database for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
@@ -148,6 +150,31 @@ impl TestApp {
         client: Option<&Client>,
         body: Option<Value>,
     ) -> Resp {
+        let (status, headers, bytes) = self.request_raw(method, path, client, body).await;
+        let set_cookie = headers
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Resp {
+            status,
+            body,
+            set_cookie,
+        }
+    }
+
+    /// A request whose response body is kept as bytes (downloads).
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        client: Option<&Client>,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(c) = client {
             b = b
@@ -163,22 +190,9 @@ impl TestApp {
         .unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let set_cookie = resp
-            .headers()
-            .get(header::SET_COOKIE)
-            .map(|v| v.to_str().unwrap().to_string());
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        Resp {
-            status,
-            body,
-            set_cookie,
-        }
+        (status, headers, bytes)
     }
 
     pub async fn get(&self, path: &str, c: &Client) -> Resp {
@@ -231,4 +245,65 @@ impl TestApp {
     pub async fn admin(&self) -> Client {
         self.login(None, "admin", ADMIN_PASSWORD).await
     }
+}
+
+/// A BPMN document with one executable process `key` holding `body`.
+pub fn bpmn(key: &str, body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:lwams="http://lwams.io/schema/bpmn/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="{key}" isExecutable="true">{body}</bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+/// start → nodes in order → end, the nodes given as XML elements with ids n0, n1 ….
+pub fn chain(key: &str, nodes: &[String]) -> String {
+    let mut body = String::from(r#"<bpmn:startEvent id="start"/>"#);
+    let mut prev = "start".to_string();
+    for (i, n) in nodes.iter().enumerate() {
+        body.push_str(n);
+        body.push_str(&format!(
+            r#"<bpmn:sequenceFlow id="f{i}" sourceRef="{prev}" targetRef="n{i}"/>"#
+        ));
+        prev = format!("n{i}");
+    }
+    body.push_str(&format!(
+        r#"<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="fe" sourceRef="{prev}" targetRef="end"/>"#
+    ));
+    bpmn(key, &body)
+}
+
+/// A second company ("other") with its own administrator, signed in.
+pub async fn other_company_admin(t: &TestApp) -> Client {
+    use lwams_server::store::{companies, groups, users};
+    use shared::PermissionMatrix;
+    let mut tx = t.state.store.begin().await.unwrap();
+    let co = companies::insert(&mut tx, "other", "Other Co")
+        .await
+        .unwrap();
+    let g = groups::insert(&mut tx, co, "Administrators", "")
+        .await
+        .unwrap();
+    groups::set_permissions(&mut tx, g, &PermissionMatrix::full())
+        .await
+        .unwrap();
+    let hash = lwams_server::auth::password::hash("other-password-1")
+        .await
+        .unwrap();
+    let f = users::UserFields {
+        display_name: "O",
+        email: "",
+        phone: "",
+        mobile: "",
+        enabled: true,
+        may_login_agent: false,
+    };
+    let u = users::insert(&mut tx, co, "admin", &hash, shared::Locale::En, &f)
+        .await
+        .unwrap();
+    groups::add_members(&mut tx, g, &[u]).await.unwrap();
+    tx.commit().await.unwrap();
+    t.login(Some("other"), "admin", "other-password-1").await
 }

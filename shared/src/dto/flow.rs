@@ -185,12 +185,24 @@ pub struct InstanceControl {
     pub node_instance: Option<u64>,
 }
 
+/// A piece of a running step's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveOutput {
+    pub instance_id: Id,
+    /// The node instance whose step printed it.
+    pub ni: u64,
+    pub stream: crate::agent::Stream,
+    pub text: String,
+}
+
 /// What the server sends over `/ws`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
     /// An instance changed.
     Update(LiveUpdate),
+    /// Output of a running step as it arrives (its node run holds all of it at the end).
+    Output(LiveOutput),
     /// Updates were dropped (a slow client): fetch what is shown again.
     Resync,
 }

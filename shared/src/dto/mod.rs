@@ -6,6 +6,7 @@ pub mod company;
 pub mod error;
 pub mod flow;
 pub mod group;
+pub mod host;
 pub mod user;
 
 use serde::{Deserialize, Serialize};

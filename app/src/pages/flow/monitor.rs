@@ -55,6 +55,8 @@ fn Monitor() -> impl IntoView {
     });
     let error = RwSignal::new(None::<ApiError>);
     let selected = RwSignal::new(None::<Id>);
+    // Output of the open instance's running steps, by node instance, as it arrives.
+    let live_output = RwSignal::new(LiveText::default());
     let detail = RwSignal::new(None::<InstanceDetail>);
     // Bumped to fetch again (live changes, controls, reconnects).
     let list_version = RwSignal::new(0_u32);
@@ -97,6 +99,11 @@ fn Monitor() -> impl IntoView {
                 }
                 if shown || offset.get_untracked() == 0 {
                     refresh_list();
+                }
+            }
+            LiveMessage::Output(o) => {
+                if selected.get_untracked() == Some(o.instance_id) {
+                    live_output.update(|l| l.push(o.ni, &o.text));
                 }
             }
             LiveMessage::Resync => {
@@ -210,7 +217,10 @@ fn Monitor() -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {move || selected.get().map(|id| view! { <InstanceView id detail error on_change=move || detail_version.update(|v| *v += 1) /> })}
+        {move || selected.get().map(|id| {
+            live_output.set(LiveText::default());
+            view! { <InstanceView id detail error live_output on_change=move || detail_version.update(|v| *v += 1) /> }
+        })}
     }
 }
 
@@ -242,6 +252,7 @@ fn InstanceView(
     id: Id,
     detail: RwSignal<Option<InstanceDetail>>,
     error: RwSignal<Option<ApiError>>,
+    live_output: RwSignal<LiveText>,
     on_change: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -311,7 +322,7 @@ fn InstanceView(
             </div>
             <div class="instance-body">
                 <DiagramPanel id detail node />
-                <NodePanel detail node can_manage control busy />
+                <NodePanel detail node can_manage control busy live_output />
             </div>
             <History detail />
             <InstanceRuns detail />
@@ -401,6 +412,7 @@ fn NodePanel(
     can_manage: impl Fn() -> bool + Copy + Send + Sync + 'static,
     control: Callback<(ControlAction, Option<u64>)>,
     busy: RwSignal<bool>,
+    live_output: RwSignal<LiveText>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let latest = move || -> Option<NodeStatus> {
@@ -434,7 +446,7 @@ fn NodePanel(
                         <h3 data-node-selected=id.clone()>{id.clone()}</h3>
                         <p><span class=format!("badge status-{}", if label == "active" { "running" } else { &label })>{label_text}</span></p>
                         {state.as_ref().and_then(|s| s.error.clone()).map(|e| view! { <pre class="output error">{e}</pre> })}
-                        {state.filter(|_| can_manage()).map(|s| {
+                        {state.clone().filter(|_| can_manage()).map(|s| {
                             let ni = s.ni;
                             view! {
                                 <div class="row-actions">
@@ -444,11 +456,45 @@ fn NodePanel(
                                 </div>
                             }
                         })}
+                        {state.as_ref().filter(|s| s.state == "active" && !s.user_task).map(|s| {
+                            let ni = s.ni;
+                            view! {
+                                <pre class="output" data-testid="live-output">
+                                    {move || live_output.with(|l| l.get(ni).to_string())}
+                                </pre>
+                            }
+                        })}
                         {runs().into_iter().map(|r| view! { <RunCard run=r /> }).collect_view()}
                     }.into_any()
                 }
             }}
         </aside>
+    }
+}
+
+/// Running steps' output as it arrives, per node instance; the last 64 KB of each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveText {
+    by_ni: std::collections::HashMap<u64, String>,
+}
+
+impl LiveText {
+    const KEEP: usize = 64 * 1024;
+
+    pub fn push(&mut self, ni: u64, text: &str) {
+        let s = self.by_ni.entry(ni).or_default();
+        s.push_str(text);
+        if s.len() > Self::KEEP {
+            let mut cut = s.len() - Self::KEEP;
+            while !s.is_char_boundary(cut) {
+                cut += 1;
+            }
+            s.drain(..cut);
+        }
+    }
+
+    pub fn get(&self, ni: u64) -> &str {
+        self.by_ni.get(&ni).map(String::as_str).unwrap_or("")
     }
 }
 
@@ -555,5 +601,17 @@ mod tests {
         assert_eq!(super::duration(12_300), "12.3 s");
         assert_eq!(super::duration(245_000), "4 min 5 s");
         assert_eq!(super::duration(7_260_000), "2 h 1 min");
+    }
+
+    #[test]
+    fn live_output_keeps_the_last_64_kb_per_node_instance() {
+        let mut l = super::LiveText::default();
+        l.push(3, "a");
+        l.push(3, &"é".repeat(40_000));
+        l.push(4, "other");
+        assert!(l.get(3).len() <= super::LiveText::KEEP);
+        assert!(l.get(3).ends_with('é'));
+        assert_eq!(l.get(4), "other");
+        assert_eq!(l.get(9), "");
     }
 }

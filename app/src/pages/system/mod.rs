@@ -1,4 +1,5 @@
 //! System menu pages.
 
 pub mod company;
+pub mod hosts;
 pub mod users;

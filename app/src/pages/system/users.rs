@@ -2,6 +2,7 @@
 //! matrix of 15 functions × none/view/manage, and "associate users".
 
 use crate::api::{self, encode, ApiError, Method};
+use crate::components::confirm::confirm;
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, tr, translate, use_i18n};
@@ -649,20 +650,5 @@ fn Associate(group: Group, data: Data, associating: RwSignal<Option<Group>>) -> 
                 <button type="button" on:click=move |_| associating.set(None)>{t("common-cancel")}</button>
             </div>
         </form>
-    }
-}
-
-/// A browser confirmation dialog (always "yes" where there is no window).
-fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|w| w.confirm_with_message(message).ok())
-            .unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        true
     }
 }

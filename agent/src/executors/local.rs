@@ -1,14 +1,13 @@
-//! `localCommand` steps: run a command on the server host with `sh -c`, a timeout and
-//! a cap on captured output; stdout, stderr and the exit code come back.
+//! Local commands: run with `sh -c` on this machine (the agent's host, or the server
+//! for steps "in cloud") with a timeout and a cap on captured output; stdout, stderr
+//! and the exit code come back, and output is handed on as it arrives.
 
-use serde::{Deserialize, Serialize};
+use shared::agent::Stream;
+pub use shared::agent::{CommandResult, OUTPUT_CAP};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
-
-/// At most this much of stdout and of stderr is kept (the rest is counted, not stored).
-pub const OUTPUT_CAP: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct LocalCommand {
@@ -17,15 +16,12 @@ pub struct LocalCommand {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandResult {
-    pub exit_code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub truncated: bool,
-    pub duration_ms: u64,
-}
+/// Receives output as it arrives (for live logs); the whole output still comes back in
+/// the result.
+pub type OnOutput<'a> = &'a (dyn Fn(Stream, &str) + Send + Sync);
+
+/// Drops output.
+pub fn ignore_output(_: Stream, _: &str) {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalCommandError {
@@ -39,7 +35,12 @@ pub enum LocalCommandError {
     WorkDir(String, std::io::Error),
 }
 
-async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool) {
+/// Reads a stream to its end, keeping up to [`OUTPUT_CAP`] bytes.
+pub async fn read_capped(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    stream: Stream,
+    on_output: OnOutput<'_>,
+) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
     let mut truncated = false;
@@ -47,6 +48,7 @@ async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                on_output(stream, &String::from_utf8_lossy(&buf[..n]));
                 let room = OUTPUT_CAP.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
                 truncated |= n > room;
@@ -57,19 +59,30 @@ async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool
 }
 
 pub async fn run(req: &LocalCommand) -> Result<CommandResult, LocalCommandError> {
-    run_until(req, std::future::pending()).await
+    run_until(req, std::future::pending(), &ignore_output).await
 }
 
 /// As `run`, stopping the command (and its process group) when `cancel` completes.
 pub async fn run_until(
     req: &LocalCommand,
     cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
 ) -> Result<CommandResult, LocalCommandError> {
     let started = Instant::now();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(&req.command)
-        .stdin(Stdio::null())
+    // `sh -c` on Unix, `cmd /C` on Windows.
+    #[cfg(unix)]
+    let mut cmd = {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(&req.command);
+        c
+    };
+    #[cfg(not(unix))]
+    let mut cmd = {
+        let mut c = Command::new("cmd");
+        c.arg("/C").arg(&req.command);
+        c
+    };
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -80,8 +93,14 @@ pub async fn run_until(
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(LocalCommandError::Spawn)?;
-    let out = child.stdout.take().map(read_capped);
-    let err = child.stderr.take().map(read_capped);
+    let out = child
+        .stdout
+        .take()
+        .map(|o| read_capped(o, Stream::Stdout, on_output));
+    let err = child
+        .stderr
+        .take()
+        .map(|e| read_capped(e, Stream::Stderr, on_output));
     let pid = child.id();
     let work = async {
         let (o, e) = tokio::join!(
@@ -174,6 +193,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn output_is_handed_on_as_it_arrives() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let on = |s: Stream, t: &str| seen.lock().unwrap().push((s, t.to_string()));
+        run_until(
+            &cmd("echo one; echo two >&2", 5),
+            std::future::pending(),
+            &on,
+        )
+        .await
+        .unwrap();
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.contains(&(Stream::Stdout, "one\n".into())), "{seen:?}");
+        assert!(seen.contains(&(Stream::Stderr, "two\n".into())), "{seen:?}");
+    }
+
+    #[tokio::test]
     async fn work_dir_is_used_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = cmd("pwd", 5);
@@ -195,9 +230,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("late");
         let c = cmd(&format!("sleep 2 && touch {}", marker.display()), 30);
-        let e = run_until(&c, tokio::time::sleep(Duration::from_millis(200)))
-            .await
-            .unwrap_err();
+        let e = run_until(
+            &c,
+            tokio::time::sleep(Duration::from_millis(200)),
+            &ignore_output,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, LocalCommandError::Cancelled));
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(

@@ -1,0 +1,80 @@
+//! The agent's own log: printed to stderr (tracing) and kept in memory, the last lines
+//! and the recent tasks, for the local page.
+
+use shared::agent::{TaskOutcome, TaskSpec};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+const KEEP: usize = 200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: std::time::SystemTime,
+    pub level: &'static str,
+    pub message: String,
+}
+
+#[derive(Default)]
+pub struct Journal {
+    lines: Mutex<VecDeque<Entry>>,
+}
+
+impl Journal {
+    fn push(&self, level: &'static str, message: &str) {
+        match level {
+            "error" => tracing::error!("{message}"),
+            "warn" => tracing::warn!("{message}"),
+            _ => tracing::info!("{message}"),
+        }
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == KEEP {
+            lines.pop_front();
+        }
+        lines.push_back(Entry {
+            at: std::time::SystemTime::now(),
+            level,
+            message: message.to_string(),
+        });
+    }
+
+    pub fn info(&self, m: &str) {
+        self.push("info", m)
+    }
+
+    pub fn warn(&self, m: &str) {
+        self.push("warn", m)
+    }
+
+    pub fn error(&self, m: &str) {
+        self.push("error", m)
+    }
+
+    pub fn task_started(&self, task: u64, spec: &TaskSpec) {
+        // Only the redacted spec is ever written down.
+        let what = match spec.redacted() {
+            TaskSpec::Command { command, .. } => format!("command {command:?}"),
+            TaskSpec::TestConnection { .. } => "connection test".to_string(),
+        };
+        self.info(&format!("task {task}: {what}"));
+    }
+
+    pub fn task_ended(&self, task: u64, outcome: &TaskOutcome) {
+        match outcome {
+            TaskOutcome::Ran { result } => self.info(&format!(
+                "task {task}: exit code {:?} after {} ms",
+                result.exit_code, result.duration_ms
+            )),
+            TaskOutcome::Failed { error, .. } => self.warn(&format!("task {task}: {error}")),
+        }
+    }
+
+    /// The kept lines, oldest first.
+    pub fn lines(&self) -> Vec<Entry> {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}

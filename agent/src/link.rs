@@ -1,0 +1,214 @@
+//! The agent's line to the server: dials `/agent`, says hello with its facts, sends
+//! heartbeats, runs the tasks it is given and streams their output back. Reconnects
+//! with back-off (1 s doubling to 60 s, with jitter) whenever the line drops; a
+//! refused credential is retried slowly, as the operator may rotate it back.
+
+use crate::config::AgentConfig;
+use crate::executors::{ssh::SshPool, task};
+use crate::facts;
+use crate::journal::Journal;
+use futures_util::{SinkExt, StreamExt};
+use shared::agent::{FromAgent, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the server refused this host's credential (HTTP {0}); rotate it or download the package again")]
+    Refused(u16),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("the connection dropped: {0}")]
+    Dropped(String),
+    #[error("bad configuration: {0}")]
+    Config(String),
+}
+
+/// Shared by the line and the local page: what the agent is doing.
+pub struct Agent {
+    pub config: AgentConfig,
+    pub journal: Journal,
+    pool: SshPool,
+    running: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+}
+
+impl Agent {
+    pub fn new(config: AgentConfig, known_hosts: std::path::PathBuf) -> Arc<Agent> {
+        Arc::new(Agent {
+            config,
+            journal: Journal::default(),
+            pool: SshPool::new(known_hosts),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<()>>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the line up for ever.
+    pub async fn run_forever(self: Arc<Self>) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let started = std::time::Instant::now();
+            let wait = match self.clone().session().await {
+                Ok(()) => {
+                    self.journal.warn("the server closed the connection");
+                    Duration::from_secs(1)
+                }
+                Err(e @ LinkError::Refused(_)) => {
+                    self.journal.error(&e.to_string());
+                    Duration::from_secs(30)
+                }
+                Err(e) => {
+                    self.journal.warn(&e.to_string());
+                    backoff
+                }
+            };
+            // A line that stayed up a while starts the back-off again.
+            backoff = if started.elapsed() > Duration::from_secs(60) {
+                Duration::from_secs(1)
+            } else {
+                (backoff * 2).min(Duration::from_secs(60))
+            };
+            let jitter = Duration::from_millis(u64::from(std::process::id() % 500));
+            tokio::time::sleep(wait + jitter).await;
+        }
+    }
+
+    /// One connection, until it drops.
+    async fn session(self: Arc<Self>) -> Result<(), LinkError> {
+        let url = self.config.gateway_url();
+        let mut req = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| LinkError::Config(e.to_string()))?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", self.config.credential.trim()))
+            .map_err(|_| {
+                LinkError::Config("credential has characters a header cannot carry".into())
+            })?;
+        let company = HeaderValue::from_str(self.config.company_code.trim()).map_err(|_| {
+            LinkError::Config("companyCode has characters a header cannot carry".into())
+        })?;
+        req.headers_mut().insert("authorization", bearer);
+        req.headers_mut().insert(COMPANY_HEADER, company);
+        let (ws, _) = match tokio_tungstenite::connect_async(req).await {
+            Ok(ok) => ok,
+            Err(tungstenite::Error::Http(resp)) => {
+                return Err(LinkError::Refused(resp.status().as_u16()))
+            }
+            Err(e) => return Err(LinkError::Connect(url, e.to_string())),
+        };
+        let (mut sink, mut stream) = ws.split();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromAgent>();
+        let _ = out_tx.send(FromAgent::Hello {
+            version: VERSION.into(),
+            facts: facts::collect(),
+        });
+        let writer = tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                let Ok(text) = serde_json::to_string(&m) else {
+                    continue;
+                };
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let heartbeat = {
+            let out = out_tx.clone();
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                loop {
+                    tokio::time::sleep(Duration::from_secs(HEARTBEAT_SECS)).await;
+                    n += 1;
+                    // Facts (free memory…) every minute, a bare beat otherwise.
+                    let facts = (n % 6 == 0).then(facts::collect);
+                    if out.send(FromAgent::Heartbeat { facts }).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        self.journal.info(&format!("connected to {url}"));
+        let result = loop {
+            let msg =
+                match tokio::time::timeout(Duration::from_secs(HEARTBEAT_SECS * 3), stream.next())
+                    .await
+                {
+                    Err(_) => break Err(LinkError::Dropped("the server went silent".into())),
+                    Ok(None) => break Ok(()),
+                    Ok(Some(Err(e))) => break Err(LinkError::Dropped(e.to_string())),
+                    Ok(Some(Ok(m))) => m,
+                };
+            let text = match msg {
+                Message::Text(t) => t,
+                Message::Close(_) => break Ok(()),
+                _ => continue,
+            };
+            match serde_json::from_str::<ToAgent>(&text) {
+                Ok(ToAgent::Welcome { host_name, .. }) => {
+                    self.journal.info(&format!("signed in as host {host_name}"));
+                }
+                Ok(ToAgent::Run { task, spec }) => self.clone().start(task, spec, out_tx.clone()),
+                Ok(ToAgent::Cancel { task }) => {
+                    if let Some(stop) = self.running().remove(&task) {
+                        let _ = stop.send(());
+                    }
+                }
+                Err(e) => self
+                    .journal
+                    .warn(&format!("unreadable message from the server: {e}")),
+            }
+        };
+        heartbeat.abort();
+        // Nobody will receive the outcome of what is still running: stop it (the
+        // server marks those steps interrupted).
+        for (_, stop) in self.running().drain() {
+            let _ = stop.send(());
+        }
+        drop(out_tx);
+        writer.abort();
+        result
+    }
+
+    fn start(
+        self: Arc<Self>,
+        task: u64,
+        spec: shared::agent::TaskSpec,
+        out: mpsc::UnboundedSender<FromAgent>,
+    ) {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        self.running().insert(task, stop_tx);
+        self.journal.task_started(task, &spec);
+        tokio::spawn(async move {
+            let stream_out = out.clone();
+            let on_output = move |stream, text: &str| {
+                let _ = stream_out.send(FromAgent::Output {
+                    task,
+                    stream,
+                    text: text.to_string(),
+                });
+            };
+            let outcome = task::run(
+                &self.pool,
+                &spec,
+                async {
+                    let _ = stop_rx.await;
+                },
+                &on_output,
+            )
+            .await;
+            self.running().remove(&task);
+            self.journal.task_ended(task, &outcome);
+            let _ = out.send(FromAgent::Done { task, outcome });
+        });
+    }
+}

@@ -1,0 +1,50 @@
+//! `sub-manager --config sub-manager.json`: connects to the LWAMS server and runs the
+//! tasks it is given until stopped.
+
+use agent::config::AgentConfig;
+use agent::link::{Agent, VERSION};
+
+fn main() -> std::process::ExitCode {
+    let mut args = std::env::args().skip(1);
+    let path = match (args.next().as_deref(), args.next()) {
+        (Some("--config"), Some(p)) => p,
+        (Some("--version"), _) => {
+            println!("sub-manager {VERSION}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("usage: sub-manager --config sub-manager.json");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let config = match AgentConfig::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sub-manager: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    // known_hosts lives beside the configuration file.
+    let known_hosts = std::path::Path::new(&path)
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("known_hosts");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sub-manager: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let agent = Agent::new(config, known_hosts);
+        tokio::select! {
+            _ = agent.run_forever() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    });
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,143 @@
+//! `GET /agent`: the WebSocket a Sub Manager dials. The upgrade is refused (401)
+//! unless `Authorization: Bearer <credential>` and the company code header match a
+//! host; then the agent must say `Hello` within 10 s, the host turns `connected` with
+//! its facts, and the loop forwards heartbeats, output and outcomes to the hub until
+//! the agent leaves or goes silent for three heartbeats (the host turns `offline`).
+
+use super::credential;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::hosts;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use shared::agent::{FromAgent, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use shared::dto::host::{Host, HostState};
+use shared::dto::Id;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Largest message an agent may send (output arrives in chunks well below this).
+const MAX_MESSAGE: usize = 4 << 20;
+
+pub async fn agent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    let company = headers
+        .get(COMPANY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Unauthorized)?;
+    let mut c = state.store.conn().await?;
+    let (company_id, host) =
+        hosts::by_credential(&mut c, company.trim(), &credential::hash(bearer))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+    drop(c);
+    Ok(upgrade
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state, company_id, host)))
+}
+
+async fn send(socket: &mut WebSocket, m: &ToAgent) -> bool {
+    match serde_json::to_string(m) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn next(socket: &mut WebSocket, within: Duration) -> Option<FromAgent> {
+    loop {
+        match tokio::time::timeout(within, socket.recv()).await {
+            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t) {
+                Ok(m) => return Some(m),
+                Err(e) => tracing::warn!(error = %e, "unreadable message from an agent"),
+            },
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+async fn record(
+    state: &AppState,
+    host_id: Id,
+    s: HostState,
+    version: Option<&str>,
+    facts: Option<&shared::dto::host::HostFacts>,
+) {
+    let saved = match state.store.conn().await {
+        Ok(mut c) => hosts::record_agent(&mut c, host_id, s, version, facts).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = saved {
+        tracing::error!(host = host_id, error = %e, "cannot record the agent's state");
+    }
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Host) {
+    let hub = state.agents.clone();
+    let Some(FromAgent::Hello { version, facts }) =
+        next(&mut socket, Duration::from_secs(10)).await
+    else {
+        hub.log(host.id, "warn", "an agent connected but did not say hello");
+        return;
+    };
+    record(
+        &state,
+        host.id,
+        HostState::Connected,
+        Some(&version),
+        Some(&facts),
+    )
+    .await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let session = hub.connect(company_id, host.id, tx);
+    hub.log(host.id, "info", &format!("Sub Manager {version} connected"));
+    tracing::info!(host = host.id, version, "agent connected");
+    let welcome = ToAgent::Welcome {
+        host_id: host.id,
+        host_name: host.name.clone(),
+    };
+    let silent = Duration::from_secs(HEARTBEAT_SECS * 3);
+    if send(&mut socket, &welcome).await {
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(m) => if !send(&mut socket, &m).await { break },
+                    None => break,
+                },
+                got = next(&mut socket, silent) => {
+                    // A kicked session (credential rotated) stops here.
+                    if !hub.is_current(host.id, session) { break }
+                    match got {
+                        None => break,
+                        Some(FromAgent::Heartbeat { facts }) => {
+                            record(&state, host.id, HostState::Connected, None, facts.as_ref()).await;
+                        }
+                        Some(FromAgent::Output { task, stream, text }) => hub.output(host.id, task, stream, &text),
+                        Some(FromAgent::Done { task, outcome }) => hub.done(host.id, task, outcome),
+                        Some(FromAgent::Log { level, message }) => hub.log(host.id, &level, &message),
+                        Some(FromAgent::Hello { .. }) => {}
+                    }
+                }
+            }
+            if !hub.is_current(host.id, session) {
+                break;
+            }
+        }
+    }
+    if hub.disconnect(host.id, session) {
+        record(&state, host.id, HostState::Offline, None, None).await;
+        hub.log(host.id, "warn", "Sub Manager disconnected");
+        tracing::info!(host = host.id, "agent disconnected");
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}

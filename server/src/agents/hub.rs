@@ -1,0 +1,320 @@
+//! The connected agents of this process and the tasks they are running. A task is
+//! sent, its output forwarded as it comes, and its outcome returned to whoever waits;
+//! when the agent goes away every task it had ends as `interrupted`, never left
+//! running.
+
+use shared::agent::{FailureCode, Stream, TaskOutcome, TaskSpec, ToAgent};
+use shared::dto::host::AgentLogLine;
+use shared::dto::Id;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Lines of each agent's log kept for the host detail.
+const LOG_KEEP: usize = 200;
+
+/// Receives a running task's output.
+pub type OutputSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
+
+struct Pending {
+    done: oneshot::Sender<TaskOutcome>,
+    output: Option<OutputSink>,
+}
+
+/// One agent's live connection.
+struct Connection {
+    session: u64,
+    company_id: Id,
+    send: mpsc::UnboundedSender<ToAgent>,
+    pending: HashMap<u64, Pending>,
+}
+
+#[derive(Default)]
+struct Inner {
+    agents: HashMap<Id, Connection>,
+    logs: HashMap<Id, VecDeque<AgentLogLine>>,
+}
+
+#[derive(Clone, Default)]
+pub struct AgentHub {
+    inner: Arc<Mutex<Inner>>,
+    next: Arc<AtomicU64>,
+}
+
+fn interrupted(why: &str) -> TaskOutcome {
+    TaskOutcome::Failed {
+        error: why.to_string(),
+        code: FailureCode::Interrupted,
+    }
+}
+
+impl AgentHub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a host's new connection; an older one of the same host is dropped
+    /// (its tasks end as interrupted). Returns the session number.
+    pub fn connect(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        send: mpsc::UnboundedSender<ToAgent>,
+    ) -> u64 {
+        let session = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let old = self.lock().agents.insert(
+            host_id,
+            Connection {
+                session,
+                company_id,
+                send,
+                pending: HashMap::new(),
+            },
+        );
+        if let Some(old) = old {
+            for (_, p) in old.pending {
+                let _ = p
+                    .done
+                    .send(interrupted("the agent reconnected while the task ran"));
+            }
+        }
+        session
+    }
+
+    /// Forgets the connection (if it is still the host's current one); its tasks end
+    /// as interrupted. True when it was current.
+    pub fn disconnect(&self, host_id: Id, session: u64) -> bool {
+        let gone = {
+            let mut inner = self.lock();
+            match inner.agents.get(&host_id) {
+                Some(c) if c.session == session => inner.agents.remove(&host_id),
+                _ => None,
+            }
+        };
+        match gone {
+            Some(c) => {
+                for (_, p) in c.pending {
+                    let _ = p
+                        .done
+                        .send(interrupted("the agent disconnected while the task ran"));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes a host's connection (credential rotated, host deleted).
+    pub fn kick(&self, host_id: Id) {
+        let session = self.lock().agents.get(&host_id).map(|c| c.session);
+        if let Some(s) = session {
+            self.disconnect(host_id, s);
+        }
+    }
+
+    /// The session is still the host's current connection.
+    pub fn is_current(&self, host_id: Id, session: u64) -> bool {
+        self.lock()
+            .agents
+            .get(&host_id)
+            .is_some_and(|c| c.session == session)
+    }
+
+    pub fn is_connected(&self, company_id: Id, host_id: Id) -> bool {
+        self.lock()
+            .agents
+            .get(&host_id)
+            .is_some_and(|c| c.company_id == company_id)
+    }
+
+    /// Output of a running task, from the agent.
+    pub fn output(&self, host_id: Id, task: u64, stream: Stream, text: &str) {
+        let sink = self
+            .lock()
+            .agents
+            .get(&host_id)
+            .and_then(|c| c.pending.get(&task))
+            .and_then(|p| p.output.clone());
+        if let Some(sink) = sink {
+            sink(stream, text);
+        }
+    }
+
+    /// The outcome of a task, from the agent.
+    pub fn done(&self, host_id: Id, task: u64, outcome: TaskOutcome) {
+        let pending = self
+            .lock()
+            .agents
+            .get_mut(&host_id)
+            .and_then(|c| c.pending.remove(&task));
+        if let Some(p) = pending {
+            let _ = p.done.send(outcome);
+        }
+    }
+
+    pub fn log(&self, host_id: Id, level: &str, message: &str) {
+        let mut inner = self.lock();
+        let lines = inner.logs.entry(host_id).or_default();
+        if lines.len() == LOG_KEEP {
+            lines.pop_front();
+        }
+        lines.push_back(AgentLogLine {
+            at: crate::store::now_millis(),
+            level: level.to_string(),
+            message: message.to_string(),
+        });
+    }
+
+    pub fn log_tail(&self, host_id: Id) -> Vec<AgentLogLine> {
+        self.lock()
+            .logs
+            .get(&host_id)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Runs a task on the host's agent and waits for its outcome; `cancel` stops it.
+    pub async fn run(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        spec: TaskSpec,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
+        let task = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let (done_tx, done_rx) = oneshot::channel();
+        {
+            let mut inner = self.lock();
+            let Some(conn) = inner
+                .agents
+                .get_mut(&host_id)
+                .filter(|c| c.company_id == company_id)
+            else {
+                return TaskOutcome::Failed {
+                    error: "the host's Sub Manager is not connected".into(),
+                    code: FailureCode::Unreachable,
+                };
+            };
+            if conn.send.send(ToAgent::Run { task, spec }).is_err() {
+                return interrupted("the agent's connection is closing");
+            }
+            conn.pending.insert(
+                task,
+                Pending {
+                    done: done_tx,
+                    output,
+                },
+            );
+        }
+        let mut done_rx = done_rx;
+        tokio::select! {
+            got = &mut done_rx => got.unwrap_or_else(|_| interrupted("the agent went away while the task ran")),
+            _ = cancel => {
+                let send = self.lock().agents.get(&host_id).map(|c| c.send.clone());
+                if let Some(send) = send {
+                    let _ = send.send(ToAgent::Cancel { task });
+                }
+                // Give the agent a moment to confirm it stopped the task.
+                let _ = tokio::time::timeout(Duration::from_secs(5), done_rx).await;
+                if let Some(c) = self.lock().agents.get_mut(&host_id) {
+                    c.pending.remove(&task);
+                }
+                TaskOutcome::Failed { error: "cancelled".into(), code: FailureCode::Cancelled }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TaskSpec {
+        TaskSpec::Command {
+            target: shared::agent::Target::Local,
+            command: "true".into(),
+            work_dir: None,
+            timeout_secs: 5,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_ends_with_the_agents_outcome_or_as_interrupted_when_it_leaves() {
+        let hub = AgentHub::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let session = hub.connect(1, 10, tx);
+        let h = hub.clone();
+        let waiting =
+            tokio::spawn(async move { h.run(1, 10, spec(), None, std::future::pending()).await });
+        let Some(ToAgent::Run { task, .. }) = rx.recv().await else {
+            panic!("no task sent")
+        };
+        hub.done(
+            10,
+            task,
+            TaskOutcome::Ran {
+                result: Default::default(),
+            },
+        );
+        assert!(matches!(waiting.await.unwrap(), TaskOutcome::Ran { .. }));
+
+        let h = hub.clone();
+        let waiting =
+            tokio::spawn(async move { h.run(1, 10, spec(), None, std::future::pending()).await });
+        let _ = rx.recv().await;
+        assert!(hub.disconnect(10, session));
+        match waiting.await.unwrap() {
+            TaskOutcome::Failed { code, .. } => assert_eq!(code, FailureCode::Interrupted),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_reaches_the_waiting_task_as_it_comes() {
+        let hub = AgentHub::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.connect(1, 10, tx);
+        let seen = Arc::new(Mutex::new(String::new()));
+        let sink: OutputSink = {
+            let seen = seen.clone();
+            Arc::new(move |_, text: &str| seen.lock().unwrap().push_str(text))
+        };
+        let h = hub.clone();
+        let waiting = tokio::spawn(async move {
+            h.run(1, 10, spec(), Some(sink), std::future::pending())
+                .await
+        });
+        let Some(ToAgent::Run { task, .. }) = rx.recv().await else {
+            panic!("no task sent")
+        };
+        hub.output(10, task, Stream::Stdout, "line 1\n");
+        assert_eq!(*seen.lock().unwrap(), "line 1\n");
+        hub.done(
+            10,
+            task,
+            TaskOutcome::Ran {
+                result: Default::default(),
+            },
+        );
+        waiting.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn another_companys_host_or_a_missing_agent_is_unreachable() {
+        let hub = AgentHub::default();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        hub.connect(1, 10, tx);
+        for (company, host) in [(2, 10), (1, 11)] {
+            match hub
+                .run(company, host, spec(), None, std::future::pending())
+                .await
+            {
+                TaskOutcome::Failed { code, .. } => assert_eq!(code, FailureCode::Unreachable),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

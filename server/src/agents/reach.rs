@@ -1,0 +1,168 @@
+//! From a step's `lwams:host` / `lwams:terminal` / `lwams:terminalUser` to a task for
+//! the right agent: the host, terminal and account are looked up in the step's
+//! company, the account's secret unsealed only into the task sent to that agent.
+
+use super::hub::{AgentHub, OutputSink};
+use crate::crypto::SecretBox;
+use crate::store::hosts::{self, TerminalRow, TerminalUserRow};
+use crate::store::{Store, StoreError};
+use serde_json::{json, Map, Value};
+use shared::agent::{SshAuth, Target, TaskOutcome, TaskSpec};
+use shared::dto::host::{ConnectionType, Host, TerminalAuth};
+use shared::dto::Id;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReachError {
+    #[error("host {0:?} not found")]
+    NoHost(String),
+    #[error("host {host}: terminal {terminal:?} not found")]
+    NoTerminal { host: String, terminal: String },
+    #[error("terminal {0}: no account {1:?}")]
+    NoUser(String, String),
+    #[error("terminal {0}: {1} connections are not supported by this Sub Manager yet")]
+    Unsupported(String, &'static str),
+    #[error("terminal {0}: the account's secret cannot be unsealed (was the secret key changed?)")]
+    Secret(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a step names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoteRef {
+    pub host: String,
+    /// `None`: the agent's own machine.
+    pub terminal: Option<String>,
+    /// `None`: the terminal's first account.
+    pub user: Option<String>,
+}
+
+/// A resolved target: the host, and the terminal with its account when there is one.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub host: Host,
+    pub terminal: Option<(TerminalRow, TerminalUserRow)>,
+    pub target: Target,
+}
+
+impl Resolved {
+    /// `${nodeId.host.*}`, `${nodeId.terminal.*}`, `${nodeId.terminalUser.*}` (SPEC §8.2).
+    pub fn node_params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut host = Map::new();
+        host.insert("id".into(), json!(self.host.id));
+        host.insert("name".into(), json!(self.host.name));
+        host.insert("comments".into(), json!(self.host.comments));
+        for (k, v) in &self.host.facts {
+            host.insert(k.clone(), json!(v));
+        }
+        m.insert("host".into(), Value::Object(host));
+        if let Some((t, u)) = &self.terminal {
+            m.insert(
+                "terminal".into(),
+                json!({
+                    "hostName": t.host_name, "hostAddress": t.host_address, "port": t.port,
+                    "osName": t.os_name, "osVersion": t.os_version, "comments": t.comments,
+                }),
+            );
+            m.insert(
+                "terminalUser".into(),
+                json!({ "username": u.username, "comments": u.comments }),
+            );
+            m.insert("connectionType".into(), json!(t.connection_type.as_str()));
+        } else {
+            m.insert("connectionType".into(), json!("local"));
+        }
+        m
+    }
+}
+
+/// The store, the key and the hub: everything a remote step needs.
+#[derive(Clone)]
+pub struct Reach {
+    pub store: Store,
+    pub secrets: SecretBox,
+    pub hub: AgentHub,
+}
+
+impl Reach {
+    pub async fn resolve(&self, company_id: Id, r: &RemoteRef) -> Result<Resolved, ReachError> {
+        let mut c = self.store.conn().await?;
+        let host = hosts::find_host(&mut c, company_id, &r.host)
+            .await?
+            .ok_or_else(|| ReachError::NoHost(r.host.clone()))?;
+        let Some(terminal_ref) = r.terminal.as_deref().filter(|t| !t.trim().is_empty()) else {
+            return Ok(Resolved {
+                host,
+                terminal: None,
+                target: Target::Local,
+            });
+        };
+        let terminal = hosts::find_terminal(&mut c, company_id, host.id, terminal_ref)
+            .await?
+            .ok_or_else(|| ReachError::NoTerminal {
+                host: host.name.clone(),
+                terminal: terminal_ref.to_string(),
+            })?;
+        let user = hosts::find_user(&mut c, company_id, terminal.id, r.user.as_deref())
+            .await?
+            .ok_or_else(|| {
+                ReachError::NoUser(
+                    terminal.host_name.clone(),
+                    r.user.clone().unwrap_or_default(),
+                )
+            })?;
+        let target = self.target(&terminal, &user)?;
+        Ok(Resolved {
+            host,
+            terminal: Some((terminal, user)),
+            target,
+        })
+    }
+
+    /// The task target for a terminal account, its secret unsealed.
+    pub fn target(&self, t: &TerminalRow, u: &TerminalUserRow) -> Result<Target, ReachError> {
+        if t.connection_type != ConnectionType::Ssh {
+            return Err(ReachError::Unsupported(
+                t.host_name.clone(),
+                t.connection_type.as_str(),
+            ));
+        }
+        let open = |sealed: &str| -> Result<Option<String>, ReachError> {
+            if sealed.is_empty() {
+                return Ok(None);
+            }
+            self.secrets
+                .open(sealed)
+                .map(Some)
+                .map_err(|_| ReachError::Secret(t.host_name.clone()))
+        };
+        let secret = open(&u.sealed_secret)?.unwrap_or_default();
+        let auth = match u.auth {
+            TerminalAuth::Password => SshAuth::Password { password: secret },
+            TerminalAuth::PrivateKey => SshAuth::Key {
+                private_key: secret,
+                passphrase: open(&u.sealed_passphrase)?,
+            },
+        };
+        Ok(Target::Ssh {
+            address: t.host_address.clone(),
+            port: t.port,
+            username: u.username.clone(),
+            auth,
+        })
+    }
+
+    pub async fn run(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        spec: TaskSpec,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
+        self.hub
+            .run(company_id, host_id, spec, output, cancel)
+            .await
+    }
+}

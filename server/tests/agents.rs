@@ -1,0 +1,628 @@
+//! Sub Managers for real: the server listens on a loopback port, a `sub-manager`
+//! process unpacked from the host's download package dials in, reports its facts and
+//! runs steps on a real OpenSSH `sshd` (password and key sign-in, wrong password,
+//! unreachable port, timeout, shell quoting); killed mid-step its step ends as
+//! interrupted (never left running) and a restarted agent carries on; a rotated
+//! credential disconnects it and refuses it from then on.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::sshd::{self, Sshd};
+use common::{chain, Client, TestApp};
+use serde_json::{json, Value};
+use shared::dto::flow::InstanceDetail;
+use shared::dto::host::{ConnectionTest, Host, HostDetail, HostState, Terminal};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Served {
+    t: TestApp,
+    admin: Client,
+    port: u16,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// The app on a real listener (for the agent) with its engine working.
+async fn served() -> Served {
+    let t = common::sqlite_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = lwams_server::web::app(t.state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let rt = t.state.runtime.clone();
+    tokio::spawn(async move { rt.work(None, rx).await });
+    let admin = t.admin().await;
+    Served {
+        t,
+        admin,
+        port,
+        _stop: stop,
+    }
+}
+
+async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "waited {secs} s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Served {
+    async fn host(&self, id: i64) -> HostDetail {
+        let r = self
+            .t
+            .get(&format!("/api/v1/hosts/{id}"), &self.admin)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+
+    async fn wait_state(&self, id: i64, state: HostState) -> HostDetail {
+        wait_for(&format!("host {id} {state:?}"), 20, async || {
+            let h = self.host(id).await;
+            (h.host.state == state).then_some(h)
+        })
+        .await
+    }
+
+    /// Downloads the host's package and unpacks it into `dir`.
+    async fn unpack_package(&self, id: i64, dir: &Path) -> PathBuf {
+        let (status, headers, bytes) = self
+            .t
+            .request_raw(
+                Method::GET,
+                &format!("/api/v1/hosts/{id}/package"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(headers["content-type"], "application/gzip");
+        let archive = dir.join("package.tar.gz");
+        std::fs::write(&archive, &bytes).unwrap();
+        let out = Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let root = dir.join("sub-manager");
+        for f in [
+            "sub-manager",
+            "sub-manager.json",
+            "start.sh",
+            "stop.sh",
+            "start.bat",
+            "stop.bat",
+            "sub-manager.service",
+            "README.txt",
+        ] {
+            assert!(root.join(f).exists(), "{f} is in the package");
+        }
+        // The package names this server as the request reached it; the test's
+        // requests carry no Host header, so point it at the test listener.
+        let path = root.join("sub-manager.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(config["companyCode"], "default");
+        assert!(config["credential"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("h{id}.")));
+        config["serverHost"] = json!("127.0.0.1");
+        config["serverPort"] = json!(self.port);
+        std::fs::write(&path, config.to_string()).unwrap();
+        root
+    }
+
+    async fn deploy_and_start(&self, xml: &str, key: &str) -> i64 {
+        let r = self
+            .t
+            .post("/api/v1/flows", &self.admin, &json!({ "xml": xml }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let r = self
+            .t
+            .post(
+                "/api/v1/instances",
+                &self.admin,
+                &json!({ "key": key, "variables": { "who": "; rm -rf /" } }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    async fn instance(&self, id: i64) -> InstanceDetail {
+        self.t
+            .get(&format!("/api/v1/instances/{id}"), &self.admin)
+            .await
+            .json()
+    }
+
+    async fn wait_instance(
+        &self,
+        id: i64,
+        what: &str,
+        secs: u64,
+        done: impl Fn(&InstanceDetail) -> bool,
+    ) -> InstanceDetail {
+        wait_for(what, secs, async || {
+            let d = self.instance(id).await;
+            done(&d).then_some(d)
+        })
+        .await
+    }
+
+    async fn test_connection(&self, terminal: &Terminal, username: &str) -> ConnectionTest {
+        let user = terminal
+            .users
+            .iter()
+            .find(|u| u.username == username)
+            .unwrap();
+        let r = self
+            .t
+            .post(
+                &format!("/api/v1/terminals/{}/users/{}/test", terminal.id, user.id),
+                &self.admin,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+}
+
+fn start_agent(root: &Path, log: &Path) -> Child {
+    Command::new(root.join("sub-manager"))
+        .arg("--config")
+        .arg(root.join("sub-manager.json"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn remote(i: usize, command: &str, extra: &str) -> String {
+    let command = command
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    format!(
+        r#"<bpmn:serviceTask id="n{i}" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:command="{command}" {extra}/>"#,
+        sshd::USER
+    )
+}
+
+#[tokio::test]
+async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_refused_once_revoked()
+{
+    // The package carries the sub-manager built beside these tests.
+    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
+    let sshd = Sshd::start();
+    let s = served().await;
+    let work = tempfile::tempdir().unwrap();
+
+    // Add the host; it is pink (never connected) until its agent dials in.
+    let r =
+        s.t.post(
+            "/api/v1/hosts",
+            &s.admin,
+            &json!({ "name": "edge-1", "comments": "rack 4" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let host: Host = r.json();
+    assert_eq!(host.state, HostState::Uninitialised);
+    let root = s.unpack_package(host.id, work.path()).await;
+    let log = work.path().join("agent.log");
+    let mut agent = start_agent(&root, &log);
+    let detail = s.wait_state(host.id, HostState::Connected).await;
+    assert!(
+        detail.host.facts.contains_key("hostName"),
+        "{:?}",
+        detail.host.facts
+    );
+    assert!(detail.host.facts["memoryTotal"].parse::<u64>().unwrap() > 0);
+    assert_eq!(detail.host.agent_version, env!("CARGO_PKG_VERSION"));
+    assert!(
+        detail.log.iter().any(|l| l.message.contains("connected")),
+        "{:?}",
+        detail.log
+    );
+
+    // A terminal (the test sshd) with a password account and a key account.
+    let r = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "sshd", "host_address": "127.0.0.1", "port": sshd.port, "connection_type": "ssh" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let terminal: Terminal = r.json();
+    let add_user = |username: &str, auth: &str, secret: &str| json!({ "username": username, "auth": auth, "secret": secret });
+    let path = format!("/api/v1/terminals/{}/users", terminal.id);
+    let r =
+        s.t.post(
+            &path,
+            &s.admin,
+            &add_user(sshd::USER, "password", sshd::PASSWORD),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(
+        !r.body.to_string().contains(sshd::PASSWORD),
+        "secrets are write-only"
+    );
+    let terminal: Terminal = r.json();
+    // The same account by key, as a second terminal entry of the same machine.
+    let r = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "sshd-key", "host_address": "127.0.0.1", "port": sshd.port, "connection_type": "ssh" }),
+        )
+        .await;
+    let key_terminal: Terminal = r.json();
+    let r =
+        s.t.post(
+            &format!("/api/v1/terminals/{}/users", key_terminal.id),
+            &s.admin,
+            &add_user(sshd::USER, "private_key", &sshd.private_key),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let key_terminal: Terminal = r.json();
+    assert!(key_terminal.users[0].has_secret);
+    assert!(!r.body.to_string().contains("PRIVATE KEY"));
+
+    // Test connection: password, key, wrong password, nothing listening.
+    let t = s.test_connection(&terminal, sshd::USER).await;
+    assert!(t.ok && t.message.contains("Linux"), "{t:?}");
+    let t = s.test_connection(&key_terminal, sshd::USER).await;
+    assert!(t.ok && t.message.contains("Linux"), "{t:?}");
+    let r =
+        s.t.post(
+            &path,
+            &s.admin,
+            &add_user("nobody-here", "password", "wrong-password"),
+        )
+        .await;
+    let with_wrong: Terminal = r.json();
+    let t = s.test_connection(&with_wrong, "nobody-here").await;
+    assert!(!t.ok && t.message.contains("refused the sign-in"), "{t:?}");
+    let r = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "nothing", "host_address": "127.0.0.1", "port": sshd::free_port(), "connection_type": "ssh" }),
+        )
+        .await;
+    let nothing: Terminal = r.json();
+    let r =
+        s.t.post(
+            &format!("/api/v1/terminals/{}/users", nothing.id),
+            &s.admin,
+            &add_user("x", "password", "y"),
+        )
+        .await;
+    let nothing: Terminal = r.json();
+    let t = s.test_connection(&nothing, "x").await;
+    assert!(!t.ok && t.message.contains("cannot reach"), "{t:?}");
+
+    // A flow on the terminal: output and variables come back; a form value with shell
+    // syntax stays a literal; a step past its timeout fails.
+    let xml = chain(
+        "on-sshd",
+        &[
+            remote(0, "uname -a; echo ${who}; whoami", ""),
+            remote(
+                1,
+                "echo second:${n0.terminal.hostAddress}:${n0.host.name}",
+                r#"lwams:resultVariable="said""#,
+            ),
+        ],
+    );
+    let id = s.deploy_and_start(&xml, "on-sshd").await;
+    let d = s
+        .wait_instance(id, "the flow on sshd completes", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let out = d
+        .runs
+        .iter()
+        .find(|r| r.node_id == "n0")
+        .and_then(|r| r.output.clone())
+        .unwrap();
+    assert!(out.contains("Linux"), "{out}");
+    assert!(
+        out.contains("; rm -rf /"),
+        "the value stayed a literal: {out}"
+    );
+    assert!(out.contains(sshd::USER), "{out}");
+    let out1 = d
+        .runs
+        .iter()
+        .find(|r| r.node_id == "n1")
+        .and_then(|r| r.output.clone())
+        .unwrap();
+    assert!(out1.contains("second:127.0.0.1:edge-1"), "{out1}");
+
+    let id = s
+        .deploy_and_start(
+            &chain("slow", &[remote(0, "sleep 30", r#"lwams:timeout="1""#)]),
+            "slow",
+        )
+        .await;
+    let d = s
+        .wait_instance(id, "the slow step times out", 20, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed");
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("timed out"),
+        "{n0:?}"
+    );
+
+    // Kill the agent mid-step: the step ends as interrupted, the host goes offline.
+    let marker = format!("/tmp/lwams-agent-test-{}", std::process::id());
+    let _ = std::fs::remove_file(&marker);
+    let once =
+        format!("if [ -f {marker} ]; then echo second-run; else touch {marker}; sleep 60; fi");
+    let id = s
+        .deploy_and_start(&chain("killed", &[remote(0, &once, "")]), "killed")
+        .await;
+    wait_for("the step started on the terminal", 20, async || {
+        Path::new(&marker).exists().then_some(())
+    })
+    .await;
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let d = s
+        .wait_instance(id, "the step ends as interrupted", 40, |d| {
+            d.nodes
+                .iter()
+                .any(|n| n.node_id == "n0" && n.state == "failed")
+        })
+        .await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("the agent"),
+        "{n0:?}"
+    );
+    s.wait_state(host.id, HostState::Offline).await;
+
+    // Started again, it reconnects and the operator's retry completes the step.
+    let mut agent = start_agent(&root, &log);
+    s.wait_state(host.id, HostState::Connected).await;
+    let r =
+        s.t.post(
+            &format!("/api/v1/instances/{id}/control"),
+            &s.admin,
+            &json!({ "action": "retry", "node_instance": n0.ni }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let d = s
+        .wait_instance(id, "the retried step completes", 30, |d| {
+            d.instance.status == "completed"
+        })
+        .await;
+    assert!(d
+        .runs
+        .iter()
+        .any(|r| r.output.as_deref().unwrap_or("").contains("second-run")));
+    let _ = std::fs::remove_file(&marker);
+
+    // Rotating the credential disconnects the agent and refuses its old one.
+    let r =
+        s.t.post(
+            &format!("/api/v1/hosts/{}/credential", host.id),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let fresh = r.body["credential"].as_str().unwrap().to_string();
+    s.wait_state(host.id, HostState::Offline).await;
+    wait_for("the agent reports the refusal", 20, async || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("refused this host's credential")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(s.host(host.id).await.host.state, HostState::Offline);
+    assert!(!std::fs::read_to_string(&log).unwrap().contains(&fresh));
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+}
+
+#[tokio::test]
+async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() {
+    let s = served().await;
+    let bad =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "  " }))
+            .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.body["field"], "name");
+    let g =
+        s.t.post("/api/v1/host-groups", &s.admin, &json!({ "name": "DC 1" }))
+            .await;
+    assert_eq!(g.status, StatusCode::CREATED);
+    let gid = g.body["id"].as_i64().unwrap();
+    let sub =
+        s.t.post(
+            "/api/v1/host-groups",
+            &s.admin,
+            &json!({ "name": "rack", "parent_id": gid }),
+        )
+        .await;
+    let sub_id = sub.body["id"].as_i64().unwrap();
+    let cycle =
+        s.t.put(
+            &format!("/api/v1/host-groups/{gid}"),
+            &s.admin,
+            &json!({ "name": "DC 1", "parent_id": sub_id }),
+        )
+        .await;
+    assert_eq!(
+        cycle.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        cycle.body
+    );
+    let h =
+        s.t.post(
+            "/api/v1/hosts",
+            &s.admin,
+            &json!({ "name": "db-1", "group_id": sub_id }),
+        )
+        .await;
+    let hid = h.body["id"].as_i64().unwrap();
+    let dup =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "db-1" }))
+            .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let busy =
+        s.t.delete(&format!("/api/v1/host-groups/{sub_id}"), &s.admin)
+            .await;
+    assert_eq!(
+        busy.status,
+        StatusCode::CONFLICT,
+        "a group with hosts stays"
+    );
+    let bad_port = s
+        .t
+        .post("/api/v1/terminals", &s.admin, &json!({ "host_id": hid, "host_name": "t", "host_address": "10.0.0.1", "port": 0, "connection_type": "ssh" }))
+        .await;
+    assert_eq!(bad_port.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_port.body["field"], "port");
+    let t = s
+        .t
+        .post("/api/v1/terminals", &s.admin, &json!({ "host_id": hid, "host_name": "t", "host_address": "10.0.0.1", "connection_type": "winrm" }))
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED);
+    assert_eq!(t.body["port"], 5985, "the connection type's default port");
+    let tid = t.body["id"].as_i64().unwrap();
+    let not_a_key =
+        s.t.post(
+            &format!("/api/v1/terminals/{tid}/users"),
+            &s.admin,
+            &json!({ "username": "ops", "auth": "private_key", "secret": "hunter2" }),
+        )
+        .await;
+    assert_eq!(not_a_key.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let u =
+        s.t.post(
+            &format!("/api/v1/terminals/{tid}/users"),
+            &s.admin,
+            &json!({ "username": "ops", "auth": "password", "secret": "hunter2" }),
+        )
+        .await;
+    assert_eq!(u.status, StatusCode::CREATED);
+    let uid = u.body["users"][0]["id"].as_i64().unwrap();
+    // Keeping the secret on an update; the store holds it sealed only.
+    let kept =
+        s.t.put(
+            &format!("/api/v1/terminals/{tid}/users/{uid}"),
+            &s.admin,
+            &json!({ "username": "ops2", "auth": "password" }),
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+    assert_eq!(kept.body["users"][0]["has_secret"], true);
+    let detail = s.t.get(&format!("/api/v1/hosts/{hid}"), &s.admin).await;
+    assert!(!detail.body.to_string().contains("hunter2"));
+    let mut c = s.t.state.store.conn().await.unwrap();
+    let rows = lwams_server::store::hosts::sealed_secrets(&mut c)
+        .await
+        .unwrap();
+    assert!(rows
+        .iter()
+        .all(|(_, sealed, _)| !sealed.contains("hunter2") && sealed.starts_with("v1:")));
+    drop(c);
+    // A WinRM terminal is refused clearly (not yet supported) rather than mis-run.
+    let test =
+        s.t.post(
+            &format!("/api/v1/terminals/{tid}/users/{uid}/test"),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(test.body["ok"], false);
+    assert!(
+        test.body["message"].as_str().unwrap().contains("winrm"),
+        "{}",
+        test.body
+    );
+
+    // Another company sees none of it.
+    let other = common::other_company_admin(&s.t).await;
+    for path in [
+        format!("/api/v1/hosts/{hid}"),
+        format!("/api/v1/hosts/{hid}/package"),
+    ] {
+        assert_eq!(
+            s.t.get(&path, &other).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let list = s.t.get("/api/v1/hosts", &other).await;
+    assert_eq!(list.body["total"], 0);
+    let steal = s
+        .t
+        .post("/api/v1/terminals", &other, &json!({ "host_id": hid, "host_name": "x", "host_address": "h", "connection_type": "ssh" }))
+        .await;
+    assert_eq!(steal.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // An agent with a made-up credential is refused before the upgrade.
+    let url = format!("ws://127.0.0.1:{}/agent", s.port);
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer h{hid}.forged").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-lwams-company", "default".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+        other => panic!(
+            "a forged credential was not refused: {:?}",
+            other.map(|_| ())
+        ),
+    }
+}

@@ -1,0 +1,229 @@
+//! Hosts (Sub Manager agents), host groups, terminals and terminal users
+//! (SPEC §2.3, §2.4). Secrets are write-only: inputs carry them, outputs only say
+//! whether one is set.
+
+use super::{Id, Millis};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A named group of hosts; `parent_id` makes the groups a tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostGroup {
+    pub id: Id,
+    pub name: String,
+    pub parent_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostGroupInput {
+    pub name: String,
+    #[serde(default)]
+    pub parent_id: Option<Id>,
+}
+
+/// Where a host's agent stands (SPEC §2.3 colours: pink, green, grey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// The agent has never connected.
+    Uninitialised,
+    Connected,
+    Offline,
+}
+
+impl HostState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Uninitialised => "uninitialised",
+            HostState::Connected => "connected",
+            HostState::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> HostState {
+        match s {
+            "connected" => HostState::Connected,
+            "offline" => HostState::Offline,
+            _ => HostState::Uninitialised,
+        }
+    }
+}
+
+/// What an agent reports about its machine; keys are the `${id.host.*}` names of
+/// SPEC §8.2 (hostName, osName, osVersion, osArch, cpuModel, memoryTotal, …).
+pub type HostFacts = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Host {
+    pub id: Id,
+    pub name: String,
+    pub group_id: Option<Id>,
+    pub comments: String,
+    pub state: HostState,
+    pub last_seen: Option<Millis>,
+    pub agent_version: String,
+    pub facts: HostFacts,
+    /// When the current agent credential was issued (rotating revokes the old one).
+    pub credential_issued_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostInput {
+    pub name: String,
+    #[serde(default)]
+    pub group_id: Option<Id>,
+    #[serde(default)]
+    pub comments: String,
+}
+
+/// How a terminal is reached from its host's agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionType {
+    Ssh,
+    Winrm,
+    Rexec,
+}
+
+impl ConnectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionType::Ssh => "ssh",
+            ConnectionType::Winrm => "winrm",
+            ConnectionType::Rexec => "rexec",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnectionType> {
+        match s.to_ascii_lowercase().as_str() {
+            "ssh" => Some(ConnectionType::Ssh),
+            "winrm" => Some(ConnectionType::Winrm),
+            "rexec" => Some(ConnectionType::Rexec),
+            _ => None,
+        }
+    }
+
+    /// SSH 22, WinRM 5985, rexec 512.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ConnectionType::Ssh => 22,
+            ConnectionType::Winrm => 5985,
+            ConnectionType::Rexec => 512,
+        }
+    }
+}
+
+/// A managed machine reached through a host's agent (SPEC §2.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Terminal {
+    pub id: Id,
+    pub host_id: Id,
+    pub host_name: String,
+    pub host_address: String,
+    pub port: u16,
+    pub connection_type: ConnectionType,
+    pub os_name: String,
+    pub os_version: String,
+    pub comments: String,
+    pub users: Vec<TerminalUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TerminalInput {
+    pub host_id: Id,
+    pub host_name: String,
+    pub host_address: String,
+    /// The connection type's default port when omitted.
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub connection_type: ConnectionType,
+    #[serde(default)]
+    pub os_name: String,
+    #[serde(default)]
+    pub os_version: String,
+    #[serde(default)]
+    pub comments: String,
+}
+
+/// How a terminal user signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalAuth {
+    Password,
+    PrivateKey,
+}
+
+/// An account on a terminal; the secret itself never leaves the server except to the
+/// agent that runs a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TerminalUser {
+    pub id: Id,
+    pub terminal_id: Id,
+    pub username: String,
+    pub auth: TerminalAuth,
+    pub has_secret: bool,
+    pub comments: String,
+}
+
+/// Creating or changing a terminal user. `secret` (the password, or the private key
+/// in OpenSSH/PEM form) is write-only; `None` on an update keeps the stored one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TerminalUserInput {
+    pub username: String,
+    pub auth: TerminalAuth,
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Passphrase of an encrypted private key (write-only).
+    #[serde(default)]
+    pub passphrase: Option<String>,
+    #[serde(default)]
+    pub comments: String,
+}
+
+/// A newly issued agent credential: shown once, also written into the download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuedCredential {
+    pub host_id: Id,
+    pub credential: String,
+    pub issued_at: Millis,
+}
+
+/// "Test connection": what the agent saw when it reached the terminal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionTest {
+    pub ok: bool,
+    /// What the terminal answered (`uname -a` / `ver`), or the error.
+    pub message: String,
+    pub millis: u64,
+}
+
+/// A line of an agent's own log, as the host detail shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentLogLine {
+    pub at: Millis,
+    pub level: String,
+    pub message: String,
+}
+
+/// Host detail: the host, its terminals and the agent's recent log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostDetail {
+    pub host: Host,
+    pub terminals: Vec<Terminal>,
+    pub log: Vec<AgentLogLine>,
+}
