@@ -51,11 +51,7 @@ impl Journal {
 
     pub fn task_started(&self, task: u64, spec: &TaskSpec) {
         // Only the redacted spec is ever written down.
-        let what = match spec.redacted() {
-            TaskSpec::Command { command, .. } => format!("command {command:?}"),
-            TaskSpec::TestConnection { .. } => "connection test".to_string(),
-        };
-        self.info(&format!("task {task}: {what}"));
+        self.info(&format!("task {task}: {}", spec.describe()));
     }
 
     pub fn task_ended(&self, task: u64, outcome: &TaskOutcome) {

@@ -99,7 +99,7 @@ impl Agent {
         })?;
         req.headers_mut().insert("authorization", bearer);
         req.headers_mut().insert(COMPANY_HEADER, company);
-        let (ws, _) = match tokio_tungstenite::connect_async(req).await {
+        let (ws, _) = match tokio_tungstenite::connect_async_with_config(req, None, true).await {
             Ok(ok) => ok,
             Err(tungstenite::Error::Http(resp)) => {
                 return Err(LinkError::Refused(resp.status().as_u16()))
@@ -158,6 +158,7 @@ impl Agent {
                     self.journal.info(&format!("signed in as host {host_name}"));
                 }
                 Ok(ToAgent::Run { task, spec }) => self.clone().start(task, spec, out_tx.clone()),
+                Ok(ToAgent::Beat) => {}
                 Ok(ToAgent::Cancel { task }) => {
                     if let Some(stop) = self.running().remove(&task) {
                         let _ = stop.send(());

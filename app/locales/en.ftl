@@ -214,6 +214,7 @@ hosts-start-hint = Download the Sub Manager package, unpack it on the machine an
 hosts-facts = Facts reported by the agent
 hosts-no-facts = The agent has not reported yet.
 hosts-log = Agent log
+hosts-recent-tasks = Recent tasks
 hosts-terminals = Terminals
 hosts-new-terminal = New terminal
 hosts-no-terminals = No terminals: add the machines this host's agent reaches.

@@ -214,6 +214,7 @@ hosts-start-hint = 下载 Sub Manager 安装包，在机器上解压并运行 ./
 hosts-facts = 代理上报的主机信息
 hosts-no-facts = 代理尚未上报。
 hosts-log = 代理日志
+hosts-recent-tasks = 最近的任务
 hosts-terminals = 终端
 hosts-new-terminal = 新建终端
 hosts-no-terminals = 没有终端：请添加此主机代理可以访问的机器。

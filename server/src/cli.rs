@@ -80,6 +80,15 @@ pub enum BpmnCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Re-encrypt every stored secret (terminal passwords and keys, agent credentials,
+    /// WeChat secrets) under a new key, in one transaction. Stop the server first.
+    /// With the key in `<data dir>/secret.key` the file is replaced; with
+    /// LWAMS_SECRET_KEY set, the new key is printed for you to put there.
+    RotateSecretKey {
+        /// The new key (base64 of 32 bytes); generated when omitted.
+        #[arg(long, env = "LWAMS_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
     /// Create a user (optionally in the Administrators group).
     CreateUser {
         #[arg(long)]
@@ -127,6 +136,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     company,
                 },
         } => flow_run(config, &file, &vars, company.as_deref()).await,
+        Command::Admin {
+            command: AdminCommand::RotateSecretKey { new_key },
+        } => rotate_secret_key(config, new_key).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -297,7 +309,11 @@ async fn serve(
         tokio::spawn(async move { rt.work(None, engine_stop).await })
     };
     let app = crate::web::app(state.clone());
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    // Agents and the live feed exchange small messages: no Nagle delay on them.
+    let listener =
+        axum::serve::ListenerExt::tap_io(tokio::net::TcpListener::bind(listen).await?, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     tracing::info!(addr = %listen, ready_ms = started.elapsed().as_millis() as u64, "LWAMS listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -431,5 +447,45 @@ async fn create_user(
     tx.commit().await.map_err(StoreError::from)?;
     println!("created user {login} (id {id}) in company {}", company.code);
     store.close().await;
+    Ok(())
+}
+
+/// `lwams admin rotate-secret-key`: every sealed value opened with the current key and
+/// sealed with the new one in one transaction; then the key file is replaced (or the
+/// new key printed when it comes from LWAMS_SECRET_KEY).
+async fn rotate_secret_key(config: Config, new_key: Option<String>) -> anyhow::Result<()> {
+    use crate::crypto::SecretBox;
+    let new_key = new_key.unwrap_or_else(SecretBox::generate_key);
+    let new = SecretBox::from_base64(&new_key).map_err(|e| anyhow::anyhow!("--new-key: {e}"))?;
+    let old = SecretBox::from_base64(&config.secret_key()?)?;
+    let store = crate::store::Store::open(&config.database_url()).await?;
+    let mut tx = store.begin().await?;
+    let all = crate::store::sealed::all(&mut tx).await?;
+    for s in &all {
+        let plain = old.open(&s.value).map_err(|e| {
+            anyhow::anyhow!(
+                "{}.{} of id {}: {e}; nothing was changed",
+                s.table,
+                s.column,
+                s.id
+            )
+        })?;
+        crate::store::sealed::replace(&mut tx, s, &new.seal(&plain)).await?;
+    }
+    tx.commit().await?;
+    store.close().await;
+    if config.secret_key.is_some() {
+        println!(
+            "{} secrets re-encrypted. Set LWAMS_SECRET_KEY to the new key before the next start:\n{new_key}",
+            all.len()
+        );
+    } else {
+        config.replace_key_file(&new_key)?;
+        println!(
+            "{} secrets re-encrypted; {} holds the new key.",
+            all.len(),
+            config.data_dir.join("secret.key").display()
+        );
+    }
     Ok(())
 }

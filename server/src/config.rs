@@ -224,6 +224,21 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Replaces `<data dir>/secret.key` (atomically: a new file renamed over it).
+    pub fn replace_key_file(&self, key: &str) -> Result<(), ConfigError> {
+        let path = self.data_dir.join("secret.key");
+        let tmp = self.data_dir.join("secret.key.new");
+        let io = |source| ConfigError::KeyFile {
+            path: path.clone(),
+            source,
+        };
+        let _ = std::fs::remove_file(&tmp);
+        write_private(&tmp, key).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+}
+
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();

@@ -346,6 +346,8 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
                 "echo second:${n0.terminal.hostAddress}:${n0.host.name}",
                 r#"lwams:resultVariable="said""#,
             ),
+            // On the agent's own machine: a local command with a host.
+            r#"<bpmn:serviceTask id="n2" lwams:kind="localCommand" lwams:host="edge-1" lwams:command="echo on-agent:$PPID; echo ${said}"/>"#.to_string(),
         ],
     );
     let id = s.deploy_and_start(&xml, "on-sshd").await;
@@ -374,6 +376,86 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
         .and_then(|r| r.output.clone())
         .unwrap();
     assert!(out1.contains("second:127.0.0.1:edge-1"), "{out1}");
+    let out2 = d
+        .runs
+        .iter()
+        .find(|r| r.node_id == "n2")
+        .and_then(|r| r.output.clone())
+        .unwrap();
+    // Its parent is the agent process, not the server.
+    assert!(out2.contains(&format!("on-agent:{}", agent.id())), "{out2}");
+    assert!(out2.contains("second:127.0.0.1:edge-1"), "{out2}");
+    let tasks = s.host(host.id).await.recent_tasks;
+    assert!(
+        tasks.iter().any(|t| t.ok && t.what.starts_with("uname -a")),
+        "{tasks:?}"
+    );
+    assert!(tasks
+        .iter()
+        .all(|t| !t.what.contains(sshd::PASSWORD) && !t.detail.contains(sshd::PASSWORD)));
+
+    // File distribution over SFTP: PUT a file to the terminal, GET it back.
+    let put_from = work.path().join("report.txt");
+    std::fs::write(&put_from, "disk usage: 42%\n".repeat(10_000)).unwrap();
+    let got_back = work.path().join("report-back.txt");
+    let remote_file = format!("/tmp/lwams-sftp-{}.txt", std::process::id());
+    let transfer = |i: usize, direction: &str, local: &Path| {
+        format!(
+            r#"<bpmn:serviceTask id="n{i}" lwams:kind="fileDistribution" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:direction="{direction}" lwams:localFile="{}" lwams:remoteFile="{remote_file}"/>"#,
+            sshd::USER,
+            local.display()
+        )
+    };
+    let xml = chain(
+        "sftp",
+        &[
+            transfer(0, "PUT", &put_from),
+            remote(1, &format!("wc -c < {remote_file}"), ""),
+            transfer(2, "GET", &got_back),
+        ],
+    );
+    let id = s.deploy_and_start(&xml, "sftp").await;
+    let d = s
+        .wait_instance(id, "the transfers complete", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    assert_eq!(
+        std::fs::read(&got_back).unwrap(),
+        std::fs::read(&put_from).unwrap(),
+        "the file came back unchanged"
+    );
+    let size = d
+        .runs
+        .iter()
+        .find(|r| r.node_id == "n1")
+        .and_then(|r| r.output.clone())
+        .unwrap();
+    assert!(size.contains("160000"), "{size}");
+    let _ = std::fs::remove_file(&remote_file);
+    // A missing remote file fails the step with its name.
+    let xml = chain(
+        "sftp-missing",
+        &[transfer(0, "GET", &work.path().join("nothing"))],
+    );
+    std::fs::remove_file(&remote_file).ok();
+    let id = s.deploy_and_start(&xml, "sftp-missing").await;
+    let d = s
+        .wait_instance(id, "the missing file fails", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed");
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains(&remote_file),
+        "{n0:?}"
+    );
+    assert!(
+        !work.path().join("nothing").exists(),
+        "no partial download is left"
+    );
 
     let id = s
         .deploy_and_start(
@@ -564,12 +646,11 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
     let detail = s.t.get(&format!("/api/v1/hosts/{hid}"), &s.admin).await;
     assert!(!detail.body.to_string().contains("hunter2"));
     let mut c = s.t.state.store.conn().await.unwrap();
-    let rows = lwams_server::store::hosts::sealed_secrets(&mut c)
-        .await
-        .unwrap();
+    let rows = lwams_server::store::sealed::all(&mut c).await.unwrap();
+    assert!(rows.iter().any(|s| s.table == "terminal_users"));
     assert!(rows
         .iter()
-        .all(|(_, sealed, _)| !sealed.contains("hunter2") && sealed.starts_with("v1:")));
+        .all(|s| !s.value.contains("hunter2") && s.value.starts_with("v1:")));
     drop(c);
     // A WinRM terminal is refused clearly (not yet supported) rather than mis-run.
     let test =

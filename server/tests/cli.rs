@@ -166,3 +166,125 @@ fn bpmn_check_passes_every_miwg_file_and_fails_a_broken_one() {
         "the other file is still checked: {text}"
     );
 }
+
+#[tokio::test]
+async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
+    use lwams_server::crypto::SecretBox;
+    use lwams_server::store::{hosts, sealed, terminals, Store};
+    use shared::dto::host::TerminalAuth;
+    let dir = tempfile::tempdir().unwrap();
+    let admin = lwams()
+        .env("LWAMS_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("LWAMS_SECRET_KEY")
+        .args([
+            "admin",
+            "create-user",
+            "--login",
+            "root",
+            "--password",
+            "root-password-1",
+            "--admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        admin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    let key_file = dir.path().join("secret.key");
+    // The key file the server makes on its first start.
+    let old_key = lwams_server::config::Config {
+        data_dir: dir.path().into(),
+        ..Default::default()
+    }
+    .secret_key()
+    .unwrap();
+    let old = SecretBox::from_base64(&old_key).unwrap();
+    let url = format!("sqlite:{}", dir.path().join("lwams.db").display());
+    let store = Store::open(&url).await.unwrap();
+    {
+        let mut c = store.conn().await.unwrap();
+        let h = hosts::insert_host(&mut c, 1, "h", None, "", "hash")
+            .await
+            .unwrap();
+        hosts::set_credential(&mut c, 1, h, "hash", &old.seal("h1.cred"))
+            .await
+            .unwrap();
+        let t = terminals::insert_terminal(
+            &mut c,
+            1,
+            &terminals::TerminalFields {
+                host_id: h,
+                host_name: "t",
+                host_address: "10.0.0.1",
+                port: 22,
+                connection_type: shared::dto::host::ConnectionType::Ssh,
+                os_name: "",
+                os_version: "",
+                comments: "",
+            },
+        )
+        .await
+        .unwrap();
+        terminals::insert_user(
+            &mut c,
+            1,
+            t,
+            "ops",
+            TerminalAuth::Password,
+            &old.seal("pw-1"),
+            "",
+            "",
+        )
+        .await
+        .unwrap();
+    }
+    store.close().await;
+
+    let out = lwams()
+        .env("LWAMS_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("LWAMS_SECRET_KEY")
+        .args(["admin", "rotate-secret-key"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 secrets re-encrypted"));
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new_key, old_key);
+    let new = SecretBox::from_base64(&new_key).unwrap();
+    let store = Store::open(&url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let mut plain: Vec<String> = sealed::all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(
+                old.open(&s.value).is_err(),
+                "the old key no longer opens it"
+            );
+            new.open(&s.value).unwrap()
+        })
+        .collect();
+    plain.sort();
+    assert_eq!(plain, vec!["h1.cred", "pw-1"]);
+
+    // A bad new key changes nothing.
+    let out = lwams()
+        .env("LWAMS_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("LWAMS_SECRET_KEY")
+        .args(["admin", "rotate-secret-key", "--new-key", "short"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--new-key"));
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
+}

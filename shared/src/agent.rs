@@ -30,6 +30,8 @@ pub enum ToAgent {
     Cancel {
         task: u64,
     },
+    /// The answer to a heartbeat: the agent knows the server is there.
+    Beat,
 }
 
 /// Agent → server.
@@ -80,16 +82,79 @@ pub enum TaskSpec {
     },
     /// Reach the terminal and sign in; runs `uname -a` to show something.
     TestConnection { target: Target, timeout_secs: u64 },
+    /// File distribution over SFTP between the agent's machine and the terminal.
+    Transfer {
+        target: Target,
+        direction: Direction,
+        local_file: String,
+        remote_file: String,
+        timeout_secs: u64,
+    },
+}
+
+/// GET: terminal → agent; PUT: agent → terminal (SPEC §5.1 file distribution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Direction {
+    Get,
+    Put,
+}
+
+impl Direction {
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "GET" => Some(Direction::Get),
+            "PUT" => Some(Direction::Put),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Get => "GET",
+            Direction::Put => "PUT",
+        }
+    }
 }
 
 impl TaskSpec {
+    /// One line saying what the task does and where, without secrets.
+    pub fn describe(&self) -> String {
+        let at = |t: &Target| match t {
+            Target::Local => "the agent's machine".to_string(),
+            Target::Ssh {
+                address,
+                port,
+                username,
+                ..
+            } => format!("{username}@{address}:{port}"),
+        };
+        match self {
+            TaskSpec::Command {
+                target, command, ..
+            } => format!("{command} — {}", at(target)),
+            TaskSpec::TestConnection { target, .. } => format!("connection test — {}", at(target)),
+            TaskSpec::Transfer {
+                target,
+                direction,
+                local_file,
+                remote_file,
+                ..
+            } => format!(
+                "{} {local_file} ⇄ {remote_file} — {}",
+                direction.as_str(),
+                at(target)
+            ),
+        }
+    }
+
     /// The spec as it may be shown or recorded: secrets replaced.
     pub fn redacted(&self) -> TaskSpec {
         let mut s = self.clone();
         match &mut s {
-            TaskSpec::Command { target, .. } | TaskSpec::TestConnection { target, .. } => {
-                target.redact()
-            }
+            TaskSpec::Command { target, .. }
+            | TaskSpec::TestConnection { target, .. }
+            | TaskSpec::Transfer { target, .. } => target.redact(),
         }
         s
     }

@@ -2,5 +2,6 @@
 //! output cap. The server runs the same code for steps "in cloud".
 
 pub mod local;
+pub mod sftp;
 pub mod ssh;
 pub mod task;

@@ -53,7 +53,7 @@ impl SshError {
 }
 
 /// Checks the server's key against the known-hosts file; learns it the first time.
-struct HostKeyCheck {
+pub(crate) struct HostKeyCheck {
     host: String,
     port: u16,
     known_hosts: PathBuf,
@@ -93,7 +93,7 @@ impl client::Handler for HostKeyCheck {
     }
 }
 
-type Conn = Arc<Handle<HostKeyCheck>>;
+pub(crate) type Conn = Arc<Handle<HostKeyCheck>>;
 
 /// Connections by terminal account; a broken one is replaced on next use.
 pub struct SshPool {
@@ -131,6 +131,9 @@ impl SshPool {
         };
         let config = Arc::new(client::Config {
             inactivity_timeout: Some(Duration::from_secs(600)),
+            // Small request/response packets: without this, Nagle + delayed ACK add
+            // ~40 ms to every command.
+            nodelay: true,
             keepalive_interval: Some(Duration::from_secs(30)),
             ..Default::default()
         });
@@ -178,7 +181,7 @@ impl SshPool {
     }
 
     /// A pooled connection for the account, opening one when needed.
-    async fn get(&self, t: &SshTarget) -> Result<Conn, SshError> {
+    pub(crate) async fn get(&self, t: &SshTarget) -> Result<Conn, SshError> {
         let key = Self::key(t);
         if let Some(c) = self.conns.lock().await.get(&key).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
@@ -188,8 +191,27 @@ impl SshPool {
         Ok(c)
     }
 
-    async fn forget(&self, t: &SshTarget) {
+    pub(crate) async fn forget(&self, t: &SshTarget) {
         self.conns.lock().await.remove(&Self::key(t));
+    }
+
+    /// A new session channel on the account's pooled connection (a stale connection is
+    /// replaced once).
+    pub(crate) async fn channel(
+        &self,
+        t: &SshTarget,
+    ) -> Result<russh::Channel<client::Msg>, SshError> {
+        match self.get(t).await?.channel_open_session().await {
+            Ok(ch) => Ok(ch),
+            Err(_) => {
+                self.forget(t).await;
+                self.get(t)
+                    .await?
+                    .channel_open_session()
+                    .await
+                    .map_err(|e| SshError::Protocol(e.to_string()))
+            }
+        }
     }
 
     /// Runs `command` on the target until it ends, `timeout` passes or `cancel`
@@ -204,19 +226,7 @@ impl SshPool {
     ) -> Result<CommandResult, SshError> {
         let started = Instant::now();
         let work = async {
-            let conn = self.get(t).await?;
-            let channel = match conn.channel_open_session().await {
-                Ok(ch) => ch,
-                Err(_) => {
-                    // The pooled connection went stale: one fresh attempt.
-                    self.forget(t).await;
-                    self.get(t)
-                        .await?
-                        .channel_open_session()
-                        .await
-                        .map_err(|e| SshError::Protocol(e.to_string()))?
-                }
-            };
+            let channel = self.channel(t).await?;
             run_on_channel(channel, command, on_output).await
         };
         let outcome = tokio::select! {

@@ -2,8 +2,9 @@
 //! turns what happened into a [`TaskOutcome`].
 
 use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
+use super::sftp::{self, TransferError};
 use super::ssh::{SshError, SshPool, SshTarget};
-use shared::agent::{FailureCode, Target, TaskOutcome, TaskSpec};
+use shared::agent::{Direction, FailureCode, Target, TaskOutcome, TaskSpec};
 use std::time::Duration;
 
 /// What `TestConnection` runs on the terminal.
@@ -17,6 +18,24 @@ pub async fn run(
     on_output: OnOutput<'_>,
 ) -> TaskOutcome {
     let (target, command, work_dir, timeout) = match spec {
+        TaskSpec::Transfer {
+            target,
+            direction,
+            local_file,
+            remote_file,
+            timeout_secs,
+        } => {
+            return transfer(
+                pool,
+                target,
+                *direction,
+                local_file,
+                remote_file,
+                Duration::from_secs((*timeout_secs).max(1)),
+                cancel,
+            )
+            .await
+        }
         TaskSpec::Command {
             target,
             command,
@@ -54,12 +73,7 @@ pub async fn run(
             username,
             auth,
         } => {
-            let t = SshTarget {
-                address: address.clone(),
-                port: *port,
-                username: username.clone(),
-                auth: auth.clone(),
-            };
+            let t = ssh_target(address, *port, username, auth);
             let command = match &work_dir {
                 Some(dir) if !dir.is_empty() => {
                     format!("cd {} && {command}", shared::vars::sh_quote(dir))
@@ -71,6 +85,56 @@ pub async fn run(
                 Err(e) => failed(&e, SshError::code(&e)),
             }
         }
+    }
+}
+
+fn ssh_target(
+    address: &str,
+    port: u16,
+    username: &str,
+    auth: &shared::agent::SshAuth,
+) -> SshTarget {
+    SshTarget {
+        address: address.to_string(),
+        port,
+        username: username.to_string(),
+        auth: auth.clone(),
+    }
+}
+
+async fn transfer(
+    pool: &SshPool,
+    target: &Target,
+    direction: Direction,
+    local_file: &str,
+    remote_file: &str,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+) -> TaskOutcome {
+    let Target::Ssh {
+        address,
+        port,
+        username,
+        auth,
+    } = target
+    else {
+        return failed(&"file distribution needs a terminal", FailureCode::Other);
+    };
+    let t = ssh_target(address, *port, username, auth);
+    match sftp::transfer(
+        pool,
+        &t,
+        direction,
+        local_file,
+        remote_file,
+        timeout,
+        cancel,
+    )
+    .await
+    {
+        Ok(result) => TaskOutcome::Ran { result },
+        Err(TransferError::Ssh(e)) => failed(&e, e.code()),
+        Err(e) => failed(&e, FailureCode::Other),
     }
 }
 

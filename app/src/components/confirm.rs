@@ -14,3 +14,23 @@ pub fn confirm(message: &str) -> bool {
         true
     }
 }
+
+/// Asks `message`; on "yes" DELETEs `path` (under `/api/v1`), then runs `done`, or puts
+/// the refusal into `error`.
+pub fn confirm_delete(
+    message: &str,
+    path: String,
+    error: leptos::prelude::RwSignal<Option<crate::api::ApiError>>,
+    done: impl FnOnce() + 'static,
+) {
+    use leptos::prelude::Set;
+    if !confirm(message) {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match crate::api::send_empty::<()>(crate::api::Method::Delete, &path, None).await {
+            Ok(()) => done(),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+}

@@ -121,6 +121,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                         None => break,
                         Some(FromAgent::Heartbeat { facts }) => {
                             record(&state, host.id, HostState::Connected, None, facts.as_ref()).await;
+                            if !send(&mut socket, &ToAgent::Beat).await { break }
                         }
                         Some(FromAgent::Output { task, stream, text }) => hub.output(host.id, task, stream, &text),
                         Some(FromAgent::Done { task, outcome }) => hub.done(host.id, task, outcome),

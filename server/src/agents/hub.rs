@@ -4,7 +4,7 @@
 //! running.
 
 use shared::agent::{FailureCode, Stream, TaskOutcome, TaskSpec, ToAgent};
-use shared::dto::host::AgentLogLine;
+use shared::dto::host::{AgentLogLine, AgentTaskRecord};
 use shared::dto::Id;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Lines of each agent's log kept for the host detail.
 const LOG_KEEP: usize = 200;
+/// Recent tasks kept per host.
+const TASKS_KEEP: usize = 50;
 
 /// Receives a running task's output.
 pub type OutputSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
@@ -35,6 +37,14 @@ struct Connection {
 struct Inner {
     agents: HashMap<Id, Connection>,
     logs: HashMap<Id, VecDeque<AgentLogLine>>,
+    tasks: HashMap<Id, VecDeque<AgentTaskRecord>>,
+}
+
+fn keep<T>(q: &mut VecDeque<T>, item: T, at_most: usize) {
+    if q.len() >= at_most {
+        q.pop_front();
+    }
+    q.push_back(item);
 }
 
 #[derive(Clone, Default)]
@@ -155,16 +165,55 @@ impl AgentHub {
     }
 
     pub fn log(&self, host_id: Id, level: &str, message: &str) {
-        let mut inner = self.lock();
-        let lines = inner.logs.entry(host_id).or_default();
-        if lines.len() == LOG_KEEP {
-            lines.pop_front();
-        }
-        lines.push_back(AgentLogLine {
+        let line = AgentLogLine {
             at: crate::store::now_millis(),
             level: level.to_string(),
             message: message.to_string(),
-        });
+        };
+        keep(self.lock().logs.entry(host_id).or_default(), line, LOG_KEEP);
+    }
+
+    /// The tasks this process sent the host's agent lately, newest first.
+    pub fn recent_tasks(&self, host_id: Id) -> Vec<AgentTaskRecord> {
+        self.lock()
+            .tasks
+            .get(&host_id)
+            .map(|l| l.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn record_task(
+        &self,
+        host_id: Id,
+        what: String,
+        started: std::time::Instant,
+        outcome: &TaskOutcome,
+    ) {
+        let (ok, detail) = match outcome {
+            TaskOutcome::Ran { result } => (
+                result.exit_code == Some(0),
+                format!(
+                    "exit code {}",
+                    result
+                        .exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into())
+                ),
+            ),
+            TaskOutcome::Failed { error, .. } => (false, error.clone()),
+        };
+        let record = AgentTaskRecord {
+            at: crate::store::now_millis(),
+            what,
+            ok,
+            detail,
+            millis: started.elapsed().as_millis() as u64,
+        };
+        keep(
+            self.lock().tasks.entry(host_id).or_default(),
+            record,
+            TASKS_KEEP,
+        );
     }
 
     pub fn log_tail(&self, host_id: Id) -> Vec<AgentLogLine> {
@@ -176,7 +225,25 @@ impl AgentHub {
     }
 
     /// Runs a task on the host's agent and waits for its outcome; `cancel` stops it.
+    /// The outcome is remembered among the host's recent tasks.
     pub async fn run(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        spec: TaskSpec,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
+        let what = spec.describe();
+        let started = std::time::Instant::now();
+        let outcome = self
+            .send_and_wait(company_id, host_id, spec, output, cancel)
+            .await;
+        self.record_task(host_id, what, started, &outcome);
+        outcome
+    }
+
+    async fn send_and_wait(
         &self,
         company_id: Id,
         host_id: Id,
@@ -260,6 +327,9 @@ mod tests {
             },
         );
         assert!(matches!(waiting.await.unwrap(), TaskOutcome::Ran { .. }));
+        let recent = hub.recent_tasks(10);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].what, "true — the agent's machine");
 
         let h = hub.clone();
         let waiting =

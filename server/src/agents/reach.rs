@@ -4,7 +4,8 @@
 
 use super::hub::{AgentHub, OutputSink};
 use crate::crypto::SecretBox;
-use crate::store::hosts::{self, TerminalRow, TerminalUserRow};
+use crate::store::hosts;
+use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
 use shared::agent::{SshAuth, Target, TaskOutcome, TaskSpec};
@@ -98,13 +99,13 @@ impl Reach {
                 target: Target::Local,
             });
         };
-        let terminal = hosts::find_terminal(&mut c, company_id, host.id, terminal_ref)
+        let terminal = terminals::find_terminal(&mut c, company_id, host.id, terminal_ref)
             .await?
             .ok_or_else(|| ReachError::NoTerminal {
                 host: host.name.clone(),
                 terminal: terminal_ref.to_string(),
             })?;
-        let user = hosts::find_user(&mut c, company_id, terminal.id, r.user.as_deref())
+        let user = terminals::find_user(&mut c, company_id, terminal.id, r.user.as_deref())
             .await?
             .ok_or_else(|| {
                 ReachError::NoUser(

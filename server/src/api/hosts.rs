@@ -10,7 +10,8 @@ use crate::agents::{credential, hub::AgentHub};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::hosts::{self, TerminalFields, TerminalRow, TerminalUserRow};
+use crate::store::hosts;
+use crate::store::terminals::{self, TerminalFields, TerminalRow, TerminalUserRow};
 use crate::store::{companies, Conn, StoreError};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -264,9 +265,9 @@ fn terminal_dto(t: TerminalRow, users: &[TerminalUserRow]) -> Terminal {
 }
 
 async fn terminals_of(c: &mut Conn, company_id: Id, host_id: Id) -> AppResult<Vec<Terminal>> {
-    let rows = hosts::list_terminals(c, company_id, Some(host_id)).await?;
+    let rows = terminals::list_terminals(c, company_id, Some(host_id)).await?;
     let ids: Vec<Id> = rows.iter().map(|t| t.id).collect();
-    let users = hosts::list_users(c, company_id, &ids).await?;
+    let users = terminals::list_users(c, company_id, &ids).await?;
     Ok(rows.into_iter().map(|t| terminal_dto(t, &users)).collect())
 }
 
@@ -285,6 +286,7 @@ pub async fn get_host(
     Ok(Json(HostDetail {
         host: live_state(&state.agents, p.company_id, host),
         terminals: terminals_of(&mut c, p.company_id, id).await?,
+        recent_tasks: state.agents.recent_tasks(id),
         log: state.agents.log_tail(id),
     }))
 }
@@ -519,7 +521,7 @@ async fn save_terminal(
     let (host_name, host_address, os_name, os_version, comments) = terminal_input(req)?;
     let mut tx = state.store.begin().await?;
     if let Some(id) = id {
-        hosts::get_terminal(&mut tx, p.company_id, id)
+        terminals::get_terminal(&mut tx, p.company_id, id)
             .await?
             .ok_or(AppError::NotFound("terminal"))?;
     }
@@ -544,13 +546,13 @@ async fn save_terminal(
     };
     let id = match id {
         None => unique(
-            hosts::insert_terminal(&mut tx, p.company_id, &fields).await,
+            terminals::insert_terminal(&mut tx, p.company_id, &fields).await,
             "host_name",
             "this terminal name on the host",
         )?,
         Some(id) => {
             if !unique(
-                hosts::update_terminal(&mut tx, p.company_id, id, &fields).await,
+                terminals::update_terminal(&mut tx, p.company_id, id, &fields).await,
                 "host_name",
                 "this terminal name on the host",
             )? {
@@ -565,10 +567,10 @@ async fn save_terminal(
 }
 
 async fn load_terminal(c: &mut Conn, company_id: Id, id: Id) -> AppResult<Terminal> {
-    let t = hosts::get_terminal(c, company_id, id)
+    let t = terminals::get_terminal(c, company_id, id)
         .await?
         .ok_or(AppError::NotFound("terminal"))?;
-    let users = hosts::list_users(c, company_id, &[id]).await?;
+    let users = terminals::list_users(c, company_id, &[id]).await?;
     Ok(terminal_dto(t, &users))
 }
 
@@ -607,7 +609,7 @@ pub async fn delete_terminal(
 ) -> AppResult<StatusCode> {
     p.require(Function::SystemHosts, Level::Manage)?;
     let mut tx = state.store.begin().await?;
-    if !hosts::delete_terminal(&mut tx, p.company_id, id).await? {
+    if !terminals::delete_terminal(&mut tx, p.company_id, id).await? {
         return Err(AppError::NotFound("terminal"));
     }
     tx.commit().await.map_err(StoreError::from)?;
@@ -678,11 +680,11 @@ pub async fn create_terminal_user(
     p.require(Function::SystemHosts, Level::Manage)?;
     let f = user_input(&state, &req, true)?;
     let mut tx = state.store.begin().await?;
-    hosts::get_terminal(&mut tx, p.company_id, id)
+    terminals::get_terminal(&mut tx, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("terminal"))?;
     unique(
-        hosts::insert_user(
+        terminals::insert_user(
             &mut tx,
             p.company_id,
             id,
@@ -712,7 +714,7 @@ pub async fn update_terminal_user(
     p.require(Function::SystemHosts, Level::Manage)?;
     let f = user_input(&state, &req, false)?;
     let mut tx = state.store.begin().await?;
-    let old = hosts::get_user(&mut tx, p.company_id, id, user_id)
+    let old = terminals::get_user(&mut tx, p.company_id, id, user_id)
         .await?
         .ok_or(AppError::NotFound("terminal user"))?;
     if old.auth != req.auth && f.secret.is_none() {
@@ -724,7 +726,7 @@ pub async fn update_terminal_user(
         .into());
     }
     unique(
-        hosts::update_user(
+        terminals::update_user(
             &mut tx,
             p.company_id,
             user_id,
@@ -752,7 +754,7 @@ pub async fn delete_terminal_user(
 ) -> AppResult<StatusCode> {
     p.require(Function::SystemHosts, Level::Manage)?;
     let mut tx = state.store.begin().await?;
-    if !hosts::delete_user(&mut tx, p.company_id, id, user_id).await? {
+    if !terminals::delete_user(&mut tx, p.company_id, id, user_id).await? {
         return Err(AppError::NotFound("terminal user"));
     }
     tx.commit().await.map_err(StoreError::from)?;
@@ -772,10 +774,10 @@ pub async fn test_connection(
     let reach = state.reach();
     let (terminal, user) = {
         let mut c = state.store.conn().await?;
-        let t = hosts::get_terminal(&mut c, p.company_id, id)
+        let t = terminals::get_terminal(&mut c, p.company_id, id)
             .await?
             .ok_or(AppError::NotFound("terminal"))?;
-        let u = hosts::get_user(&mut c, p.company_id, id, user_id)
+        let u = terminals::get_user(&mut c, p.company_id, id, user_id)
             .await?
             .ok_or(AppError::NotFound("terminal user"))?;
         (t, u)

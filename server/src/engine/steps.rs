@@ -7,10 +7,10 @@
 use super::compile::{Behaviour, ExecNode, Executable};
 use super::core::Event;
 use crate::agents::hub::OutputSink;
-use crate::agents::reach::{Reach, RemoteRef, Resolved};
+use crate::agents::reach::{Reach, RemoteRef};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
 use serde_json::{json, Map, Value};
-use shared::agent::{FailureCode, TaskOutcome, TaskSpec};
+use shared::agent::{Direction, FailureCode, TaskOutcome, TaskSpec};
 use shared::dto::Id;
 use shared::vars::{lookup_json, resolve, sh_quote};
 use std::time::Duration;
@@ -36,22 +36,88 @@ impl Prepared {
     pub fn input(&self) -> Value {
         match self {
             Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
-            Prepared::Remote(r) => json!({
-                "command": r.command.command, "workDir": r.command.work_dir,
-                "host": r.at.host, "terminal": r.at.terminal, "terminalUser": r.at.user,
-            }),
+            Prepared::Remote(r) => {
+                let mut m = r.work.params();
+                m.insert("host".into(), json!(r.at.host));
+                m.insert("terminal".into(), json!(r.at.terminal));
+                m.insert("terminalUser".into(), json!(r.at.user));
+                Value::Object(m)
+            }
             Prepared::Refused(why) => json!({ "refused": why }),
             Prepared::Noop => json!({}),
         }
     }
 }
 
-/// A command for a host's agent, as the step names it.
+/// Work for a host's agent, as the step names it.
 #[derive(Debug, Clone)]
 pub struct RemoteStep {
     pub company_id: Id,
     pub at: RemoteRef,
-    pub command: LocalCommand,
+    pub work: RemoteWork,
+}
+
+#[derive(Debug, Clone)]
+pub enum RemoteWork {
+    Command(LocalCommand),
+    /// File distribution over SFTP.
+    Transfer {
+        direction: Direction,
+        local_file: String,
+        remote_file: String,
+        timeout: Duration,
+    },
+}
+
+impl RemoteWork {
+    /// The node's parameters of SPEC §8.2 for this work.
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        match self {
+            RemoteWork::Command(c) => {
+                m.insert("command".into(), json!(c.command));
+                m.insert(
+                    "workDir".into(),
+                    json!(c.work_dir.clone().unwrap_or_default()),
+                );
+            }
+            RemoteWork::Transfer {
+                direction,
+                local_file,
+                remote_file,
+                ..
+            } => {
+                m.insert("command".into(), json!(direction.as_str()));
+                m.insert("connectionType".into(), json!("SFTP"));
+                m.insert("localFile".into(), json!(local_file));
+                m.insert("remoteFile".into(), json!(remote_file));
+            }
+        }
+        m
+    }
+
+    fn spec(&self, target: shared::agent::Target) -> TaskSpec {
+        match self {
+            RemoteWork::Command(c) => TaskSpec::Command {
+                target,
+                command: c.command.clone(),
+                work_dir: c.work_dir.clone(),
+                timeout_secs: c.timeout.as_secs(),
+            },
+            RemoteWork::Transfer {
+                direction,
+                local_file,
+                remote_file,
+                timeout,
+            } => TaskSpec::Transfer {
+                target,
+                direction: *direction,
+                local_file: local_file.clone(),
+                remote_file: remote_file.clone(),
+                timeout_secs: timeout.as_secs(),
+            },
+        }
+    }
 }
 
 /// What a finished step changes.
@@ -167,8 +233,7 @@ fn command_of(n: &ExecNode, root: &Value) -> Result<LocalCommand, String> {
 /// Resolves a step's parameters against the variables.
 pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepared {
     let root = Value::Object(vars.clone());
-    let remote = |terminal: bool| -> Result<Prepared, String> {
-        let command = command_of(n, &root)?;
+    let at = |terminal: bool| -> Result<RemoteRef, String> {
         let host =
             param(n, &root, "host")?.ok_or("host: which host's Sub Manager runs the step")?;
         let at = RemoteRef {
@@ -180,10 +245,40 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
             },
             user: param(n, &root, "terminalUser")?,
         };
+        Ok(at)
+    };
+    let remote = |terminal: bool| -> Result<Prepared, String> {
         Ok(Prepared::Remote(RemoteStep {
             company_id,
-            at,
-            command,
+            at: at(terminal)?,
+            work: RemoteWork::Command(command_of(n, &root)?),
+        }))
+    };
+    let transfer = || -> Result<Prepared, String> {
+        let kind = param(n, &root, "connectionType")?.unwrap_or_else(|| "SFTP".into());
+        if !kind.eq_ignore_ascii_case("sftp") {
+            return Err(format!(
+                "connectionType: {kind} is not supported by this Sub Manager yet (use SFTP)"
+            ));
+        }
+        let direction = param(n, &root, "direction")?.unwrap_or_default();
+        let direction = Direction::parse(&direction)
+            .ok_or_else(|| format!("direction: GET or PUT, not {direction:?}"))?;
+        let file = |name: &str| param(n, &root, name)?.ok_or_else(|| format!("{name}: which file"));
+        Ok(Prepared::Remote(RemoteStep {
+            company_id,
+            at: at(true)?,
+            work: RemoteWork::Transfer {
+                direction,
+                local_file: file("localFile")?,
+                remote_file: file("remoteFile")?,
+                timeout: n
+                    .lwams
+                    .get("timeout")
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs)
+                    .unwrap_or(DEFAULT_TIMEOUT),
+            },
         }))
     };
     let prepared = match kind(n) {
@@ -192,6 +287,7 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
         }
         "localCommand" => command_of(n, &root).map(Prepared::Local),
         "remoteCommand" => remote(true),
+        "fileDistribution" => transfer(),
         "noop" => Ok(Prepared::Noop),
         other => Err(format!(
             "no executor for {other:?} steps on this server yet"
@@ -233,7 +329,11 @@ pub async fn execute(
             })
         }
         Prepared::Local(req) => match local_command::run_until(req, cancel, &*output).await {
-            Ok(r) => Some(command_finished(n, req, r, vars, now, None)),
+            Ok(r) => {
+                let mut params = RemoteWork::Command(req.clone()).params();
+                params.insert("connectionType".into(), json!("local"));
+                Some(command_finished(n, params, r, vars, now))
+            }
             Err(LocalCommandError::Cancelled) => None,
             Err(e) => Some(Finished::failed(e.to_string())),
         },
@@ -253,12 +353,7 @@ async fn run_remote(
         Ok(r) => r,
         Err(e) => return Some(Finished::failed(e.to_string())),
     };
-    let spec = TaskSpec::Command {
-        target: resolved.target.clone(),
-        command: step.command.command.clone(),
-        work_dir: step.command.work_dir.clone(),
-        timeout_secs: step.command.timeout.as_secs(),
-    };
+    let spec = step.work.spec(resolved.target.clone());
     match reach
         .run(
             step.company_id,
@@ -269,14 +364,11 @@ async fn run_remote(
         )
         .await
     {
-        TaskOutcome::Ran { result } => Some(command_finished(
-            n,
-            &step.command,
-            result,
-            vars,
-            now,
-            Some(&resolved),
-        )),
+        TaskOutcome::Ran { result } => {
+            let mut params = resolved.node_params();
+            params.extend(step.work.params());
+            Some(command_finished(n, params, result, vars, now))
+        }
         TaskOutcome::Failed {
             code: FailureCode::Cancelled,
             ..
@@ -289,25 +381,17 @@ async fn run_remote(
     }
 }
 
+/// A finished command or transfer: `params` are the node's parameters (SPEC §8.2).
 fn command_finished(
     n: &ExecNode,
-    req: &LocalCommand,
+    params: Map<String, Value>,
     r: CommandResult,
     vars: &Map<String, Value>,
     now: i64,
-    at: Option<&Resolved>,
 ) -> Finished {
     let out = serde_json::to_value(&r).unwrap_or(Value::Null);
     let mut entry = node_entry(n, now);
-    entry.insert("command".into(), json!(req.command));
-    entry.insert("connectionType".into(), json!("local"));
-    if let Some(at) = at {
-        entry.extend(at.node_params());
-    }
-    entry.insert(
-        "workDir".into(),
-        json!(req.work_dir.clone().unwrap_or_default()),
-    );
+    entry.extend(params);
     entry.insert("result".into(), out.clone());
     if let Some(index) = vars
         .get("loopCounter")

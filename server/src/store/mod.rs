@@ -10,7 +10,9 @@ pub mod flows;
 pub mod groups;
 pub mod hosts;
 pub mod jobs;
+pub mod sealed;
 pub mod sessions;
+pub mod terminals;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

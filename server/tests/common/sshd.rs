@@ -13,14 +13,17 @@ pub struct Sshd {
     pub port: u16,
     /// The private key (OpenSSH form) authorised for [`USER`].
     pub private_key: String,
-    child: Child,
+    /// One sshd per 16 addresses (sshd listens on at most 16 sockets).
+    children: Vec<Child>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -42,7 +45,14 @@ pub fn free_port() -> u16 {
 }
 
 impl Sshd {
+    #[allow(dead_code)] // the tests use it, the benchmark does not
     pub fn start() -> Sshd {
+        Sshd::start_on(&["127.0.0.1".to_string()])
+    }
+
+    /// Listening on each of these loopback addresses (one "machine" each, for
+    /// benchmarks over many terminals), the same port on all.
+    pub fn start_on(addresses: &[String]) -> Sshd {
         let sshd = "/usr/sbin/sshd";
         assert!(
             std::path::Path::new(sshd).exists(),
@@ -79,39 +89,50 @@ impl Sshd {
         std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
         let port = free_port();
-        let config = d.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
-                 AuthorizedKeysFile {}\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-                 UsePAM no\nStrictModes no\nPermitRootLogin no\nAllowUsers {USER}\n\
-                 Subsystem sftp internal-sftp\nLogLevel ERROR\n",
-                d.join("host_key").display(),
-                d.join("sshd.pid").display(),
-                d.join("authorized_keys").display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
+        let mut children = Vec::new();
+        for (n, chunk) in addresses.chunks(16).enumerate() {
+            let config = d.join(format!("sshd_config.{n}"));
+            std::fs::write(
+                &config,
+                format!(
+                    "Port {port}\n{}HostKey {}\nPidFile {}\n\
+                     AuthorizedKeysFile {}\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
+                     UsePAM no\nStrictModes no\nPermitRootLogin no\nAllowUsers {USER}\n\
+                     Subsystem sftp internal-sftp\nLogLevel ERROR\nMaxStartups 1000\nMaxSessions 100\n",
+                    chunk
+                        .iter()
+                        .map(|a| format!("ListenAddress {a}\n"))
+                        .collect::<String>(),
+                    d.join("host_key").display(),
+                    d.join(format!("sshd.{n}.pid")).display(),
+                    d.join("authorized_keys").display(),
+                ),
+            )
             .unwrap();
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "sshd listens on {port}"
+            children.push(
+                Command::new(sshd)
+                    .args(["-D", "-e", "-f"])
+                    .arg(&config)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .unwrap(),
             );
-            std::thread::sleep(Duration::from_millis(50));
+        }
+        let t = Instant::now();
+        for a in addresses.iter().step_by(16) {
+            while std::net::TcpStream::connect((a.as_str(), port)).is_err() {
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "sshd listens on {a}:{port}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         Sshd {
             port,
             private_key: std::fs::read_to_string(d.join("user_key")).unwrap(),
-            child,
+            children,
             _dir: dir,
         }
     }

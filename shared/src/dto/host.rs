@@ -219,11 +219,25 @@ pub struct AgentLogLine {
     pub message: String,
 }
 
-/// Host detail: the host, its terminals and the agent's recent log.
+/// A task the host's agent ran lately (kept in memory by the server that sent it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentTaskRecord {
+    pub at: Millis,
+    /// What ran, and where (secrets never appear here).
+    pub what: String,
+    pub ok: bool,
+    /// Exit code or error.
+    pub detail: String,
+    pub millis: u64,
+}
+
+/// Host detail: the host, its terminals, the agent's recent tasks and log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostDetail {
     pub host: Host,
     pub terminals: Vec<Terminal>,
+    pub recent_tasks: Vec<AgentTaskRecord>,
     pub log: Vec<AgentLogLine>,
 }

@@ -5,7 +5,7 @@
 //! The list refreshes every 5 s so a starting agent turns green without a reload.
 
 use crate::api::{self, encode, ApiError, Method};
-use crate::components::confirm::confirm;
+use crate::components::confirm::{confirm, confirm_delete};
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, tr};
@@ -166,18 +166,15 @@ fn GroupTree(data: Data) -> impl IntoView {
         });
     };
     let delete = move |id: Id| {
-        if !confirm(&tr("common-confirm-delete")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(Method::Delete, &format!("/host-groups/{id}"), None).await {
-                Ok(()) => {
-                    data.group.set(None);
-                    data.reload();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("common-confirm-delete"),
+            format!("/host-groups/{id}"),
+            error,
+            move || {
+                data.group.set(None);
+                data.reload();
+            },
+        )
     };
     view! {
         <nav class="card group-tree" data-testid="host-groups" aria-label=move || t("hosts-groups")()>
@@ -378,18 +375,15 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
         });
     };
     let delete = move |_| {
-        if !confirm(&tr("hosts-delete-confirm")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(Method::Delete, &format!("/hosts/{id}"), None).await {
-                Ok(()) => {
-                    data.selected.set(None);
-                    data.reload();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("hosts-delete-confirm"),
+            format!("/hosts/{id}"),
+            error,
+            move || {
+                data.selected.set(None);
+                data.reload();
+            },
+        )
     };
     view! {
         <section class="card host-panel" data-testid="host-panel">
@@ -433,6 +427,23 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
                     </details>
                     <Terminals host=id terminals=d.terminals.clone() on_change=Callback::new(move |_| refresh()) />
                     <details>
+                        <summary>{t("hosts-recent-tasks")}</summary>
+                        <div class="table-wrap">
+                            <table class="grid" data-testid="recent-tasks">
+                                <tbody>
+                                    {d.recent_tasks.iter().map(|r| view! {
+                                        <tr>
+                                            <td>{datetime(r.at)}</td>
+                                            <td><code>{r.what.clone()}</code></td>
+                                            <td class=if r.ok { "ok" } else { "error" }>{r.detail.clone()}</td>
+                                            <td class="hide-phone">{format!("{} ms", r.millis)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    </details>
+                    <details>
                         <summary>{t("hosts-log")}</summary>
                         <pre class="output agent-log" data-testid="agent-log">
                             {d.log.iter().map(|l| format!("{} {:5} {}\n", datetime(l.at), l.level, l.message)).collect::<String>()}
@@ -473,32 +484,20 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
         });
     };
     let delete_terminal = move |id: Id| {
-        if !confirm(&tr("common-confirm-delete")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(Method::Delete, &format!("/terminals/{id}"), None).await {
-                Ok(()) => on_change.run(()),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("common-confirm-delete"),
+            format!("/terminals/{id}"),
+            error,
+            move || on_change.run(()),
+        )
     };
     let delete_user = move |terminal: Id, user: Id| {
-        if !confirm(&tr("common-confirm-delete")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(
-                Method::Delete,
-                &format!("/terminals/{terminal}/users/{user}"),
-                None,
-            )
-            .await
-            {
-                Ok(()) => on_change.run(()),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("common-confirm-delete"),
+            format!("/terminals/{terminal}/users/{user}"),
+            error,
+            move || on_change.run(()),
+        )
     };
     let empty = terminals.is_empty();
     view! {

@@ -2,7 +2,7 @@
 //! matrix of 15 functions × none/view/manage, and "associate users".
 
 use crate::api::{self, encode, ApiError, Method};
-use crate::components::confirm::confirm;
+use crate::components::confirm::confirm_delete;
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, tr, translate, use_i18n};
@@ -169,15 +169,12 @@ fn UsersTab(data: Data) -> impl IntoView {
         });
     };
     let delete = move |id: Id| {
-        if !confirm(&tr("common-confirm-delete")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(Method::Delete, &format!("/users/{id}"), None).await {
-                Ok(()) => data.reload(),
-                Err(e) => data.error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("common-confirm-delete"),
+            format!("/users/{id}"),
+            data.error,
+            move || data.reload(),
+        )
     };
     view! {
         <div class="toolbar">
@@ -402,15 +399,12 @@ fn GroupsTab(data: Data) -> impl IntoView {
         })
     };
     let delete = move |id: Id| {
-        if !confirm(&tr("common-confirm-delete")) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match api::send_empty::<()>(Method::Delete, &format!("/groups/{id}"), None).await {
-                Ok(()) => data.reload(),
-                Err(e) => data.error.set(Some(e)),
-            }
-        });
+        confirm_delete(
+            &tr("common-confirm-delete"),
+            format!("/groups/{id}"),
+            data.error,
+            move || data.reload(),
+        )
     };
     view! {
         <div class="toolbar">

@@ -1,0 +1,348 @@
+//! Terminals (machines reached through a host's agent) and their accounts. Scoped by
+//! `company_id`; secrets arrive sealed (the store never sees a plaintext password or key).
+
+use super::{now_millis, Conn, StoreError, StoreResult};
+use shared::dto::host::{ConnectionType, TerminalAuth};
+use shared::dto::Id;
+use sqlx::Row;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalRow {
+    pub id: Id,
+    pub host_id: Id,
+    pub host_name: String,
+    pub host_address: String,
+    pub port: u16,
+    pub connection_type: ConnectionType,
+    pub os_name: String,
+    pub os_version: String,
+    pub comments: String,
+}
+
+const TERMINAL_COLUMNS: &str = "id, host_id, host_name, host_address, port, connection_type, \
+                                os_name, os_version, comments";
+
+fn terminal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalRow> {
+    let kind: String = r.try_get("connection_type")?;
+    let port: i64 = r.try_get("port")?;
+    Ok(TerminalRow {
+        id: r.try_get("id")?,
+        host_id: r.try_get("host_id")?,
+        host_name: r.try_get("host_name")?,
+        host_address: r.try_get("host_address")?,
+        port: u16::try_from(port).map_err(|e| corrupt("terminal port", e))?,
+        connection_type: ConnectionType::parse(&kind)
+            .ok_or_else(|| corrupt("terminal connection type", kind))?,
+        os_name: r.try_get("os_name")?,
+        os_version: r.try_get("os_version")?,
+        comments: r.try_get("comments")?,
+    })
+}
+
+/// A terminal's fields as written (the caller has validated them).
+pub struct TerminalFields<'a> {
+    pub host_id: Id,
+    pub host_name: &'a str,
+    pub host_address: &'a str,
+    pub port: u16,
+    pub connection_type: ConnectionType,
+    pub os_name: &'a str,
+    pub os_version: &'a str,
+    pub comments: &'a str,
+}
+
+pub async fn insert_terminal(
+    c: &mut Conn,
+    company_id: Id,
+    t: &TerminalFields<'_>,
+) -> StoreResult<Id> {
+    let row = sqlx::query(
+        "INSERT INTO terminals (company_id, host_id, host_name, host_address, port, \
+         connection_type, os_name, os_version, comments, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(t.host_id)
+    .bind(t.host_name)
+    .bind(t.host_address)
+    .bind(i64::from(t.port))
+    .bind(t.connection_type.as_str())
+    .bind(t.os_name)
+    .bind(t.os_version)
+    .bind(t.comments)
+    .bind(now_millis())
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn update_terminal(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    t: &TerminalFields<'_>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE terminals SET host_id = $1, host_name = $2, host_address = $3, port = $4, \
+         connection_type = $5, os_name = $6, os_version = $7, comments = $8 \
+         WHERE company_id = $9 AND id = $10",
+    )
+    .bind(t.host_id)
+    .bind(t.host_name)
+    .bind(t.host_address)
+    .bind(i64::from(t.port))
+    .bind(t.connection_type.as_str())
+    .bind(t.os_name)
+    .bind(t.os_version)
+    .bind(t.comments)
+    .bind(company_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get_terminal(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+) -> StoreResult<Option<TerminalRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE company_id = $1 AND id = $2"
+    ))
+    .bind(company_id)
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(terminal_from_row).transpose()
+}
+
+/// A host's terminal by id, host name or address.
+pub async fn find_terminal(
+    c: &mut Conn,
+    company_id: Id,
+    host_id: Id,
+    reference: &str,
+) -> StoreResult<Option<TerminalRow>> {
+    let id: Id = reference.trim().parse().unwrap_or(-1);
+    let row = sqlx::query(&format!(
+        "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE company_id = $1 AND host_id = $2 \
+         AND (id = $3 OR host_name = $4 OR host_address = $4) ORDER BY id LIMIT 1"
+    ))
+    .bind(company_id)
+    .bind(host_id)
+    .bind(id)
+    .bind(reference.trim())
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(terminal_from_row).transpose()
+}
+
+/// Terminals of one host, or of every host.
+pub async fn list_terminals(
+    c: &mut Conn,
+    company_id: Id,
+    host_id: Option<Id>,
+) -> StoreResult<Vec<TerminalRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE company_id = $1 AND ($2 < 0 OR host_id = $2) \
+         ORDER BY host_name, id"
+    ))
+    .bind(company_id)
+    .bind(host_id.unwrap_or(-1))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(terminal_from_row).collect()
+}
+
+pub async fn delete_terminal(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM terminal_users WHERE company_id = $1 AND terminal_id = $2")
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    let done = sqlx::query("DELETE FROM terminals WHERE company_id = $1 AND id = $2")
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---- terminal users -----------------------------------------------------------------
+
+/// An account with its sealed secrets (never sent to a browser).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalUserRow {
+    pub id: Id,
+    pub terminal_id: Id,
+    pub username: String,
+    pub auth: TerminalAuth,
+    pub sealed_secret: String,
+    pub sealed_passphrase: String,
+    pub comments: String,
+}
+
+const USER_COLUMNS: &str = "id, terminal_id, username, auth, secret, passphrase, comments";
+
+fn auth_str(a: TerminalAuth) -> &'static str {
+    match a {
+        TerminalAuth::Password => "password",
+        TerminalAuth::PrivateKey => "private_key",
+    }
+}
+
+fn user_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalUserRow> {
+    let auth: String = r.try_get("auth")?;
+    Ok(TerminalUserRow {
+        id: r.try_get("id")?,
+        terminal_id: r.try_get("terminal_id")?,
+        username: r.try_get("username")?,
+        auth: match auth.as_str() {
+            "password" => TerminalAuth::Password,
+            "private_key" => TerminalAuth::PrivateKey,
+            other => return Err(corrupt("terminal user auth", other)),
+        },
+        sealed_secret: r.try_get("secret")?,
+        sealed_passphrase: r.try_get("passphrase")?,
+        comments: r.try_get("comments")?,
+    })
+}
+
+pub async fn list_users(
+    c: &mut Conn,
+    company_id: Id,
+    terminal_ids: &[Id],
+) -> StoreResult<Vec<TerminalUserRow>> {
+    if terminal_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    // Ids are integers from the store: safe to inline.
+    let ids = terminal_ids
+        .iter()
+        .map(Id::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM terminal_users WHERE company_id = $1 AND terminal_id IN ({ids}) \
+         ORDER BY username"
+    ))
+    .bind(company_id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub async fn get_user(
+    c: &mut Conn,
+    company_id: Id,
+    terminal_id: Id,
+    id: Id,
+) -> StoreResult<Option<TerminalUserRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM terminal_users WHERE company_id = $1 AND terminal_id = $2 AND id = $3"
+    ))
+    .bind(company_id)
+    .bind(terminal_id)
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// The terminal's account with this username (or id); its first account when `None`.
+pub async fn find_user(
+    c: &mut Conn,
+    company_id: Id,
+    terminal_id: Id,
+    reference: Option<&str>,
+) -> StoreResult<Option<TerminalUserRow>> {
+    let reference = reference.map(str::trim).filter(|r| !r.is_empty());
+    let id: Id = reference.and_then(|r| r.parse().ok()).unwrap_or(-1);
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM terminal_users WHERE company_id = $1 AND terminal_id = $2 \
+         AND ($3 = '' OR id = $4 OR username = $3) ORDER BY id LIMIT 1"
+    ))
+    .bind(company_id)
+    .bind(terminal_id)
+    .bind(reference.unwrap_or(""))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn insert_user(
+    c: &mut Conn,
+    company_id: Id,
+    terminal_id: Id,
+    username: &str,
+    auth: TerminalAuth,
+    sealed_secret: &str,
+    sealed_passphrase: &str,
+    comments: &str,
+) -> StoreResult<Id> {
+    let row = sqlx::query(
+        "INSERT INTO terminal_users (company_id, terminal_id, username, auth, secret, passphrase, \
+         comments, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(terminal_id)
+    .bind(username)
+    .bind(auth_str(auth))
+    .bind(sealed_secret)
+    .bind(sealed_passphrase)
+    .bind(comments)
+    .bind(now_millis())
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Saves an account; `None` secrets keep the stored ones.
+pub async fn update_user(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    username: &str,
+    auth: TerminalAuth,
+    sealed_secret: Option<&str>,
+    sealed_passphrase: Option<&str>,
+    comments: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE terminal_users SET username = $1, auth = $2, secret = COALESCE($3, secret), \
+         passphrase = COALESCE($4, passphrase), comments = $5 WHERE company_id = $6 AND id = $7",
+    )
+    .bind(username)
+    .bind(auth_str(auth))
+    .bind(sealed_secret)
+    .bind(sealed_passphrase)
+    .bind(comments)
+    .bind(company_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_user(
+    c: &mut Conn,
+    company_id: Id,
+    terminal_id: Id,
+    id: Id,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "DELETE FROM terminal_users WHERE company_id = $1 AND terminal_id = $2 AND id = $3",
+    )
+    .bind(company_id)
+    .bind(terminal_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
