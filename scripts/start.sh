@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# Builds `lwams`, the Sub Manager binary beside it (for download packages) and the site.
 cargo leptos build --release
-# The Sub Manager binary, served in each host's download package.
-cargo build --release -p server --bin sub-manager
 export LWAMS_SITE_ROOT="${LWAMS_SITE_ROOT:-target/site}"
 exec target/release/lwams serve "$@"

@@ -22,9 +22,8 @@ cargo fmt --all -- --check
 log "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace
 
-log "release build (server + wasm, and the Sub Manager beside the server)"
+log "release build (server, the Sub Manager beside it, wasm)"
 cargo leptos build --release
-cargo build --release -p server --bin sub-manager
 
 log "end-to-end tests in Chromium"
 (cd end2end && LWAMS_BIN="$PWD/../target/release/lwams" LWAMS_SITE_ROOT="$PWD/../target/site" npm test)

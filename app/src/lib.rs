@@ -1,4 +1,4 @@
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 //! The LWAMS browser app: Leptos components rendered on the server (feature `ssr`) and
 //! hydrated in the browser (feature `hydrate`). Pages live under `pages/<menu>/`,
 //! reusable pieces under `components/`; all API calls go through `api.rs`.

@@ -54,6 +54,16 @@ fn state_label(s: HostState) -> String {
     }
 }
 
+/// A fact as shown: memory sizes (bytes) in GiB, the rest as reported.
+fn fact_value(key: &str, value: &str) -> String {
+    match value.parse::<u64>() {
+        Ok(bytes) if key.starts_with("memory") => {
+            format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+        }
+        _ => value.to_string(),
+    }
+}
+
 #[component]
 pub fn HostsPage() -> impl IntoView {
     view! {
@@ -111,10 +121,10 @@ fn Hosts() -> impl IntoView {
     view! {
         <ErrorLine error=data.error />
         <div class="hosts-layout">
-            <GroupTree data />
+            {view! { <GroupTree data /> }.into_any()}
             <div class="hosts-main">
-                <HostList data />
-                {move || data.selected.get().map(|id| view! { <HostPanel id data /> })}
+                {view! { <HostList data /> }.into_any()}
+                {move || data.selected.get().map(|id| view! { <HostPanel id data /> }.into_any())}
             </div>
         </div>
     }
@@ -421,7 +431,7 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
                         <dl class="facts" data-testid="host-facts">
                             {d.host.facts.iter().map(|(k, v)| view! {
                                 <dt>{k.clone()}</dt>
-                                <dd data-fact=k.clone()>{v.clone()}</dd>
+                                <dd data-fact=k.clone()>{fact_value(k, v)}</dd>
                             }).collect_view()}
                         </dl>
                     </details>
@@ -731,5 +741,24 @@ fn AccountEditor(terminal: Id, adding: RwSignal<bool>, on_change: Callback<()>) 
                 <button type="button" on:click=move |_| adding.set(false)>{t("common-cancel")}</button>
             </div>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_facts_read_in_gib_and_groups_nest_in_tree_order() {
+        assert_eq!(fact_value("memoryTotal", "25276063744"), "23.5 GiB");
+        assert_eq!(fact_value("osName", "Debian"), "Debian");
+        let g = |id, parent| HostGroup {
+            id,
+            name: format!("g{id}"),
+            parent_id: parent,
+        };
+        let t = tree(&[g(1, None), g(2, Some(1)), g(3, None), g(4, Some(2))]);
+        let order: Vec<(i64, usize)> = t.iter().map(|(g, d)| (g.id, *d)).collect();
+        assert_eq!(order, vec![(1, 0), (2, 1), (4, 2), (3, 0)]);
     }
 }
