@@ -2,6 +2,7 @@
 
 pub mod confirm;
 pub mod error_line;
+pub mod form_buttons;
 pub mod guard;
 pub mod lang_switch;
 pub mod layout;

@@ -2,13 +2,13 @@
 //! the right agent: the host, terminal and account are looked up in the step's
 //! company, the account's secret unsealed only into the task sent to that agent.
 
-use super::hub::{AgentHub, OutputSink};
+use super::hub::AgentHub;
 use crate::crypto::SecretBox;
 use crate::store::hosts;
 use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
-use shared::agent::{SshAuth, Target, TaskOutcome, TaskSpec};
+use shared::agent::{SshAuth, Target};
 use shared::dto::host::{ConnectionType, Host, TerminalAuth};
 use shared::dto::Id;
 
@@ -152,18 +152,5 @@ impl Reach {
             username: u.username.clone(),
             auth,
         })
-    }
-
-    pub async fn run(
-        &self,
-        company_id: Id,
-        host_id: Id,
-        spec: TaskSpec,
-        output: Option<OutputSink>,
-        cancel: impl std::future::Future<Output = ()>,
-    ) -> TaskOutcome {
-        self.hub
-            .run(company_id, host_id, spec, output, cancel)
-            .await
     }
 }

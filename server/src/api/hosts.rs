@@ -795,6 +795,7 @@ pub async fn test_connection(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     let outcome = reach
+        .hub
         .run(
             p.company_id,
             terminal.host_id,

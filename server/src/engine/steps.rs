@@ -355,6 +355,7 @@ async fn run_remote(
     };
     let spec = step.work.spec(resolved.target.clone());
     match reach
+        .hub
         .run(
             step.company_id,
             resolved.host.id,

@@ -7,6 +7,7 @@
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::confirm::{confirm, confirm_delete};
 use crate::components::error_line::ErrorLine;
+use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, tr};
 use crate::session::use_session;
@@ -336,10 +337,7 @@ fn HostEditor(data: Data, adding: RwSignal<bool>) -> impl IntoView {
                 </label>
             </div>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-host">{t("common-save")}</button>
-                <button type="button" on:click=move |_| adding.set(false)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-host" on_cancel=move |_| adding.set(false) />
         </form>
     }
 }
@@ -650,10 +648,7 @@ fn TerminalEditor(host: Id, adding: RwSignal<bool>, on_change: Callback<()>) -> 
                 </label>
             </div>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-terminal">{t("common-save")}</button>
-                <button type="button" on:click=move |_| adding.set(false)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-terminal" on_cancel=move |_| adding.set(false) />
         </form>
     }
 }
@@ -736,10 +731,7 @@ fn AccountEditor(terminal: Id, adding: RwSignal<bool>, on_change: Callback<()>) 
             }}
             <p class="muted">{t("hosts-secret-write-only")}</p>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-account">{t("common-save")}</button>
-                <button type="button" on:click=move |_| adding.set(false)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-account" on_cancel=move |_| adding.set(false) />
         </form>
     }
 }

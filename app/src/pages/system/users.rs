@@ -4,6 +4,7 @@
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::confirm::confirm_delete;
 use crate::components::error_line::ErrorLine;
+use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::i18n::{t, t_args, tr, translate, use_i18n};
 use crate::session::use_session;
@@ -374,10 +375,7 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
                 </For>
             </fieldset>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-user">{t("common-save")}</button>
-                <button type="button" on:click=move |_| editing.set(None)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-user" on_cancel=move |_| editing.set(None) />
         </form>
     }
 }
@@ -562,10 +560,7 @@ fn GroupEditor(
                 </table>
             </div>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-group">{t("common-save")}</button>
-                <button type="button" on:click=move |_| editing.set(None)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-group" on_cancel=move |_| editing.set(None) />
         </form>
     }
 }
@@ -639,10 +634,7 @@ fn Associate(group: Group, data: Data, associating: RwSignal<Option<Group>>) -> 
                 </For>
             </fieldset>
             <ErrorLine error />
-            <div class="buttons">
-                <button type="submit" class="primary" data-testid="save-associate">{t("common-save")}</button>
-                <button type="button" on:click=move |_| associating.set(None)>{t("common-cancel")}</button>
-            </div>
+            <FormButtons testid="save-associate" on_cancel=move |_| associating.set(None) />
         </form>
     }
 }
