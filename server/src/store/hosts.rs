@@ -6,10 +6,6 @@ use shared::dto::host::{Host, HostFacts, HostGroup, HostState};
 use shared::dto::{Id, ListQuery};
 use sqlx::Row;
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 // ---- host groups ------------------------------------------------------------------
 
 pub async fn list_groups(c: &mut Conn, company_id: Id) -> StoreResult<Vec<HostGroup>> {
@@ -107,7 +103,8 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Host> {
         state: HostState::parse(&state),
         last_seen: r.try_get("last_seen")?,
         agent_version: r.try_get("agent_version")?,
-        facts: serde_json::from_str::<HostFacts>(&facts).map_err(|e| corrupt("host facts", e))?,
+        facts: serde_json::from_str::<HostFacts>(&facts)
+            .map_err(|e| StoreError::corrupt("host facts", e))?,
         credential_issued_at: r.try_get("credential_issued_at")?,
     })
 }
@@ -313,7 +310,7 @@ pub async fn record_agent(
     let facts = facts
         .map(serde_json::to_string)
         .transpose()
-        .map_err(|e| corrupt("host facts", e))?;
+        .map_err(|e| StoreError::corrupt("host facts", e))?;
     sqlx::query(
         "UPDATE hosts SET state = $1, last_seen = $2, \
          agent_version = COALESCE($3, agent_version), facts = COALESCE($4, facts) WHERE id = $5",

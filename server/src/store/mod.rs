@@ -36,6 +36,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Stored data that does not read back (`what`: which value).
+    pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt(format!("{what}: {e}"))
+    }
+
     /// True when the error is a unique-constraint violation (duplicate key).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -6,10 +6,6 @@ use shared::dto::host::{ConnectionType, TerminalAuth};
 use shared::dto::Id;
 use sqlx::Row;
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct TerminalRow {
     pub id: Id,
@@ -34,9 +30,9 @@ fn terminal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalRow> {
         host_id: r.try_get("host_id")?,
         host_name: r.try_get("host_name")?,
         host_address: r.try_get("host_address")?,
-        port: u16::try_from(port).map_err(|e| corrupt("terminal port", e))?,
+        port: u16::try_from(port).map_err(|e| StoreError::corrupt("terminal port", e))?,
         connection_type: ConnectionType::parse(&kind)
-            .ok_or_else(|| corrupt("terminal connection type", kind))?,
+            .ok_or_else(|| StoreError::corrupt("terminal connection type", kind))?,
         os_name: r.try_get("os_name")?,
         os_version: r.try_get("os_version")?,
         comments: r.try_get("comments")?,
@@ -205,7 +201,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalUserRow> {
         auth: match auth.as_str() {
             "password" => TerminalAuth::Password,
             "private_key" => TerminalAuth::PrivateKey,
-            other => return Err(corrupt("terminal user auth", other)),
+            other => return Err(StoreError::corrupt("terminal user auth", other)),
         },
         sealed_secret: r.try_get("secret")?,
         sealed_passphrase: r.try_get("passphrase")?,
