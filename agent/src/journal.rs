@@ -6,6 +6,19 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 const KEEP: usize = 200;
+/// How many finished tasks the local page lists.
+const KEEP_TASKS: usize = 50;
+
+/// A finished task, as the local page lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEntry {
+    pub at: std::time::SystemTime,
+    pub task: u64,
+    /// The redacted description (no secrets).
+    pub what: String,
+    pub ok: bool,
+    pub how: String,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -17,6 +30,7 @@ pub struct Entry {
 #[derive(Default)]
 pub struct Journal {
     lines: Mutex<VecDeque<Entry>>,
+    tasks: Mutex<VecDeque<TaskEntry>>,
 }
 
 impl Journal {
@@ -54,14 +68,34 @@ impl Journal {
         self.info(&format!("task {task}: {}", spec.describe()));
     }
 
-    pub fn task_ended(&self, task: u64, outcome: &TaskOutcome) {
-        match outcome {
-            TaskOutcome::Ran { result } => self.info(&format!(
-                "task {task}: exit code {:?} after {} ms",
-                result.exit_code, result.duration_ms
-            )),
-            TaskOutcome::Failed { error, .. } => self.warn(&format!("task {task}: {error}")),
+    pub fn task_ended(&self, task: u64, spec: &TaskSpec, outcome: &TaskOutcome) {
+        let (ok, how) = outcome.summary();
+        if ok {
+            self.info(&format!("task {task}: {how}"));
+        } else {
+            self.warn(&format!("task {task}: {how}"));
         }
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if tasks.len() == KEEP_TASKS {
+            tasks.pop_front();
+        }
+        tasks.push_back(TaskEntry {
+            at: std::time::SystemTime::now(),
+            task,
+            what: spec.redacted().describe(),
+            ok,
+            how,
+        });
+    }
+
+    /// The recent finished tasks, oldest first.
+    pub fn tasks(&self) -> Vec<TaskEntry> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The kept lines, oldest first.

@@ -8,3 +8,4 @@ pub mod executors;
 pub mod facts;
 pub mod journal;
 pub mod link;
+pub mod page;

@@ -8,10 +8,11 @@ use crate::executors::{ssh::SshPool, task};
 use crate::facts;
 use crate::journal::Journal;
 use futures_util::{SinkExt, StreamExt};
-use shared::agent::{FromAgent, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use shared::agent::{FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -37,6 +38,28 @@ pub struct Agent {
     pub journal: Journal,
     pool: SshPool,
     running: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    line: Mutex<Line>,
+    logins: Mutex<HashMap<u64, oneshot::Sender<LoginOutcome>>>,
+    next_login: AtomicU64,
+}
+
+/// The line as it stands, for the local page and for sign-in checks.
+#[derive(Default)]
+struct Line {
+    out: Option<mpsc::UnboundedSender<FromAgent>>,
+    host_name: Option<String>,
+    since: Option<SystemTime>,
+}
+
+/// What the local page shows about the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineStatus {
+    pub connected: bool,
+    /// The host name the server knows this agent by (after `Welcome`).
+    pub host_name: Option<String>,
+    pub since: Option<SystemTime>,
+    pub server: String,
+    pub running_tasks: usize,
 }
 
 impl Agent {
@@ -46,7 +69,60 @@ impl Agent {
             journal: Journal::default(),
             pool: SshPool::new(known_hosts),
             running: Mutex::new(HashMap::new()),
+            line: Mutex::new(Line::default()),
+            logins: Mutex::new(HashMap::new()),
+            next_login: AtomicU64::new(1),
         })
+    }
+
+    fn line(&self) -> std::sync::MutexGuard<'_, Line> {
+        self.line.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn logins(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<LoginOutcome>>> {
+        self.logins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn status(&self) -> LineStatus {
+        let line = self.line();
+        LineStatus {
+            connected: line.out.is_some(),
+            host_name: line.host_name.clone(),
+            since: line.since,
+            server: self.config.gateway_url(),
+            running_tasks: self.running().len(),
+        }
+    }
+
+    /// Asks the server whether `login` may sign in to the local page (an account of
+    /// this host's company allowed to log in to Sub Manager). Needs the line up.
+    pub async fn check_login(&self, login: &str, password: &str) -> LoginOutcome {
+        let refused = |reason: &str| LoginOutcome::Refused {
+            reason: reason.to_string(),
+        };
+        let Some(out) = self.line().out.clone() else {
+            return refused("the LWAMS server is not connected; signing in needs it");
+        };
+        let request = self.next_login.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.logins().insert(request, tx);
+        let sent = out.send(FromAgent::CheckLogin {
+            request,
+            login: login.to_string(),
+            password: password.to_string(),
+        });
+        if sent.is_err() {
+            self.logins().remove(&request);
+            return refused("the connection to the LWAMS server dropped");
+        }
+        match tokio::time::timeout(Duration::from_secs(15), rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => refused("the connection to the LWAMS server dropped"),
+            Err(_) => {
+                self.logins().remove(&request);
+                refused("the LWAMS server did not answer")
+            }
+        }
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<()>>> {
@@ -138,6 +214,11 @@ impl Agent {
             })
         };
         self.journal.info(&format!("connected to {url}"));
+        {
+            let mut line = self.line();
+            line.out = Some(out_tx.clone());
+            line.since = Some(SystemTime::now());
+        }
         let result = loop {
             let msg =
                 match tokio::time::timeout(Duration::from_secs(HEARTBEAT_SECS * 3), stream.next())
@@ -156,6 +237,12 @@ impl Agent {
             match serde_json::from_str::<ToAgent>(&text) {
                 Ok(ToAgent::Welcome { host_name, .. }) => {
                     self.journal.info(&format!("signed in as host {host_name}"));
+                    self.line().host_name = Some(host_name);
+                }
+                Ok(ToAgent::LoginChecked { request, outcome }) => {
+                    if let Some(waiting) = self.logins().remove(&request) {
+                        let _ = waiting.send(outcome);
+                    }
                 }
                 Ok(ToAgent::Run { task, spec }) => self.clone().start(task, spec, out_tx.clone()),
                 Ok(ToAgent::Beat) => {}
@@ -170,6 +257,13 @@ impl Agent {
             }
         };
         heartbeat.abort();
+        {
+            let mut line = self.line();
+            line.out = None;
+            line.since = None;
+        }
+        // Sign-ins waiting for the server get "dropped".
+        self.logins().clear();
         // Nobody will receive the outcome of what is still running: stop it (the
         // server marks those steps interrupted).
         for (_, stop) in self.running().drain() {
@@ -208,7 +302,7 @@ impl Agent {
             )
             .await;
             self.running().remove(&task);
-            self.journal.task_ended(task, &outcome);
+            self.journal.task_ended(task, &spec, &outcome);
             let _ = out.send(FromAgent::Done { task, outcome });
         });
     }

@@ -41,6 +41,10 @@ fn main() -> std::process::ExitCode {
     };
     runtime.block_on(async move {
         let agent = Agent::new(config, known_hosts);
+        // The local page (http.port 0: none).
+        if agent.config.http_port != 0 {
+            tokio::spawn(agent::page::serve(agent.clone()));
+        }
         tokio::select! {
             _ = agent.run_forever() => {}
             _ = tokio::signal::ctrl_c() => {}

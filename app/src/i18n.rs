@@ -127,6 +127,16 @@ mod tests {
     }
 
     #[test]
+    fn every_step_parameter_has_a_label() {
+        for l in Locale::ALL {
+            for a in shared::bpmn::lwams::ATTRIBUTES {
+                let k = format!("param-{a}");
+                assert_ne!(translate(l, &k, &[]), k, "{k} missing in {}", l.tag());
+            }
+        }
+    }
+
+    #[test]
     fn arguments_are_substituted() {
         assert_eq!(
             translate(Locale::En, "common-total", &[("count", "3".into())]),

@@ -58,6 +58,14 @@ impl From<crate::engine::runtime::RuntimeError> for AppError {
     }
 }
 
+/// A store result where a unique-constraint violation means `field` is taken.
+pub fn unique<T>(r: Result<T, StoreError>, field: &str, what: &str) -> AppResult<T> {
+    match r {
+        Err(e) if e.is_unique_violation() => Err(AppError::duplicate(field, what)),
+        other => Ok(other?),
+    }
+}
+
 impl AppError {
     pub fn duplicate(field: &str, what: &str) -> Self {
         AppError::Conflict {

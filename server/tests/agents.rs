@@ -7,202 +7,13 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
+use common::chain;
+use common::served::{served, start_agent, wait_for};
 use common::sshd::{self, Sshd};
-use common::{chain, Client, TestApp};
 use serde_json::{json, Value};
-use shared::dto::flow::InstanceDetail;
-use shared::dto::host::{ConnectionTest, Host, HostDetail, HostState, Terminal};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Served {
-    t: TestApp,
-    admin: Client,
-    port: u16,
-    _stop: tokio::sync::watch::Sender<bool>,
-}
-
-/// The app on a real listener (for the agent) with its engine working.
-async fn served() -> Served {
-    let t = common::sqlite_app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = lwams_server::web::app(t.state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let rt = t.state.runtime.clone();
-    tokio::spawn(async move { rt.work(None, rx).await });
-    let admin = t.admin().await;
-    Served {
-        t,
-        admin,
-        port,
-        _stop: stop,
-    }
-}
-
-async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "waited {secs} s for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-impl Served {
-    async fn host(&self, id: i64) -> HostDetail {
-        let r = self
-            .t
-            .get(&format!("/api/v1/hosts/{id}"), &self.admin)
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.json()
-    }
-
-    async fn wait_state(&self, id: i64, state: HostState) -> HostDetail {
-        wait_for(&format!("host {id} {state:?}"), 20, async || {
-            let h = self.host(id).await;
-            (h.host.state == state).then_some(h)
-        })
-        .await
-    }
-
-    /// Downloads the host's package and unpacks it into `dir`.
-    async fn unpack_package(&self, id: i64, dir: &Path) -> PathBuf {
-        let (status, headers, bytes) = self
-            .t
-            .request_raw(
-                Method::GET,
-                &format!("/api/v1/hosts/{id}/package"),
-                Some(&self.admin),
-                None,
-            )
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&bytes)
-        );
-        assert_eq!(headers["content-type"], "application/gzip");
-        let archive = dir.join("package.tar.gz");
-        std::fs::write(&archive, &bytes).unwrap();
-        let out = Command::new("tar")
-            .arg("-xzf")
-            .arg(&archive)
-            .arg("-C")
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let root = dir.join("sub-manager");
-        for f in [
-            "sub-manager",
-            "sub-manager.json",
-            "start.sh",
-            "stop.sh",
-            "start.bat",
-            "stop.bat",
-            "sub-manager.service",
-            "README.txt",
-        ] {
-            assert!(root.join(f).exists(), "{f} is in the package");
-        }
-        // The package names this server as the request reached it; the test's
-        // requests carry no Host header, so point it at the test listener.
-        let path = root.join("sub-manager.json");
-        let mut config: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(config["companyCode"], "default");
-        assert!(config["credential"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("h{id}.")));
-        config["serverHost"] = json!("127.0.0.1");
-        config["serverPort"] = json!(self.port);
-        std::fs::write(&path, config.to_string()).unwrap();
-        root
-    }
-
-    async fn deploy_and_start(&self, xml: &str, key: &str) -> i64 {
-        let r = self
-            .t
-            .post("/api/v1/flows", &self.admin, &json!({ "xml": xml }))
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let r = self
-            .t
-            .post(
-                "/api/v1/instances",
-                &self.admin,
-                &json!({ "key": key, "variables": { "who": "; rm -rf /" } }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body["id"].as_i64().unwrap()
-    }
-
-    async fn instance(&self, id: i64) -> InstanceDetail {
-        self.t
-            .get(&format!("/api/v1/instances/{id}"), &self.admin)
-            .await
-            .json()
-    }
-
-    async fn wait_instance(
-        &self,
-        id: i64,
-        what: &str,
-        secs: u64,
-        done: impl Fn(&InstanceDetail) -> bool,
-    ) -> InstanceDetail {
-        wait_for(what, secs, async || {
-            let d = self.instance(id).await;
-            done(&d).then_some(d)
-        })
-        .await
-    }
-
-    async fn test_connection(&self, terminal: &Terminal, username: &str) -> ConnectionTest {
-        let user = terminal
-            .users
-            .iter()
-            .find(|u| u.username == username)
-            .unwrap();
-        let r = self
-            .t
-            .post(
-                &format!("/api/v1/terminals/{}/users/{}/test", terminal.id, user.id),
-                &self.admin,
-                &json!({}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.json()
-    }
-}
-
-fn start_agent(root: &Path, log: &Path) -> Child {
-    Command::new(root.join("sub-manager"))
-        .arg("--config")
-        .arg(root.join("sub-manager.json"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
-}
+use shared::dto::host::{Host, HostState, Terminal};
+use std::path::Path;
 
 fn remote(i: usize, command: &str, extra: &str) -> String {
     let command = command
@@ -218,8 +29,6 @@ fn remote(i: usize, command: &str, extra: &str) -> String {
 #[tokio::test]
 async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_refused_once_revoked()
 {
-    // The package carries the sub-manager built beside these tests.
-    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
     let sshd = Sshd::start();
     let s = served().await;
     let work = tempfile::tempdir().unwrap();
@@ -394,68 +203,83 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
         .iter()
         .all(|t| !t.what.contains(sshd::PASSWORD) && !t.detail.contains(sshd::PASSWORD)));
 
-    // File distribution over SFTP: PUT a file to the terminal, GET it back.
-    let put_from = work.path().join("report.txt");
-    std::fs::write(&put_from, "disk usage: 42%\n".repeat(10_000)).unwrap();
-    let got_back = work.path().join("report-back.txt");
-    let remote_file = format!("/tmp/lwams-sftp-{}.txt", std::process::id());
-    let transfer = |i: usize, direction: &str, local: &Path| {
-        format!(
-            r#"<bpmn:serviceTask id="n{i}" lwams:kind="fileDistribution" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:direction="{direction}" lwams:localFile="{}" lwams:remoteFile="{remote_file}"/>"#,
-            sshd::USER,
-            local.display()
-        )
-    };
-    let xml = chain(
-        "sftp",
-        &[
-            transfer(0, "PUT", &put_from),
-            remote(1, &format!("wc -c < {remote_file}"), ""),
-            transfer(2, "GET", &got_back),
-        ],
-    );
-    let id = s.deploy_and_start(&xml, "sftp").await;
-    let d = s
-        .wait_instance(id, "the transfers complete", 30, |d| {
-            d.instance.status != "running"
-        })
-        .await;
-    assert_eq!(d.instance.status, "completed", "{d:#?}");
-    assert_eq!(
-        std::fs::read(&got_back).unwrap(),
-        std::fs::read(&put_from).unwrap(),
-        "the file came back unchanged"
-    );
-    let size = d
-        .runs
-        .iter()
-        .find(|r| r.node_id == "n1")
-        .and_then(|r| r.output.clone())
-        .unwrap();
-    assert!(size.contains("160000"), "{size}");
-    let _ = std::fs::remove_file(&remote_file);
-    // A missing remote file fails the step with its name.
-    let xml = chain(
-        "sftp-missing",
-        &[transfer(0, "GET", &work.path().join("nothing"))],
-    );
-    std::fs::remove_file(&remote_file).ok();
-    let id = s.deploy_and_start(&xml, "sftp-missing").await;
-    let d = s
-        .wait_instance(id, "the missing file fails", 30, |d| {
-            d.instance.status != "running"
-        })
-        .await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
-    assert_eq!(n0.state, "failed");
-    assert!(
-        n0.error.as_deref().unwrap_or("").contains(&remote_file),
-        "{n0:?}"
-    );
-    assert!(
-        !work.path().join("nothing").exists(),
-        "no partial download is left"
-    );
+    // File distribution over SFTP and over SCP: PUT a file to the terminal, GET it back.
+    for protocol in ["SFTP", "SCP"] {
+        let put_from = work.path().join("report.txt");
+        std::fs::write(&put_from, "disk usage: 42%\n".repeat(10_000)).unwrap();
+        let got_back = work.path().join(format!("report-back-{protocol}.txt"));
+        let remote_file = format!("/tmp/lwams-{protocol}-{}.txt", std::process::id());
+        let transfer = |i: usize, direction: &str, local: &Path| {
+            format!(
+                r#"<bpmn:serviceTask id="n{i}" lwams:kind="fileDistribution" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:connectionType="{protocol}" lwams:direction="{direction}" lwams:localFile="{}" lwams:remoteFile="{remote_file}"/>"#,
+                sshd::USER,
+                local.display()
+            )
+        };
+        let key = format!("transfer-{protocol}");
+        let xml = chain(
+            &key,
+            &[
+                transfer(0, "PUT", &put_from),
+                remote(1, &format!("wc -c < {remote_file}"), ""),
+                transfer(2, "GET", &got_back),
+            ],
+        );
+        let id = s.deploy_and_start(&xml, &key).await;
+        let d = s
+            .wait_instance(id, "the transfers complete", 30, |d| {
+                d.instance.status != "running"
+            })
+            .await;
+        assert_eq!(d.instance.status, "completed", "{protocol}: {d:#?}");
+        assert_eq!(
+            std::fs::read(&got_back).unwrap(),
+            std::fs::read(&put_from).unwrap(),
+            "the file came back unchanged"
+        );
+        let size = d
+            .runs
+            .iter()
+            .find(|r| r.node_id == "n1")
+            .and_then(|r| r.output.clone())
+            .unwrap();
+        assert!(size.contains("160000"), "{size}");
+        let put = d
+            .runs
+            .iter()
+            .find(|r| r.node_id == "n0")
+            .and_then(|r| r.output.clone())
+            .unwrap();
+        assert!(put.contains(&format!("{protocol} PUT")), "{put}");
+        let _ = std::fs::remove_file(&remote_file);
+        // A missing remote file fails the step with its name.
+        let key = format!("transfer-missing-{protocol}");
+        let xml = chain(
+            &key,
+            &[transfer(
+                0,
+                "GET",
+                &work.path().join(format!("nothing-{protocol}")),
+            )],
+        );
+        std::fs::remove_file(&remote_file).ok();
+        let id = s.deploy_and_start(&xml, &key).await;
+        let d = s
+            .wait_instance(id, "the missing file fails", 30, |d| {
+                d.instance.status != "running"
+            })
+            .await;
+        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        assert_eq!(n0.state, "failed");
+        assert!(
+            n0.error.as_deref().unwrap_or("").contains(&remote_file),
+            "{n0:?}"
+        );
+        assert!(
+            !work.path().join(format!("nothing-{protocol}")).exists(),
+            "no partial download is left"
+        );
+    }
 
     let id = s
         .deploy_and_start(
@@ -706,4 +530,152 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
             other.map(|_| ())
         ),
     }
+}
+
+#[tokio::test]
+async fn the_sub_manager_page_signs_in_accounts_allowed_to_and_shows_the_line_and_tasks() {
+    let s = served().await;
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "paged" }))
+            .await
+            .json();
+    // An account that may not log in to Sub Manager.
+    let r =
+        s.t.post(
+            "/api/v1/users",
+            &s.admin,
+            &json!({ "login": "clerk", "display_name": "Clerk", "password": "clerk-password-1",
+                     "may_login_agent": false, "group_ids": [] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let work = tempfile::tempdir().unwrap();
+    let root = s.unpack_package(host.id, work.path()).await;
+    let page_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let path = root.join("sub-manager.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["http.host"] = json!("127.0.0.1");
+    config["http.port"] = json!(page_port);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let mut agent = start_agent(&root, &work.path().join("agent.log"));
+    s.wait_state(host.id, HostState::Connected).await;
+    // One task for the page to list.
+    let id = s
+        .deploy_and_start(
+            &chain(
+                "paged-flow",
+                &[r#"<bpmn:serviceTask id="n0" lwams:kind="localCommand" lwams:host="paged" lwams:command="echo paged"/>"#.to_string()],
+            ),
+            "paged-flow",
+        )
+        .await;
+    s.wait_instance(id, "the step on the agent", 30, |d| {
+        d.instance.status == "completed"
+    })
+    .await;
+
+    let base = format!("http://127.0.0.1:{page_port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = wait_for("the local page", 20, async || {
+        http.get(format!("{base}/")).send().await.ok()
+    })
+    .await;
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains(r#"name="password""#),
+        "a sign-in form: {text}"
+    );
+    assert!(
+        !text.contains("echo paged"),
+        "nothing shown before signing in"
+    );
+
+    let sign_in = async |login: &str, password: &str| {
+        http.post(format!("{base}/login"))
+            .form(&[("login", login), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = sign_in("admin", "wrong-password").await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("wrong"), "says why");
+    let r = sign_in("clerk", "clerk-password-1").await;
+    assert_eq!(r.status(), 401);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("may not log in to Sub Manager"));
+    let r = sign_in("admin", common::ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    let text = http
+        .get(format!("{base}/"))
+        .header("cookie", &session)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(r#"data-state="connected""#), "{text}");
+    assert!(text.contains("paged"), "the host's name: {text}");
+    assert!(text.contains("echo paged"), "the recent task: {text}");
+    assert!(text.contains("signed in to this page"), "the log: {text}");
+    // The server's host log records page sign-ins, refusals included.
+    let detail = s.host(host.id).await;
+    let log: Vec<&str> = detail.log.iter().map(|l| l.message.as_str()).collect();
+    assert!(
+        log.iter()
+            .any(|m| m.contains("admin signed in to the Sub Manager page")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|m| m.contains("refused a Sub Manager page sign-in as clerk")),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|m| m.contains("wrong-password")), "{log:?}");
+    // Chinese for a Chinese browser; signing out ends the session.
+    let zh = http
+        .get(format!("{base}/"))
+        .header("cookie", &session)
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(zh.contains("最近的任务"), "{zh}");
+    let r = http
+        .post(format!("{base}/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let text = http
+        .get(format!("{base}/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(r#"name="password""#), "signed out");
+    let _ = agent.kill();
+    let _ = agent.wait();
 }

@@ -157,6 +157,7 @@ struct HostIds {
     host: i64,
     terminal: i64,
     user: i64,
+    data_source: i64,
 }
 
 fn endpoints(
@@ -417,6 +418,48 @@ fn endpoints(
             None,
         ),
         (
+            Method::GET,
+            "/api/v1/data-sources".into(),
+            ResourceDataSources,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/data-sources".into(),
+            ResourceDataSources,
+            Manage,
+            Some(json!({"name": "ds2", "kind": "sqlite", "url": "sqlite:///nonexistent/ds2.db"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/data-sources/{}", h.data_source),
+            ResourceDataSources,
+            View,
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/data-sources/{}", h.data_source),
+            ResourceDataSources,
+            Manage,
+            Some(json!({"name": "ds1", "kind": "sqlite", "url": "sqlite:///nonexistent/ds1.db"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/data-sources/{}/test", h.data_source),
+            ResourceDataSources,
+            Manage,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/data-sources/{}", h.data_source),
+            ResourceDataSources,
+            Manage,
+            None,
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/terminals/{}", h.terminal),
             SystemHosts,
@@ -519,7 +562,15 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
             &json!({"username": "u1", "auth": "password", "secret": "pw"}),
         )
         .await;
+    let ds = t
+        .post(
+            "/api/v1/data-sources",
+            &admin,
+            &json!({"name": "ds1", "kind": "sqlite", "url": "sqlite:///nonexistent/ds1.db"}),
+        )
+        .await;
     let host_ids = HostIds {
+        data_source: ds.body["id"].as_i64().unwrap(),
         group: hg.body["id"].as_i64().unwrap(),
         host: host_id,
         terminal,
@@ -563,6 +614,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
             "/hosts/",
             "/host-groups/",
             "/terminals/",
+            "/data-sources/",
         ]
         .iter()
         .any(|p| path.contains(p));

@@ -4,8 +4,10 @@
 //! company code (`X-LWAMS-Company`), then says `Hello`; the server answers `Welcome`
 //! and pushes tasks; the agent streams log lines and one `Done` per task.
 
+use crate::dto::data_source::DataSourceKind;
 use crate::dto::host::HostFacts;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The request header carrying the company code on the upgrade.
 pub const COMPANY_HEADER: &str = "x-lwams-company";
@@ -32,6 +34,19 @@ pub enum ToAgent {
     },
     /// The answer to a heartbeat: the agent knows the server is there.
     Beat,
+    /// The answer to `CheckLogin`.
+    LoginChecked {
+        request: u64,
+        outcome: LoginOutcome,
+    },
+}
+
+/// Whether an LWAMS account may sign in to the Sub Manager's local page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum LoginOutcome {
+    Allowed { display_name: String },
+    Refused { reason: String },
 }
 
 /// Agent → server.
@@ -60,6 +75,13 @@ pub enum FromAgent {
         level: String,
         message: String,
     },
+    /// Someone signs in to the agent's local page: is this an account of the host's
+    /// company that may log in to Sub Manager? (The password is never logged.)
+    CheckLogin {
+        request: u64,
+        login: String,
+        password: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +104,147 @@ pub enum TaskSpec {
     },
     /// Reach the terminal and sign in; runs `uname -a` to show something.
     TestConnection { target: Target, timeout_secs: u64 },
-    /// File distribution over SFTP between the agent's machine and the terminal.
+    /// File distribution over SFTP or SCP between the agent's machine and the terminal.
     Transfer {
         target: Target,
+        #[serde(default)]
+        protocol: TransferProtocol,
         direction: Direction,
         local_file: String,
         remote_file: String,
         timeout_secs: u64,
     },
+    /// An HTTP request from the agent's network.
+    Http {
+        request: HttpRequest,
+        timeout_secs: u64,
+    },
+    /// Read, write, rename or delete a file on the agent's machine.
+    FileOp {
+        tool: FileTool,
+        filename: String,
+        new_filename: Option<String>,
+        /// What `write` writes.
+        content: Option<String>,
+        timeout_secs: u64,
+    },
+    /// SQL against a database the agent can reach.
+    Sql {
+        database: SqlConnect,
+        sql: String,
+        timeout_secs: u64,
+    },
+}
+
+/// What a `fileOperation` step does (`lwams:tool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileTool {
+    Read,
+    Write,
+    Rename,
+    Delete,
+}
+
+impl FileTool {
+    pub fn parse(s: &str) -> Option<FileTool> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "read" => Some(FileTool::Read),
+            "write" => Some(FileTool::Write),
+            "rename" | "move" => Some(FileTool::Rename),
+            "delete" | "remove" => Some(FileTool::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileTool::Read => "read",
+            FileTool::Write => "write",
+            FileTool::Rename => "rename",
+            FileTool::Delete => "delete",
+        }
+    }
+}
+
+/// An HTTP request of an `http` step (SPEC §5.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// GET, POST, PUT, DELETE, PATCH or HEAD.
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// `false`: accept any TLS certificate (self-signed test systems).
+    pub verify_tls: bool,
+}
+
+impl HttpRequest {
+    /// Header names whose values are secrets (never shown or recorded).
+    pub fn is_secret_header(name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        [
+            "authorization",
+            "cookie",
+            "token",
+            "secret",
+            "password",
+            "api-key",
+            "apikey",
+        ]
+        .iter()
+        .any(|s| n.contains(s))
+    }
+
+    /// The headers with secret values replaced.
+    pub fn shown_headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if HttpRequest::is_secret_header(k) {
+                    "***".to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// A database to connect to: a data source with its password, only inside a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SqlConnect {
+    pub kind: DataSourceKind,
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// How files are distributed (`lwams:connectionType` of a file distribution step).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferProtocol {
+    #[default]
+    Sftp,
+    Scp,
+}
+
+impl TransferProtocol {
+    pub fn parse(s: &str) -> Option<TransferProtocol> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "SFTP" => Some(TransferProtocol::Sftp),
+            "SCP" => Some(TransferProtocol::Scp),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferProtocol::Sftp => "SFTP",
+            TransferProtocol::Scp => "SCP",
+        }
+    }
 }
 
 /// GET: terminal → agent; PUT: agent → terminal (SPEC §5.1 file distribution).
@@ -136,15 +291,31 @@ impl TaskSpec {
             TaskSpec::TestConnection { target, .. } => format!("connection test — {}", at(target)),
             TaskSpec::Transfer {
                 target,
+                protocol,
                 direction,
                 local_file,
                 remote_file,
                 ..
             } => format!(
-                "{} {local_file} ⇄ {remote_file} — {}",
+                "{} {} {local_file} ⇄ {remote_file} — {}",
+                protocol.as_str(),
                 direction.as_str(),
                 at(target)
             ),
+            TaskSpec::Http { request, .. } => format!("{} {}", request.method, request.url),
+            TaskSpec::FileOp {
+                tool,
+                filename,
+                new_filename,
+                ..
+            } => match new_filename {
+                Some(to) => format!("{} {filename} → {to}", tool.as_str()),
+                None => format!("{} {filename}", tool.as_str()),
+            },
+            TaskSpec::Sql { database, sql, .. } => {
+                let first = sql.lines().next().unwrap_or("");
+                format!("{first} — {}", database.url)
+            }
         }
     }
 
@@ -155,6 +326,9 @@ impl TaskSpec {
             TaskSpec::Command { target, .. }
             | TaskSpec::TestConnection { target, .. }
             | TaskSpec::Transfer { target, .. } => target.redact(),
+            TaskSpec::Http { request, .. } => request.headers = request.shown_headers(),
+            TaskSpec::Sql { database, .. } => database.password = "***".into(),
+            TaskSpec::FileOp { .. } => {}
         }
         s
     }
@@ -216,13 +390,98 @@ pub struct CommandResult {
 /// At most this much of stdout and of stderr is kept (the rest is counted, not stored).
 pub const OUTPUT_CAP: usize = 1024 * 1024;
 
+/// What an HTTP request answered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpResult {
+    pub status: u16,
+    /// The status's reason phrase ("Not Found").
+    pub reason: String,
+    /// Response headers, names in lower case.
+    pub headers: BTreeMap<String, String>,
+    /// The body as text (at most [`OUTPUT_CAP`]; bytes that are not UTF-8 replaced).
+    pub body: String,
+    /// The body parsed, when it is JSON (`${step.result.json.field}`).
+    pub json: Option<serde_json::Value>,
+    pub truncated: bool,
+    pub duration_ms: u64,
+}
+
+/// What a SQL statement (or script of statements) returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqlResult {
+    /// The columns of the rows, in order.
+    pub columns: Vec<String>,
+    /// At most [`SQL_ROW_CAP`] rows, each column name → value (numbers, booleans and
+    /// JSON as such; everything else as text; NULL as null).
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Rows changed by INSERT / UPDATE / DELETE.
+    pub rows_affected: u64,
+    /// More rows came than were kept.
+    pub truncated: bool,
+    pub duration_ms: u64,
+}
+
+/// At most this many rows of a query are kept.
+pub const SQL_ROW_CAP: usize = 10_000;
+
 /// How a task ended: the command ran (`Ran`, whatever its exit code) or could not
 /// (`Failed`: unreachable, refused sign-in, timeout, cancelled).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TaskOutcome {
-    Ran { result: CommandResult },
-    Failed { error: String, code: FailureCode },
+    Ran {
+        result: CommandResult,
+    },
+    /// An HTTP request got an answer (whatever its status).
+    Http {
+        result: HttpResult,
+    },
+    /// SQL ran.
+    Sql {
+        result: SqlResult,
+    },
+    Failed {
+        error: String,
+        code: FailureCode,
+    },
+}
+
+impl TaskOutcome {
+    /// Whether it went well, and one line saying how it ended (for logs and lists).
+    pub fn summary(&self) -> (bool, String) {
+        match self {
+            TaskOutcome::Ran { result } => (
+                result.exit_code == Some(0),
+                format!(
+                    "exit code {} after {} ms",
+                    result
+                        .exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into()),
+                    result.duration_ms
+                ),
+            ),
+            TaskOutcome::Http { result } => (
+                result.status < 400,
+                format!(
+                    "HTTP {} {} after {} ms",
+                    result.status, result.reason, result.duration_ms
+                ),
+            ),
+            TaskOutcome::Sql { result } => (
+                true,
+                format!(
+                    "{} rows, {} affected after {} ms",
+                    result.rows.len(),
+                    result.rows_affected,
+                    result.duration_ms
+                ),
+            ),
+            TaskOutcome::Failed { error, .. } => (false, error.clone()),
+        }
+    }
 }
 
 /// Why a task could not run, for error boundaries and for the operator.
@@ -233,6 +492,8 @@ pub enum FailureCode {
     AuthFailed,
     Timeout,
     Cancelled,
+    /// The database refused or failed the statement.
+    Sql,
     /// The agent went away before the task ended: its outcome is unknown.
     Interrupted,
     Other,
@@ -245,6 +506,7 @@ impl FailureCode {
             FailureCode::AuthFailed => "auth_failed",
             FailureCode::Timeout => "timeout",
             FailureCode::Cancelled => "cancelled",
+            FailureCode::Sql => "sql",
             FailureCode::Interrupted => "interrupted",
             FailureCode::Other => "error",
         }
@@ -279,5 +541,41 @@ mod tests {
         let shown = serde_json::to_string(&spec.redacted()).unwrap();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("uname -a"));
+
+        let sql = TaskSpec::Sql {
+            database: SqlConnect {
+                kind: DataSourceKind::Postgres,
+                url: "postgres://db/x".into(),
+                username: "u".into(),
+                password: "s3cret".into(),
+            },
+            sql: "select 1".into(),
+            timeout_secs: 5,
+        };
+        let shown = serde_json::to_string(&sql.redacted()).unwrap();
+        assert!(
+            !shown.contains("s3cret") && shown.contains("select 1"),
+            "{shown}"
+        );
+        let http = TaskSpec::Http {
+            request: HttpRequest {
+                method: "GET".into(),
+                url: "https://api.example/x".into(),
+                headers: vec![
+                    ("Authorization".into(), "Bearer tok-123".into()),
+                    ("X-Api-Key".into(), "k-456".into()),
+                    ("Accept".into(), "application/json".into()),
+                ],
+                body: None,
+                verify_tls: true,
+            },
+            timeout_secs: 5,
+        };
+        let shown = serde_json::to_string(&http.redacted()).unwrap();
+        assert!(
+            !shown.contains("tok-123") && !shown.contains("k-456"),
+            "{shown}"
+        );
+        assert!(shown.contains("application/json"));
     }
 }

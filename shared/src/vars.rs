@@ -67,6 +67,16 @@ pub fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
+/// Quotes a value as a standard SQL string literal (`'` doubled).
+pub fn sql_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+/// Quotes a value as a MySQL/MariaDB string literal, where a backslash escapes.
+pub fn mysql_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// The JSON value at a dotted path (`a.b.0.c`).
 pub fn lookup_value<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut v = root;
@@ -92,6 +102,14 @@ pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sql_values_become_one_literal_whatever_they_hold() {
+        assert_eq!(sql_quote("O'Brien"), "'O''Brien'");
+        assert_eq!(sql_quote("x'; DROP TABLE t; --"), "'x''; DROP TABLE t; --'");
+        assert_eq!(sql_quote("a\\'"), "'a\\'''");
+        assert_eq!(mysql_quote("a\\'"), "'a\\\\'''");
+    }
 
     #[test]
     fn values_are_substituted_quoted_and_raw() {

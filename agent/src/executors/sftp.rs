@@ -1,27 +1,11 @@
-//! File distribution over SFTP on the pooled SSH connection of a terminal account:
-//! GET copies the terminal's file to the agent's machine, PUT the other way. Files are
-//! streamed in chunks; a partial download is removed.
+//! File distribution over SFTP on the pooled SSH connection of a terminal account.
+//! Files are streamed in 64 KB chunks; a partial download is removed.
 
-use super::ssh::{SshError, SshPool, SshTarget};
+use super::ssh::{SshPool, SshTarget};
+use super::transfer::{local, TransferError};
 use russh_sftp::client::SftpSession;
-use shared::agent::{CommandResult, Direction};
-use std::time::{Duration, Instant};
+use shared::agent::Direction;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[derive(Debug, thiserror::Error)]
-pub enum TransferError {
-    #[error(transparent)]
-    Ssh(#[from] SshError),
-    #[error("sftp: {0}")]
-    Sftp(String),
-    #[error("{path}: {source}")]
-    Local {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("remote {path}: {message}")]
-    Remote { path: String, message: String },
-}
 
 fn remote(path: &str) -> impl Fn(russh_sftp::client::error::Error) -> TransferError + '_ {
     move |e| TransferError::Remote {
@@ -30,25 +14,15 @@ fn remote(path: &str) -> impl Fn(russh_sftp::client::error::Error) -> TransferEr
     }
 }
 
-fn local(path: &str) -> impl Fn(std::io::Error) -> TransferError + '_ {
-    move |source| TransferError::Local {
-        path: path.to_string(),
-        source,
-    }
-}
-
-/// Copies one file; the result says what moved (`stdout`) with exit code 0.
-pub async fn transfer(
+/// Copies one file; the number of bytes copied.
+pub async fn copy(
     pool: &SshPool,
     t: &SshTarget,
     direction: Direction,
     local_file: &str,
     remote_file: &str,
-    timeout: Duration,
-    cancel: impl std::future::Future<Output = ()>,
-) -> Result<CommandResult, TransferError> {
-    let started = Instant::now();
-    let work = async {
+) -> Result<u64, TransferError> {
+    {
         let channel = pool.channel(t).await?;
         channel
             .request_subsystem(true, "sftp")
@@ -117,20 +91,5 @@ pub async fn transfer(
         }
         let _ = sftp.close().await;
         Ok(bytes)
-    };
-    let bytes = tokio::select! {
-        r = tokio::time::timeout(timeout, work) => r.map_err(|_| TransferError::Ssh(SshError::Timeout(timeout)))??,
-        _ = cancel => return Err(TransferError::Ssh(SshError::Cancelled)),
-    };
-    let (what, from, to) = match direction {
-        Direction::Get => ("GET", remote_file, local_file),
-        Direction::Put => ("PUT", local_file, remote_file),
-    };
-    Ok(CommandResult {
-        exit_code: Some(0),
-        stdout: format!("{what} {from} → {to}: {bytes} bytes\n"),
-        stderr: String::new(),
-        truncated: false,
-        duration_ms: started.elapsed().as_millis() as u64,
-    })
+    }
 }

@@ -1,10 +1,13 @@
 //! Runs one task the server handed over ([`TaskSpec`]) with the right executor and
 //! turns what happened into a [`TaskOutcome`].
 
+use super::file_op::{self, FileOpError};
+use super::http::{self, HttpError};
 use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
-use super::sftp::{self, TransferError};
+use super::sql::{self, SqlError};
 use super::ssh::{SshError, SshPool, SshTarget};
-use shared::agent::{Direction, FailureCode, Target, TaskOutcome, TaskSpec};
+use super::transfer::{self, TransferError};
+use shared::agent::{Direction, FailureCode, Target, TaskOutcome, TaskSpec, TransferProtocol};
 use std::time::Duration;
 
 /// What `TestConnection` runs on the terminal.
@@ -18,8 +21,12 @@ pub async fn run(
     on_output: OnOutput<'_>,
 ) -> TaskOutcome {
     let (target, command, work_dir, timeout) = match spec {
+        TaskSpec::Http { .. } | TaskSpec::Sql { .. } | TaskSpec::FileOp { .. } => {
+            return run_service(spec, cancel).await
+        }
         TaskSpec::Transfer {
             target,
+            protocol,
             direction,
             local_file,
             remote_file,
@@ -28,6 +35,7 @@ pub async fn run(
             return transfer(
                 pool,
                 target,
+                *protocol,
                 *direction,
                 local_file,
                 remote_file,
@@ -88,6 +96,88 @@ pub async fn run(
     }
 }
 
+/// Runs an HTTP, SQL or file operation task (they need no terminal: the server runs
+/// them itself for steps "in cloud").
+pub async fn run_service(
+    spec: &TaskSpec,
+    cancel: impl std::future::Future<Output = ()>,
+) -> TaskOutcome {
+    match spec {
+        TaskSpec::Http {
+            request,
+            timeout_secs,
+        } => {
+            let timeout = Duration::from_secs((*timeout_secs).max(1));
+            match http::run(request, timeout, cancel).await {
+                Ok(result) => TaskOutcome::Http { result },
+                Err(e) => {
+                    let code = match e {
+                        HttpError::Timeout(..) => FailureCode::Timeout,
+                        HttpError::Cancelled => FailureCode::Cancelled,
+                        HttpError::Unreachable(..) => FailureCode::Unreachable,
+                        _ => FailureCode::Other,
+                    };
+                    failed(&e, code)
+                }
+            }
+        }
+        TaskSpec::Sql {
+            database,
+            sql: statement,
+            timeout_secs,
+        } => {
+            let timeout = Duration::from_secs((*timeout_secs).max(1));
+            match sql::run(database, statement, timeout, cancel).await {
+                Ok(result) => TaskOutcome::Sql { result },
+                Err(e) => {
+                    let code = match e {
+                        SqlError::Timeout(_) => FailureCode::Timeout,
+                        SqlError::Cancelled => FailureCode::Cancelled,
+                        SqlError::Unreachable(_) => FailureCode::Unreachable,
+                        SqlError::Refused(_) => FailureCode::AuthFailed,
+                        SqlError::Statement(_) => FailureCode::Sql,
+                        SqlError::Url(_) => FailureCode::Other,
+                    };
+                    failed(&e, code)
+                }
+            }
+        }
+        TaskSpec::FileOp {
+            tool,
+            filename,
+            new_filename,
+            content,
+            timeout_secs,
+        } => {
+            let timeout = Duration::from_secs((*timeout_secs).max(1));
+            match file_op::run(
+                *tool,
+                filename,
+                new_filename.as_deref(),
+                content.as_deref(),
+                timeout,
+                cancel,
+            )
+            .await
+            {
+                Ok(result) => TaskOutcome::Ran { result },
+                Err(e) => {
+                    let code = match e {
+                        FileOpError::Timeout(_) => FailureCode::Timeout,
+                        FileOpError::Cancelled => FailureCode::Cancelled,
+                        _ => FailureCode::Other,
+                    };
+                    failed(&e, code)
+                }
+            }
+        }
+        other => failed(
+            &format!("{} needs a Sub Manager", other.describe()),
+            FailureCode::Other,
+        ),
+    }
+}
+
 fn ssh_target(
     address: &str,
     port: u16,
@@ -102,9 +192,11 @@ fn ssh_target(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn transfer(
     pool: &SshPool,
     target: &Target,
+    protocol: TransferProtocol,
     direction: Direction,
     local_file: &str,
     remote_file: &str,
@@ -121,9 +213,10 @@ async fn transfer(
         return failed(&"file distribution needs a terminal", FailureCode::Other);
     };
     let t = ssh_target(address, *port, username, auth);
-    match sftp::transfer(
+    match transfer::transfer(
         pool,
         &t,
+        protocol,
         direction,
         local_file,
         remote_file,

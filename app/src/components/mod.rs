@@ -6,3 +6,4 @@ pub mod form_buttons;
 pub mod guard;
 pub mod lang_switch;
 pub mod layout;
+pub mod search_box;

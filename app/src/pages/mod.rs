@@ -6,4 +6,5 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod password;
+pub mod resource;
 pub mod system;

@@ -12,7 +12,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use shared::agent::{FromAgent, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use shared::agent::{FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
 use shared::dto::host::{Host, HostState};
 use shared::dto::Id;
 use std::time::Duration;
@@ -82,6 +82,52 @@ async fn record(
     }
 }
 
+/// Whether `login` may sign in to this host's Sub Manager page: an enabled account of
+/// the host's company, allowed to log in to Sub Manager, with the right password
+/// (the sign-in form's lock-out applies). Recorded in the host's log.
+async fn check_login(
+    state: &AppState,
+    company_id: Id,
+    host_id: Id,
+    login: &str,
+    password: &str,
+) -> LoginOutcome {
+    let outcome =
+        match crate::auth::login::check_password(&state.store, Some(company_id), login, password)
+            .await
+        {
+            Ok(u) if u.may_login_agent => LoginOutcome::Allowed {
+                display_name: u.display_name,
+            },
+            Ok(_) => LoginOutcome::Refused {
+                reason: "this account may not log in to Sub Manager".into(),
+            },
+            Err(e @ (AppError::BadCredentials | AppError::Locked(_))) => LoginOutcome::Refused {
+                reason: e.to_string(),
+            },
+            Err(e) => {
+                tracing::error!(host = host_id, error = %e, "cannot check a Sub Manager sign-in");
+                LoginOutcome::Refused {
+                    reason: "the server could not check the account; try again".into(),
+                }
+            }
+        };
+    let shown: String = login.chars().take(64).collect();
+    match &outcome {
+        LoginOutcome::Allowed { .. } => state.agents.log(
+            host_id,
+            "info",
+            &format!("{shown} signed in to the Sub Manager page"),
+        ),
+        LoginOutcome::Refused { reason } => state.agents.log(
+            host_id,
+            "warn",
+            &format!("refused a Sub Manager page sign-in as {shown}: {reason}"),
+        ),
+    }
+    outcome
+}
+
 async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Host) {
     let hub = state.agents.clone();
     let Some(FromAgent::Hello { version, facts }) =
@@ -99,7 +145,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
     )
     .await;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let session = hub.connect(company_id, host.id, tx);
+    let session = hub.connect(company_id, host.id, tx.clone());
     hub.log(host.id, "info", &format!("Sub Manager {version} connected"));
     tracing::info!(host = host.id, version, "agent connected");
     let welcome = ToAgent::Welcome {
@@ -126,6 +172,13 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                         Some(FromAgent::Output { task, stream, text }) => hub.output(host.id, task, stream, &text),
                         Some(FromAgent::Done { task, outcome }) => hub.done(host.id, task, outcome),
                         Some(FromAgent::Log { level, message }) => hub.log(host.id, &level, &message),
+                        Some(FromAgent::CheckLogin { request, login, password }) => {
+                            let (state, tx, host_id) = (state.clone(), tx.clone(), host.id);
+                            tokio::spawn(async move {
+                                let outcome = check_login(&state, company_id, host_id, &login, &password).await;
+                                let _ = tx.send(ToAgent::LoginChecked { request, outcome });
+                            });
+                        }
                         Some(FromAgent::Hello { .. }) => {}
                     }
                 }

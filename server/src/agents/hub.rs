@@ -189,19 +189,7 @@ impl AgentHub {
         started: std::time::Instant,
         outcome: &TaskOutcome,
     ) {
-        let (ok, detail) = match outcome {
-            TaskOutcome::Ran { result } => (
-                result.exit_code == Some(0),
-                format!(
-                    "exit code {}",
-                    result
-                        .exit_code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "none".into())
-                ),
-            ),
-            TaskOutcome::Failed { error, .. } => (false, error.clone()),
-        };
+        let (ok, detail) = outcome.summary();
         let record = AgentTaskRecord {
             at: crate::store::now_millis(),
             what,

@@ -4,11 +4,12 @@
 
 use super::hub::AgentHub;
 use crate::crypto::SecretBox;
+use crate::store::data_sources::{self, DataSourceRow};
 use crate::store::hosts;
 use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
-use shared::agent::{SshAuth, Target};
+use shared::agent::{SqlConnect, SshAuth, Target, TaskOutcome, TaskSpec};
 use shared::dto::host::{ConnectionType, Host, TerminalAuth};
 use shared::dto::Id;
 
@@ -24,6 +25,10 @@ pub enum ReachError {
     Unsupported(String, &'static str),
     #[error("terminal {0}: the account's secret cannot be unsealed (was the secret key changed?)")]
     Secret(String),
+    #[error("data source {0:?} not found")]
+    NoDataSource(String),
+    #[error("data source {0}: its password cannot be unsealed (was the secret key changed?)")]
+    DataSourceSecret(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -119,6 +124,61 @@ impl Reach {
             terminal: Some((terminal, user)),
             target,
         })
+    }
+
+    /// A data source by name or id, with its password unsealed into the connection.
+    pub async fn database(
+        &self,
+        company_id: Id,
+        reference: &str,
+    ) -> Result<(DataSourceRow, SqlConnect), ReachError> {
+        let mut c = self.store.conn().await?;
+        let row = data_sources::find(&mut c, company_id, reference)
+            .await?
+            .ok_or_else(|| ReachError::NoDataSource(reference.to_string()))?;
+        let connect = self.connect(&row)?;
+        Ok((row, connect))
+    }
+
+    /// The connection to a data source, its password unsealed.
+    pub fn connect(&self, row: &DataSourceRow) -> Result<SqlConnect, ReachError> {
+        let password = if row.sealed_password.is_empty() {
+            String::new()
+        } else {
+            self.secrets
+                .open(&row.sealed_password)
+                .map_err(|_| ReachError::DataSourceSecret(row.source.name.clone()))?
+        };
+        Ok(SqlConnect {
+            kind: row.source.kind,
+            url: row.source.url.clone(),
+            username: row.source.username.clone(),
+            password,
+        })
+    }
+
+    /// Runs an HTTP or SQL task here on the server (`host` `None`: "in cloud") or on
+    /// that host's Sub Manager (looked up in the company).
+    pub async fn run_service(
+        &self,
+        company_id: Id,
+        host: Option<&str>,
+        spec: TaskSpec,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<(Option<Host>, TaskOutcome), ReachError> {
+        let Some(host) = host else {
+            return Ok((
+                None,
+                agent::executors::task::run_service(&spec, cancel).await,
+            ));
+        };
+        let mut c = self.store.conn().await?;
+        let host = hosts::find_host(&mut c, company_id, host)
+            .await?
+            .ok_or_else(|| ReachError::NoHost(host.to_string()))?;
+        drop(c);
+        let outcome = self.hub.run(company_id, host.id, spec, None, cancel).await;
+        Ok((Some(host), outcome))
     }
 
     /// The task target for a terminal account, its secret unsealed.

@@ -8,7 +8,7 @@ use crate::agents::package::{self, ServerAddress};
 use crate::agents::reach::ReachError;
 use crate::agents::{credential, hub::AgentHub};
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::{unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::hosts;
 use crate::store::terminals::{self, TerminalFields, TerminalRow, TerminalUserRow};
@@ -62,17 +62,10 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-const SECRET_MAX: usize = 16 * 1024;
+pub(crate) const SECRET_MAX: usize = 16 * 1024;
 
 fn invalid(field: &str, message: impl Into<String>) -> AppError {
     FieldError::new(field, FieldErrorCode::Invalid, message).into()
-}
-
-fn unique<T>(r: Result<T, StoreError>, field: &str, what: &str) -> AppResult<T> {
-    match r {
-        Err(e) if e.is_unique_violation() => Err(AppError::duplicate(field, what)),
-        other => Ok(other?),
-    }
 }
 
 // ---- host groups ------------------------------------------------------------------
@@ -826,6 +819,11 @@ pub async fn test_connection(
         TaskOutcome::Failed { error, .. } => ConnectionTest {
             ok: false,
             message: error,
+            millis,
+        },
+        other => ConnectionTest {
+            ok: false,
+            message: other.summary().1,
             millis,
         },
     }))

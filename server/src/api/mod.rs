@@ -4,6 +4,7 @@
 mod admin_rule;
 pub mod auth;
 pub mod company;
+pub mod data_sources;
 pub mod extract;
 pub mod flows;
 pub mod groups;
@@ -33,6 +34,8 @@ use utoipa::OpenApi;
         hosts::create_terminal, hosts::update_terminal, hosts::delete_terminal,
         hosts::create_terminal_user, hosts::update_terminal_user, hosts::delete_terminal_user,
         hosts::test_connection,
+        data_sources::list_data_sources, data_sources::get_data_source, data_sources::create_data_source,
+        data_sources::update_data_source, data_sources::delete_data_source, data_sources::test_data_source,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
@@ -40,6 +43,7 @@ use utoipa::OpenApi;
         (name = "users", description = "System › Users"),
         (name = "groups", description = "System › User groups and permissions"),
         (name = "hosts", description = "System › Hosts: host groups, hosts (Sub Manager agents), terminals and their accounts"),
+        (name = "data sources", description = "Resource › Data sources: databases SQL steps run against"),
         (name = "flows", description = "Flow › Editor (deployed versions) and Flow › Monitor (instances)"),
     )
 )]
@@ -54,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(groups::router())
         .merge(flows::router())
         .merge(hosts::router())
+        .merge(data_sources::router())
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", v1).route(
         "/api/openapi.json",

@@ -20,16 +20,15 @@ pub struct NewSession {
 }
 
 pub async fn login(store: &Store, req: &LoginRequest, session_hours: u64) -> AppResult<NewSession> {
-    let mut c = store.conn().await?;
     let company = match req
         .company_code
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(code) => companies::by_code(&mut c, code).await?,
+        Some(code) => companies::by_code(&mut *store.conn().await?, code).await?,
         None => {
-            let all = companies::list(&mut c).await?;
+            let all = companies::list(&mut *store.conn().await?).await?;
             if all.len() == 1 {
                 all.into_iter().next()
             } else {
@@ -37,35 +36,11 @@ pub async fn login(store: &Store, req: &LoginRequest, session_hours: u64) -> App
             }
         }
     };
-    let user = match &company {
-        Some(co) => users::by_login(&mut c, co.id, req.login.trim()).await?,
-        None => None,
-    };
+    let u = check_password(store, company.map(|co| co.id), &req.login, &req.password).await?;
     let now = now_millis();
-    if let Some(u) = &user {
-        if u.locked_until > now {
-            return Err(AppError::Locked((u.locked_until - now + 999) / 1000));
-        }
-    }
-    let ok = password::verify(
-        user.as_ref().map(|u| u.password_hash.clone()),
-        &req.password,
-    )
-    .await;
-    let u = match user {
-        Some(u) if ok && u.enabled => u,
-        Some(u) => {
-            let lock = (u.failed_logins + 1 >= MAX_FAILURES).then_some(now + LOCK_MILLIS);
-            users::record_failed_login(&mut c, u.id, lock).await?;
-            tracing::info!(user_id = u.id, locked = lock.is_some(), "failed sign-in");
-            return Err(AppError::BadCredentials);
-        }
-        None => return Err(AppError::BadCredentials),
-    };
     let token = session::new_token();
     let csrf = session::new_token();
     let mut tx = store.begin().await?;
-    users::reset_failed_logins(&mut tx, u.id).await?;
     sessions::insert(
         &mut tx,
         &session::token_hash(&token),
@@ -82,4 +57,42 @@ pub async fn login(store: &Store, req: &LoginRequest, session_hours: u64) -> App
         user_id: u.id,
         company_id: u.company_id,
     })
+}
+
+/// Checks a login name and password in a company: the same answer for an unknown user
+/// and a wrong password, a lock after [`MAX_FAILURES`] failures, disabled users
+/// refused. Used by the sign-in form and by the Sub Manager's local page.
+pub async fn check_password(
+    store: &Store,
+    company_id: Option<Id>,
+    login: &str,
+    password: &str,
+) -> AppResult<users::UserRow> {
+    let mut c = store.conn().await?;
+    let user = match company_id {
+        Some(id) => users::by_login(&mut c, id, login.trim()).await?,
+        None => None,
+    };
+    let now = now_millis();
+    if let Some(u) = &user {
+        if u.locked_until > now {
+            return Err(AppError::Locked((u.locked_until - now + 999) / 1000));
+        }
+    }
+    let ok = password::verify(user.as_ref().map(|u| u.password_hash.clone()), password).await;
+    match user {
+        Some(u) if ok && u.enabled => {
+            if u.failed_logins > 0 {
+                users::reset_failed_logins(&mut c, u.id).await?;
+            }
+            Ok(u)
+        }
+        Some(u) => {
+            let lock = (u.failed_logins + 1 >= MAX_FAILURES).then_some(now + LOCK_MILLIS);
+            users::record_failed_login(&mut c, u.id, lock).await?;
+            tracing::info!(user_id = u.id, locked = lock.is_some(), "failed sign-in");
+            Err(AppError::BadCredentials)
+        }
+        None => Err(AppError::BadCredentials),
+    }
 }

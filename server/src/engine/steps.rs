@@ -10,9 +10,13 @@ use crate::agents::hub::OutputSink;
 use crate::agents::reach::{Reach, RemoteRef};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
 use serde_json::{json, Map, Value};
-use shared::agent::{Direction, FailureCode, TaskOutcome, TaskSpec};
+use shared::agent::{
+    Direction, FailureCode, FileTool, HttpRequest, HttpResult, SqlResult, TaskOutcome, TaskSpec,
+    TransferProtocol,
+};
+use shared::dto::data_source::DataSourceKind;
 use shared::dto::Id;
-use shared::vars::{lookup_json, resolve, sh_quote};
+use shared::vars::{lookup_json, mysql_quote, resolve, sh_quote, sql_quote};
 use std::time::Duration;
 
 /// Default step timeout when `lwams:timeout` (seconds) is not set.
@@ -24,6 +28,8 @@ pub enum Prepared {
     Local(LocalCommand),
     /// A command on a host's agent (its own machine, or a terminal through it).
     Remote(RemoteStep),
+    /// An HTTP request or SQL, here on the server ("in cloud") or on a host's agent.
+    Service(ServiceStep),
     /// `lwams:kind="noop"`: a placeholder step that does nothing and succeeds (drafts,
     /// and measuring the engine's own cost per step).
     Noop,
@@ -43,6 +49,7 @@ impl Prepared {
                 m.insert("terminalUser".into(), json!(r.at.user));
                 Value::Object(m)
             }
+            Prepared::Service(step) => Value::Object(step.params()),
             Prepared::Refused(why) => json!({ "refused": why }),
             Prepared::Noop => json!({}),
         }
@@ -62,6 +69,7 @@ pub enum RemoteWork {
     Command(LocalCommand),
     /// File distribution over SFTP.
     Transfer {
+        protocol: TransferProtocol,
         direction: Direction,
         local_file: String,
         remote_file: String,
@@ -82,13 +90,14 @@ impl RemoteWork {
                 );
             }
             RemoteWork::Transfer {
+                protocol,
                 direction,
                 local_file,
                 remote_file,
                 ..
             } => {
                 m.insert("command".into(), json!(direction.as_str()));
-                m.insert("connectionType".into(), json!("SFTP"));
+                m.insert("connectionType".into(), json!(protocol.as_str()));
                 m.insert("localFile".into(), json!(local_file));
                 m.insert("remoteFile".into(), json!(remote_file));
             }
@@ -105,18 +114,98 @@ impl RemoteWork {
                 timeout_secs: c.timeout.as_secs(),
             },
             RemoteWork::Transfer {
+                protocol,
                 direction,
                 local_file,
                 remote_file,
                 timeout,
             } => TaskSpec::Transfer {
                 target,
+                protocol: *protocol,
                 direction: *direction,
                 local_file: local_file.clone(),
                 remote_file: remote_file.clone(),
                 timeout_secs: timeout.as_secs(),
             },
         }
+    }
+}
+
+/// An `http` or `sql` step: where it runs and what it does.
+#[derive(Debug, Clone)]
+pub struct ServiceStep {
+    pub company_id: Id,
+    /// The host whose agent runs it; `None`: the server ("in cloud").
+    pub host: Option<String>,
+    pub work: ServiceWork,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum ServiceWork {
+    Http(HttpRequest),
+    Sql {
+        /// `lwams:dataSource`: a data source's name or id.
+        data_source: String,
+        /// The statement with values quoted as standard SQL literals (what is shown).
+        sql: String,
+        /// The statement as written, resolved again with MySQL's quoting for MySQL.
+        template: String,
+        /// The result variable gets the rows (a query) or the count of changed rows.
+        query: bool,
+    },
+    FileOp {
+        tool: FileTool,
+        filename: String,
+        new_filename: Option<String>,
+        content: Option<String>,
+    },
+}
+
+impl ServiceStep {
+    /// The node's parameters of SPEC §8.2 known before it runs.
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("inCloud".into(), json!(self.host.is_none()));
+        if let Some(h) = &self.host {
+            m.insert("host".into(), json!(h));
+        }
+        match &self.work {
+            ServiceWork::Http(r) => {
+                m.insert("url".into(), json!(r.url));
+                m.insert("method".into(), json!(r.method));
+                let headers: Map<String, Value> = r
+                    .shown_headers()
+                    .into_iter()
+                    .map(|(k, v)| (k, json!(v)))
+                    .collect();
+                m.insert("headers".into(), Value::Object(headers));
+            }
+            ServiceWork::Sql {
+                data_source,
+                sql,
+                query,
+                ..
+            } => {
+                m.insert("sql".into(), json!(sql));
+                m.insert("query".into(), json!(query));
+                m.insert("dataSource".into(), json!({ "name": data_source }));
+            }
+            ServiceWork::FileOp {
+                tool,
+                filename,
+                new_filename,
+                ..
+            } => {
+                m.insert("tool".into(), json!(tool.as_str()));
+                m.insert("filename".into(), json!(filename));
+                m.insert(
+                    "newFilename".into(),
+                    json!(new_filename.clone().unwrap_or_default()),
+                );
+            }
+        }
+        m
     }
 }
 
@@ -221,12 +310,7 @@ fn command_of(n: &ExecNode, root: &Value) -> Result<LocalCommand, String> {
     Ok(LocalCommand {
         command,
         work_dir: param(n, root, "workDir")?,
-        timeout: n
-            .lwams
-            .get("timeout")
-            .and_then(|t| t.parse().ok())
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TIMEOUT),
+        timeout: timeout_of(n),
     })
 }
 
@@ -256,11 +340,8 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
     };
     let transfer = || -> Result<Prepared, String> {
         let kind = param(n, &root, "connectionType")?.unwrap_or_else(|| "SFTP".into());
-        if !kind.eq_ignore_ascii_case("sftp") {
-            return Err(format!(
-                "connectionType: {kind} is not supported by this Sub Manager yet (use SFTP)"
-            ));
-        }
+        let protocol = TransferProtocol::parse(&kind)
+            .ok_or_else(|| format!("connectionType: SFTP or SCP, not {kind:?}"))?;
         let direction = param(n, &root, "direction")?.unwrap_or_default();
         let direction = Direction::parse(&direction)
             .ok_or_else(|| format!("direction: GET or PUT, not {direction:?}"))?;
@@ -269,15 +350,11 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
             company_id,
             at: at(true)?,
             work: RemoteWork::Transfer {
+                protocol,
                 direction,
                 local_file: file("localFile")?,
                 remote_file: file("remoteFile")?,
-                timeout: n
-                    .lwams
-                    .get("timeout")
-                    .and_then(|t| t.parse().ok())
-                    .map(Duration::from_secs)
-                    .unwrap_or(DEFAULT_TIMEOUT),
+                timeout: timeout_of(n),
             },
         }))
     };
@@ -288,12 +365,167 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
         "localCommand" => command_of(n, &root).map(Prepared::Local),
         "remoteCommand" => remote(true),
         "fileDistribution" => transfer(),
+        "http" => service(company_id, n, &root, http_work(n, &root)),
+        "sql" => service(company_id, n, &root, sql_work(n, &root)),
+        "fileOperation" => service(company_id, n, &root, file_work(n, &root)),
         "noop" => Ok(Prepared::Noop),
         other => Err(format!(
             "no executor for {other:?} steps on this server yet"
         )),
     };
     prepared.unwrap_or_else(Prepared::Refused)
+}
+
+fn timeout_of(n: &ExecNode) -> Duration {
+    n.lwams
+        .get("timeout")
+        .and_then(|t| t.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// Where an `http` / `sql` step runs: on `lwams:host`'s agent unless
+/// `lwams:inCloud="true"` or no host is named.
+fn service(
+    company_id: Id,
+    n: &ExecNode,
+    root: &Value,
+    work: Result<ServiceWork, String>,
+) -> Result<Prepared, String> {
+    let in_cloud = n
+        .lwams
+        .get("inCloud")
+        .is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+    let host = if in_cloud {
+        None
+    } else {
+        param(n, root, "host")?
+    };
+    Ok(Prepared::Service(ServiceStep {
+        company_id,
+        host,
+        work: work?,
+        timeout: timeout_of(n),
+    }))
+}
+
+/// `lwams:headers`: one `Name: value` per line, or a JSON object.
+fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        let m: Map<String, Value> =
+            serde_json::from_str(text).map_err(|e| format!("headers: not a JSON object: {e}"))?;
+        return Ok(m
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect());
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| format!("headers: line {}: `Name: value`, not {l:?}", i + 1))
+        })
+        .collect()
+}
+
+fn http_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
+    let url = param(n, root, "url")?.ok_or("url: which address to call")?;
+    let method = param(n, root, "method")?
+        .unwrap_or_else(|| "GET".into())
+        .to_ascii_uppercase();
+    let headers = match param(n, root, "headers")? {
+        Some(h) => parse_headers(&h)?,
+        None => vec![],
+    };
+    let verify_tls = !param(n, root, "tls")?.is_some_and(|t| {
+        matches!(
+            t.trim().to_ascii_lowercase().as_str(),
+            "false" | "no" | "0" | "insecure" | "skip"
+        )
+    });
+    Ok(ServiceWork::Http(HttpRequest {
+        method,
+        url,
+        headers,
+        body: param(n, root, "body")?,
+        verify_tls,
+    }))
+}
+
+fn file_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
+    let tool = param(n, root, "tool")?.unwrap_or_default();
+    let tool = FileTool::parse(&tool)
+        .ok_or_else(|| format!("tool: read, write, rename or delete, not {tool:?}"))?;
+    let filename = param(n, root, "filename")?.ok_or("filename: which file")?;
+    let new_filename = param(n, root, "newFilename")?;
+    if tool == FileTool::Rename && new_filename.is_none() {
+        return Err("newFilename: where to rename the file to".into());
+    }
+    Ok(ServiceWork::FileOp {
+        tool,
+        filename,
+        new_filename,
+        content: param(n, root, "body")?,
+    })
+}
+
+/// Whether a statement reads rows (its first word), when `lwams:query` does not say.
+fn reads_rows(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "SELECT"
+            | "WITH"
+            | "SHOW"
+            | "EXPLAIN"
+            | "VALUES"
+            | "DESCRIBE"
+            | "DESC"
+            | "PRAGMA"
+            | "TABLE"
+    )
+}
+
+fn sql_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
+    let data_source =
+        param(n, root, "dataSource")?.ok_or("dataSource: which data source to use")?;
+    let template = n
+        .lwams
+        .get("sql")
+        .or_else(|| n.lwams.get("script"))
+        .cloned()
+        .unwrap_or_default();
+    if template.trim().is_empty() {
+        return Err("sql: which statement to run".into());
+    }
+    let sql =
+        resolve(&template, |p| lookup_json(root, p), sql_quote).map_err(|e| format!("sql: {e}"))?;
+    let query = match n.lwams.get("query").map(|q| q.trim().to_ascii_lowercase()) {
+        Some(q) if matches!(q.as_str(), "true" | "1" | "yes" | "query") => true,
+        Some(q) if matches!(q.as_str(), "false" | "0" | "no" | "update") => false,
+        _ => reads_rows(&sql),
+    };
+    Ok(ServiceWork::Sql {
+        data_source,
+        sql,
+        template,
+        query,
+    })
 }
 
 /// Runs a prepared step until it ends or `cancel` completes (`None`: cancelled).
@@ -314,6 +546,14 @@ pub async fn execute(
                 ));
             };
             run_remote(n, step, reach, vars, now, output, cancel).await
+        }
+        Prepared::Service(step) => {
+            let Some(reach) = reach else {
+                return Some(Finished::failed(
+                    "HTTP and SQL steps run only in `lwams serve`".into(),
+                ));
+            };
+            run_service(n, step, reach, vars, now, cancel).await
         }
         Prepared::Refused(why) => Some(Finished::failed(why.clone())),
         Prepared::Noop => {
@@ -379,7 +619,165 @@ async fn run_remote(
             interrupted: code == FailureCode::Interrupted,
             ..Finished::failed(format!("host {}: {error}", resolved.host.name))
         }),
+        other => Some(Finished::failed(format!(
+            "host {}: unexpected answer: {}",
+            resolved.host.name,
+            other.summary().1
+        ))),
     }
+}
+
+async fn run_service(
+    n: &ExecNode,
+    step: &ServiceStep,
+    reach: &Reach,
+    vars: &Map<String, Value>,
+    now: i64,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Option<Finished> {
+    let mut params = step.params();
+    let spec = match &step.work {
+        ServiceWork::Http(request) => TaskSpec::Http {
+            request: request.clone(),
+            timeout_secs: step.timeout.as_secs(),
+        },
+        ServiceWork::FileOp {
+            tool,
+            filename,
+            new_filename,
+            content,
+        } => TaskSpec::FileOp {
+            tool: *tool,
+            filename: filename.clone(),
+            new_filename: new_filename.clone(),
+            content: content.clone(),
+            timeout_secs: step.timeout.as_secs(),
+        },
+        ServiceWork::Sql {
+            data_source,
+            sql,
+            template,
+            ..
+        } => {
+            let (row, database) = match reach.database(step.company_id, data_source).await {
+                Ok(d) => d,
+                Err(e) => return Some(Finished::failed(e.to_string())),
+            };
+            let ds = &row.source;
+            params.insert(
+                "dataSource".into(),
+                json!({ "id": ds.id, "name": ds.name, "url": ds.url, "comments": ds.comments }),
+            );
+            let sql = if database.kind == DataSourceKind::Mysql {
+                let root = Value::Object(vars.clone());
+                match resolve(template, |p| lookup_json(&root, p), mysql_quote) {
+                    Ok(s) => s,
+                    Err(e) => return Some(Finished::failed(format!("sql: {e}"))),
+                }
+            } else {
+                sql.clone()
+            };
+            TaskSpec::Sql {
+                database,
+                sql,
+                timeout_secs: step.timeout.as_secs(),
+            }
+        }
+    };
+    let (host, outcome) = match reach
+        .run_service(step.company_id, step.host.as_deref(), spec, cancel)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Some(Finished::failed(e.to_string())),
+    };
+    if let Some(h) = &host {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(h.id));
+        m.insert("name".into(), json!(h.name));
+        m.insert("comments".into(), json!(h.comments));
+        for (k, v) in &h.facts {
+            m.insert(k.clone(), json!(v));
+        }
+        params.insert("host".into(), Value::Object(m));
+    }
+    let where_ = host
+        .map(|h| format!("host {}: ", h.name))
+        .unwrap_or_default();
+    match (outcome, &step.work) {
+        (TaskOutcome::Http { result }, _) => Some(http_finished(n, params, result, vars, now)),
+        (TaskOutcome::Ran { result }, ServiceWork::FileOp { .. }) => {
+            Some(command_finished(n, params, result, vars, now))
+        }
+        (TaskOutcome::Sql { result }, ServiceWork::Sql { query, .. }) => {
+            Some(sql_finished(n, params, result, *query, vars, now))
+        }
+        (
+            TaskOutcome::Failed {
+                code: FailureCode::Cancelled,
+                ..
+            },
+            _,
+        ) => None,
+        (TaskOutcome::Failed { error, code }, _) => Some(Finished {
+            code: Some(code.as_str().to_string()),
+            interrupted: code == FailureCode::Interrupted,
+            ..Finished::failed(format!("{where_}{error}"))
+        }),
+        (other, _) => Some(Finished::failed(format!(
+            "{where_}unexpected answer: {}",
+            other.summary().1
+        ))),
+    }
+}
+
+/// An HTTP answer: a status of 400 or more fails the step with code `http:STATUS`; the
+/// result variable gets the body (parsed when JSON).
+fn http_finished(
+    n: &ExecNode,
+    params: Map<String, Value>,
+    r: HttpResult,
+    vars: &Map<String, Value>,
+    now: i64,
+) -> Finished {
+    let ok = r.status < 400;
+    let value = r.json.clone().unwrap_or_else(|| json!(r.body));
+    let message = if ok {
+        String::new()
+    } else {
+        let first: String = r
+            .body
+            .trim()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        format!("HTTP {} {}: {first}", r.status, r.reason)
+    };
+    let code = (!ok).then(|| format!("http:{}", r.status));
+    let out = serde_json::to_value(&r).unwrap_or(Value::Null);
+    step_finished(n, params, out, value, ok, message, code, vars, now)
+}
+
+/// SQL that ran: the result variable gets the rows of a query, else the count of
+/// changed rows.
+fn sql_finished(
+    n: &ExecNode,
+    params: Map<String, Value>,
+    r: SqlResult,
+    query: bool,
+    vars: &Map<String, Value>,
+    now: i64,
+) -> Finished {
+    let value = if query {
+        json!(r.rows)
+    } else {
+        json!(r.rows_affected)
+    };
+    let out = serde_json::to_value(&r).unwrap_or(Value::Null);
+    step_finished(n, params, out, value, true, String::new(), None, vars, now)
 }
 
 /// A finished command or transfer: `params` are the node's parameters (SPEC §8.2).
@@ -390,7 +788,36 @@ fn command_finished(
     vars: &Map<String, Value>,
     now: i64,
 ) -> Finished {
+    let ok = r.exit_code == Some(0);
+    let message = if ok {
+        String::new()
+    } else {
+        format!(
+            "exit code {:?}: {}",
+            r.exit_code,
+            r.stderr.trim_end().lines().last().unwrap_or("")
+        )
+    };
+    let code = r.exit_code.filter(|_| !ok).map(|c| format!("exit:{c}"));
+    let value = json!(r.stdout.trim_end());
     let out = serde_json::to_value(&r).unwrap_or(Value::Null);
+    step_finished(n, params, out, value, ok, message, code, vars, now)
+}
+
+/// The node's entry (`${id.…}`: its parameters and `result`, every run's result for a
+/// multi-instance activity) and the result variable, for any executor.
+#[allow(clippy::too_many_arguments)]
+fn step_finished(
+    n: &ExecNode,
+    params: Map<String, Value>,
+    out: Value,
+    value: Value,
+    ok: bool,
+    message: String,
+    code: Option<String>,
+    vars: &Map<String, Value>,
+    now: i64,
+) -> Finished {
     let mut entry = node_entry(n, now);
     entry.extend(params);
     entry.insert("result".into(), out.clone());
@@ -416,21 +843,12 @@ fn command_finished(
     let mut patch = Map::new();
     patch.insert(n.id.clone(), Value::Object(entry));
     if let Some(rv) = n.lwams.get("resultVariable").filter(|v| !v.is_empty()) {
-        patch.insert(rv.clone(), json!(r.stdout.trim_end()));
+        patch.insert(rv.clone(), value);
     }
-    let ok = r.exit_code == Some(0);
     Finished {
         ok,
-        message: if ok {
-            String::new()
-        } else {
-            format!(
-                "exit code {:?}: {}",
-                r.exit_code,
-                r.stderr.trim_end().lines().last().unwrap_or("")
-            )
-        },
-        code: r.exit_code.filter(|_| !ok).map(|c| format!("exit:{c}")),
+        message,
+        code,
         output: Some(out),
         vars: patch,
         interrupted: false,
@@ -500,6 +918,92 @@ mod tests {
         }
         match prepare(1, &n, &Map::new()) {
             Prepared::Refused(why) => assert!(why.contains("who"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_steps_read_headers_as_lines_or_json_and_run_on_the_host_unless_in_cloud() {
+        assert_eq!(
+            parse_headers("Accept: application/json\n\nX-Trace: a:b").unwrap(),
+            vec![
+                ("Accept".to_string(), "application/json".to_string()),
+                ("X-Trace".to_string(), "a:b".to_string())
+            ]
+        );
+        assert_eq!(
+            parse_headers(r#"{"X-N": 1, "X-S": "s"}"#).unwrap(),
+            vec![
+                ("X-N".to_string(), "1".to_string()),
+                ("X-S".to_string(), "s".to_string())
+            ]
+        );
+        let e = parse_headers("Accept application/json").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+
+        let mut n = node(&[
+            ("url", "http://api/${id}"),
+            ("host", "agent-1"),
+            ("tls", "false"),
+        ]);
+        n.behaviour = Behaviour::Job {
+            kind: "http".into(),
+        };
+        let mut vars = Map::new();
+        vars.insert("id".into(), json!("7"));
+        match prepare(1, &n, &vars) {
+            Prepared::Service(s) => {
+                assert_eq!(s.host.as_deref(), Some("agent-1"));
+                match s.work {
+                    ServiceWork::Http(r) => {
+                        assert_eq!(r.url, "http://api/7");
+                        assert_eq!(r.method, "GET");
+                        assert!(!r.verify_tls);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        n.lwams.insert("inCloud".into(), "true".into());
+        match prepare(1, &n, &vars) {
+            Prepared::Service(s) => assert_eq!(s.host, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sql_values_are_quoted_as_literals_and_queries_are_told_from_updates() {
+        let mut n = node(&[
+            ("dataSource", "inventory"),
+            (
+                "sql",
+                "SELECT * FROM t WHERE name = ${who} AND id IN (${raw:ids})",
+            ),
+        ]);
+        n.behaviour = Behaviour::Job { kind: "sql".into() };
+        let mut vars = Map::new();
+        vars.insert("who".into(), json!("x'; DROP TABLE t; --"));
+        vars.insert("ids".into(), json!("1,2"));
+        match prepare(1, &n, &vars) {
+            Prepared::Service(ServiceStep {
+                host: None,
+                work: ServiceWork::Sql { sql, query, .. },
+                ..
+            }) => {
+                assert_eq!(
+                    sql,
+                    "SELECT * FROM t WHERE name = 'x''; DROP TABLE t; --' AND id IN (1,2)"
+                );
+                assert!(query);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(reads_rows("  with x as (select 1) select * from x"));
+        assert!(!reads_rows("UPDATE t SET a = 1"));
+        n.lwams.remove("dataSource");
+        match prepare(1, &n, &vars) {
+            Prepared::Refused(why) => assert!(why.starts_with("dataSource"), "{why}"),
             other => panic!("{other:?}"),
         }
     }

@@ -6,6 +6,7 @@
 //! migration folder; both define the same tables and are never edited once landed.
 
 pub mod companies;
+pub mod data_sources;
 pub mod flows;
 pub mod groups;
 pub mod hosts;

@@ -11,6 +11,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("hosts", "credential_sealed"),
     ("terminal_users", "secret"),
     ("terminal_users", "passphrase"),
+    ("data_sources", "password"),
 ];
 
 /// One sealed value.

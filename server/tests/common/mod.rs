@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
+pub mod served;
 pub mod sshd;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";

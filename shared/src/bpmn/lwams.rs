@@ -139,9 +139,9 @@ pub fn optional(kind: &str) -> &'static [&'static str] {
     match kind {
         "remoteCommand" => &["terminalUser", "connectionType", "workDir"],
         "localCommand" => &["workDir"],
-        "sql" => &["query", "inCloud"],
-        "http" => &["headers", "body", "tls", "inCloud"],
-        "fileOperation" => &["newFilename"],
+        "sql" => &["query", "host", "inCloud"],
+        "http" => &["headers", "body", "tls", "host", "inCloud"],
+        "fileOperation" => &["newFilename", "body", "host", "inCloud"],
         "email" => &["cc", "subject", "body"],
         "callActivity" => &["process", "version", "param", "out"],
         "userTask" => &["assignee", "candidates", "form", "due"],

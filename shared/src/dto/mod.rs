@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod company;
+pub mod data_source;
 pub mod error;
 pub mod flow;
 pub mod group;

@@ -14,11 +14,15 @@ use crate::api::{self, encode, ApiError, Method};
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::diagram::ElementProps;
-use crate::i18n::{t, t_args};
+use crate::i18n::{t, t_args, tr};
 use crate::pages::flow::monitor::when;
+use crate::session::use_session;
 use leptos::prelude::*;
+use shared::dto::data_source::DataSource;
 use shared::dto::flow::{DeployBase, DeployFlow, FlowVersion};
-use shared::Function;
+use shared::dto::host::Host;
+use shared::dto::Page;
+use shared::{Function, Level};
 
 /// A new flow: one start event, drawn.
 const NEW_FLOW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -74,6 +78,7 @@ fn Designer() -> impl IntoView {
     let selected_id = RwSignal::new(None::<String>);
     let invalid = RwSignal::new(Vec::<(String, Vec<String>)>::new());
     let diff = RwSignal::new(None::<(i64, Vec<shared::bpmn::diff::Change>)>);
+    let suggest = Suggestions::load();
     let compare = move |from: i64| {
         let (Some(k), to) = (key.get_untracked(), shown.get_untracked()) else {
             return;
@@ -407,7 +412,7 @@ fn Designer() -> impl IntoView {
             <aside class="properties" data-testid="properties">
                 {move || match selected.get() {
                     None => view! { <p class="muted">{t("editor-pick-element")}</p> }.into_any(),
-                    Some(p) => view! { <Properties props=p set /> }.into_any(),
+                    Some(p) => view! { <Properties props=p set suggest /> }.into_any(),
                 }}
                 <Show when=move || !invalid.get().is_empty()>
                     <div class="card error-list" data-testid="missing-parameters">
@@ -421,11 +426,64 @@ fn Designer() -> impl IntoView {
     }
 }
 
+/// Values offered while a parameter is typed (a `<datalist>`: free text and `${…}`
+/// still work): the company's hosts and data sources, and each enumerated parameter's
+/// values.
+#[derive(Clone, Copy)]
+struct Suggestions {
+    hosts: RwSignal<Vec<String>>,
+    data_sources: RwSignal<Vec<String>>,
+}
+
+impl Suggestions {
+    /// Loads the names the user may see (each list needs its page's View right).
+    fn load() -> Suggestions {
+        let s = Suggestions {
+            hosts: RwSignal::new(vec![]),
+            data_sources: RwSignal::new(vec![]),
+        };
+        let session = use_session();
+        Effect::new(move |_| {
+            let hosts = session.can(Function::SystemHosts, Level::View);
+            let sources = session.can(Function::ResourceDataSources, Level::View);
+            leptos::task::spawn_local(async move {
+                if hosts {
+                    if let Ok(p) = api::get::<Page<Host>>("/hosts?limit=500").await {
+                        s.hosts.set(p.items.into_iter().map(|h| h.name).collect());
+                    }
+                }
+                if sources {
+                    if let Ok(list) = api::get::<Vec<DataSource>>("/data-sources").await {
+                        s.data_sources
+                            .set(list.into_iter().map(|d| d.name).collect());
+                    }
+                }
+            });
+        });
+        s
+    }
+
+    fn for_attr(&self, attr: &str) -> Option<Vec<String>> {
+        let fixed = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
+        match attr {
+            "host" => Some(self.hosts.get()),
+            "dataSource" => Some(self.data_sources.get()),
+            "method" => fixed(&["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+            "direction" => fixed(&["GET", "PUT"]),
+            "connectionType" => fixed(&["SSH", "WinRM", "SFTP", "SCP"]),
+            "tool" => fixed(&["read", "write", "rename", "delete"]),
+            "query" | "inCloud" | "idempotent" | "tls" => fixed(&["true", "false"]),
+            _ => None,
+        }
+    }
+}
+
 /// The properties of the selected element.
 #[component]
 fn Properties(
     props: ElementProps,
     set: impl Fn(String, String) + Copy + Send + Sync + 'static,
+    suggest: Suggestions,
 ) -> impl IntoView {
     let missing = props.missing();
     let kinds = props.is_task().then(|| {
@@ -453,14 +511,24 @@ fn Properties(
             let long = matches!(attr.as_str(), "command" | "script" | "sql" | "body" | "headers");
             let name = format!("lwams:{attr}");
             let testid = format!("prop-{attr}");
-            let label = if required { format!("{attr} *") } else { attr.clone() };
+            let text = tr(&format!("param-{attr}"));
+            let label = if required { format!("{text} *") } else { text };
+            let list_id = format!("suggest-{attr}");
+            let options = suggest.for_attr(&attr);
             view! {
-                <label class:invalid=invalid>
+                <label class:invalid=invalid title=format!("lwams:{attr}")>
                     {label}
                     {if long {
                         view! { <textarea rows="4" data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev))></textarea> }.into_any()
                     } else {
-                        view! { <input data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) /> }.into_any()
+                        view! {
+                            <input data-testid=testid list=options.as_ref().map(|_| list_id.clone()) prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) />
+                            {options.map(|o| view! {
+                                <datalist id=list_id.clone()>
+                                    {o.into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
+                                </datalist>
+                            })}
+                        }.into_any()
                     }}
                 </label>
             }

@@ -9,7 +9,8 @@ use crate::components::confirm::{confirm, confirm_delete};
 use crate::components::error_line::ErrorLine;
 use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
-use crate::i18n::{t, t_args, tr};
+use crate::components::search_box::SearchBox;
+use crate::i18n::{t, tr};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::datetime::datetime;
@@ -230,7 +231,6 @@ fn GroupTree(data: Data) -> impl IntoView {
 fn HostList(data: Data) -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::SystemHosts, Level::Manage);
-    let search = RwSignal::new(String::new());
     let adding = RwSignal::new(false);
     let group_name = move |id: Option<Id>| {
         id.and_then(|id| {
@@ -241,13 +241,7 @@ fn HostList(data: Data) -> impl IntoView {
     };
     view! {
         <div class="toolbar">
-            <form class="search" on:submit=move |ev| {
-                ev.prevent_default();
-                data.query.set(search.get_untracked());
-            }>
-                <input type="search" data-testid="host-search" placeholder=move || t("common-search")() bind:value=search />
-            </form>
-            <span class="muted">{move || t_args("common-total", vec![("count", data.total.get().to_string())])()}</span>
+            <SearchBox testid="host-search" query=data.query total=data.total />
             <span class="spacer"></span>
             <Show when=can_manage>
                 <button class="primary" data-testid="new-host" on:click=move |_| adding.set(true)>{t("hosts-new")}</button>

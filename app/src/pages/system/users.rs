@@ -6,7 +6,8 @@ use crate::components::confirm::confirm_delete;
 use crate::components::error_line::ErrorLine;
 use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
-use crate::i18n::{t, t_args, tr, translate, use_i18n};
+use crate::components::search_box::SearchBox;
+use crate::i18n::{t, tr, translate, use_i18n};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::group::{Group, GroupInput, GroupMembers};
@@ -149,7 +150,6 @@ fn UsersTab(data: Data) -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::SystemUsers, Level::Manage);
     let editing = RwSignal::new(None::<UserDraft>);
-    let search = RwSignal::new(data.query.get_untracked());
     let group_name = move |id: Id| {
         data.groups.with(|gs| {
             gs.iter()
@@ -179,13 +179,7 @@ fn UsersTab(data: Data) -> impl IntoView {
     };
     view! {
         <div class="toolbar">
-            <form class="search" on:submit=move |ev| {
-                ev.prevent_default();
-                data.query.set(search.get_untracked());
-            }>
-                <input type="search" data-testid="user-search" placeholder=move || t("common-search")() bind:value=search />
-            </form>
-            <span class="muted">{move || t_args("common-total", vec![("count", data.total_users.get().to_string())])()}</span>
+            <SearchBox testid="user-search" query=data.query total=data.total_users />
             <span class="spacer"></span>
             <Show when=can_manage>
                 <button class="primary" data-testid="new-user" on:click=move |_| editing.set(Some(UserDraft::new_user()))>

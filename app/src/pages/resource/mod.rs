@@ -1,0 +1,3 @@
+//! Resource menu pages.
+
+pub mod data_sources;

@@ -1,0 +1,264 @@
+//! `/api/v1/data-sources`: Resource › Data sources (SPEC §3). Reads need the View right
+//! on Resource › Data sources, changes and connection tests Manage. The password is
+//! write-only: sealed on the way in, never sent back.
+
+use super::extract::{JsonBody, PathParam, QueryParams};
+use super::hosts::SECRET_MAX;
+use crate::agents::reach::ReachError;
+use crate::auth::Principal;
+use crate::error::{unique, AppError, AppResult};
+use crate::state::AppState;
+use crate::store::data_sources::{self, DataSourceFields};
+use crate::store::StoreError;
+use agent::executors::sql::{normalise_url, url_has_password};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use shared::agent::{TaskOutcome, TaskSpec};
+use shared::dto::data_source::{DataSource, DataSourceInput, DataSourceKind, DataSourceTestQuery};
+use shared::dto::error::ErrorBody;
+use shared::dto::host::ConnectionTest;
+use shared::dto::{Id, ListQuery};
+use shared::validate::{self, FieldError, FieldErrorCode};
+use shared::{Function, Level};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/data-sources",
+            get(list_data_sources).post(create_data_source),
+        )
+        .route(
+            "/data-sources/{id}",
+            get(get_data_source)
+                .put(update_data_source)
+                .delete(delete_data_source),
+        )
+        .route("/data-sources/{id}/test", post(test_data_source))
+}
+
+/// The statement "Test connection" runs.
+const PROBE_SQL: &str = "SELECT 1";
+
+/// Validated fields of a data source.
+struct Fields {
+    name: String,
+    kind: DataSourceKind,
+    url: String,
+    username: String,
+    comments: String,
+}
+
+fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
+    let name = validate::required_text("name", &req.name, validate::NAME_MAX)?;
+    let kind = req.kind.ok_or_else(|| {
+        FieldError::new(
+            "kind",
+            FieldErrorCode::Required,
+            "kind: postgres, mysql or sqlite",
+        )
+    })?;
+    let url = validate::required_text("url", &req.url, validate::TEXT_MAX)?;
+    if url_has_password(&url) {
+        return Err(FieldError::new(
+            "url",
+            FieldErrorCode::Invalid,
+            "url: put the password in the password field, not in the URL",
+        ));
+    }
+    let normal = normalise_url(kind, &url);
+    let schemes: &[&str] = match kind {
+        DataSourceKind::Postgres => &["postgres://", "postgresql://"],
+        DataSourceKind::Mysql => &["mysql://"],
+        DataSourceKind::Sqlite => &["sqlite:"],
+    };
+    if !schemes.iter().any(|s| normal.starts_with(s)) {
+        return Err(FieldError::new(
+            "url",
+            FieldErrorCode::Invalid,
+            format!("url: a {} URL such as {}", kind.label(), kind.example_url()),
+        ));
+    }
+    let username = validate::optional_text("username", &req.username, validate::LOGIN_MAX)?;
+    let comments = validate::optional_text("comments", &req.comments, validate::TEXT_MAX)?;
+    if req.password.as_ref().is_some_and(|p| p.len() > SECRET_MAX) {
+        return Err(FieldError::new(
+            "password",
+            FieldErrorCode::TooLong,
+            "password: at most 16 KB",
+        ));
+    }
+    Ok(Fields {
+        name,
+        kind,
+        url,
+        username,
+        comments,
+    })
+}
+
+impl Fields {
+    fn row(&self) -> DataSourceFields<'_> {
+        DataSourceFields {
+            name: &self.name,
+            kind: self.kind,
+            url: &self.url,
+            username: &self.username,
+            comments: &self.comments,
+        }
+    }
+}
+
+async fn load(state: &AppState, company_id: Id, id: Id) -> AppResult<DataSource> {
+    let mut c = state.store.conn().await?;
+    Ok(data_sources::get(&mut c, company_id, id)
+        .await?
+        .ok_or(AppError::NotFound("data source"))?
+        .source)
+}
+
+#[utoipa::path(get, path = "/api/v1/data-sources", tag = "data sources", params(ListQuery),
+    responses((status = 200, body = Vec<DataSource>), (status = 403, body = ErrorBody)))]
+pub async fn list_data_sources(
+    State(state): State<AppState>,
+    p: Principal,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> AppResult<Json<Vec<DataSource>>> {
+    p.require(Function::ResourceDataSources, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let rows = data_sources::list(&mut c, p.company_id, q.q.as_deref().unwrap_or("")).await?;
+    Ok(Json(rows.into_iter().map(|r| r.source).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/data-sources/{id}", tag = "data sources",
+    responses((status = 200, body = DataSource), (status = 404, body = ErrorBody)))]
+pub async fn get_data_source(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+) -> AppResult<Json<DataSource>> {
+    p.require(Function::ResourceDataSources, Level::View)?;
+    Ok(Json(load(&state, p.company_id, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/data-sources", tag = "data sources", request_body = DataSourceInput,
+    responses((status = 201, body = DataSource), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_data_source(
+    State(state): State<AppState>,
+    p: Principal,
+    JsonBody(req): JsonBody<DataSourceInput>,
+) -> AppResult<(StatusCode, Json<DataSource>)> {
+    p.require(Function::ResourceDataSources, Level::Manage)?;
+    let f = fields(&req)?;
+    let sealed = match req.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(pw) => state.secrets.seal(pw),
+        None => String::new(),
+    };
+    let id = {
+        let mut c = state.store.conn().await?;
+        unique(
+            data_sources::insert(&mut c, p.company_id, &f.row(), &sealed).await,
+            "name",
+            "this data source name",
+        )?
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(load(&state, p.company_id, id).await?),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/data-sources/{id}", tag = "data sources", request_body = DataSourceInput,
+    responses((status = 200, body = DataSource), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_data_source(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+    JsonBody(req): JsonBody<DataSourceInput>,
+) -> AppResult<Json<DataSource>> {
+    p.require(Function::ResourceDataSources, Level::Manage)?;
+    let f = fields(&req)?;
+    let sealed = match req.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(pw) => Some(state.secrets.seal(pw)),
+        None if req.clear_password => Some(String::new()),
+        None => None,
+    };
+    {
+        let mut c = state.store.conn().await?;
+        let found = unique(
+            data_sources::update(&mut c, p.company_id, id, &f.row(), sealed.as_deref()).await,
+            "name",
+            "this data source name",
+        )?;
+        if !found {
+            return Err(AppError::NotFound("data source"));
+        }
+    }
+    Ok(Json(load(&state, p.company_id, id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/data-sources/{id}", tag = "data sources",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_data_source(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+) -> AppResult<StatusCode> {
+    p.require(Function::ResourceDataSources, Level::Manage)?;
+    let mut tx = state.store.begin().await?;
+    if !data_sources::delete(&mut tx, p.company_id, id).await? {
+        return Err(AppError::NotFound("data source"));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Test connection": signs in and runs `SELECT 1`, from the server or, with `host_id`,
+/// from that host's Sub Manager.
+#[utoipa::path(post, path = "/api/v1/data-sources/{id}/test", tag = "data sources", params(DataSourceTestQuery),
+    responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
+pub async fn test_data_source(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+    QueryParams(q): QueryParams<DataSourceTestQuery>,
+) -> AppResult<Json<ConnectionTest>> {
+    p.require(Function::ResourceDataSources, Level::Manage)?;
+    let reach = state.reach();
+    let row = {
+        let mut c = state.store.conn().await?;
+        data_sources::get(&mut c, p.company_id, id)
+            .await?
+            .ok_or(AppError::NotFound("data source"))?
+    };
+    let started = std::time::Instant::now();
+    let answer = |ok: bool, message: String| ConnectionTest {
+        ok,
+        message,
+        millis: started.elapsed().as_millis() as u64,
+    };
+    let database = match reach.connect(&row) {
+        Ok(d) => d,
+        Err(e) => return Ok(Json(answer(false, e.to_string()))),
+    };
+    let host = q.host_id.map(|h| h.to_string());
+    let spec = TaskSpec::Sql {
+        database,
+        sql: PROBE_SQL.into(),
+        timeout_secs: 20,
+    };
+    let outcome = match reach
+        .run_service(p.company_id, host.as_deref(), spec, std::future::pending())
+        .await
+    {
+        Ok((_, outcome)) => outcome,
+        Err(ReachError::NoHost(_)) => return Err(AppError::NotFound("host")),
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    Ok(Json(match outcome {
+        TaskOutcome::Sql { .. } => answer(true, format!("{PROBE_SQL} answered")),
+        TaskOutcome::Failed { error, .. } => answer(false, error),
+        other => answer(false, other.summary().1),
+    }))
+}

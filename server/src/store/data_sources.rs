@@ -1,0 +1,148 @@
+//! Data sources (Resource › Data sources). Scoped by `company_id`; the password arrives
+//! sealed (the store never sees it in plain text).
+
+use super::{now_millis, Conn, StoreError, StoreResult};
+use shared::dto::data_source::{DataSource, DataSourceKind};
+use shared::dto::Id;
+use sqlx::Row;
+
+/// A data source with its sealed password (never sent to a browser).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSourceRow {
+    pub source: DataSource,
+    pub sealed_password: String,
+}
+
+/// A data source's fields as written (validated by the caller).
+pub struct DataSourceFields<'a> {
+    pub name: &'a str,
+    pub kind: DataSourceKind,
+    pub url: &'a str,
+    pub username: &'a str,
+    pub comments: &'a str,
+}
+
+const COLUMNS: &str = "id, name, kind, url, username, password, comments, updated_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<DataSourceRow> {
+    let kind: String = r.try_get("kind")?;
+    let sealed_password: String = r.try_get("password")?;
+    Ok(DataSourceRow {
+        source: DataSource {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            kind: DataSourceKind::parse(&kind)
+                .ok_or_else(|| StoreError::corrupt("data source kind", kind))?,
+            url: r.try_get("url")?,
+            username: r.try_get("username")?,
+            has_password: !sealed_password.is_empty(),
+            comments: r.try_get("comments")?,
+            updated_at: r.try_get("updated_at")?,
+        },
+        sealed_password,
+    })
+}
+
+pub async fn list(c: &mut Conn, company_id: Id, q: &str) -> StoreResult<Vec<DataSourceRow>> {
+    let pattern = format!("%{}%", q.trim().to_lowercase());
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM data_sources WHERE company_id = $1 \
+         AND (LOWER(name) LIKE $2 OR LOWER(url) LIKE $2 OR LOWER(comments) LIKE $2) ORDER BY name"
+    ))
+    .bind(company_id)
+    .bind(pattern)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<Option<DataSourceRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM data_sources WHERE company_id = $1 AND id = $2"
+    ))
+    .bind(company_id)
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A data source by name or id, as a step names it.
+pub async fn find(
+    c: &mut Conn,
+    company_id: Id,
+    reference: &str,
+) -> StoreResult<Option<DataSourceRow>> {
+    let id: Id = reference.trim().parse().unwrap_or(-1);
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM data_sources WHERE company_id = $1 AND (name = $2 OR id = $3) \
+         ORDER BY id LIMIT 1"
+    ))
+    .bind(company_id)
+    .bind(reference.trim())
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn insert(
+    c: &mut Conn,
+    company_id: Id,
+    f: &DataSourceFields<'_>,
+    sealed_password: &str,
+) -> StoreResult<Id> {
+    let now = now_millis();
+    let row = sqlx::query(
+        "INSERT INTO data_sources (company_id, name, kind, url, username, password, comments, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(f.name)
+    .bind(f.kind.as_str())
+    .bind(f.url)
+    .bind(f.username)
+    .bind(sealed_password)
+    .bind(f.comments)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Saves a data source; `sealed_password` `None` keeps the stored one, `Some("")`
+/// removes it.
+pub async fn update(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    f: &DataSourceFields<'_>,
+    sealed_password: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE data_sources SET name = $1, kind = $2, url = $3, username = $4, \
+         password = COALESCE($5, password), comments = $6, updated_at = $7 \
+         WHERE company_id = $8 AND id = $9",
+    )
+    .bind(f.name)
+    .bind(f.kind.as_str())
+    .bind(f.url)
+    .bind(f.username)
+    .bind(sealed_password)
+    .bind(f.comments)
+    .bind(now_millis())
+    .bind(company_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM data_sources WHERE company_id = $1 AND id = $2")
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,634 @@
+//! HTTP and SQL steps and the data sources they use: run "in cloud" by the server and on
+//! a real Sub Manager process, against a real HTTP server on loopback and the real
+//! PostgreSQL and MariaDB on 127.0.0.1 (and SQLite files). Data sources are validated,
+//! company-scoped, and their passwords never come back.
+
+mod common;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::served::{served, start_agent, Served};
+use common::{bpmn, chain};
+use serde_json::{json, Value};
+use shared::dto::data_source::DataSource;
+use shared::dto::flow::InstanceDetail;
+use shared::dto::host::{ConnectionTest, Host, HostState};
+
+/// A real HTTP server on a loopback port: `/hello` (JSON), `/echo` (what it got),
+/// `/fail` (503), `/slow` (answers after 10 s).
+async fn http_peer() -> u16 {
+    let app = Router::new()
+        .route(
+            "/hello",
+            get(|| async { Json(json!({ "greeting": "hello", "n": 3 })) }),
+        )
+        .route(
+            "/echo",
+            post(|headers: HeaderMap, body: String| async move {
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                Json(json!({
+                    "authorization": h("authorization"),
+                    "contentType": h("content-type"),
+                    "body": body,
+                }))
+            }),
+        )
+        .route(
+            "/fail",
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "down for maintenance\nsecond line",
+                )
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                "late"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+fn attr(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('\n', "&#10;")
+}
+
+/// A step `n{i}` of `kind` with `lwams:` attributes.
+fn step(i: usize, kind: &str, attrs: &[(&str, &str)]) -> String {
+    let attrs: String = attrs
+        .iter()
+        .map(|(k, v)| format!(r#" lwams:{k}="{}""#, attr(v)))
+        .collect();
+    format!(r#"<bpmn:serviceTask id="n{i}" lwams:kind="{kind}"{attrs}/>"#)
+}
+
+fn output(d: &InstanceDetail, node: &str) -> Value {
+    let run = d
+        .runs
+        .iter()
+        .rev()
+        .find(|r| r.node_id == node)
+        .unwrap_or_else(|| panic!("no run of {node}: {d:?}"));
+    serde_json::from_str(run.output.as_deref().unwrap_or("null")).unwrap()
+}
+
+async fn finished(s: &Served, id: i64) -> InstanceDetail {
+    s.wait_instance(id, "the flow ends", 60, |d| d.instance.status != "running")
+        .await
+}
+
+async fn create_source(s: &Served, body: Value) -> DataSource {
+    let r = s.t.post("/api/v1/data-sources", &s.admin, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()
+}
+
+async fn test_source(s: &Served, id: i64, host: Option<i64>) -> ConnectionTest {
+    let path = match host {
+        Some(h) => format!("/api/v1/data-sources/{id}/test?host_id={h}"),
+        None => format!("/api/v1/data-sources/{id}/test"),
+    };
+    let r = s.t.post(&path, &s.admin, &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+#[tokio::test]
+async fn data_sources_are_validated_and_their_password_never_comes_back() {
+    let s = served().await;
+    let bad = [
+        (json!({ "name": "x", "url": "postgres://db/x" }), "kind"),
+        (
+            json!({ "name": "", "kind": "postgres", "url": "postgres://db/x" }),
+            "name",
+        ),
+        (
+            json!({ "name": "x", "kind": "postgres", "url": "postgres://u:hunter2@db/x" }),
+            "url",
+        ),
+        (
+            json!({ "name": "x", "kind": "mysql", "url": "postgres://db/x" }),
+            "url",
+        ),
+        (json!({ "name": "x", "kind": "oracle", "url": "x" }), ""),
+    ];
+    for (body, field) in bad {
+        let r = s.t.post("/api/v1/data-sources", &s.admin, &body).await;
+        assert!(
+            r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::BAD_REQUEST,
+            "{body}: {} {}",
+            r.status,
+            r.body
+        );
+        if !field.is_empty() {
+            assert_eq!(r.body["field"], field, "{body}: {}", r.body);
+        }
+        assert!(!r.body.to_string().contains("hunter2"), "{}", r.body);
+    }
+    let list: Vec<DataSource> = s.t.get("/api/v1/data-sources", &s.admin).await.json();
+    assert!(list.is_empty(), "nothing was saved: {list:?}");
+
+    let ds = create_source(
+        &s,
+        json!({ "name": "inventory", "kind": "mysql", "url": "jdbc:mariadb://127.0.0.1:3306/test",
+                "username": "root", "password": "s3cret-pw", "comments": "CMDB" }),
+    )
+    .await;
+    assert!(ds.has_password);
+    let r =
+        s.t.post(
+            "/api/v1/data-sources",
+            &s.admin,
+            &json!({ "name": "inventory", "kind": "sqlite", "url": "sqlite:///tmp/x.db" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    for path in [
+        "/api/v1/data-sources".to_string(),
+        format!("/api/v1/data-sources/{}", ds.id),
+    ] {
+        let r = s.t.get(&path, &s.admin).await;
+        assert!(!r.body.to_string().contains("s3cret-pw"), "{}", r.body);
+    }
+    // The password is sealed in the store, not kept in plain text.
+    let mut c = s.t.state.store.conn().await.unwrap();
+    let row = lwams_server::store::data_sources::get(&mut c, 1, ds.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!row.sealed_password.contains("s3cret-pw"));
+    drop(c);
+    // The wrong password (root has none here) is refused by MariaDB, named clearly.
+    let t = test_source(&s, ds.id, None).await;
+    assert!(!t.ok, "{t:?}");
+    assert!(t.message.contains("refused"), "{t:?}");
+    assert!(!t.message.contains("s3cret-pw"), "{t:?}");
+    // Saving without a password keeps it; clear_password removes it, and then it works.
+    let edit = json!({ "name": "inventory", "kind": "mysql", "url": "jdbc:mariadb://127.0.0.1:3306/test",
+                       "username": "root", "comments": "CMDB 2" });
+    let kept: DataSource =
+        s.t.put(&format!("/api/v1/data-sources/{}", ds.id), &s.admin, &edit)
+            .await
+            .json();
+    assert!(kept.has_password && kept.comments == "CMDB 2");
+    let mut cleared = edit.clone();
+    cleared["clear_password"] = json!(true);
+    let cleared: DataSource =
+        s.t.put(
+            &format!("/api/v1/data-sources/{}", ds.id),
+            &s.admin,
+            &cleared,
+        )
+        .await
+        .json();
+    assert!(!cleared.has_password);
+    let t = test_source(&s, ds.id, None).await;
+    assert!(t.ok, "{t:?}");
+    // Search, and delete.
+    let found: Vec<DataSource> =
+        s.t.get("/api/v1/data-sources?q=cmdb", &s.admin)
+            .await
+            .json();
+    assert_eq!(found.len(), 1);
+    let none: Vec<DataSource> = s.t.get("/api/v1/data-sources?q=zzz", &s.admin).await.json();
+    assert!(none.is_empty());
+    let r =
+        s.t.delete(&format!("/api/v1/data-sources/{}", ds.id), &s.admin)
+            .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r =
+        s.t.get(&format!("/api/v1/data-sources/{}", ds.id), &s.admin)
+            .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// A table name unique to this test run.
+fn table(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// create → insert a value holding quotes → select it back → use it in a command →
+/// drop, on one data source; the value arrives intact (quoted as a literal).
+async fn sql_round_trip(s: &Served, source: &str, host: Option<&str>) {
+    let t = table("lwams_sql");
+    let mut where_: Vec<(&str, &str)> = vec![("dataSource", source)];
+    if let Some(h) = host {
+        where_.push(("host", h));
+    }
+    let with = |extra: &[(&'static str, &str)]| -> Vec<(String, String)> {
+        where_
+            .iter()
+            .chain(extra.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let sql_step = |i: usize, extra: &[(&'static str, &str)]| {
+        let attrs = with(extra);
+        let attrs: Vec<(&str, &str)> = attrs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        step(i, "sql", &attrs)
+    };
+    let create = format!("CREATE TABLE {t} (id INTEGER, name VARCHAR(100), score FLOAT)");
+    let insert = format!("INSERT INTO {t} VALUES (1, ${{who}}, 1.5), (2, ${{path}}, NULL)");
+    let select = format!("SELECT id, name, score FROM {t} ORDER BY id");
+    let drop = format!("DROP TABLE {t}");
+    let xml = chain(
+        "sql-flow",
+        &[
+            sql_step(0, &[("sql", &create)]),
+            sql_step(1, &[("sql", &insert), ("resultVariable", "inserted")]),
+            sql_step(2, &[("sql", &select), ("resultVariable", "rows")]),
+            step(
+                3,
+                "localCommand",
+                &[(
+                    "command",
+                    "printf '%s|%s|%s' ${rows.0.name} ${rows.1.name} ${inserted}",
+                )],
+            ),
+            sql_step(4, &[("sql", &drop)]),
+        ],
+    );
+    let who = "O'Brien; DROP TABLE x; --";
+    // A backslash is an escape in MySQL string literals, plain text elsewhere.
+    let path = r"C:\temp\";
+    let id = s
+        .deploy_and_start_with(&xml, "sql-flow", json!({ "who": who, "path": path }))
+        .await;
+    let d = finished(s, id).await;
+    assert_eq!(d.instance.status, "completed", "{source}: {d:#?}");
+    let rows = output(&d, "n2");
+    assert_eq!(rows["columns"], json!(["id", "name", "score"]), "{source}");
+    assert_eq!(rows["rows"][0]["id"], 1, "{source}: {rows}");
+    assert_eq!(rows["rows"][0]["name"], who, "{source}");
+    assert_eq!(rows["rows"][0]["score"], 1.5, "{source}");
+    assert_eq!(rows["rows"][1]["score"], Value::Null, "{source}");
+    assert_eq!(output(&d, "n1")["rowsAffected"], 2, "{source}");
+    let printed = output(&d, "n3");
+    assert_eq!(
+        printed["stdout"],
+        format!("{who}|{path}|2"),
+        "{source}: the values went through intact"
+    );
+}
+
+#[tokio::test]
+async fn sql_steps_query_and_change_postgres_mariadb_and_sqlite_in_cloud() {
+    let s = served().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("steps.db");
+    std::fs::File::create(&file).unwrap();
+    create_source(
+        &s,
+        json!({ "name": "pg", "kind": "postgres", "url": "postgres://127.0.0.1:5432/test", "username": "postgres" }),
+    )
+    .await;
+    create_source(
+        &s,
+        json!({ "name": "maria", "kind": "mysql", "url": "mysql://127.0.0.1:3306/test", "username": "root" }),
+    )
+    .await;
+    create_source(
+        &s,
+        json!({ "name": "file", "kind": "sqlite", "url": format!("sqlite://{}", file.display()) }),
+    )
+    .await;
+    for source in ["pg", "maria", "file"] {
+        sql_round_trip(&s, source, None).await;
+    }
+
+    // A statement the database refuses fails the step with the database's message.
+    let xml = chain(
+        "sql-bad",
+        &[step(
+            0,
+            "sql",
+            &[("dataSource", "pg"), ("sql", "SELECT nope FROM nowhere")],
+        )],
+    );
+    let id = s.deploy_and_start(&xml, "sql-bad").await;
+    let d = finished(&s, id).await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed");
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("nowhere"),
+        "{n0:?}"
+    );
+    // An unknown data source is named.
+    let xml = chain(
+        "sql-missing",
+        &[step(
+            0,
+            "sql",
+            &[("dataSource", "nosuch"), ("sql", "SELECT 1")],
+        )],
+    );
+    let id = s.deploy_and_start(&xml, "sql-missing").await;
+    let d = finished(&s, id).await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("nosuch"),
+        "{n0:?}"
+    );
+}
+
+#[tokio::test]
+async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_boundary() {
+    let s = served().await;
+    let port = http_peer().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let xml = chain(
+        "http-flow",
+        &[
+            step(
+                0,
+                "http",
+                &[
+                    ("url", &format!("{base}/hello")),
+                    ("method", "GET"),
+                    ("resultVariable", "hello"),
+                ],
+            ),
+            step(
+                1,
+                "http",
+                &[
+                    ("url", &format!("{base}/echo")),
+                    ("method", "POST"),
+                    (
+                        "headers",
+                        "Authorization: Bearer ${token}\nContent-Type: application/json",
+                    ),
+                    (
+                        "body",
+                        r#"{"greeting": "${hello.greeting}", "n": ${n0.result.json.n}}"#,
+                    ),
+                    ("resultVariable", "echo"),
+                ],
+            ),
+            step(2, "localCommand", &[("command", "echo ${echo.body}")]),
+        ],
+    );
+    let id = s
+        .deploy_and_start_with(&xml, "http-flow", json!({ "token": "tok-123" }))
+        .await;
+    let d = finished(&s, id).await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let hello = output(&d, "n0");
+    assert_eq!(hello["status"], 200);
+    assert_eq!(hello["json"]["greeting"], "hello");
+    assert!(hello["headers"]["content-type"]
+        .as_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let echo = output(&d, "n1");
+    assert_eq!(echo["json"]["authorization"], "Bearer tok-123");
+    assert_eq!(echo["json"]["contentType"], "application/json");
+    assert_eq!(echo["json"]["body"], r#"{"greeting": "hello", "n": 3}"#);
+    assert_eq!(
+        output(&d, "n2")["stdout"],
+        "{\"greeting\": \"hello\", \"n\": 3}\n"
+    );
+
+    // 503 fails the step with code http:503, which an error boundary catches.
+    let body = format!(
+        r#"<bpmn:startEvent id="start"/>
+        {}
+        <bpmn:boundaryEvent id="caught" attachedToRef="n0"><bpmn:errorEventDefinition errorRef="unavailable"/></bpmn:boundaryEvent>
+        {}
+        <bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>
+        <bpmn:sequenceFlow id="a" sourceRef="start" targetRef="n0"/>
+        <bpmn:sequenceFlow id="b" sourceRef="n0" targetRef="end"/>
+        <bpmn:sequenceFlow id="c" sourceRef="caught" targetRef="n1"/>
+        <bpmn:sequenceFlow id="d" sourceRef="n1" targetRef="end2"/>"#,
+        step(
+            0,
+            "http",
+            &[("url", &format!("{base}/fail")), ("method", "GET")]
+        ),
+        step(1, "localCommand", &[("command", "echo caught")]),
+    );
+    // The error is a root element, beside the process.
+    let xml = bpmn("http-fail", &body).replace(
+        "<bpmn:process ",
+        r#"<bpmn:error id="unavailable" errorCode="http:503"/><bpmn:process "#,
+    );
+    let id = s.deploy_and_start(&xml, "http-fail").await;
+    let d = finished(&s, id).await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let failed = d.runs.iter().find(|r| r.node_id == "n0").unwrap();
+    assert!(
+        failed.error.as_deref().unwrap_or("").contains("HTTP 503"),
+        "{failed:?}"
+    );
+    assert_eq!(output(&d, "n1")["stdout"], "caught\n");
+
+    // A timeout and an unreachable address fail the step, saying so.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    for (key, url, expect) in [
+        ("http-slow", format!("{base}/slow"), "did not answer"),
+        (
+            "http-dead",
+            format!("http://127.0.0.1:{dead_port}/"),
+            "cannot reach",
+        ),
+    ] {
+        let xml = chain(
+            key,
+            &[step(
+                0,
+                "http",
+                &[("url", &url), ("method", "GET"), ("timeout", "1")],
+            )],
+        );
+        let id = s.deploy_and_start(&xml, key).await;
+        let d = finished(&s, id).await;
+        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        assert_eq!(n0.state, "failed", "{key}");
+        assert!(
+            n0.error.as_deref().unwrap_or("").contains(expect),
+            "{key}: {n0:?}"
+        );
+    }
+}
+
+/// write → read → rename → delete a file in `dir`, in cloud or on `host`'s agent.
+async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) {
+    let a = dir.join("note.txt").display().to_string();
+    let b = dir.join("moved.txt").display().to_string();
+    let on = |mut attrs: Vec<(&'static str, String)>| {
+        if let Some(h) = host {
+            attrs.push(("host", h.to_string()));
+        }
+        attrs
+    };
+    let op = |i: usize, attrs: Vec<(&'static str, String)>| {
+        let attrs = on(attrs);
+        let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        step(i, "fileOperation", &attrs)
+    };
+    let xml = chain(
+        "file-flow",
+        &[
+            op(
+                0,
+                vec![
+                    ("tool", "write".into()),
+                    ("filename", a.clone()),
+                    ("body", "hello ${who}".into()),
+                ],
+            ),
+            op(
+                1,
+                vec![
+                    ("tool", "read".into()),
+                    ("filename", a.clone()),
+                    ("resultVariable", "content".into()),
+                ],
+            ),
+            op(
+                2,
+                vec![
+                    ("tool", "rename".into()),
+                    ("filename", a.clone()),
+                    ("newFilename", b.clone()),
+                ],
+            ),
+            step(
+                3,
+                "localCommand",
+                &[("command", &format!("cat {b}; echo; echo ${{content}}"))],
+            ),
+            op(4, vec![("tool", "delete".into()), ("filename", b.clone())]),
+        ],
+    );
+    let id = s
+        .deploy_and_start_with(&xml, "file-flow", json!({ "who": "O'Brien" }))
+        .await;
+    let d = finished(s, id).await;
+    assert_eq!(d.instance.status, "completed", "{host:?}: {d:#?}");
+    assert_eq!(output(&d, "n1")["stdout"], "hello O'Brien");
+    assert_eq!(output(&d, "n3")["stdout"], "hello O'Brien\nhello O'Brien\n");
+    assert!(!std::path::Path::new(&a).exists() && !std::path::Path::new(&b).exists());
+    // Reading a missing file fails the step, naming the file.
+    let xml = chain(
+        "file-missing",
+        &[op(
+            0,
+            vec![("tool", "read".into()), ("filename", a.clone())],
+        )],
+    );
+    let id = s.deploy_and_start(&xml, "file-missing").await;
+    let d = finished(s, id).await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed");
+    assert!(n0.error.as_deref().unwrap_or("").contains(&a), "{n0:?}");
+}
+
+#[tokio::test]
+async fn file_operation_steps_write_read_rename_and_delete_in_cloud() {
+    let s = served().await;
+    let dir = tempfile::tempdir().unwrap();
+    file_round_trip(&s, dir.path(), None).await;
+}
+
+#[tokio::test]
+async fn a_real_sub_manager_runs_http_and_sql_steps_and_tests_data_sources() {
+    let s = served().await;
+    let port = http_peer().await;
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "edge-db" }))
+            .await
+            .json();
+    let work = tempfile::tempdir().unwrap();
+    let root = s.unpack_package(host.id, work.path()).await;
+    let mut agent = start_agent(&root, &work.path().join("agent.log"));
+    s.wait_state(host.id, HostState::Connected).await;
+
+    // A SQLite file that only the agent's machine has (here: the same machine).
+    let file = work.path().join("agent-side.db");
+    std::fs::File::create(&file).unwrap();
+    let lite = create_source(
+        &s,
+        json!({ "name": "agent-file", "kind": "sqlite", "url": format!("sqlite://{}", file.display()) }),
+    )
+    .await;
+    let pg = create_source(
+        &s,
+        json!({ "name": "pg", "kind": "postgres", "url": "postgres://127.0.0.1:5432/test", "username": "postgres" }),
+    )
+    .await;
+    let t = test_source(&s, pg.id, Some(host.id)).await;
+    assert!(t.ok, "{t:?}");
+    let t = test_source(&s, lite.id, Some(host.id)).await;
+    assert!(t.ok, "{t:?}");
+    // Through the agent the step runs there: its host's facts are the node's.
+    sql_round_trip(&s, "agent-file", Some("edge-db")).await;
+    sql_round_trip(&s, "pg", Some("edge-db")).await;
+
+    file_round_trip(&s, work.path(), Some("edge-db")).await;
+
+    let xml = chain(
+        "http-agent",
+        &[step(
+            0,
+            "http",
+            &[
+                ("url", &format!("http://127.0.0.1:{port}/hello")),
+                ("method", "GET"),
+                ("host", "edge-db"),
+            ],
+        )],
+    );
+    let id = s.deploy_and_start(&xml, "http-agent").await;
+    let d = finished(&s, id).await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    assert_eq!(output(&d, "n0")["json"]["n"], 3);
+    let detail = s.host(host.id).await;
+    assert!(
+        detail
+            .recent_tasks
+            .iter()
+            .any(|r| r.what.starts_with("GET http://127.0.0.1") && r.ok),
+        "{:?}",
+        detail.recent_tasks
+    );
+    // A test from a host of another company (or none) is 404.
+    let r =
+        s.t.post(
+            &format!("/api/v1/data-sources/{}/test?host_id=99999", pg.id),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let _ = agent.kill();
+    let _ = agent.wait();
+}

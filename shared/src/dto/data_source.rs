@@ -1,0 +1,97 @@
+//! Data sources (Resource › Data sources, SPEC §3): databases SQL steps run against,
+//! from the server ("in cloud") or from a host's Sub Manager. The password is
+//! write-only: inputs carry it, outputs only say whether one is set.
+
+use super::Id;
+use super::Millis;
+use serde::{Deserialize, Serialize};
+
+/// The database engines a data source can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DataSourceKind {
+    Postgres,
+    /// MySQL and MariaDB (one wire protocol).
+    Mysql,
+    Sqlite,
+}
+
+impl DataSourceKind {
+    pub const ALL: [DataSourceKind; 3] = [
+        DataSourceKind::Postgres,
+        DataSourceKind::Mysql,
+        DataSourceKind::Sqlite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataSourceKind::Postgres => "postgres",
+            DataSourceKind::Mysql => "mysql",
+            DataSourceKind::Sqlite => "sqlite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DataSourceKind> {
+        DataSourceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// What the UI shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            DataSourceKind::Postgres => "PostgreSQL",
+            DataSourceKind::Mysql => "MySQL / MariaDB",
+            DataSourceKind::Sqlite => "SQLite",
+        }
+    }
+
+    /// An example URL for the form's placeholder.
+    pub fn example_url(self) -> &'static str {
+        match self {
+            DataSourceKind::Postgres => "postgres://db.example:5432/inventory",
+            DataSourceKind::Mysql => "mysql://db.example:3306/inventory",
+            DataSourceKind::Sqlite => "sqlite:///var/lib/app/data.db",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataSource {
+    pub id: Id,
+    pub name: String,
+    pub kind: DataSourceKind,
+    /// The database URL without credentials (`postgres://host:port/db`; JDBC URLs are
+    /// accepted and stored as given).
+    pub url: String,
+    pub username: String,
+    /// Whether a password is stored (it is never sent back).
+    pub has_password: bool,
+    pub comments: String,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataSourceInput {
+    pub name: String,
+    pub kind: Option<DataSourceKind>,
+    pub url: String,
+    #[serde(default)]
+    pub username: String,
+    /// `None` or empty on update: keep the stored password. `clear_password` removes it.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub clear_password: bool,
+    #[serde(default)]
+    pub comments: String,
+}
+
+/// "Test connection" of a data source: from the server, or from a host's Sub Manager.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct DataSourceTestQuery {
+    /// The host whose Sub Manager connects (for databases inside a private network).
+    pub host_id: Option<Id>,
+}
