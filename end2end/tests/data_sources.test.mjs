@@ -41,7 +41,7 @@ test('a data source is added, tested, refused with a password in its URL and edi
   // Edit: the stored password is kept (the field says so) and a wrong port fails the test.
   await page.click('tr[data-source=cmdb] [data-testid=edit-data-source]');
   assert.equal(await page.inputValue(`${editor} input[name=password]`), '', 'the password never comes back');
-  assert.match(await page.getAttribute(`${editor} input[name=password]`, 'placeholder'), /unchanged/);
+  assert.match(await page.getAttribute(`${editor} input[name=password]`, 'placeholder'), /unchanged|不变/);
   await page.fill(`${editor} input[name=url]`, 'postgres://127.0.0.1:1/test');
   await page.click('[data-testid=save-data-source]');
   await page.waitForFunction(() => document.querySelector('tr[data-source=cmdb] .mono')?.textContent.includes(':1/'));
