@@ -61,6 +61,12 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}"
 fi
 
+# pywinrm (a real WinRM client) checks that the tests' WinRM server is faithful.
+if [ "$want_tests" = 1 ] && ! python3 -c "import winrm" 2>/dev/null; then
+  log "installing pywinrm (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check pywinrm==0.5.0
+fi
+
 if [ "$want_tests" = 1 ] && [ ! -d end2end/node_modules/playwright-core ]; then
   log "installing end-to-end test packages (npm)"
   (cd end2end && npm ci --no-audit --no-fund)

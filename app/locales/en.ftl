@@ -152,6 +152,8 @@ monitor-complete = Complete task
 monitor-pick-node = Click a node in the diagram to see its inputs, output and log.
 monitor-exit-code = Exit code
 monitor-history = Who did what
+monitor-artifacts = Files the robot left
+monitor-artifact-too-big = Over the size limit: listed, not kept
 monitor-all-runs = Every run
 monitor-legend-completed = succeeded
 monitor-legend-active = running
@@ -247,6 +249,15 @@ ds-clear-password = Remove the stored password
 ds-url-hint = The URL without the password, e.g. postgres://db:5432/inventory, mysql://db:3306/inventory or sqlite:///var/lib/app/data.db (JDBC URLs work too). The password is stored encrypted and never shown again.
 ds-test-from = Test from
 ds-test-from-server = the LWAMS server
+
+scripts-new = New script
+scripts-edit = Edit script
+scripts-view = View
+scripts-kind = Language
+scripts-body = Code
+scripts-variables = Variables
+scripts-none = No scripts yet. Save the commands your flows run again and again, and pick them by name in command and SQL steps.
+scripts-hint = Each ${"{"}name{"}"} becomes the step's value, quoted as a literal of the script's language when the step runs; ${"{"}raw:name{"}"} inserts it as written. Write $${"{"}…{"}"} for a literal ${"{"} (shell variables: $name). The script is saved as a file on the machine that runs it, run by its interpreter (sh, bash, python3, pwsh / powershell, cmd, cscript, java) and removed.
 
 # Step parameters in the designer's properties panel (param-<lwams attribute>)
 param-kind = Step kind

@@ -152,6 +152,8 @@ monitor-complete = 完成任务
 monitor-pick-node = 点击流程图中的节点，查看其输入、输出和日志。
 monitor-exit-code = 退出码
 monitor-history = 操作记录
+monitor-artifacts = 机器人留下的文件
+monitor-artifact-too-big = 超过大小限制：仅列出，未保存
 monitor-all-runs = 全部执行记录
 monitor-legend-completed = 成功
 monitor-legend-active = 运行中
@@ -247,6 +249,15 @@ ds-clear-password = 删除已保存的密码
 ds-url-hint = 不含密码的 URL，例如 postgres://db:5432/inventory、mysql://db:3306/inventory 或 sqlite:///var/lib/app/data.db（也可用 JDBC URL）。密码加密保存，之后不再显示。
 ds-test-from = 测试位置
 ds-test-from-server = LWAMS 服务器
+
+scripts-new = 新建脚本
+scripts-edit = 编辑脚本
+scripts-view = 查看
+scripts-kind = 语言
+scripts-body = 代码
+scripts-variables = 变量
+scripts-none = 还没有脚本。把流程中反复运行的命令保存为脚本，在命令和 SQL 步骤中按名称选用。
+scripts-hint = 步骤运行时，每个 ${"{"}name{"}"} 替换为变量的值，并按脚本语言加引号成为字面量；${"{"}raw:name{"}"} 原样插入。要写字面的 ${"{"} 请写 $${"{"}…{"}"}（shell 变量可写 $name）。脚本保存为运行它的机器上的文件，由对应的解释器（sh、bash、python3、pwsh / powershell、cmd、cscript、java）运行后删除。
 
 # 设计器属性面板中的步骤参数（param-<lwams 属性>）
 param-kind = 步骤类型

@@ -78,7 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />
                     <Route path=path!("/report/templates") view=coming!(Function::ReportTemplates) />
                     <Route path=path!("/report/data") view=coming!(Function::ReportData) />
-                    <Route path=path!("/resource/scripts") view=coming!(Function::ResourceScripts) />
+                    <Route path=path!("/resource/scripts") view=pages::resource::scripts::ScriptsPage />
                     <Route path=path!("/resource/data-sources") view=pages::resource::data_sources::DataSourcesPage />
                     <Route path=path!("/resource/forms") view=coming!(Function::ResourceForms) />
                     <Route path=path!("/resource/globals") view=coming!(Function::ResourceGlobals) />

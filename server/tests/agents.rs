@@ -9,6 +9,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::chain;
+use common::fake_winrm;
 use common::served::{served, start_agent, wait_for};
 use common::sshd::{self, Sshd};
 use serde_json::{json, Value};
@@ -281,6 +282,56 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
         );
     }
 
+    // A library script on the terminal: sent through the command's standard input
+    // (200 KB: more than an SSH packet holds), run by bash in the work dir with the
+    // value quoted, then removed.
+    let filler = "# padding\n".repeat(20_000);
+    let body = format!(
+        "echo \"$BASH_VERSION\" | cut -c1\necho ${{who}}\necho \"$0\"\npwd\n{filler}exit 4\n"
+    );
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "probe", "kind": "bash", "body": body }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let xml = chain(
+        "script-on-sshd",
+        &[format!(
+            r#"<bpmn:serviceTask id="n0" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:script="probe" lwams:workDir="/tmp"/>"#,
+            sshd::USER
+        )],
+    );
+    let id = s.deploy_and_start(&xml, "script-on-sshd").await;
+    let d = s
+        .wait_instance(id, "the script runs", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed", "exit 4 fails the step: {n0:?}");
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("Some(4)"),
+        "{n0:?}"
+    );
+    let out: serde_json::Value = serde_json::from_str(
+        &d.runs
+            .iter()
+            .find(|r| r.node_id == "n0")
+            .and_then(|r| r.output.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let lines: Vec<&str> = out["stdout"].as_str().unwrap().lines().collect();
+    assert!(!lines[0].is_empty(), "run by bash: {out}");
+    assert_eq!(lines[1], "; rm -rf /", "{out}");
+    assert!(lines[2].ends_with("/probe.sh"), "{out}");
+    assert_eq!(lines[3], "/tmp", "{out}");
+    let script_dir = std::path::Path::new(lines[2]).parent().unwrap();
+    assert!(!script_dir.exists(), "the script's directory is removed");
+
     let id = s
         .deploy_and_start(
             &chain("slow", &[remote(0, "sleep 30", r#"lwams:timeout="1""#)]),
@@ -476,7 +527,7 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
         .iter()
         .all(|s| !s.value.contains("hunter2") && s.value.starts_with("v1:")));
     drop(c);
-    // A WinRM terminal is refused clearly (not yet supported) rather than mis-run.
+    // Testing needs the host's Sub Manager, which never connected: said so.
     let test =
         s.t.post(
             &format!("/api/v1/terminals/{tid}/users/{uid}/test"),
@@ -486,7 +537,10 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
         .await;
     assert_eq!(test.body["ok"], false);
     assert!(
-        test.body["message"].as_str().unwrap().contains("winrm"),
+        test.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not connected"),
         "{}",
         test.body
     );
@@ -676,6 +730,101 @@ async fn the_sub_manager_page_signs_in_accounts_allowed_to_and_shows_the_line_an
         .await
         .unwrap();
     assert!(text.contains(r#"name="password""#), "signed out");
+    let _ = agent.kill();
+    let _ = agent.wait();
+}
+
+#[tokio::test]
+async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal_over_winrm() {
+    let winrm = fake_winrm::start("Administrator", "Win-pass-1").await;
+    let s = served().await;
+    let work = tempfile::tempdir().unwrap();
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "win-edge" }))
+            .await
+            .json();
+    let root = s.unpack_package(host.id, work.path()).await;
+    let mut agent = start_agent(&root, &work.path().join("agent.log"));
+    s.wait_state(host.id, HostState::Connected).await;
+
+    let r = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "node2", "host_address": "127.0.0.1", "port": winrm.port, "connection_type": "winrm", "os_name": "Windows" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut terminal: Terminal = r.json();
+    let path = format!("/api/v1/terminals/{}/users", terminal.id);
+    for (user, password) in [("Administrator", "Win-pass-1"), ("guest", "wrong")] {
+        let r =
+            s.t.post(
+                &path,
+                &s.admin,
+                &json!({ "username": user, "auth": "password", "secret": password }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        terminal = r.json();
+    }
+    let t = s.test_connection(&terminal, "Administrator").await;
+    assert!(t.ok, "{t:?}");
+    let t = s.test_connection(&terminal, "guest").await;
+    assert!(!t.ok && t.message.contains("refused"), "{t:?}");
+
+    // A command (values quoted for cmd) and a PowerShell script of the library.
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "win-info", "kind": "powershell", "body": "echo ps:${who}" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let on_node2 = |i: usize, what: &str| {
+        format!(
+            r#"<bpmn:serviceTask id="n{i}" lwams:kind="remoteCommand" lwams:host="win-edge" lwams:terminal="node2" lwams:terminalUser="Administrator" {what}/>"#
+        )
+    };
+    let xml = chain(
+        "on-windows",
+        &[
+            on_node2(
+                0,
+                r#"lwams:command="echo cmd:${who}" lwams:resultVariable="said""#,
+            ),
+            on_node2(1, r#"lwams:script="win-info""#),
+        ],
+    );
+    let id = s.deploy_and_start(&xml, "on-windows").await;
+    let d = s
+        .wait_instance(id, "the flow on WinRM ends", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let out = |node: &str| -> Value {
+        serde_json::from_str(
+            &d.runs
+                .iter()
+                .find(|r| r.node_id == node)
+                .and_then(|r| r.output.clone())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(out("n0")["stdout"], "cmd:; rm -rf /\n", "{}", out("n0"));
+    assert_eq!(out("n1")["stdout"], "ps:; rm -rf /\n", "{}", out("n1"));
+    assert_eq!(winrm.open_shells(), 0, "every shell is deleted");
+    let tasks = s.host(host.id).await.recent_tasks;
+    assert!(
+        tasks
+            .iter()
+            .all(|t| !t.what.contains("Win-pass-1") && !t.detail.contains("Win-pass-1")),
+        "{tasks:?}"
+    );
     let _ = agent.kill();
     let _ = agent.wait();
 }

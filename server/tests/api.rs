@@ -158,6 +158,7 @@ struct HostIds {
     terminal: i64,
     user: i64,
     data_source: i64,
+    script: i64,
 }
 
 fn endpoints(
@@ -460,6 +461,48 @@ fn endpoints(
             None,
         ),
         (
+            Method::GET,
+            "/api/v1/scripts".into(),
+            ResourceScripts,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/instances/{instance_id}/artifacts"),
+            FlowMonitor,
+            View,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/scripts".into(),
+            ResourceScripts,
+            Manage,
+            Some(json!({"name": "s2", "kind": "sh", "body": "uname -a"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/scripts/{}", h.script),
+            ResourceScripts,
+            View,
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/scripts/{}", h.script),
+            ResourceScripts,
+            Manage,
+            Some(json!({"name": "s1", "kind": "python", "body": "print(${x})"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/scripts/{}", h.script),
+            ResourceScripts,
+            Manage,
+            None,
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/terminals/{}", h.terminal),
             SystemHosts,
@@ -569,8 +612,16 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
             &json!({"name": "ds1", "kind": "sqlite", "url": "sqlite:///nonexistent/ds1.db"}),
         )
         .await;
+    let script = t
+        .post(
+            "/api/v1/scripts",
+            &admin,
+            &json!({"name": "s1", "kind": "sh", "body": "ls ${dir}"}),
+        )
+        .await;
     let host_ids = HostIds {
         data_source: ds.body["id"].as_i64().unwrap(),
+        script: script.body["id"].as_i64().unwrap(),
         group: hg.body["id"].as_i64().unwrap(),
         host: host_id,
         terminal,
@@ -615,6 +666,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
             "/host-groups/",
             "/terminals/",
             "/data-sources/",
+            "/scripts/",
         ]
         .iter()
         .any(|p| path.contains(p));

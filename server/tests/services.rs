@@ -12,7 +12,7 @@ use common::served::{served, start_agent, Served};
 use common::{bpmn, chain};
 use serde_json::{json, Value};
 use shared::dto::data_source::DataSource;
-use shared::dto::flow::InstanceDetail;
+use shared::dto::flow::{ArtifactInfo, InstanceDetail};
 use shared::dto::host::{ConnectionTest, Host, HostState};
 
 /// A real HTTP server on a loopback port: `/hello` (JSON), `/echo` (what it got),
@@ -552,6 +552,200 @@ async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) 
     assert!(n0.error.as_deref().unwrap_or("").contains(&a), "{n0:?}");
 }
 
+/// The library scripts [`script_round_trip`] runs (created once per server).
+async fn create_scripts(s: &Served) {
+    let scripts = [
+        (
+            "greet sh",
+            "sh",
+            "printf '%s\\n' ${who}\necho \"dir=$(pwd)\"\nfor w in one two; do echo \"$${w}\"; done",
+        ),
+        (
+            "greet-py",
+            "python",
+            "import sys\nprint(${who})\nsys.exit(int(${code}))",
+        ),
+        (
+            "Greet",
+            "java",
+            "class Greet {\n    public static void main(String[] a) {\n        String s = ${who};\n        System.out.println(s.length() + \":\" + s.substring(0, s.length() - 2));\n    }\n}",
+        ),
+        ("who-rows", "sql", "SELECT ${who} AS who, ${raw:code} AS code"),
+    ];
+    for (name, kind, body) in scripts {
+        let r =
+            s.t.post(
+                "/api/v1/scripts",
+                &s.admin,
+                &json!({ "name": name, "kind": kind, "body": body }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+}
+
+/// Command and SQL steps run library scripts by name: sh, python and java files and a
+/// SQL script, a hostile value arriving intact in each (quoted for its language).
+async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<&str>) {
+    let dir = work_dir.to_string_lossy().into_owned();
+    let with_host = |mut a: Vec<(&'static str, String)>| {
+        if let Some(h) = host {
+            a.push(("host", h.to_string()));
+        }
+        a
+    };
+    let steps: Vec<Vec<(&str, String)>> = vec![
+        with_host(vec![
+            ("script", "greet sh".into()),
+            ("workDir", dir.clone()),
+        ]),
+        with_host(vec![
+            ("script", "greet-py".into()),
+            ("resultVariable", "py".into()),
+        ]),
+        with_host(vec![("script", "Greet".into())]),
+        with_host(vec![
+            ("dataSource", "pg".into()),
+            ("script", "who-rows".into()),
+            ("resultVariable", "rows".into()),
+        ]),
+    ];
+    let kinds = ["localCommand", "localCommand", "localCommand", "sql"];
+    let mut nodes: Vec<String> = steps
+        .iter()
+        .zip(kinds)
+        .enumerate()
+        .map(|(i, (attrs, kind))| {
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            step(i, kind, &attrs)
+        })
+        .collect();
+    // The node's parameters name the script and show what ran.
+    nodes.push(step(
+        4,
+        "localCommand",
+        &[(
+            "command",
+            "printf '%s|%s|%s|%s' ${n0.script.name} ${n0.script.kind} ${n3.script.name} ${n2.command}",
+        )],
+    ));
+    let who = "it's \"x\"; rm -rf / $(id) `id` \\ %PATH% 中文";
+    let key = format!("scripts-{}", host.unwrap_or("cloud"));
+    let id = s
+        .deploy_and_start_with(
+            &chain(&key, &nodes),
+            &key,
+            json!({ "who": who, "code": "0" }),
+        )
+        .await;
+    let d = finished(s, id).await;
+    assert_eq!(d.instance.status, "completed", "{host:?}: {d:#?}");
+    let sh = output(&d, "n0");
+    assert_eq!(
+        sh["stdout"].as_str().unwrap().trim_end(),
+        format!("{who}\ndir={dir}\none\ntwo"),
+        "{host:?}: {sh}"
+    );
+    assert_eq!(output(&d, "n1")["stdout"].as_str().unwrap().trim_end(), who);
+    // Java prints in the platform's encoding: its ASCII part and its length.
+    let ascii = who.trim_end_matches("中文");
+    assert_eq!(
+        output(&d, "n2")["stdout"].as_str().unwrap().trim_end(),
+        format!("{}:{ascii}", who.encode_utf16().count()).trim_end()
+    );
+    let rows = output(&d, "n3");
+    assert_eq!(rows["rows"][0]["who"], who, "{host:?}: {rows}");
+    assert_eq!(rows["rows"][0]["code"], 0, "{host:?}: {rows}");
+    let params = output(&d, "n4");
+    let params = params["stdout"].as_str().unwrap();
+    assert!(
+        params.starts_with("greet sh|sh|who-rows|class Greet"),
+        "{params}"
+    );
+    assert!(params.contains("rm -rf"), "{params}");
+
+    // A script's exit code fails the step like a command's.
+    let id = s
+        .deploy_and_start_with(
+            &chain(&key, &nodes),
+            &key,
+            json!({ "who": who, "code": "3" }),
+        )
+        .await;
+    let d = finished(s, id).await;
+    let n1 = d.nodes.iter().find(|n| n.node_id == "n1").unwrap();
+    assert_eq!(n1.state, "failed", "{host:?}: {n1:?}");
+    assert!(
+        n1.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("exit code Some(3)"),
+        "{n1:?}"
+    );
+}
+
+#[tokio::test]
+async fn library_scripts_run_by_name_with_values_quoted_for_their_language() {
+    let s = served().await;
+    create_source(
+        &s,
+        json!({ "name": "pg", "kind": "postgres", "url": "postgres://127.0.0.1:5432/test", "username": "postgres" }),
+    )
+    .await;
+    create_scripts(&s).await;
+    let dir = tempfile::tempdir().unwrap();
+    script_round_trip(&s, dir.path(), None).await;
+
+    // A malformed placeholder is refused with its line; nothing is saved.
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "bad", "kind": "sh", "body": "ls\necho ${dir" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("line 2"), "{}", r.body);
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "greet sh", "kind": "sh", "body": "ls" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let list: Vec<shared::dto::script::Script> =
+        s.t.get("/api/v1/scripts?q=greet", &s.admin).await.json();
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert!(list
+        .iter()
+        .all(|x| x.updated_by == "Administrator" || !x.updated_by.is_empty()));
+
+    // Wrong or missing scripts fail the step and say why.
+    let cases = [
+        ("localCommand", vec![("script", "nosuch")], "nosuch"),
+        ("localCommand", vec![("script", "who-rows")], "SQL steps"),
+        (
+            "sql",
+            vec![("dataSource", "pg"), ("script", "greet-py")],
+            "SQL scripts",
+        ),
+    ];
+    for (i, (kind, attrs, says)) in cases.into_iter().enumerate() {
+        let key = format!("script-bad-{i}");
+        let id = s
+            .deploy_and_start(&chain(&key, &[step(0, kind, &attrs)]), &key)
+            .await;
+        let d = finished(&s, id).await;
+        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        assert_eq!(n0.state, "failed", "{n0:?}");
+        assert!(
+            n0.error.as_deref().unwrap_or("").contains(says),
+            "{says}: {n0:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn file_operation_steps_write_read_rename_and_delete_in_cloud() {
     let s = served().await;
@@ -594,6 +788,69 @@ async fn a_real_sub_manager_runs_http_and_sql_steps_and_tests_data_sources() {
     sql_round_trip(&s, "pg", Some("edge-db")).await;
 
     file_round_trip(&s, work.path(), Some("edge-db")).await;
+    create_scripts(&s).await;
+    script_round_trip(&s, work.path(), Some("edge-db")).await;
+
+    // RPA: a robot script on the agent's machine; the files it leaves come back and
+    // download from the monitor, company-scoped.
+    let robot = "import os\nos.makedirs('shots', exist_ok=True)\nopen('report.txt', 'w').write('checked ' + ${who})\nopen('shots/page.png', 'wb').write(bytes(range(256)))\nprint('robot done')";
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "robot", "kind": "python", "body": robot }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let xml = chain(
+        "rpa",
+        &[step(0, "rpa", &[("host", "edge-db"), ("script", "robot")])],
+    );
+    let id = s.deploy_and_start(&xml, "rpa").await;
+    let d = finished(&s, id).await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let out = output(&d, "n0");
+    assert_eq!(out["stdout"], "robot done\n", "{out}");
+    assert_eq!(out["artifacts"][1]["name"], "shots/page.png", "{out}");
+    let list: Vec<ArtifactInfo> =
+        s.t.get(&format!("/api/v1/instances/{id}/artifacts"), &s.admin)
+            .await
+            .json();
+    let names: Vec<&str> = list.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["report.txt", "shots/page.png"], "{list:?}");
+    assert_eq!(list[1].size, 256);
+    assert!(list.iter().all(|a| a.stored && a.node_id == "n0"));
+    let (status, headers, body) =
+        s.t.request_raw(
+            axum::http::Method::GET,
+            &format!("/api/v1/instances/{id}/artifacts/{}", list[0].id),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&body[..], "checked ; rm -rf /".as_bytes());
+    assert!(headers[axum::http::header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("report.txt"));
+    let (_, _, png) =
+        s.t.request_raw(
+            axum::http::Method::GET,
+            &format!("/api/v1/instances/{id}/artifacts/{}", list[1].id),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(png.to_vec(), (0..=255u8).collect::<Vec<u8>>());
+    let other = common::other_company_admin(&s.t).await;
+    for path in [
+        format!("/api/v1/instances/{id}/artifacts"),
+        format!("/api/v1/instances/{id}/artifacts/{}", list[0].id),
+    ] {
+        let r = s.t.get(&path, &other).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
 
     let xml = chain(
         "http-agent",

@@ -6,6 +6,7 @@
 
 use crate::dto::data_source::DataSourceKind;
 use crate::dto::host::HostFacts;
+use crate::dto::script::ScriptKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -133,6 +134,22 @@ pub enum TaskSpec {
         database: SqlConnect,
         sql: String,
         timeout_secs: u64,
+    },
+    /// A script of the library, values already substituted: saved as a file and run by
+    /// its language's interpreter on the terminal or the agent's machine, then removed.
+    Script {
+        target: Target,
+        /// The script's language (`kind` names the task itself).
+        language: ScriptKind,
+        /// The library name (shown in logs; the file is named after it).
+        name: String,
+        body: String,
+        work_dir: Option<String>,
+        timeout_secs: u64,
+        /// RPA: run on the agent's machine in a fresh directory and bring back the files
+        /// the script leaves there ([`TaskOutcome::Rpa`]).
+        #[serde(default)]
+        collect_artifacts: bool,
     },
 }
 
@@ -283,11 +300,20 @@ impl TaskSpec {
                 username,
                 ..
             } => format!("{username}@{address}:{port}"),
+            Target::Winrm {
+                endpoint, username, ..
+            } => format!("{username} @ {endpoint}"),
         };
         match self {
             TaskSpec::Command {
                 target, command, ..
             } => format!("{command} — {}", at(target)),
+            TaskSpec::Script {
+                target,
+                language,
+                name,
+                ..
+            } => format!("{} script {name} — {}", language.label(), at(target)),
             TaskSpec::TestConnection { target, .. } => format!("connection test — {}", at(target)),
             TaskSpec::Transfer {
                 target,
@@ -325,7 +351,8 @@ impl TaskSpec {
         match &mut s {
             TaskSpec::Command { target, .. }
             | TaskSpec::TestConnection { target, .. }
-            | TaskSpec::Transfer { target, .. } => target.redact(),
+            | TaskSpec::Transfer { target, .. }
+            | TaskSpec::Script { target, .. } => target.redact(),
             TaskSpec::Http { request, .. } => request.headers = request.shown_headers(),
             TaskSpec::Sql { database, .. } => database.password = "***".into(),
             TaskSpec::FileOp { .. } => {}
@@ -345,20 +372,33 @@ pub enum Target {
         username: String,
         auth: SshAuth,
     },
+    /// A Windows terminal over WinRM (WS-Management), Basic authentication.
+    Winrm {
+        /// `http(s)://address:port/wsman`.
+        endpoint: String,
+        username: String,
+        password: String,
+        /// Check the server's certificate (HTTPS).
+        verify_tls: bool,
+    },
 }
 
 impl Target {
     fn redact(&mut self) {
-        if let Target::Ssh { auth, .. } = self {
-            *auth = match auth {
-                SshAuth::Password { .. } => SshAuth::Password {
-                    password: "***".into(),
-                },
-                SshAuth::Key { .. } => SshAuth::Key {
-                    private_key: "***".into(),
-                    passphrase: None,
-                },
+        match self {
+            Target::Ssh { auth, .. } => {
+                *auth = match auth {
+                    SshAuth::Password { .. } => SshAuth::Password {
+                        password: "***".into(),
+                    },
+                    SshAuth::Key { .. } => SshAuth::Key {
+                        private_key: "***".into(),
+                        passphrase: None,
+                    },
+                }
             }
+            Target::Winrm { password, .. } => *password = "***".into(),
+            Target::Local => {}
         }
     }
 }
@@ -386,6 +426,19 @@ pub struct CommandResult {
     pub truncated: bool,
     pub duration_ms: u64,
 }
+
+/// A file an RPA script left behind, by its path inside the script's directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub name: String,
+    pub size: u64,
+    /// The content, base64; `None` when it was over [`ARTIFACT_LIMITS`] (listed only).
+    pub content: Option<String>,
+}
+
+/// What an RPA step brings back: at most this many files, this many bytes each and in
+/// all (the rest is listed without content).
+pub const ARTIFACT_LIMITS: (usize, u64, u64) = (50, 8 * 1024 * 1024, 8 * 1024 * 1024);
 
 /// At most this much of stdout and of stderr is kept (the rest is counted, not stored).
 pub const OUTPUT_CAP: usize = 1024 * 1024;
@@ -442,6 +495,11 @@ pub enum TaskOutcome {
     Sql {
         result: SqlResult,
     },
+    /// An RPA script ran; the files it left in its directory.
+    Rpa {
+        result: CommandResult,
+        artifacts: Vec<Artifact>,
+    },
     Failed {
         error: String,
         code: FailureCode,
@@ -452,6 +510,13 @@ impl TaskOutcome {
     /// Whether it went well, and one line saying how it ended (for logs and lists).
     pub fn summary(&self) -> (bool, String) {
         match self {
+            TaskOutcome::Rpa { result, artifacts } => {
+                let (ok, line) = TaskOutcome::Ran {
+                    result: result.clone(),
+                }
+                .summary();
+                (ok, format!("{line}, {} artefact(s)", artifacts.len()))
+            }
             TaskOutcome::Ran { result } => (
                 result.exit_code == Some(0),
                 format!(

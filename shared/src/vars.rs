@@ -56,6 +56,24 @@ pub fn resolve(
     Ok(out)
 }
 
+/// The variables a template names (`${a}`, `${raw:b}` → `a`, `b`), each once, in order
+/// of first use; malformed placeholders are skipped.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let names = std::cell::RefCell::new(Vec::<String>::new());
+    let _ = resolve(
+        template,
+        |p| {
+            let mut n = names.borrow_mut();
+            if !n.iter().any(|x| x == p) {
+                n.push(p.to_string());
+            }
+            Some(String::new())
+        },
+        |s| s.to_string(),
+    );
+    names.into_inner()
+}
+
 /// Quotes a value as one word for POSIX `sh`.
 pub fn sh_quote(v: &str) -> String {
     if !v.is_empty()
@@ -65,6 +83,14 @@ pub fn sh_quote(v: &str) -> String {
         return v.to_string();
     }
     format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+/// Quotes a value as one argument on a Windows `cmd` command line: in double quotes,
+/// inner `"` doubled (how the C runtime reads it back); `& | < > ^` are literal inside
+/// the quotes. cmd still expands `%NAME%` of a defined variable on a command line.
+pub fn cmd_quote(v: &str) -> String {
+    let flat = v.replace(['\r', '\n'], " ");
+    format!("\"{}\"", flat.replace('"', "\"\""))
 }
 
 /// Quotes a value as a standard SQL string literal (`'` doubled).
@@ -155,6 +181,22 @@ mod tests {
             resolve("${ }", look, sh_quote).unwrap_err(),
             VarError::Empty(0)
         );
+    }
+
+    #[test]
+    fn cmd_quote_keeps_operators_inside_double_quotes() {
+        assert_eq!(cmd_quote("a & b"), "\"a & b\"");
+        assert_eq!(cmd_quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cmd_quote("two\nlines"), "\"two lines\"");
+    }
+
+    #[test]
+    fn placeholders_are_listed_once_in_order() {
+        assert_eq!(
+            placeholders("ls ${dir} $${HOME} ${raw:opts} ${dir} ${collect.result}"),
+            vec!["dir", "opts", "collect.result"]
+        );
+        assert!(placeholders("no ${ end").is_empty());
     }
 
     #[test]

@@ -75,10 +75,7 @@ pub async fn run(
                 if !db.password.is_empty() {
                     o = o.password(&db.password);
                 }
-                let mut c = o.connect().await.map_err(connect_error)?;
-                let r = execute::<sqlx::Postgres>(&mut c, sql, |d| d.rows_affected()).await;
-                let _ = c.close().await;
-                r?
+                once::<sqlx::Postgres, _>(o, sql, |d| d.rows_affected()).await?
             }
             DataSourceKind::Mysql => {
                 let mut o = MySqlConnectOptions::from_str(&url).map_err(bad_url)?;
@@ -88,19 +85,13 @@ pub async fn run(
                 if !db.password.is_empty() {
                     o = o.password(&db.password);
                 }
-                let mut c = o.connect().await.map_err(connect_error)?;
-                let r = execute::<sqlx::MySql>(&mut c, sql, |d| d.rows_affected()).await;
-                let _ = c.close().await;
-                r?
+                once::<sqlx::MySql, _>(o, sql, |d| d.rows_affected()).await?
             }
             DataSourceKind::Sqlite => {
                 let o = SqliteConnectOptions::from_str(&url)
                     .map_err(bad_url)?
                     .create_if_missing(false);
-                let mut c = o.connect().await.map_err(connect_error)?;
-                let r = execute::<sqlx::Sqlite>(&mut c, sql, |d| d.rows_affected()).await;
-                let _ = c.close().await;
-                r?
+                once::<sqlx::Sqlite, _>(o, sql, |d| d.rows_affected()).await?
             }
         };
         result.duration_ms = started.elapsed().as_millis() as u64;
@@ -118,6 +109,26 @@ fn connect_error(e: sqlx::Error) -> SqlError {
         sqlx::Error::Configuration(c) => SqlError::Url(c.to_string()),
         other => SqlError::Unreachable(other.to_string()),
     }
+}
+
+/// Connects, runs the statements and closes the connection.
+async fn once<DB, O>(
+    options: O,
+    sql: &str,
+    affected: impl Fn(&DB::QueryResult) -> u64,
+) -> Result<SqlResult, SqlError>
+where
+    DB: Database,
+    O: ConnectOptions<Connection = DB::Connection>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'r> String: sqlx::Decode<'r, DB>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let mut c = options.connect().await.map_err(connect_error)?;
+    let r = execute::<DB>(&mut c, sql, affected).await;
+    let _ = c.close().await;
+    r
 }
 
 /// Runs the statements and collects rows and counts.

@@ -224,10 +224,25 @@ impl SshPool {
         cancel: impl std::future::Future<Output = ()>,
         on_output: OnOutput<'_>,
     ) -> Result<CommandResult, SshError> {
+        self.run_fed(t, command, &[], timeout, cancel, on_output)
+            .await
+    }
+
+    /// As `run`, writing `input` to the command's standard input first (then its end),
+    /// when not empty.
+    pub async fn run_fed(
+        &self,
+        t: &SshTarget,
+        command: &str,
+        input: &[u8],
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+        on_output: OnOutput<'_>,
+    ) -> Result<CommandResult, SshError> {
         let started = Instant::now();
         let work = async {
             let channel = self.channel(t).await?;
-            run_on_channel(channel, command, on_output).await
+            run_on_channel(channel, command, input, on_output).await
         };
         let outcome = tokio::select! {
             r = tokio::time::timeout(timeout, work) => r.map_err(|_| SshError::Timeout(timeout))?,
@@ -246,12 +261,23 @@ impl SshPool {
 async fn run_on_channel(
     mut channel: russh::Channel<client::Msg>,
     command: &str,
+    input: &[u8],
     on_output: OnOutput<'_>,
 ) -> Result<(Option<i32>, String, String, bool), SshError> {
     channel
         .exec(true, command)
         .await
         .map_err(|e| SshError::Protocol(e.to_string()))?;
+    if !input.is_empty() {
+        channel
+            .data(input)
+            .await
+            .map_err(|e| SshError::Protocol(e.to_string()))?;
+        channel
+            .eof()
+            .await
+            .map_err(|e| SshError::Protocol(e.to_string()))?;
+    }
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut truncated = false;
     let mut code = None;

@@ -4,14 +4,18 @@
 use super::file_op::{self, FileOpError};
 use super::http::{self, HttpError};
 use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
+use super::script::{self, ScriptError};
 use super::sql::{self, SqlError};
 use super::ssh::{SshError, SshPool, SshTarget};
 use super::transfer::{self, TransferError};
+use super::winrm::{self, WinrmTarget};
 use shared::agent::{Direction, FailureCode, Target, TaskOutcome, TaskSpec, TransferProtocol};
 use std::time::Duration;
 
 /// What `TestConnection` runs on the terminal.
 pub const PROBE_COMMAND: &str = "uname -a";
+/// What `TestConnection` runs on a Windows terminal (WinRM).
+pub const WINDOWS_PROBE_COMMAND: &str = "hostname";
 
 /// Carries out `spec` until it ends or `cancel` completes.
 pub async fn run(
@@ -44,12 +48,101 @@ pub async fn run(
             )
             .await
         }
+        TaskSpec::Script {
+            target,
+            language,
+            name,
+            body,
+            work_dir,
+            timeout_secs,
+            collect_artifacts,
+        } => {
+            let timeout = Duration::from_secs((*timeout_secs).max(1));
+            if *collect_artifacts {
+                if *target != Target::Local {
+                    return failed(
+                        &"RPA scripts run on the agent's own machine",
+                        FailureCode::Other,
+                    );
+                }
+                return match script::run_rpa(*language, name, body, timeout, cancel, on_output)
+                    .await
+                {
+                    Ok((result, artifacts)) => TaskOutcome::Rpa { result, artifacts },
+                    Err(ScriptError::Local(e)) => failed(&e, local_code(&e)),
+                    Err(e) => failed(&e, FailureCode::Other),
+                };
+            }
+            let ran = match target {
+                Target::Local => {
+                    script::run_local(
+                        *language,
+                        name,
+                        body,
+                        work_dir.clone(),
+                        timeout,
+                        cancel,
+                        on_output,
+                    )
+                    .await
+                }
+                Target::Ssh {
+                    address,
+                    port,
+                    username,
+                    auth,
+                } => {
+                    let t = ssh_target(address, *port, username, auth);
+                    script::run_ssh(
+                        pool,
+                        &t,
+                        *language,
+                        name,
+                        body,
+                        work_dir.as_deref(),
+                        timeout,
+                        cancel,
+                        on_output,
+                    )
+                    .await
+                }
+                Target::Winrm {
+                    endpoint,
+                    username,
+                    password,
+                    verify_tls,
+                } => {
+                    let t = winrm_target(endpoint, username, password, *verify_tls);
+                    script::run_winrm(
+                        &t,
+                        *language,
+                        body,
+                        work_dir.as_deref(),
+                        timeout,
+                        cancel,
+                        on_output,
+                    )
+                    .await
+                }
+            };
+            return match ran {
+                Ok(result) => TaskOutcome::Ran { result },
+                Err(ScriptError::Local(e)) => failed(&e, local_code(&e)),
+                Err(ScriptError::Ssh(e)) => failed(&e, e.code()),
+                Err(ScriptError::Winrm(e)) => failed(&e, e.code()),
+                Err(e) => failed(&e, FailureCode::Other),
+            };
+        }
         TaskSpec::Command {
             target,
             command,
             work_dir,
             timeout_secs,
         } => (target, command.as_str(), work_dir.clone(), *timeout_secs),
+        TaskSpec::TestConnection {
+            target: target @ Target::Winrm { .. },
+            timeout_secs,
+        } => (target, WINDOWS_PROBE_COMMAND, None, *timeout_secs),
         TaskSpec::TestConnection {
             target,
             timeout_secs,
@@ -65,14 +158,7 @@ pub async fn run(
             };
             match local::run_until(&req, cancel, on_output).await {
                 Ok(result) => TaskOutcome::Ran { result },
-                Err(e) => failed(
-                    &e,
-                    match e {
-                        LocalCommandError::Timeout(_) => FailureCode::Timeout,
-                        LocalCommandError::Cancelled => FailureCode::Cancelled,
-                        _ => FailureCode::Other,
-                    },
-                ),
+                Err(e) => failed(&e, local_code(&e)),
             }
         }
         Target::Ssh {
@@ -93,6 +179,27 @@ pub async fn run(
                 Err(e) => failed(&e, SshError::code(&e)),
             }
         }
+        Target::Winrm {
+            endpoint,
+            username,
+            password,
+            verify_tls,
+        } => {
+            let t = winrm_target(endpoint, username, password, *verify_tls);
+            match winrm::run(&t, command, work_dir.as_deref(), timeout, cancel, on_output).await {
+                Ok(result) => TaskOutcome::Ran { result },
+                Err(e) => failed(&e, e.code()),
+            }
+        }
+    }
+}
+
+fn winrm_target(endpoint: &str, username: &str, password: &str, verify_tls: bool) -> WinrmTarget {
+    WinrmTarget {
+        endpoint: endpoint.to_string(),
+        username: username.to_string(),
+        password: password.to_string(),
+        verify_tls,
     }
 }
 
@@ -178,6 +285,14 @@ pub async fn run_service(
     }
 }
 
+fn local_code(e: &LocalCommandError) -> FailureCode {
+    match e {
+        LocalCommandError::Timeout(_) => FailureCode::Timeout,
+        LocalCommandError::Cancelled => FailureCode::Cancelled,
+        _ => FailureCode::Other,
+    }
+}
+
 fn ssh_target(
     address: &str,
     port: u16,
@@ -210,7 +325,10 @@ async fn transfer(
         auth,
     } = target
     else {
-        return failed(&"file distribution needs a terminal", FailureCode::Other);
+        return failed(
+            &"file distribution needs a terminal reached over SSH (SFTP or SCP)",
+            FailureCode::Other,
+        );
     };
     let t = ssh_target(address, *port, username, auth);
     match transfer::transfer(

@@ -6,11 +6,13 @@ use super::hub::AgentHub;
 use crate::crypto::SecretBox;
 use crate::store::data_sources::{self, DataSourceRow};
 use crate::store::hosts;
+use crate::store::scripts;
 use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
 use shared::agent::{SqlConnect, SshAuth, Target, TaskOutcome, TaskSpec};
 use shared::dto::host::{ConnectionType, Host, TerminalAuth};
+use shared::dto::script::Script;
 use shared::dto::Id;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,10 @@ pub enum ReachError {
     NoDataSource(String),
     #[error("data source {0}: its password cannot be unsealed (was the secret key changed?)")]
     DataSourceSecret(String),
+    #[error("terminal {0}: WinRM accounts sign in with a password")]
+    WinrmPassword(String),
+    #[error("script {0:?} is not in the script library")]
+    NoScript(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -55,14 +61,7 @@ impl Resolved {
     /// `${nodeId.host.*}`, `${nodeId.terminal.*}`, `${nodeId.terminalUser.*}` (SPEC §8.2).
     pub fn node_params(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        let mut host = Map::new();
-        host.insert("id".into(), json!(self.host.id));
-        host.insert("name".into(), json!(self.host.name));
-        host.insert("comments".into(), json!(self.host.comments));
-        for (k, v) in &self.host.facts {
-            host.insert(k.clone(), json!(v));
-        }
-        m.insert("host".into(), Value::Object(host));
+        m.insert("host".into(), host_params(&self.host));
         if let Some((t, u)) = &self.terminal {
             m.insert(
                 "terminal".into(),
@@ -81,6 +80,30 @@ impl Resolved {
         }
         m
     }
+}
+
+/// The WS-Management endpoint of a Windows terminal: HTTPS on 5986 (WinRM's HTTPS
+/// port, certificate checked), HTTP elsewhere.
+pub fn winrm_endpoint(address: &str, port: u16) -> String {
+    let scheme = if port == 5986 { "https" } else { "http" };
+    let host = if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
+    };
+    format!("{scheme}://{host}:{port}/wsman")
+}
+
+/// `${nodeId.host.*}` (SPEC §8.2): the host's id, name, comments and reported facts.
+pub fn host_params(host: &Host) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(host.id));
+    m.insert("name".into(), json!(host.name));
+    m.insert("comments".into(), json!(host.comments));
+    for (k, v) in &host.facts {
+        m.insert(k.clone(), json!(v));
+    }
+    Value::Object(m)
 }
 
 /// The store, the key and the hub: everything a remote step needs.
@@ -157,33 +180,40 @@ impl Reach {
         })
     }
 
-    /// Runs an HTTP or SQL task here on the server (`host` `None`: "in cloud") or on
-    /// that host's Sub Manager (looked up in the company).
+    /// A script of the company's library, by name.
+    pub async fn script(&self, company_id: Id, name: &str) -> Result<Script, ReachError> {
+        let mut c = self.store.conn().await?;
+        scripts::find(&mut c, company_id, name)
+            .await?
+            .ok_or_else(|| ReachError::NoScript(name.to_string()))
+    }
+
+    /// A host of the company, by name or id, as a step names it.
+    pub async fn host(&self, company_id: Id, reference: &str) -> Result<Host, ReachError> {
+        let mut c = self.store.conn().await?;
+        hosts::find_host(&mut c, company_id, reference)
+            .await?
+            .ok_or_else(|| ReachError::NoHost(reference.to_string()))
+    }
+
+    /// Runs an HTTP, SQL or file operation task here on the server (`host` `None`:
+    /// "in cloud") or on that host's Sub Manager.
     pub async fn run_service(
         &self,
         company_id: Id,
-        host: Option<&str>,
+        host: Option<&Host>,
         spec: TaskSpec,
         cancel: impl std::future::Future<Output = ()>,
-    ) -> Result<(Option<Host>, TaskOutcome), ReachError> {
-        let Some(host) = host else {
-            return Ok((
-                None,
-                agent::executors::task::run_service(&spec, cancel).await,
-            ));
-        };
-        let mut c = self.store.conn().await?;
-        let host = hosts::find_host(&mut c, company_id, host)
-            .await?
-            .ok_or_else(|| ReachError::NoHost(host.to_string()))?;
-        drop(c);
-        let outcome = self.hub.run(company_id, host.id, spec, None, cancel).await;
-        Ok((Some(host), outcome))
+    ) -> TaskOutcome {
+        match host {
+            None => agent::executors::task::run_service(&spec, cancel).await,
+            Some(h) => self.hub.run(company_id, h.id, spec, None, cancel).await,
+        }
     }
 
     /// The task target for a terminal account, its secret unsealed.
     pub fn target(&self, t: &TerminalRow, u: &TerminalUserRow) -> Result<Target, ReachError> {
-        if t.connection_type != ConnectionType::Ssh {
+        if t.connection_type == ConnectionType::Rexec {
             return Err(ReachError::Unsupported(
                 t.host_name.clone(),
                 t.connection_type.as_str(),
@@ -199,6 +229,17 @@ impl Reach {
                 .map_err(|_| ReachError::Secret(t.host_name.clone()))
         };
         let secret = open(&u.sealed_secret)?.unwrap_or_default();
+        if t.connection_type == ConnectionType::Winrm {
+            if u.auth != TerminalAuth::Password {
+                return Err(ReachError::WinrmPassword(t.host_name.clone()));
+            }
+            return Ok(Target::Winrm {
+                endpoint: winrm_endpoint(&t.host_address, t.port),
+                username: u.username.clone(),
+                password: secret,
+                verify_tls: true,
+            });
+        }
         let auth = match u.auth {
             TerminalAuth::Password => SshAuth::Password { password: secret },
             TerminalAuth::PrivateKey => SshAuth::Key {

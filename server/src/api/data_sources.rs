@@ -4,11 +4,11 @@
 
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::hosts::SECRET_MAX;
-use crate::agents::reach::ReachError;
 use crate::auth::Principal;
 use crate::error::{unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::data_sources::{self, DataSourceFields};
+use crate::store::hosts;
 use crate::store::StoreError;
 use agent::executors::sql::{normalise_url, url_has_password};
 use axum::extract::State;
@@ -56,7 +56,7 @@ fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
         FieldError::new(
             "kind",
             FieldErrorCode::Required,
-            "kind: postgres, mysql or sqlite",
+            "is required: postgres, mysql or sqlite",
         )
     })?;
     let url = validate::required_text("url", &req.url, validate::TEXT_MAX)?;
@@ -64,7 +64,7 @@ fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
         return Err(FieldError::new(
             "url",
             FieldErrorCode::Invalid,
-            "url: put the password in the password field, not in the URL",
+            "put the password in the password field, not in the URL",
         ));
     }
     let normal = normalise_url(kind, &url);
@@ -77,7 +77,11 @@ fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
         return Err(FieldError::new(
             "url",
             FieldErrorCode::Invalid,
-            format!("url: a {} URL such as {}", kind.label(), kind.example_url()),
+            format!(
+                "must be a {} URL such as {}",
+                kind.label(),
+                kind.example_url()
+            ),
         ));
     }
     let username = validate::optional_text("username", &req.username, validate::LOGIN_MAX)?;
@@ -86,7 +90,7 @@ fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
         return Err(FieldError::new(
             "password",
             FieldErrorCode::TooLong,
-            "password: at most 16 KB",
+            "is too long: at most 16 KB",
         ));
     }
     Ok(Fields {
@@ -242,20 +246,25 @@ pub async fn test_data_source(
         Ok(d) => d,
         Err(e) => return Ok(Json(answer(false, e.to_string()))),
     };
-    let host = q.host_id.map(|h| h.to_string());
+    let host = match q.host_id {
+        Some(host_id) => {
+            let mut c = state.store.conn().await?;
+            Some(
+                hosts::get_host(&mut c, p.company_id, host_id)
+                    .await?
+                    .ok_or(AppError::NotFound("host"))?,
+            )
+        }
+        None => None,
+    };
     let spec = TaskSpec::Sql {
         database,
         sql: PROBE_SQL.into(),
         timeout_secs: 20,
     };
-    let outcome = match reach
-        .run_service(p.company_id, host.as_deref(), spec, std::future::pending())
-        .await
-    {
-        Ok((_, outcome)) => outcome,
-        Err(ReachError::NoHost(_)) => return Err(AppError::NotFound("host")),
-        Err(e) => return Err(AppError::Internal(e.into())),
-    };
+    let outcome = reach
+        .run_service(p.company_id, host.as_ref(), spec, std::future::pending())
+        .await;
     Ok(Json(match outcome {
         TaskOutcome::Sql { .. } => answer(true, format!("{PROBE_SQL} answered")),
         TaskOutcome::Failed { error, .. } => answer(false, error),

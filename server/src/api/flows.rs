@@ -8,6 +8,7 @@ use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
 use crate::engine::runtime::{Actor, StartSpec};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::artifacts;
 use crate::store::flows::{self, DefinitionRow, InstanceListRow};
 use crate::store::users;
 use axum::extract::State;
@@ -17,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
-    DeployFlow, FlowProblem, FlowVersion, Instance, InstanceAction, InstanceControl,
+    ArtifactInfo, DeployFlow, FlowProblem, FlowVersion, Instance, InstanceAction, InstanceControl,
     InstanceDetail, InstanceQuery, NodeRun, StartInstance,
 };
 use shared::dto::{Id, ListQuery, Page};
@@ -35,6 +36,11 @@ pub fn router() -> Router<AppState> {
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/control", post(control_instance))
         .route("/instances/{id}/diagram", get(instance_diagram))
+        .route("/instances/{id}/artifacts", get(list_artifacts))
+        .route(
+            "/instances/{id}/artifacts/{artifact}",
+            get(download_artifact),
+        )
 }
 
 fn version_dto(r: DefinitionRow) -> FlowVersion {
@@ -236,6 +242,78 @@ pub async fn instance_diagram(
         .await?
         .ok_or(AppError::NotFound("instance"))?;
     Ok(xml_response(xml))
+}
+
+/// The files RPA steps of an instance brought back.
+#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts", tag = "flows",
+    responses((status = 200, body = [ArtifactInfo]), (status = 404, body = ErrorBody)))]
+pub async fn list_artifacts(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+) -> AppResult<Json<Vec<ArtifactInfo>>> {
+    p.require(Function::FlowMonitor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    flows::get_instance(&mut c, p.company_id, id)
+        .await?
+        .ok_or(AppError::NotFound("instance"))?;
+    Ok(Json(artifacts::list(&mut c, p.company_id, id).await?))
+}
+
+/// One artefact's content, as a download.
+#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts/{artifact}", tag = "flows",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download_artifact(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam((id, artifact)): PathParam<(Id, Id)>,
+) -> AppResult<Response> {
+    p.require(Function::FlowMonitor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let (name, content) = artifacts::content(&mut c, p.company_id, id, artifact)
+        .await?
+        .ok_or(AppError::NotFound("artefact"))?;
+    let content = content.ok_or(AppError::NotFound(
+        "artefact content (it was over the size limits)",
+    ))?;
+    // The last path part, without quotes or control characters, for the header.
+    let file: String = name
+        .rsplit('/')
+        .next()
+        .unwrap_or("artefact")
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+        .collect();
+    let ascii: String = file
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '_' })
+        .collect();
+    let encoded: String = file
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/octet-stream".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_string(),
+            ),
+        ],
+        content,
+    )
+        .into_response())
 }
 
 /// The latest version of every flow.

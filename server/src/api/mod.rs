@@ -9,6 +9,7 @@ pub mod extract;
 pub mod flows;
 pub mod groups;
 pub mod hosts;
+pub mod scripts;
 pub mod users;
 
 use crate::error::AppError;
@@ -27,7 +28,7 @@ use utoipa::OpenApi;
         groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
         groups::delete_group, groups::add_members, groups::remove_member,
         flows::deploy, flows::list_flows, flows::flow_versions, flows::list_instances, flows::get_instance,
-        flows::start_instance, flows::control_instance, flows::instance_diagram, flows::version_xml, flows::version_diff,
+        flows::start_instance, flows::control_instance, flows::instance_diagram, flows::list_artifacts, flows::download_artifact, flows::version_xml, flows::version_diff,
         hosts::list_host_groups, hosts::create_host_group, hosts::update_host_group, hosts::delete_host_group,
         hosts::list_hosts, hosts::create_host, hosts::get_host, hosts::update_host, hosts::delete_host,
         hosts::rotate_credential, hosts::download_package,
@@ -36,6 +37,7 @@ use utoipa::OpenApi;
         hosts::test_connection,
         data_sources::list_data_sources, data_sources::get_data_source, data_sources::create_data_source,
         data_sources::update_data_source, data_sources::delete_data_source, data_sources::test_data_source,
+        scripts::list_scripts, scripts::get_script, scripts::create_script, scripts::update_script, scripts::delete_script,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
@@ -44,6 +46,7 @@ use utoipa::OpenApi;
         (name = "groups", description = "System › User groups and permissions"),
         (name = "hosts", description = "System › Hosts: host groups, hosts (Sub Manager agents), terminals and their accounts"),
         (name = "data sources", description = "Resource › Data sources: databases SQL steps run against"),
+        (name = "scripts", description = "Resource › Scripts: the script library command and SQL steps run by name"),
         (name = "flows", description = "Flow › Editor (deployed versions) and Flow › Monitor (instances)"),
     )
 )]
@@ -59,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .merge(flows::router())
         .merge(hosts::router())
         .merge(data_sources::router())
+        .merge(scripts::router())
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", v1).route(
         "/api/openapi.json",

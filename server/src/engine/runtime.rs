@@ -17,8 +17,10 @@ use super::conditions::CelConditions;
 use super::core::{step, Command, Event, InstanceState, InstanceStatus, NodeState};
 use super::steps;
 use super::timers;
+use crate::store::artifacts;
 use crate::store::jobs::{self, JobKind, JobRow, NewJob};
 use crate::store::{flows, now_millis, Conn, Savepoint, Store, StoreError};
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shared::dto::flow::{LiveUpdate, NodeStatus};
@@ -191,10 +193,19 @@ struct RunEnd {
     status: &'static str,
     output: Option<String>,
     error: Option<String>,
+    /// Files an RPA step brought back, saved with the run.
+    artifacts: Option<RunArtifacts>,
+}
+
+#[derive(Clone)]
+struct RunArtifacts {
+    company_id: Id,
+    node_id: String,
+    files: Vec<shared::agent::Artifact>,
 }
 
 impl RunEnd {
-    /// Records how a node run ended.
+    /// Records how a node run ended (and its artefacts, in the same transaction).
     async fn save(&self, tx: &mut Conn, instance: Id) -> RuntimeResult<()> {
         flows::finish_node_run(
             tx,
@@ -206,6 +217,21 @@ impl RunEnd {
             self.error.as_deref(),
         )
         .await?;
+        if let Some(a) = &self.artifacts {
+            let at = artifacts::ArtifactOrigin {
+                company_id: a.company_id,
+                instance_id: instance,
+                node_id: &a.node_id,
+                ni: self.ni,
+                attempt: self.attempt,
+            };
+            let b64 = base64::engine::general_purpose::STANDARD;
+            for f in &a.files {
+                // Content that does not decode is kept as listed only.
+                let content = f.content.as_deref().and_then(|c| b64.decode(c).ok());
+                artifacts::insert(tx, &at, &f.name, f.size as i64, content.as_deref()).await?;
+            }
+        }
         Ok(())
     }
 }
@@ -1278,6 +1304,11 @@ impl Runtime {
             status,
             output: f.and_then(|f| f.output.as_ref()).map(|o| o.to_string()),
             error: f.filter(|f| !f.ok).map(|f| f.message.clone()),
+            artifacts: f.filter(|f| !f.artifacts.is_empty()).map(|f| RunArtifacts {
+                company_id,
+                node_id: node.id.clone(),
+                files: f.artifacts.clone(),
+            }),
         };
         let Some(f) = finished else {
             let mut tx = self.inner.store.begin().await?;
@@ -1591,6 +1622,7 @@ impl Runtime {
                             status: "interrupted",
                             output: None,
                             error: Some(message.clone()),
+                            artifacts: None,
                         }),
                     };
                     if let Err(RuntimeError::Refused(_)) = self.apply(None, instance, change).await

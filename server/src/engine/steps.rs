@@ -7,16 +7,19 @@
 use super::compile::{Behaviour, ExecNode, Executable};
 use super::core::Event;
 use crate::agents::hub::OutputSink;
-use crate::agents::reach::{Reach, RemoteRef};
+use crate::agents::reach::{host_params, Reach, RemoteRef};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
+use agent::executors::script::ScriptError;
 use serde_json::{json, Map, Value};
+use shared::agent::Target;
 use shared::agent::{
-    Direction, FailureCode, FileTool, HttpRequest, HttpResult, SqlResult, TaskOutcome, TaskSpec,
-    TransferProtocol,
+    Artifact, Direction, FailureCode, FileTool, HttpRequest, HttpResult, SqlResult, TaskOutcome,
+    TaskSpec, TransferProtocol,
 };
 use shared::dto::data_source::DataSourceKind;
+use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Id;
-use shared::vars::{lookup_json, mysql_quote, resolve, sh_quote, sql_quote};
+use shared::vars::{cmd_quote, lookup_json, mysql_quote, resolve, sh_quote, sql_quote};
 use std::time::Duration;
 
 /// Default step timeout when `lwams:timeout` (seconds) is not set.
@@ -26,6 +29,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub enum Prepared {
     Local(LocalCommand),
+    /// A script of the library run here on the server.
+    LocalScript {
+        company_id: Id,
+        script: ScriptRef,
+    },
     /// A command on a host's agent (its own machine, or a terminal through it).
     Remote(RemoteStep),
     /// An HTTP request or SQL, here on the server ("in cloud") or on a host's agent.
@@ -42,6 +50,7 @@ impl Prepared {
     pub fn input(&self) -> Value {
         match self {
             Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
+            Prepared::LocalScript { script, .. } => Value::Object(script.params()),
             Prepared::Remote(r) => {
                 let mut m = r.work.params();
                 m.insert("host".into(), json!(r.at.host));
@@ -64,9 +73,109 @@ pub struct RemoteStep {
     pub work: RemoteWork,
 }
 
+/// `lwams:script`: a script of the library, by name; loaded and its values substituted
+/// when the step runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptRef {
+    pub name: String,
+    pub work_dir: Option<String>,
+    pub timeout: Duration,
+}
+
+impl ScriptRef {
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("script".into(), json!({ "name": self.name }));
+        m.insert(
+            "workDir".into(),
+            json!(self.work_dir.clone().unwrap_or_default()),
+        );
+        m
+    }
+}
+
+/// A library script loaded for a step, its values quoted for its language.
+#[derive(Debug, Clone)]
+pub struct LoadedScript {
+    pub script: Script,
+    /// The body with the values substituted (what runs).
+    pub body: String,
+    pub work_dir: Option<String>,
+    pub timeout: Duration,
+}
+
+impl LoadedScript {
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            "script".into(),
+            json!({ "id": self.script.id, "name": self.script.name, "kind": self.script.kind.as_str() }),
+        );
+        m.insert("command".into(), json!(self.body));
+        m.insert(
+            "workDir".into(),
+            json!(self.work_dir.clone().unwrap_or_default()),
+        );
+        m
+    }
+
+    fn spec(&self, target: Target, collect_artifacts: bool) -> TaskSpec {
+        TaskSpec::Script {
+            target,
+            language: self.script.kind,
+            name: self.script.name.clone(),
+            body: self.body.clone(),
+            work_dir: self.work_dir.clone(),
+            timeout_secs: self.timeout.as_secs(),
+            collect_artifacts,
+        }
+    }
+}
+
+/// Loads a library script and substitutes the step's values into it, each quoted as a
+/// literal of the script's language.
+async fn load_script(
+    reach: &Reach,
+    company_id: Id,
+    r: &ScriptRef,
+    vars: &Map<String, Value>,
+) -> Result<LoadedScript, String> {
+    let script = reach
+        .script(company_id, &r.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !script.kind.runs_as_command() {
+        return Err(format!(
+            "script {}: a SQL script runs in SQL steps, not as a command",
+            script.name
+        ));
+    }
+    let root = Value::Object(vars.clone());
+    let kind = script.kind;
+    let body = resolve(&script.body, |p| lookup_json(&root, p), |v| kind.quote(v))
+        .map_err(|e| format!("script {}: {e}", script.name))?;
+    Ok(LoadedScript {
+        script,
+        body,
+        work_dir: r.work_dir.clone(),
+        timeout: r.timeout,
+    })
+}
+
+/// What a command step runs: a command written in the step, or a library script.
+#[derive(Debug, Clone)]
+enum CommandWork {
+    Inline(LocalCommand),
+    Library(ScriptRef),
+}
+
 #[derive(Debug, Clone)]
 pub enum RemoteWork {
     Command(LocalCommand),
+    Script(ScriptRef),
+    /// `rpa`: a robot script of the library on the agent's machine; the files it leaves
+    /// in its directory come back as artefacts.
+    Rpa(ScriptRef),
     /// File distribution over SFTP.
     Transfer {
         protocol: TransferProtocol,
@@ -89,6 +198,7 @@ impl RemoteWork {
                     json!(c.work_dir.clone().unwrap_or_default()),
                 );
             }
+            RemoteWork::Script(r) | RemoteWork::Rpa(r) => m.extend(r.params()),
             RemoteWork::Transfer {
                 protocol,
                 direction,
@@ -105,14 +215,17 @@ impl RemoteWork {
         m
     }
 
-    fn spec(&self, target: shared::agent::Target) -> TaskSpec {
-        match self {
+    /// The task for the agent; a library script must be loaded first (`loaded`).
+    fn spec(&self, target: Target, loaded: Option<&LoadedScript>) -> Option<TaskSpec> {
+        Some(match self {
             RemoteWork::Command(c) => TaskSpec::Command {
                 target,
                 command: c.command.clone(),
                 work_dir: c.work_dir.clone(),
                 timeout_secs: c.timeout.as_secs(),
             },
+            RemoteWork::Script(_) => loaded?.spec(target, false),
+            RemoteWork::Rpa(_) => loaded?.spec(target, true),
             RemoteWork::Transfer {
                 protocol,
                 direction,
@@ -127,8 +240,18 @@ impl RemoteWork {
                 remote_file: remote_file.clone(),
                 timeout_secs: timeout.as_secs(),
             },
-        }
+        })
     }
+}
+
+/// What a SQL step runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlStatement {
+    /// `lwams:sql`: `sql` has the values quoted as standard SQL literals (what is shown);
+    /// `template` is resolved again with MySQL's quoting for MySQL.
+    Inline { sql: String, template: String },
+    /// `lwams:script`: a SQL script of the library, by name.
+    Library(String),
 }
 
 /// An `http` or `sql` step: where it runs and what it does.
@@ -147,12 +270,10 @@ pub enum ServiceWork {
     Sql {
         /// `lwams:dataSource`: a data source's name or id.
         data_source: String,
-        /// The statement with values quoted as standard SQL literals (what is shown).
-        sql: String,
-        /// The statement as written, resolved again with MySQL's quoting for MySQL.
-        template: String,
-        /// The result variable gets the rows (a query) or the count of changed rows.
-        query: bool,
+        statement: SqlStatement,
+        /// `lwams:query`: the result variable gets the rows (a query) or the count of
+        /// changed rows; `None`: told from the statement's first word.
+        query: Option<bool>,
     },
     FileOp {
         tool: FileTool,
@@ -183,12 +304,18 @@ impl ServiceStep {
             }
             ServiceWork::Sql {
                 data_source,
-                sql,
+                statement,
                 query,
-                ..
             } => {
-                m.insert("sql".into(), json!(sql));
-                m.insert("query".into(), json!(query));
+                match statement {
+                    SqlStatement::Inline { sql, .. } => {
+                        m.insert("sql".into(), json!(sql));
+                        m.insert("query".into(), json!(query.unwrap_or(reads_rows(sql))));
+                    }
+                    SqlStatement::Library(name) => {
+                        m.insert("script".into(), json!({ "name": name }));
+                    }
+                }
                 m.insert("dataSource".into(), json!({ "name": data_source }));
             }
             ServiceWork::FileOp {
@@ -223,6 +350,8 @@ pub struct Finished {
     pub vars: Map<String, Value>,
     /// The outcome is unknown (the agent went away mid-step): no boundary, no retry.
     pub interrupted: bool,
+    /// Files an RPA step brought back (stored with the node run).
+    pub artifacts: Vec<Artifact>,
 }
 
 impl Finished {
@@ -251,6 +380,7 @@ impl Finished {
             output: None,
             vars: Map::new(),
             interrupted: false,
+            artifacts: Vec::new(),
         }
     }
 }
@@ -298,20 +428,27 @@ fn param(n: &ExecNode, root: &Value, name: &str) -> Result<Option<String>, Strin
     }
 }
 
-fn command_of(n: &ExecNode, root: &Value) -> Result<LocalCommand, String> {
-    let command = n
-        .lwams
-        .get("command")
-        .or_else(|| n.lwams.get("script"))
-        .cloned()
-        .unwrap_or_default();
-    let command = resolve(&command, |p| lookup_json(root, p), sh_quote)
-        .map_err(|e| format!("command: {e}"))?;
-    Ok(LocalCommand {
-        command,
-        work_dir: param(n, root, "workDir")?,
-        timeout: timeout_of(n),
-    })
+/// `lwams:command` (values quoted for the shell), else `lwams:script` (a library
+/// script's name).
+fn command_of(n: &ExecNode, root: &Value) -> Result<CommandWork, String> {
+    let work_dir = param(n, root, "workDir")?;
+    if let Some(command) = n.lwams.get("command").filter(|c| !c.trim().is_empty()) {
+        let command = resolve(command, |p| lookup_json(root, p), sh_quote)
+            .map_err(|e| format!("command: {e}"))?;
+        return Ok(CommandWork::Inline(LocalCommand {
+            command,
+            work_dir,
+            timeout: timeout_of(n),
+        }));
+    }
+    match param(n, root, "script")? {
+        Some(name) => Ok(CommandWork::Library(ScriptRef {
+            name,
+            work_dir,
+            timeout: timeout_of(n),
+        })),
+        None => Err("command: what to run (or script: a script of the library)".into()),
+    }
 }
 
 /// Resolves a step's parameters against the variables.
@@ -335,7 +472,10 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
         Ok(Prepared::Remote(RemoteStep {
             company_id,
             at: at(terminal)?,
-            work: RemoteWork::Command(command_of(n, &root)?),
+            work: match command_of(n, &root)? {
+                CommandWork::Inline(c) => RemoteWork::Command(c),
+                CommandWork::Library(r) => RemoteWork::Script(r),
+            },
         }))
     };
     let transfer = || -> Result<Prepared, String> {
@@ -362,9 +502,24 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
         "localCommand" if n.lwams.get("host").is_some_and(|h| !h.trim().is_empty()) => {
             remote(false)
         }
-        "localCommand" => command_of(n, &root).map(Prepared::Local),
+        "localCommand" => command_of(n, &root).map(|w| match w {
+            CommandWork::Inline(c) => Prepared::Local(c),
+            CommandWork::Library(script) => Prepared::LocalScript { company_id, script },
+        }),
         "remoteCommand" => remote(true),
         "fileDistribution" => transfer(),
+        "rpa" => param(n, &root, "script").and_then(|script| {
+            let name = script.ok_or("script: which robot script of the library to run")?;
+            Ok(Prepared::Remote(RemoteStep {
+                company_id,
+                at: at(false)?,
+                work: RemoteWork::Rpa(ScriptRef {
+                    name,
+                    work_dir: None,
+                    timeout: timeout_of(n),
+                }),
+            }))
+        }),
         "http" => service(company_id, n, &root, http_work(n, &root)),
         "sql" => service(company_id, n, &root, sql_work(n, &root)),
         "fileOperation" => service(company_id, n, &root, file_work(n, &root)),
@@ -504,26 +659,25 @@ fn reads_rows(sql: &str) -> bool {
 fn sql_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
     let data_source =
         param(n, root, "dataSource")?.ok_or("dataSource: which data source to use")?;
-    let template = n
-        .lwams
-        .get("sql")
-        .or_else(|| n.lwams.get("script"))
-        .cloned()
-        .unwrap_or_default();
-    if template.trim().is_empty() {
-        return Err("sql: which statement to run".into());
-    }
-    let sql =
-        resolve(&template, |p| lookup_json(root, p), sql_quote).map_err(|e| format!("sql: {e}"))?;
+    let statement = match n.lwams.get("sql").filter(|t| !t.trim().is_empty()) {
+        Some(template) => SqlStatement::Inline {
+            sql: resolve(template, |p| lookup_json(root, p), sql_quote)
+                .map_err(|e| format!("sql: {e}"))?,
+            template: template.clone(),
+        },
+        None => SqlStatement::Library(
+            param(n, root, "script")?
+                .ok_or("sql: which statement to run (or script: a SQL script of the library)")?,
+        ),
+    };
     let query = match n.lwams.get("query").map(|q| q.trim().to_ascii_lowercase()) {
-        Some(q) if matches!(q.as_str(), "true" | "1" | "yes" | "query") => true,
-        Some(q) if matches!(q.as_str(), "false" | "0" | "no" | "update") => false,
-        _ => reads_rows(&sql),
+        Some(q) if matches!(q.as_str(), "true" | "1" | "yes" | "query") => Some(true),
+        Some(q) if matches!(q.as_str(), "false" | "0" | "no" | "update") => Some(false),
+        _ => None,
     };
     Ok(ServiceWork::Sql {
         data_source,
-        sql,
-        template,
+        statement,
         query,
     })
 }
@@ -566,7 +720,38 @@ pub async fn execute(
                 output: None,
                 vars,
                 interrupted: false,
+                artifacts: Vec::new(),
             })
+        }
+        Prepared::LocalScript { company_id, script } => {
+            let Some(reach) = reach else {
+                return Some(Finished::failed(
+                    "library scripts run only in `lwams serve`".into(),
+                ));
+            };
+            let loaded = match load_script(reach, *company_id, script, vars).await {
+                Ok(l) => l,
+                Err(why) => return Some(Finished::failed(why)),
+            };
+            let ran = agent::executors::script::run_local(
+                loaded.script.kind,
+                &loaded.script.name,
+                &loaded.body,
+                loaded.work_dir.clone(),
+                loaded.timeout,
+                cancel,
+                &*output,
+            )
+            .await;
+            match ran {
+                Ok(r) => {
+                    let mut params = loaded.params();
+                    params.insert("connectionType".into(), json!("local"));
+                    Some(command_finished(n, params, r, vars, now))
+                }
+                Err(ScriptError::Local(LocalCommandError::Cancelled)) => None,
+                Err(e) => Some(Finished::failed(e.to_string())),
+            }
         }
         Prepared::Local(req) => match local_command::run_until(req, cancel, &*output).await {
             Ok(r) => {
@@ -593,7 +778,37 @@ async fn run_remote(
         Ok(r) => r,
         Err(e) => return Some(Finished::failed(e.to_string())),
     };
-    let spec = step.work.spec(resolved.target.clone());
+    // Values in a command for a Windows terminal are quoted for cmd, not sh.
+    let requoted;
+    let work = match (&resolved.target, &step.work) {
+        (Target::Winrm { .. }, RemoteWork::Command(c)) => {
+            let template = n.lwams.get("command").cloned().unwrap_or_default();
+            let root = Value::Object(vars.clone());
+            match resolve(&template, |p| lookup_json(&root, p), cmd_quote) {
+                Ok(command) => {
+                    requoted = RemoteWork::Command(LocalCommand {
+                        command,
+                        ..c.clone()
+                    });
+                    &requoted
+                }
+                Err(e) => return Some(Finished::failed(format!("command: {e}"))),
+            }
+        }
+        (_, work) => work,
+    };
+    let loaded = match work {
+        RemoteWork::Script(r) | RemoteWork::Rpa(r) => {
+            match load_script(reach, step.company_id, r, vars).await {
+                Ok(l) => Some(l),
+                Err(why) => return Some(Finished::failed(why)),
+            }
+        }
+        _ => None,
+    };
+    let Some(spec) = work.spec(resolved.target.clone(), loaded.as_ref()) else {
+        return Some(Finished::failed("the library script was not loaded".into()));
+    };
     match reach
         .hub
         .run(
@@ -607,8 +822,36 @@ async fn run_remote(
     {
         TaskOutcome::Ran { result } => {
             let mut params = resolved.node_params();
-            params.extend(step.work.params());
+            params.extend(work.params());
+            if let Some(l) = &loaded {
+                params.extend(l.params());
+            }
             Some(command_finished(n, params, result, vars, now))
+        }
+        TaskOutcome::Rpa { result, artifacts } => {
+            let mut params = resolved.node_params();
+            params.extend(work.params());
+            if let Some(l) = &loaded {
+                params.extend(l.params());
+            }
+            let listed: Vec<Value> = artifacts
+                .iter()
+                .map(|a| json!({ "name": a.name, "size": a.size, "stored": a.content.is_some() }))
+                .collect();
+            params.insert("artifacts".into(), json!(listed));
+            let mut f = command_finished(n, params, result, vars, now);
+            if let Some(Value::Object(out)) = f.output.as_mut() {
+                out.insert("artifacts".into(), json!(listed));
+            }
+            if let Some(Value::Object(result)) = f
+                .vars
+                .get_mut(&n.id)
+                .and_then(|entry| entry.get_mut("result"))
+            {
+                result.insert("artifacts".into(), json!(listed));
+            }
+            f.artifacts = artifacts;
+            Some(f)
         }
         TaskOutcome::Failed {
             code: FailureCode::Cancelled,
@@ -636,6 +879,8 @@ async fn run_service(
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
     let mut params = step.params();
+    // Whether the SQL reads rows (known once the statement is resolved).
+    let mut reads = false;
     let spec = match &step.work {
         ServiceWork::Http(request) => TaskSpec::Http {
             request: request.clone(),
@@ -655,9 +900,8 @@ async fn run_service(
         },
         ServiceWork::Sql {
             data_source,
-            sql,
-            template,
-            ..
+            statement,
+            query,
         } => {
             let (row, database) = match reach.database(step.company_id, data_source).await {
                 Ok(d) => d,
@@ -668,15 +912,40 @@ async fn run_service(
                 "dataSource".into(),
                 json!({ "id": ds.id, "name": ds.name, "url": ds.url, "comments": ds.comments }),
             );
-            let sql = if database.kind == DataSourceKind::Mysql {
-                let root = Value::Object(vars.clone());
-                match resolve(template, |p| lookup_json(&root, p), mysql_quote) {
-                    Ok(s) => s,
-                    Err(e) => return Some(Finished::failed(format!("sql: {e}"))),
-                }
-            } else {
-                sql.clone()
+            let template = match statement {
+                SqlStatement::Inline { template, .. } => template.clone(),
+                SqlStatement::Library(name) => match reach.script(step.company_id, name).await {
+                    Ok(script) if script.kind == ScriptKind::Sql => {
+                        params.insert(
+                            "script".into(),
+                            json!({ "id": script.id, "name": script.name, "kind": "sql" }),
+                        );
+                        script.body
+                    }
+                    Ok(script) => {
+                        return Some(Finished::failed(format!(
+                            "script {}: a {} script; SQL steps run SQL scripts",
+                            script.name,
+                            script.kind.label()
+                        )))
+                    }
+                    Err(e) => return Some(Finished::failed(e.to_string())),
+                },
             };
+            // Values become literals of this database's dialect.
+            let quote = match database.kind {
+                DataSourceKind::Mysql => mysql_quote,
+                _ => sql_quote,
+            };
+            let root = Value::Object(vars.clone());
+            let sql = match resolve(&template, |p| lookup_json(&root, p), quote) {
+                Ok(s) => s,
+                Err(e) => return Some(Finished::failed(format!("sql: {e}"))),
+            };
+            let query = query.unwrap_or_else(|| reads_rows(&sql));
+            params.insert("sql".into(), json!(sql));
+            params.insert("query".into(), json!(query));
+            reads = query;
             TaskSpec::Sql {
                 database,
                 sql,
@@ -684,22 +953,18 @@ async fn run_service(
             }
         }
     };
-    let (host, outcome) = match reach
-        .run_service(step.company_id, step.host.as_deref(), spec, cancel)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return Some(Finished::failed(e.to_string())),
+    let host = match &step.host {
+        Some(h) => match reach.host(step.company_id, h).await {
+            Ok(h) => Some(h),
+            Err(e) => return Some(Finished::failed(e.to_string())),
+        },
+        None => None,
     };
+    let outcome = reach
+        .run_service(step.company_id, host.as_ref(), spec, cancel)
+        .await;
     if let Some(h) = &host {
-        let mut m = Map::new();
-        m.insert("id".into(), json!(h.id));
-        m.insert("name".into(), json!(h.name));
-        m.insert("comments".into(), json!(h.comments));
-        for (k, v) in &h.facts {
-            m.insert(k.clone(), json!(v));
-        }
-        params.insert("host".into(), Value::Object(m));
+        params.insert("host".into(), host_params(h));
     }
     let where_ = host
         .map(|h| format!("host {}: ", h.name))
@@ -709,8 +974,8 @@ async fn run_service(
         (TaskOutcome::Ran { result }, ServiceWork::FileOp { .. }) => {
             Some(command_finished(n, params, result, vars, now))
         }
-        (TaskOutcome::Sql { result }, ServiceWork::Sql { query, .. }) => {
-            Some(sql_finished(n, params, result, *query, vars, now))
+        (TaskOutcome::Sql { result }, ServiceWork::Sql { .. }) => {
+            Some(sql_finished(n, params, result, reads, vars, now))
         }
         (
             TaskOutcome::Failed {
@@ -852,6 +1117,7 @@ fn step_finished(
         output: Some(out),
         vars: patch,
         interrupted: false,
+        artifacts: Vec::new(),
     }
 }
 
@@ -988,14 +1254,20 @@ mod tests {
         match prepare(1, &n, &vars) {
             Prepared::Service(ServiceStep {
                 host: None,
-                work: ServiceWork::Sql { sql, query, .. },
+                work:
+                    ServiceWork::Sql {
+                        statement: SqlStatement::Inline { sql, .. },
+                        query,
+                        ..
+                    },
                 ..
             }) => {
                 assert_eq!(
                     sql,
                     "SELECT * FROM t WHERE name = 'x''; DROP TABLE t; --' AND id IN (1,2)"
                 );
-                assert!(query);
+                assert_eq!(query, None, "told from the statement when it runs");
+                assert!(reads_rows(&sql));
             }
             other => panic!("{other:?}"),
         }
@@ -1004,6 +1276,66 @@ mod tests {
         n.lwams.remove("dataSource");
         match prepare(1, &n, &vars) {
             Prepared::Refused(why) => assert!(why.starts_with("dataSource"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_script_parameter_names_a_library_script_for_command_and_sql_steps() {
+        let mut vars = Map::new();
+        vars.insert("which".into(), json!("list home"));
+        let n = node(&[("script", "${which}"), ("workDir", "/srv")]);
+        match prepare(1, &n, &vars) {
+            Prepared::LocalScript { company_id, script } => {
+                assert_eq!(company_id, 1);
+                assert_eq!(script.name, "list home");
+                assert_eq!(script.work_dir.as_deref(), Some("/srv"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut remote = node(&[("script", "sysinfo"), ("host", "h"), ("terminal", "t")]);
+        remote.behaviour = Behaviour::Job {
+            kind: "remoteCommand".into(),
+        };
+        match prepare(1, &remote, &vars) {
+            Prepared::Remote(RemoteStep {
+                work: RemoteWork::Script(r),
+                ..
+            }) => assert_eq!(r.name, "sysinfo"),
+            other => panic!("{other:?}"),
+        }
+        // A command written in the step wins over a script.
+        remote.lwams.insert("command".into(), "uname".into());
+        assert!(matches!(
+            prepare(1, &remote, &vars),
+            Prepared::Remote(RemoteStep {
+                work: RemoteWork::Command(_),
+                ..
+            })
+        ));
+        let mut sql = node(&[
+            ("dataSource", "db"),
+            ("script", "report rows"),
+            ("query", "update"),
+        ]);
+        sql.behaviour = Behaviour::Job { kind: "sql".into() };
+        match prepare(1, &sql, &vars) {
+            Prepared::Service(ServiceStep {
+                work:
+                    ServiceWork::Sql {
+                        statement: SqlStatement::Library(name),
+                        query,
+                        ..
+                    },
+                ..
+            }) => {
+                assert_eq!(name, "report rows");
+                assert_eq!(query, Some(false));
+            }
+            other => panic!("{other:?}"),
+        }
+        match prepare(1, &node(&[("workDir", "/srv")]), &vars) {
+            Prepared::Refused(why) => assert!(why.starts_with("command"), "{why}"),
             other => panic!("{other:?}"),
         }
     }

@@ -5,12 +5,14 @@
 //! both back-ends accept. Only the DDL differs (id columns), so each back-end has its own
 //! migration folder; both define the same tables and are never edited once landed.
 
+pub mod artifacts;
 pub mod companies;
 pub mod data_sources;
 pub mod flows;
 pub mod groups;
 pub mod hosts;
 pub mod jobs;
+pub mod scripts;
 pub mod sealed;
 pub mod sessions;
 pub mod terminals;

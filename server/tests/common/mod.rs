@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
+#[path = "../../../agent/tests/support/fake_winrm.rs"]
+pub mod fake_winrm;
 pub mod served;
 pub mod sshd;
 

@@ -54,6 +54,23 @@ pub struct Instance {
     pub ended_at: Option<Millis>,
 }
 
+/// A file an RPA step brought back (Flow › Monitor lists it; download by id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArtifactInfo {
+    pub id: Id,
+    pub node_id: String,
+    /// The node instance (`ni`) and its attempt.
+    pub ni: i64,
+    pub attempt: i64,
+    /// Path inside the script's directory (`shots/login.png`).
+    pub name: String,
+    pub size: i64,
+    /// Whether the content was kept (files over the limits are only listed).
+    pub stored: bool,
+    pub created_at: Millis,
+}
+
 /// One run of one node: what went in, what came out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -21,6 +21,7 @@ use leptos::prelude::*;
 use shared::dto::data_source::DataSource;
 use shared::dto::flow::{DeployBase, DeployFlow, FlowVersion};
 use shared::dto::host::Host;
+use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Page;
 use shared::{Function, Level};
 
@@ -433,6 +434,8 @@ fn Designer() -> impl IntoView {
 struct Suggestions {
     hosts: RwSignal<Vec<String>>,
     data_sources: RwSignal<Vec<String>>,
+    /// Library scripts with their language (SQL steps get SQL scripts, commands the rest).
+    scripts: RwSignal<Vec<(String, ScriptKind)>>,
 }
 
 impl Suggestions {
@@ -441,11 +444,13 @@ impl Suggestions {
         let s = Suggestions {
             hosts: RwSignal::new(vec![]),
             data_sources: RwSignal::new(vec![]),
+            scripts: RwSignal::new(vec![]),
         };
         let session = use_session();
         Effect::new(move |_| {
             let hosts = session.can(Function::SystemHosts, Level::View);
             let sources = session.can(Function::ResourceDataSources, Level::View);
+            let scripts = session.can(Function::ResourceScripts, Level::View);
             leptos::task::spawn_local(async move {
                 if hosts {
                     if let Ok(p) = api::get::<Page<Host>>("/hosts?limit=500").await {
@@ -458,14 +463,27 @@ impl Suggestions {
                             .set(list.into_iter().map(|d| d.name).collect());
                     }
                 }
+                if scripts {
+                    if let Ok(list) = api::get::<Vec<Script>>("/scripts").await {
+                        s.scripts
+                            .set(list.into_iter().map(|d| (d.name, d.kind)).collect());
+                    }
+                }
             });
         });
         s
     }
 
-    fn for_attr(&self, attr: &str) -> Option<Vec<String>> {
+    /// Values to offer for `attr` on a step of `kind`.
+    fn for_attr(&self, attr: &str, kind: &str) -> Option<Vec<String>> {
         let fixed = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
         match attr {
+            "script" => Some(self.scripts.with(|list| {
+                list.iter()
+                    .filter(|(_, k)| (kind == "sql") == (*k == ScriptKind::Sql))
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })),
             "host" => Some(self.hosts.get()),
             "dataSource" => Some(self.data_sources.get()),
             "method" => fixed(&["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
@@ -486,6 +504,7 @@ fn Properties(
     suggest: Suggestions,
 ) -> impl IntoView {
     let missing = props.missing();
+    let step_kind = props.lwams.get("kind").cloned().unwrap_or_default();
     let kinds = props.is_task().then(|| {
         let current = props.lwams.get("kind").cloned().unwrap_or_default();
         view! {
@@ -508,13 +527,13 @@ fn Properties(
         .map(|(attr, required)| {
             let value = props.lwams.get(&attr).cloned().unwrap_or_default();
             let invalid = required && value.trim().is_empty();
-            let long = matches!(attr.as_str(), "command" | "script" | "sql" | "body" | "headers");
+            let long = matches!(attr.as_str(), "command" | "sql" | "body" | "headers");
             let name = format!("lwams:{attr}");
             let testid = format!("prop-{attr}");
             let text = tr(&format!("param-{attr}"));
             let label = if required { format!("{text} *") } else { text };
             let list_id = format!("suggest-{attr}");
-            let options = suggest.for_attr(&attr);
+            let options = suggest.for_attr(&attr, &step_kind);
             view! {
                 <label class:invalid=invalid title=format!("lwams:{attr}")>
                     {label}

@@ -12,7 +12,8 @@ use crate::live::{self, Link};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::flow::{
-    ControlAction, Instance, InstanceControl, InstanceDetail, LiveMessage, NodeRun, NodeStatus,
+    ArtifactInfo, ControlAction, Instance, InstanceControl, InstanceDetail, LiveMessage, NodeRun,
+    NodeStatus,
 };
 use shared::dto::{Id, Page};
 use shared::{Function, Level};
@@ -324,6 +325,7 @@ fn InstanceView(
                 <DiagramPanel id detail node />
                 <NodePanel detail node can_manage control busy live_output />
             </div>
+            <Artifacts id detail />
             <History detail />
             <InstanceRuns detail />
         </section>
@@ -525,6 +527,65 @@ fn RunCard(run: NodeRun) -> impl IntoView {
             {field("stderr").filter(|s| !s.is_empty()).map(|s| view! { <pre class="output error">{s}</pre> })}
             {run.error.clone().map(|e| view! { <pre class="output error">{e}</pre> })}
         </div>
+    }
+}
+
+/// The files RPA steps brought back, with download links (shown when there are any;
+/// fetched again whenever the instance changes).
+#[component]
+fn Artifacts(id: Id, detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
+    let list = RwSignal::new(Vec::<ArtifactInfo>::new());
+    // Look again when a run is added or ends (not on every live update).
+    let runs = Memo::new(move |_| {
+        detail.with(|d| {
+            d.as_ref()
+                .map(|d| {
+                    (
+                        d.runs.len(),
+                        d.runs.iter().filter(|r| r.ended_at.is_some()).count(),
+                    )
+                })
+                .unwrap_or_default()
+        })
+    });
+    Effect::new(move |_| {
+        runs.track();
+        leptos::task::spawn_local(async move {
+            if let Ok(l) =
+                api::get::<Vec<ArtifactInfo>>(&format!("/instances/{id}/artifacts")).await
+            {
+                list.set(l);
+            }
+        });
+    });
+    view! {
+        <Show when=move || !list.with(Vec::is_empty)>
+            <details class="artifacts" open data-testid="artifacts">
+                <summary>{t("monitor-artifacts")}</summary>
+                <ul>
+                    <For each=move || list.get() key=|a| a.id let:a>
+                        <li data-artifact=a.name.clone()>
+                            <span class="muted">{format!("{} #{} · ", a.node_id, a.attempt)}</span>
+                            {if a.stored {
+                                view! { <a href=format!("/api/v1/instances/{id}/artifacts/{}", a.id) download=a.name.rsplit('/').next().unwrap_or("").to_string()>{a.name.clone()}</a> }.into_any()
+                            } else {
+                                view! { <span title=move || t("monitor-artifact-too-big")()>{a.name.clone()}</span> }.into_any()
+                            }}
+                            <span class="muted">{format!(" · {}", size(a.size))}</span>
+                        </li>
+                    </For>
+                </ul>
+            </details>
+        </Show>
+    }
+}
+
+/// A byte count as people read it.
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
     }
 }
 

@@ -1,3 +1,4 @@
 //! Resource menu pages.
 
 pub mod data_sources;
+pub mod scripts;

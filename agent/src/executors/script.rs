@@ -1,0 +1,426 @@
+//! Scripts of the library: the body (values already substituted by the server) is saved
+//! as a file named after the script with its language's extension, run by that
+//! language's interpreter, and removed. On a terminal the file goes into a private
+//! `mktemp -d` directory, fed through the command's standard input (no size limit of a
+//! command line, nothing of the body in `ps`); on the agent's own machine it is
+//! written by the agent.
+
+use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
+use super::ssh::{SshError, SshPool, SshTarget};
+use super::winrm::{self, WinrmError, WinrmTarget};
+use base64::Engine;
+use shared::agent::{Artifact, CommandResult, ARTIFACT_LIMITS};
+use shared::dto::script::ScriptKind;
+use shared::vars::sh_quote;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{0} scripts run in SQL steps, not as commands")]
+    NotACommand(&'static str),
+    #[error("{0} scripts run only on Windows machines")]
+    WindowsOnly(&'static str),
+    #[error("cannot save the script: {0}")]
+    Save(std::io::Error),
+    #[error(transparent)]
+    Local(#[from] LocalCommandError),
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error("over WinRM library scripts run as PowerShell; run this {0} script on an SSH terminal or on the agent's machine")]
+    NotOverWinrm(&'static str),
+    #[error(transparent)]
+    Winrm(#[from] WinrmError),
+}
+
+/// The file name a script is saved as: its library name made safe, and the extension.
+pub fn file_name(kind: ScriptKind, name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    let stem = if stem.trim_matches('_').is_empty() {
+        "script".to_string()
+    } else {
+        stem
+    };
+    format!("{stem}.{}", kind.extension())
+}
+
+/// The command that runs the saved script at `path` (already quoted for the shell that
+/// runs the command: `sh` on POSIX, `cmd` on Windows).
+pub fn interpreter(kind: ScriptKind, path: &str, windows: bool) -> Result<String, ScriptError> {
+    Ok(match (kind, windows) {
+        (ScriptKind::Sql, _) => return Err(ScriptError::NotACommand(kind.label())),
+        (ScriptKind::Sh, _) => format!("sh {path}"),
+        (ScriptKind::Bash, _) => format!("bash {path}"),
+        (ScriptKind::Java, _) => format!("java {path}"),
+        (ScriptKind::Python, true) => format!("python {path}"),
+        (ScriptKind::Python, false) => format!(
+            "py=$(command -v python3 || command -v python) || \
+             {{ echo 'python3 is not installed' >&2; exit 127; }}; \"$py\" {path}"
+        ),
+        (ScriptKind::Powershell, true) => format!(
+            "powershell -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File {path}"
+        ),
+        (ScriptKind::Powershell, false) => {
+            format!("pwsh -NoLogo -NoProfile -NonInteractive -File {path}")
+        }
+        (ScriptKind::Bat, true) => format!("call {path}"),
+        (ScriptKind::Vbs, true) => format!("cscript //Nologo {path}"),
+        (ScriptKind::Bat | ScriptKind::Vbs, false) => {
+            return Err(ScriptError::WindowsOnly(kind.label()))
+        }
+    })
+}
+
+/// The `sh` command that saves standard input as the script in a private temporary
+/// directory, runs it (in `work_dir` when given) and removes it, keeping its exit code.
+pub fn posix_launcher(
+    kind: ScriptKind,
+    name: &str,
+    work_dir: Option<&str>,
+) -> Result<String, ScriptError> {
+    let run = interpreter(kind, "\"$f\"", false)?;
+    let cd = match work_dir.filter(|d| !d.trim().is_empty()) {
+        Some(d) => format!("cd {} && ", sh_quote(d)),
+        None => String::new(),
+    };
+    Ok(format!(
+        "d=$(mktemp -d \"${{TMPDIR:-/tmp}}/lwams-script.XXXXXX\") || exit 125\n\
+         f=\"$d\"/{file}\n\
+         cat > \"$f\" || {{ rm -rf \"$d\"; exit 125; }}\n\
+         ({cd}{run})\n\
+         rc=$?; rm -rf \"$d\"; exit $rc\n",
+        file = sh_quote(&file_name(kind, name)),
+    ))
+}
+
+/// The body as saved: with a final line break (cmd and some interpreters ignore an
+/// unterminated last line).
+fn saved_body(body: &str) -> Vec<u8> {
+    let mut b = body.replace('\0', "").into_bytes();
+    if !b.ends_with(b"\n") {
+        b.push(b'\n');
+    }
+    b
+}
+
+/// Runs the script on a terminal over SSH.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_ssh(
+    pool: &SshPool,
+    t: &SshTarget,
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, ScriptError> {
+    let command = posix_launcher(kind, name, work_dir)?;
+    Ok(pool
+        .run_fed(t, &command, &saved_body(body), timeout, cancel, on_output)
+        .await?)
+}
+
+/// Runs a PowerShell script on a Windows terminal over WinRM (`-EncodedCommand`: the
+/// script must fit cmd's 8191-character command line once encoded, about 3,000
+/// characters).
+pub async fn run_winrm(
+    t: &WinrmTarget,
+    kind: ScriptKind,
+    body: &str,
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, ScriptError> {
+    if kind != ScriptKind::Powershell {
+        return Err(ScriptError::NotOverWinrm(kind.label()));
+    }
+    let command = winrm::powershell_command(body);
+    Ok(winrm::run(t, &command, work_dir, timeout, cancel, on_output).await?)
+}
+
+/// A fresh private directory for one script run on this machine.
+fn private_dir() -> Result<PathBuf, std::io::Error> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lwams-script-{}-{nanos:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(&dir)?;
+    Ok(dir)
+}
+
+fn quoted_path(path: &Path, windows: bool) -> String {
+    let p = path.to_string_lossy();
+    if windows {
+        format!("\"{p}\"")
+    } else {
+        sh_quote(&p)
+    }
+}
+
+/// Runs the script on this machine (the agent's host, or the server "in cloud").
+pub async fn run_local(
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    work_dir: Option<String>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, ScriptError> {
+    let windows = cfg!(windows);
+    // Refuse before writing anything.
+    interpreter(kind, "", windows)?;
+    let dir = private_dir().map_err(ScriptError::Save)?;
+    let path = dir.join(file_name(kind, name));
+    let ran = async {
+        tokio::fs::write(&path, saved_body(body))
+            .await
+            .map_err(ScriptError::Save)?;
+        let req = LocalCommand {
+            command: interpreter(kind, &quoted_path(&path, windows), windows)?,
+            work_dir,
+            timeout,
+        };
+        Ok::<_, ScriptError>(local::run_until(&req, cancel, on_output).await?)
+    }
+    .await;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    ran
+}
+
+/// Runs an RPA script on this machine in a fresh directory (its working directory),
+/// then brings back the files it left there and removes the directory.
+pub async fn run_rpa(
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<(CommandResult, Vec<Artifact>), ScriptError> {
+    let dir = private_dir().map_err(ScriptError::Save)?;
+    let ran = run_local(
+        kind,
+        name,
+        body,
+        Some(dir.to_string_lossy().into_owned()),
+        timeout,
+        cancel,
+        on_output,
+    )
+    .await;
+    let artifacts = match &ran {
+        Ok(_) => collect(&dir),
+        Err(_) => Vec::new(),
+    };
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    Ok((ran?, artifacts))
+}
+
+/// The files under `dir` (sorted by path, `/`-separated), with their content within
+/// [`ARTIFACT_LIMITS`].
+pub fn collect(dir: &Path) -> Vec<Artifact> {
+    let (max_files, max_file, max_total) = ARTIFACT_LIMITS;
+    let mut files = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() && depth < 8 {
+                stack.push((e.path(), depth + 1));
+            } else if kind.is_file() {
+                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                files.push((e.path(), size));
+            }
+        }
+    }
+    files.sort();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut total = 0u64;
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, size))| {
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let fits = i < max_files && size <= max_file && total + size <= max_total;
+            let content = fits
+                .then(|| std::fs::read(&path).ok())
+                .flatten()
+                .map(|bytes| {
+                    total += bytes.len() as u64;
+                    b64.encode(bytes)
+                });
+            Artifact {
+                name,
+                size,
+                content,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use local::ignore_output;
+
+    #[test]
+    fn file_names_are_safe_and_keep_the_extension() {
+        assert_eq!(
+            file_name(ScriptKind::Python, "sys info/../x"),
+            "sys_info____x.py"
+        );
+        assert_eq!(file_name(ScriptKind::Powershell, "系统"), "script.ps1");
+        assert_eq!(file_name(ScriptKind::Java, "Hello"), "Hello.java");
+    }
+
+    #[test]
+    fn windows_only_and_sql_scripts_are_refused_where_they_cannot_run() {
+        assert!(matches!(
+            interpreter(ScriptKind::Bat, "x", false),
+            Err(ScriptError::WindowsOnly(_))
+        ));
+        assert!(matches!(
+            interpreter(ScriptKind::Sql, "x", true),
+            Err(ScriptError::NotACommand(_))
+        ));
+        assert_eq!(
+            interpreter(ScriptKind::Vbs, "\"C:\\t\\a.vbs\"", true).unwrap(),
+            "cscript //Nologo \"C:\\t\\a.vbs\""
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn local_scripts_run_by_their_interpreter_in_the_work_dir_and_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "echo \"$0\"\npwd\necho 'it'\"'\"'s' >&2\nexit 3";
+        let r = run_local(
+            ScriptKind::Sh,
+            "probe",
+            body,
+            Some(dir.path().to_string_lossy().into_owned()),
+            Duration::from_secs(20),
+            std::future::pending(),
+            &ignore_output,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.exit_code, Some(3), "{r:?}");
+        let mut lines = r.stdout.lines();
+        let script_path = lines.next().unwrap().to_string();
+        assert!(script_path.ends_with("/probe.sh"), "{script_path}");
+        assert!(lines
+            .next()
+            .unwrap()
+            .ends_with(dir.path().file_name().unwrap().to_str().unwrap()));
+        assert_eq!(r.stderr.trim(), "it's");
+        assert!(
+            !Path::new(&script_path).exists(),
+            "the script file is removed"
+        );
+
+        let r = run_local(
+            ScriptKind::Python,
+            "py",
+            "import sys\nprint(sys.version_info[0] >= 3, \"ünï\")",
+            None,
+            Duration::from_secs(20),
+            std::future::pending(),
+            &ignore_output,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.stdout.trim(), "True ünï", "{r:?}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn rpa_scripts_bring_back_the_files_they_leave_and_their_directory_goes() {
+        let (r, artifacts) = run_rpa(
+            ScriptKind::Sh,
+            "robot",
+            "mkdir -p shots && printf 'step 1 ok' > report.txt && head -c 3000 /dev/zero > shots/a.png && pwd",
+            Duration::from_secs(20),
+            std::future::pending(),
+            &ignore_output,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.exit_code, Some(0), "{r:?}");
+        let names: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["report.txt", "shots/a.png"]);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(
+            b64.decode(artifacts[0].content.as_ref().unwrap()).unwrap(),
+            b"step 1 ok"
+        );
+        assert_eq!(artifacts[1].size, 3000);
+        assert!(
+            !Path::new(r.stdout.trim()).exists(),
+            "the directory is removed"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_posix_launcher_saves_stdin_runs_it_and_keeps_the_exit_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let launcher =
+            posix_launcher(ScriptKind::Bash, "x y", Some(&dir.path().to_string_lossy())).unwrap();
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&launcher)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        tokio::io::AsyncWriteExt::write_all(
+            &mut stdin,
+            b"echo \"$BASH_VERSION\" | cut -c1; basename \"$0\"; pwd; exit 7\n",
+        )
+        .await
+        .unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().await.unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(out.status.code(), Some(7), "{text}");
+        assert!(!lines[0].is_empty(), "ran by bash: {text}");
+        assert_eq!(lines[1], "x_y.sh");
+        assert!(lines[2].ends_with(dir.path().file_name().unwrap().to_str().unwrap()));
+    }
+}

@@ -1,0 +1,496 @@
+//! Remote commands on Windows terminals over WinRM (WS-Management, SOAP over HTTP/HTTPS,
+//! MS-WSMV's Windows Remote Shell): create a shell, run the command line in it, receive
+//! stdout/stderr until the command is done with its exit code, signal terminate and
+//! delete the shell. Basic authentication (over HTTPS, or over HTTP where the server
+//! allows unencrypted traffic). Output is asked for in UTF-8 (code page 65001).
+//! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64).
+
+use super::local::OnOutput;
+use base64::Engine;
+use shared::agent::{CommandResult, FailureCode, Stream, OUTPUT_CAP};
+use shared::bpmn::xml::{self, Element};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const NS_ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+pub const NS_WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
+pub const NS_SHELL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
+pub const RESOURCE_CMD: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd";
+pub const ACTION_CREATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create";
+pub const ACTION_DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete";
+pub const ACTION_COMMAND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command";
+pub const ACTION_RECEIVE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive";
+pub const ACTION_SIGNAL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal";
+pub const SIGNAL_TERMINATE: &str =
+    "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate";
+pub const STATE_DONE: &str =
+    "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done";
+pub const STATE_RUNNING: &str =
+    "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running";
+/// The WS-Management fault code of a Receive that saw no output within the operation
+/// timeout (ask again).
+pub const FAULT_TIMED_OUT: &str = "2150858793";
+/// How long one Receive may wait on the server for output.
+const OPERATION_TIMEOUT_SECS: u64 = 20;
+/// The longest command line `cmd` runs.
+pub const COMMAND_LINE_MAX: usize = 8191;
+
+/// A Windows terminal account reached over WinRM.
+#[derive(Debug, Clone)]
+pub struct WinrmTarget {
+    /// `http(s)://host:port/wsman`.
+    pub endpoint: String,
+    pub username: String,
+    pub password: String,
+    pub verify_tls: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WinrmError {
+    #[error("cannot reach {0}: {1}")]
+    Unreachable(String, String),
+    #[error("{0}: the user name or password was refused")]
+    AuthFailed(String),
+    #[error("WinRM fault: {0}")]
+    Fault(String),
+    #[error("WinRM: unexpected answer: {0}")]
+    Protocol(String),
+    #[error("the command line is {0} characters; cmd runs at most 8191")]
+    TooLong(usize),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl WinrmError {
+    pub fn code(&self) -> FailureCode {
+        match self {
+            WinrmError::Unreachable(..) => FailureCode::Unreachable,
+            WinrmError::AuthFailed(_) => FailureCode::AuthFailed,
+            WinrmError::Timeout(_) => FailureCode::Timeout,
+            WinrmError::Cancelled => FailureCode::Cancelled,
+            _ => FailureCode::Other,
+        }
+    }
+}
+
+/// Every element under `e` (itself included) with the local name `local`.
+pub fn find_all<'a>(e: &'a Element, local: &str) -> Vec<&'a Element> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(el) = stack.pop() {
+        if el.local() == local {
+            out.push(el);
+        }
+        let children: Vec<&Element> = el.elements().collect();
+        stack.extend(children.into_iter().rev());
+    }
+    out
+}
+
+/// An attribute by its local name (`Name`, `State`, `CommandId`), whatever its prefix.
+pub fn attr<'a>(e: &'a Element, local: &str) -> Option<&'a str> {
+    e.attrs
+        .iter()
+        .find(|(k, _)| xml::local_name(k) == local)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `&`, `<`, `>`, `"` and `'` as entities.
+pub fn escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+fn message_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "uuid:{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// A request envelope: the WS-Management header for `action` (with the shell's
+/// selector and options when given) around `body`.
+fn envelope(
+    to: &str,
+    action: &str,
+    shell: Option<&str>,
+    options: &[(&str, &str)],
+    body: &str,
+) -> String {
+    let selector = shell
+        .map(|id| {
+            format!(
+                r#"<w:SelectorSet><w:Selector Name="ShellId">{}</w:Selector></w:SelectorSet>"#,
+                escape(id)
+            )
+        })
+        .unwrap_or_default();
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        let o: String = options
+            .iter()
+            .map(|(k, v)| format!(r#"<w:Option Name="{k}">{v}</w:Option>"#))
+            .collect();
+        format!("<w:OptionSet>{o}</w:OptionSet>")
+    };
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="utf-8"?>"#,
+            r#"<s:Envelope xmlns:s="{soap}" xmlns:a="{addr}" xmlns:w="{wsman}" xmlns:rsp="{shell_ns}" "#,
+            r#"xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">"#,
+            r#"<s:Header><a:To>{to}</a:To>"#,
+            r#"<a:ReplyTo><a:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>"#,
+            r#"<w:MaxEnvelopeSize s:mustUnderstand="true">512000</w:MaxEnvelopeSize>"#,
+            r#"<a:MessageID>{id}</a:MessageID>"#,
+            r#"<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>"#,
+            r#"<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>"#,
+            r#"<w:OperationTimeout>PT{timeout}S</w:OperationTimeout>"#,
+            r#"<w:ResourceURI s:mustUnderstand="true">{resource}</w:ResourceURI>"#,
+            r#"<a:Action s:mustUnderstand="true">{action}</a:Action>"#,
+            r#"{selector}{options}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
+        ),
+        soap = NS_SOAP,
+        addr = NS_ADDRESSING,
+        wsman = NS_WSMAN,
+        shell_ns = NS_SHELL,
+        to = escape(to),
+        id = message_id(),
+        timeout = OPERATION_TIMEOUT_SECS,
+        resource = RESOURCE_CMD,
+        action = action,
+        selector = selector,
+        options = options,
+        body = body,
+    )
+}
+
+/// The command line that runs a PowerShell script: `-EncodedCommand` with the script
+/// in UTF-16LE, base64 (nothing in it needs quoting for cmd).
+pub fn powershell_command(script: &str) -> String {
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    format!(
+        "powershell -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {}",
+        base64::engine::general_purpose::STANDARD.encode(utf16)
+    )
+}
+
+/// Two shared clients (connection pools): verifying TLS certificates, and not.
+fn client(verify_tls: bool) -> Result<&'static reqwest::Client, WinrmError> {
+    static VERIFYING: OnceLock<reqwest::Client> = OnceLock::new();
+    static TRUSTING: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = if verify_tls { &VERIFYING } else { &TRUSTING };
+    if let Some(c) = cell.get() {
+        return Ok(c);
+    }
+    let c = reqwest::Client::builder()
+        .danger_accept_invalid_certs(!verify_tls)
+        .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30))
+        .build()
+        .map_err(|e| WinrmError::Unreachable("client".into(), e.to_string()))?;
+    Ok(cell.get_or_init(|| c))
+}
+
+/// One open shell on the terminal.
+struct Session<'a> {
+    t: &'a WinrmTarget,
+    http: &'static reqwest::Client,
+}
+
+impl Session<'_> {
+    /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code
+    /// first when there is one: `2150858793: …`).
+    async fn post(&self, body: String) -> Result<Element, WinrmError> {
+        let r = self
+            .http
+            .post(&self.t.endpoint)
+            .basic_auth(&self.t.username, Some(&self.t.password))
+            .header("Content-Type", "application/soap+xml;charset=UTF-8")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| WinrmError::Unreachable(self.t.endpoint.clone(), e.to_string()))?;
+        let status = r.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(WinrmError::AuthFailed(self.t.endpoint.clone()));
+        }
+        let text = r
+            .text()
+            .await
+            .map_err(|e| WinrmError::Unreachable(self.t.endpoint.clone(), e.to_string()))?;
+        let root = xml::parse(&text).map_err(|e| {
+            WinrmError::Protocol(format!("HTTP {status}: {e}: {}", first_chars(&text)))
+        })?;
+        if let Some(fault) = find_all(&root, "Fault").first() {
+            let reason = find_all(fault, "Text")
+                .first()
+                .map(|t| t.text().trim().to_string())
+                .unwrap_or_default();
+            let code = find_all(fault, "WSManFault")
+                .first()
+                .and_then(|f| attr(f, "Code"))
+                .map(str::to_string);
+            return Err(WinrmError::Fault(match code {
+                Some(c) => format!("{c}: {reason}"),
+                None => reason,
+            }));
+        }
+        if !status.is_success() {
+            return Err(WinrmError::Protocol(format!(
+                "HTTP {status}: {}",
+                first_chars(&text)
+            )));
+        }
+        Ok(root)
+    }
+
+    async fn open(&self, work_dir: Option<&str>) -> Result<String, WinrmError> {
+        let dir = work_dir
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| format!("<rsp:WorkingDirectory>{}</rsp:WorkingDirectory>", escape(d)))
+            .unwrap_or_default();
+        let body = format!(
+            "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>\
+             <rsp:OutputStreams>stdout stderr</rsp:OutputStreams>{dir}</rsp:Shell>"
+        );
+        let root = self
+            .post(envelope(
+                &self.t.endpoint,
+                ACTION_CREATE,
+                None,
+                &[("WINRS_NOPROFILE", "FALSE"), ("WINRS_CODEPAGE", "65001")],
+                &body,
+            ))
+            .await?;
+        let by_selector = find_all(&root, "Selector")
+            .into_iter()
+            .find(|s| attr(s, "Name") == Some("ShellId"))
+            .map(|s| s.text());
+        let by_element = find_all(&root, "ShellId").first().map(|s| s.text());
+        by_selector
+            .or(by_element)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| WinrmError::Protocol("no ShellId in the Create answer".into()))
+    }
+
+    async fn command(&self, shell: &str, command_line: &str) -> Result<String, WinrmError> {
+        let body = format!(
+            "<rsp:CommandLine><rsp:Command>{}</rsp:Command></rsp:CommandLine>",
+            escape(command_line)
+        );
+        let root = self
+            .post(envelope(
+                &self.t.endpoint,
+                ACTION_COMMAND,
+                Some(shell),
+                &[
+                    ("WINRS_CONSOLEMODE_STDIN", "TRUE"),
+                    ("WINRS_SKIP_CMD_SHELL", "FALSE"),
+                ],
+                &body,
+            ))
+            .await?;
+        find_all(&root, "CommandId")
+            .first()
+            .map(|c| c.text().trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| WinrmError::Protocol("no CommandId in the Command answer".into()))
+    }
+
+    /// One Receive: new output, and the exit code once the command is done (`None`
+    /// while it runs; a Receive that timed out on the server is simply empty).
+    async fn receive(
+        &self,
+        shell: &str,
+        command: &str,
+    ) -> Result<(Vec<(Stream, Vec<u8>)>, Option<Option<i32>>), WinrmError> {
+        let body = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#,
+            escape(command)
+        );
+        let root = match self
+            .post(envelope(
+                &self.t.endpoint,
+                ACTION_RECEIVE,
+                Some(shell),
+                &[("WSMAN_CMDSHELL_OPTION_KEEPALIVE", "TRUE")],
+                &body,
+            ))
+            .await
+        {
+            Err(WinrmError::Fault(f)) if f.starts_with(FAULT_TIMED_OUT) => {
+                return Ok((vec![], None))
+            }
+            other => other?,
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut out = Vec::new();
+        for s in find_all(&root, "Stream") {
+            let stream = match attr(s, "Name") {
+                Some("stdout") => Stream::Stdout,
+                Some("stderr") => Stream::Stderr,
+                _ => continue,
+            };
+            let text = s.text();
+            if text.trim().is_empty() {
+                continue;
+            }
+            let bytes = b64
+                .decode(text.trim())
+                .map_err(|e| WinrmError::Protocol(format!("stream not base64: {e}")))?;
+            out.push((stream, bytes));
+        }
+        let done = find_all(&root, "CommandState")
+            .into_iter()
+            .find(|s| attr(s, "State").is_some_and(|st| st.ends_with("CommandState/Done")))
+            .map(|s| {
+                find_all(s, "ExitCode")
+                    .first()
+                    .and_then(|c| c.text().trim().parse::<i32>().ok())
+            });
+        Ok((out, done))
+    }
+
+    /// Terminates the command (best effort).
+    async fn terminate(&self, shell: &str, command: &str) {
+        let body = format!(
+            r#"<rsp:Signal CommandId="{}"><rsp:Code>{SIGNAL_TERMINATE}</rsp:Code></rsp:Signal>"#,
+            escape(command)
+        );
+        let _ = self
+            .post(envelope(
+                &self.t.endpoint,
+                ACTION_SIGNAL,
+                Some(shell),
+                &[],
+                &body,
+            ))
+            .await;
+    }
+
+    /// Deletes the shell (best effort).
+    async fn close(&self, shell: &str) {
+        let _ = self
+            .post(envelope(
+                &self.t.endpoint,
+                ACTION_DELETE,
+                Some(shell),
+                &[],
+                "",
+            ))
+            .await;
+    }
+}
+
+fn first_chars(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// Runs `command_line` in a new shell on the terminal (in `work_dir` when given) until
+/// it ends, `timeout` passes or `cancel` completes; the shell is always deleted.
+pub async fn run(
+    t: &WinrmTarget,
+    command_line: &str,
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, WinrmError> {
+    let chars = command_line.chars().count();
+    if chars > COMMAND_LINE_MAX {
+        return Err(WinrmError::TooLong(chars));
+    }
+    let started = Instant::now();
+    let s = Session {
+        t,
+        http: client(t.verify_tls)?,
+    };
+    let shell = s.open(work_dir).await?;
+    let mut command_id = None;
+    let mut out = (Vec::new(), Vec::new());
+    let mut truncated = false;
+    let work = async {
+        let id = s.command(&shell, command_line).await?;
+        command_id = Some(id.clone());
+        loop {
+            let (chunks, done) = s.receive(&shell, &id).await?;
+            for (stream, bytes) in chunks {
+                on_output(stream, &String::from_utf8_lossy(&bytes));
+                let buf = match stream {
+                    Stream::Stdout => &mut out.0,
+                    Stream::Stderr => &mut out.1,
+                };
+                let room = OUTPUT_CAP.saturating_sub(buf.len());
+                buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                truncated |= bytes.len() > room;
+            }
+            if let Some(code) = done {
+                return Ok::<_, WinrmError>(code);
+            }
+        }
+    };
+    let ended = tokio::select! {
+        r = tokio::time::timeout(timeout, work) => r.unwrap_or(Err(WinrmError::Timeout(timeout))),
+        _ = cancel => Err(WinrmError::Cancelled),
+    };
+    if let Some(id) = &command_id {
+        s.terminate(&shell, id).await;
+    }
+    s.close(&shell).await;
+    let exit_code = ended?;
+    Ok(CommandResult {
+        exit_code,
+        stdout: String::from_utf8_lossy(&out.0).into_owned(),
+        stderr: String::from_utf8_lossy(&out.1).into_owned(),
+        truncated,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_parse_and_carry_the_shell_and_escaped_command() {
+        let e = envelope(
+            "http://w:5985/wsman",
+            ACTION_COMMAND,
+            Some("S-1"),
+            &[("WINRS_SKIP_CMD_SHELL", "FALSE")],
+            &format!("<rsp:Command>{}</rsp:Command>", escape("echo a & b <c>")),
+        );
+        let root = xml::parse(&e).unwrap();
+        assert_eq!(find_all(&root, "Action")[0].text(), ACTION_COMMAND);
+        let sel = find_all(&root, "Selector")[0];
+        assert_eq!(attr(sel, "Name"), Some("ShellId"));
+        assert_eq!(sel.text(), "S-1");
+        assert_eq!(find_all(&root, "Command")[0].text(), "echo a & b <c>");
+        assert!(find_all(&root, "MessageID")[0].text().starts_with("uuid:"));
+    }
+
+    #[test]
+    fn powershell_runs_encoded_as_utf16() {
+        let c = powershell_command("Write-Output 'ü'");
+        let b64 = c.rsplit(' ').next().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|p| u16::from_le_bytes([p[0], p[1]]))
+            .collect();
+        assert_eq!(String::from_utf16(&units).unwrap(), "Write-Output 'ü'");
+    }
+}

@@ -1,0 +1,513 @@
+//! A WinRM server for tests: WS-Management's Windows Remote Shell (Create, Command,
+//! Receive, Signal, Delete) over HTTP with Basic authentication, answering with the
+//! envelopes, selectors, base64 streams, command states and faults a Windows server
+//! sends. It is checked against a real client (pywinrm) in `agent/tests/winrm.rs`.
+//! What it cannot be is Windows: command lines run under `sh -c`, and
+//! `powershell -EncodedCommand …` runs the decoded script under `sh -c` too.
+
+use agent::executors::winrm::{
+    attr, escape, find_all, ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
+    ACTION_SIGNAL, FAULT_TIMED_OUT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN, RESOURCE_CMD,
+    STATE_DONE, STATE_RUNNING,
+};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine;
+use shared::bpmn::xml::{self, Element};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{oneshot, Notify};
+
+const NS_FAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault";
+const NS_TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
+
+#[derive(Default)]
+struct Output {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    exit: Option<i32>,
+}
+
+struct Command {
+    output: Mutex<Output>,
+    changed: Notify,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+struct Shell {
+    work_dir: Option<String>,
+    commands: HashMap<String, Arc<Command>>,
+}
+
+struct Fake {
+    user: String,
+    password: String,
+    shells: Mutex<HashMap<String, Shell>>,
+    next: AtomicU64,
+    /// How many shells were ever created / are open (tests check none is left).
+    created: AtomicU64,
+}
+
+/// A running fake: its endpoint, and how many shells are still open.
+pub struct FakeWinrm {
+    pub endpoint: String,
+    pub port: u16,
+    fake: Arc<Fake>,
+}
+
+impl FakeWinrm {
+    pub fn open_shells(&self) -> usize {
+        self.fake.shells.lock().unwrap().len()
+    }
+
+    pub fn shells_created(&self) -> u64 {
+        self.fake.created.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts a fake WinRM server on a loopback port accepting `user` / `password`.
+pub async fn start(user: &str, password: &str) -> FakeWinrm {
+    let fake = Arc::new(Fake {
+        user: user.into(),
+        password: password.into(),
+        shells: Mutex::new(HashMap::new()),
+        next: AtomicU64::new(1),
+        created: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .route("/wsman", post(handle))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    FakeWinrm {
+        endpoint: format!("http://127.0.0.1:{port}/wsman"),
+        port,
+        fake,
+    }
+}
+
+fn authorised(fake: &Fake, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(b64) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
+        return false;
+    };
+    String::from_utf8_lossy(&decoded) == format!("{}:{}", fake.user, fake.password)
+}
+
+fn text_of(root: &Element, local: &str) -> String {
+    find_all(root, local)
+        .first()
+        .map(|e| e.text().trim().to_string())
+        .unwrap_or_default()
+}
+
+fn soap(status: StatusCode, action: &str, relates_to: &str, body: &str) -> Response {
+    let xml = format!(
+        concat!(
+            r#"<s:Envelope xml:lang="en-US" xmlns:s="{soap}" xmlns:a="{addr}" xmlns:x="{transfer}" "#,
+            r#"xmlns:w="{wsman}" xmlns:rsp="{shell}" xmlns:f="{fault}">"#,
+            r#"<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{id:08X}-0000-4000-8000-000000000000</a:MessageID>"#,
+            r#"<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"#,
+            r#"<a:RelatesTo>{relates}</a:RelatesTo></s:Header><s:Body>{body}</s:Body></s:Envelope>"#
+        ),
+        soap = NS_SOAP,
+        addr = NS_ADDRESSING,
+        transfer = NS_TRANSFER,
+        wsman = NS_WSMAN,
+        shell = NS_SHELL,
+        fault = NS_FAULT,
+        action = action,
+        id = rand_id(),
+        relates = escape(relates_to),
+        body = body,
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")],
+        xml,
+    )
+        .into_response()
+}
+
+fn rand_id() -> u32 {
+    static N: AtomicU64 = AtomicU64::new(1);
+    N.fetch_add(1, Ordering::Relaxed) as u32
+}
+
+fn fault(relates_to: &str, subcode: &str, code: &str, reason: &str) -> Response {
+    let body = format!(
+        concat!(
+            r#"<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}</s:Value></s:Subcode></s:Code>"#,
+            r#"<s:Reason><s:Text xml:lang="en-US">{reason}</s:Text></s:Reason>"#,
+            r#"<s:Detail><f:WSManFault Code="{code}" Machine="fake-winrm"><f:Message>{reason}</f:Message></f:WSManFault></s:Detail></s:Fault>"#
+        ),
+        subcode = subcode,
+        code = code,
+        reason = escape(reason),
+    );
+    soap(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault",
+        relates_to,
+        &body,
+    )
+}
+
+async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorised(&fake, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, r#"Basic realm="WSMAN""#)],
+            "",
+        )
+            .into_response();
+    }
+    let text = String::from_utf8_lossy(&body);
+    let Ok(root) = xml::parse(&text) else {
+        return fault("", "w:SchemaValidationError", "2150858817", "not XML");
+    };
+    let action = text_of(&root, "Action");
+    let message_id = text_of(&root, "MessageID");
+    if text_of(&root, "ResourceURI") != RESOURCE_CMD {
+        return fault(
+            &message_id,
+            "w:DestinationUnreachable",
+            "2150858770",
+            "unknown resource URI",
+        );
+    }
+    let shell_id = find_all(&root, "Selector")
+        .into_iter()
+        .find(|s| attr(s, "Name") == Some("ShellId"))
+        .map(|s| s.text().trim().to_string());
+    let no_shell = || {
+        fault(
+            &message_id,
+            "w:InvalidSelectors",
+            "2150858843",
+            "The request for the Windows Remote Shell with ShellId failed because the shell was not found on the server.",
+        )
+    };
+    match action.as_str() {
+        ACTION_CREATE => {
+            let id = format!(
+                "F00D{:04}-0000-4000-8000-{:012}",
+                fake.next.fetch_add(1, Ordering::SeqCst),
+                0
+            );
+            let work_dir = Some(text_of(&root, "WorkingDirectory")).filter(|d| !d.is_empty());
+            fake.shells.lock().unwrap().insert(
+                id.clone(),
+                Shell {
+                    work_dir,
+                    commands: HashMap::new(),
+                },
+            );
+            fake.created.fetch_add(1, Ordering::SeqCst);
+            let body = format!(
+                concat!(
+                    r#"<x:ResourceCreated><a:Address>http://127.0.0.1/wsman</a:Address><a:ReferenceParameters>"#,
+                    r#"<w:ResourceURI>{uri}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">{id}</w:Selector></w:SelectorSet>"#,
+                    r#"</a:ReferenceParameters></x:ResourceCreated>"#
+                ),
+                uri = RESOURCE_CMD,
+                id = id,
+            );
+            soap(
+                StatusCode::OK,
+                "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
+                &message_id,
+                &body,
+            )
+        }
+        ACTION_COMMAND => {
+            let Some(shell_id) = shell_id else {
+                return no_shell();
+            };
+            let command_line = {
+                let c = text_of(&root, "Command");
+                let args: Vec<String> = find_all(&root, "Arguments")
+                    .into_iter()
+                    .map(|a| a.text())
+                    .collect();
+                if args.is_empty() {
+                    c
+                } else {
+                    format!("{c} {}", args.join(" "))
+                }
+            };
+            let work_dir = {
+                let shells = fake.shells.lock().unwrap();
+                match shells.get(&shell_id) {
+                    Some(s) => s.work_dir.clone(),
+                    None => return no_shell(),
+                }
+            };
+            let command = spawn(&command_line, work_dir);
+            let id = format!(
+                "C0DE{:04}-0000-4000-8000-000000000000",
+                fake.next.fetch_add(1, Ordering::SeqCst)
+            );
+            if let Some(s) = fake.shells.lock().unwrap().get_mut(&shell_id) {
+                s.commands.insert(id.clone(), command);
+            }
+            soap(
+                StatusCode::OK,
+                "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandResponse",
+                &message_id,
+                &format!("<rsp:CommandResponse><rsp:CommandId>{id}</rsp:CommandId></rsp:CommandResponse>"),
+            )
+        }
+        ACTION_RECEIVE => {
+            let Some(shell_id) = shell_id else {
+                return no_shell();
+            };
+            let desired = find_all(&root, "DesiredStream");
+            let command_id = desired
+                .first()
+                .and_then(|d| attr(d, "CommandId"))
+                .unwrap_or_default()
+                .to_string();
+            let command = {
+                let shells = fake.shells.lock().unwrap();
+                match shells
+                    .get(&shell_id)
+                    .and_then(|s| s.commands.get(&command_id))
+                {
+                    Some(c) => c.clone(),
+                    None => return no_shell(),
+                }
+            };
+            // Wait for output or the end, at most the operation timeout (capped).
+            let wait = operation_timeout(&text_of(&root, "OperationTimeout"));
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let notified = command.changed.notified();
+                {
+                    let o = command.output.lock().unwrap();
+                    if !o.stdout.is_empty() || !o.stderr.is_empty() || o.exit.is_some() {
+                        break;
+                    }
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return fault(
+                        &message_id,
+                        "w:TimedOut",
+                        FAULT_TIMED_OUT,
+                        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
+                    );
+                }
+            }
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut o = command.output.lock().unwrap();
+            let done = o.exit;
+            let end = if done.is_some() { r#" End="true""# } else { "" };
+            let mut body = String::from("<rsp:ReceiveResponse>");
+            for (name, bytes) in [
+                ("stdout", std::mem::take(&mut o.stdout)),
+                ("stderr", std::mem::take(&mut o.stderr)),
+            ] {
+                if !bytes.is_empty() {
+                    body.push_str(&format!(
+                        r#"<rsp:Stream Name="{name}" CommandId="{command_id}">{}</rsp:Stream>"#,
+                        b64.encode(&bytes)
+                    ));
+                }
+                if done.is_some() {
+                    body.push_str(&format!(
+                        r#"<rsp:Stream Name="{name}" CommandId="{command_id}"{end}></rsp:Stream>"#
+                    ));
+                }
+            }
+            match done {
+                Some(code) => body.push_str(&format!(
+                    r#"<rsp:CommandState CommandId="{command_id}" State="{STATE_DONE}"><rsp:ExitCode>{code}</rsp:ExitCode></rsp:CommandState>"#
+                )),
+                None => body.push_str(&format!(
+                    r#"<rsp:CommandState CommandId="{command_id}" State="{STATE_RUNNING}"/>"#
+                )),
+            }
+            body.push_str("</rsp:ReceiveResponse>");
+            soap(
+                StatusCode::OK,
+                "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse",
+                &message_id,
+                &body,
+            )
+        }
+        ACTION_SIGNAL => {
+            let Some(shell_id) = shell_id else {
+                return no_shell();
+            };
+            let command_id = find_all(&root, "Signal")
+                .first()
+                .and_then(|s| attr(s, "CommandId"))
+                .unwrap_or_default()
+                .to_string();
+            let command = fake
+                .shells
+                .lock()
+                .unwrap()
+                .get(&shell_id)
+                .and_then(|s| s.commands.get(&command_id).cloned());
+            match command {
+                Some(c) => {
+                    if let Some(kill) = c.kill.lock().unwrap().take() {
+                        let _ = kill.send(());
+                    }
+                }
+                None => return no_shell(),
+            }
+            soap(
+                StatusCode::OK,
+                "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/SignalResponse",
+                &message_id,
+                "<rsp:SignalResponse/>",
+            )
+        }
+        ACTION_DELETE => {
+            let Some(shell_id) = shell_id else {
+                return no_shell();
+            };
+            let Some(shell) = fake.shells.lock().unwrap().remove(&shell_id) else {
+                return no_shell();
+            };
+            for c in shell.commands.values() {
+                if let Some(kill) = c.kill.lock().unwrap().take() {
+                    let _ = kill.send(());
+                }
+            }
+            soap(
+                StatusCode::OK,
+                "http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse",
+                &message_id,
+                "",
+            )
+        }
+        other => fault(
+            &message_id,
+            "a:ActionNotSupported",
+            "2150858754",
+            &format!("action not supported: {other}"),
+        ),
+    }
+}
+
+/// `PT20S`, `PT60.000S` → at most 5 s here (tests need not wait a minute).
+fn operation_timeout(iso: &str) -> Duration {
+    let secs: f64 = iso
+        .trim()
+        .trim_start_matches("PT")
+        .trim_end_matches('S')
+        .parse()
+        .unwrap_or(20.0);
+    Duration::from_secs_f64(secs.clamp(0.1, 5.0))
+}
+
+/// What the fake runs for a command line: `powershell … -EncodedCommand B64` runs the
+/// decoded script, anything else the line itself, both under `sh -c`.
+pub fn script_of(command_line: &str) -> String {
+    let words: Vec<&str> = command_line.split_whitespace().collect();
+    let is_powershell = words.first().is_some_and(|w| {
+        w.eq_ignore_ascii_case("powershell") || w.eq_ignore_ascii_case("powershell.exe")
+    });
+    if is_powershell {
+        if let Some(i) = words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case("-encodedcommand") || w.eq_ignore_ascii_case("-e"))
+        {
+            if let Some(b64) = words.get(i + 1) {
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                    let units: Vec<u16> = bytes
+                        .chunks(2)
+                        .map(|p| u16::from_le_bytes([p[0], *p.get(1).unwrap_or(&0)]))
+                        .collect();
+                    return String::from_utf16_lossy(&units);
+                }
+            }
+        }
+    }
+    command_line.to_string()
+}
+
+fn spawn(command_line: &str, work_dir: Option<String>) -> Arc<Command> {
+    let command = Arc::new(Command {
+        output: Mutex::new(Output::default()),
+        changed: Notify::new(),
+        kill: Mutex::new(None),
+    });
+    let (kill_tx, kill_rx) = oneshot::channel();
+    *command.kill.lock().unwrap() = Some(kill_tx);
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(script_of(command_line))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(d) = &work_dir {
+        cmd.current_dir(d);
+    }
+    let c = command.clone();
+    match cmd.spawn() {
+        Err(e) => {
+            let mut o = c.output.lock().unwrap();
+            o.stderr = format!("'{command_line}' is not recognized: {e}\r\n").into_bytes();
+            o.exit = Some(1);
+        }
+        Ok(mut child) => {
+            let out = child.stdout.take().unwrap();
+            let err = child.stderr.take().unwrap();
+            let pump = |mut r: Box<dyn tokio::io::AsyncRead + Unpin + Send>, stdout: bool| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = r.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        {
+                            let mut o = c.output.lock().unwrap();
+                            let target = if stdout { &mut o.stdout } else { &mut o.stderr };
+                            target.extend_from_slice(&buf[..n]);
+                        }
+                        c.changed.notify_waiters();
+                    }
+                })
+            };
+            let readers = [pump(Box::new(out), true), pump(Box::new(err), false)];
+            tokio::spawn(async move {
+                let code = tokio::select! {
+                    s = child.wait() => s.ok().and_then(|s| s.code()).unwrap_or(-1),
+                    _ = kill_rx => {
+                        let _ = child.kill().await;
+                        -1
+                    }
+                };
+                // Let the readers drain what the process wrote last.
+                for r in readers {
+                    let _ = tokio::time::timeout(Duration::from_millis(300), r).await;
+                }
+                c.output.lock().unwrap().exit = Some(code);
+                c.changed.notify_waiters();
+            });
+        }
+    }
+    command
+}

@@ -1,0 +1,211 @@
+//! The WinRM executor against a WinRM server on loopback that speaks the real protocol
+//! (`support/fake_winrm.rs`; no Windows machine can run here). The fake is first proven
+//! faithful by driving it with pywinrm, a real WinRM client (installed from PyPI by
+//! `scripts/setup.sh --test`), then LWAMS's own client runs commands through it.
+
+#[path = "support/fake_winrm.rs"]
+#[allow(dead_code)]
+mod fake_winrm;
+
+use agent::executors::local::ignore_output;
+use agent::executors::winrm::{self, WinrmError, WinrmTarget};
+use std::time::Duration;
+
+const USER: &str = "ops";
+const PASSWORD: &str = "Winrm-pass-1";
+
+/// pywinrm's own session API and its low-level protocol: commands, exit codes, stderr,
+/// PowerShell (encoded), a working directory, a Receive that times out on the server
+/// (the client asks again), closing the shell (RelatesTo checked), a wrong password.
+const PYWINRM_CHECK: &str = r#"
+import sys, winrm
+from winrm.exceptions import InvalidCredentialsError
+url, user, password = sys.argv[1:4]
+s = winrm.Session(url, auth=(user, password), transport='basic')
+r = s.run_cmd('echo', ['hello', 'world'])
+assert r.status_code == 0 and r.std_out == b'hello world\n', r
+r = s.run_cmd('echo oops >&2; exit 3')
+assert r.status_code == 3 and r.std_err == b'oops\n', r
+r = s.run_ps('echo ps-ok')
+assert r.status_code == 0 and r.std_out == b'ps-ok\n', r
+p = winrm.Protocol(endpoint=url, transport='basic', username=user, password=password,
+                   operation_timeout_sec=1, read_timeout_sec=5)
+shell = p.open_shell(working_directory='/tmp')
+cmd = p.run_command(shell, 'sleep 2; pwd')
+out, err, code = p.get_command_output(shell, cmd)
+assert (out, code) == (b'/tmp\n', 0), (out, err, code)
+p.cleanup_command(shell, cmd)
+p.close_shell(shell)
+try:
+    winrm.Session(url, auth=(user, 'wrong'), transport='basic').run_cmd('echo')
+    raise SystemExit('a wrong password was accepted')
+except InvalidCredentialsError:
+    pass
+print('pywinrm-ok')
+"#;
+
+#[tokio::test]
+async fn the_fake_winrm_server_satisfies_pywinrm() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    let out = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(PYWINRM_CHECK)
+        .arg(&fake.endpoint)
+        .arg(USER)
+        .arg(PASSWORD)
+        .output()
+        .await
+        .expect("python3 runs (scripts/setup.sh --test installs pywinrm)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("pywinrm-ok"),
+        "pywinrm against the fake: {stdout}\n{stderr}"
+    );
+    assert_eq!(
+        fake.open_shells(),
+        0,
+        "pywinrm closed every shell it opened"
+    );
+    assert!(fake.shells_created() >= 4);
+}
+
+fn target(endpoint: &str, password: &str) -> WinrmTarget {
+    WinrmTarget {
+        endpoint: endpoint.to_string(),
+        username: USER.into(),
+        password: password.into(),
+        verify_tls: true,
+    }
+}
+
+#[tokio::test]
+async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    let t = target(&fake.endpoint, PASSWORD);
+    let dir = tempfile::tempdir().unwrap();
+    let r = winrm::run(
+        &t,
+        "echo out; echo err >&2; pwd; exit 5",
+        Some(&dir.path().to_string_lossy()),
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.exit_code, Some(5), "{r:?}");
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("out"));
+    assert_eq!(lines.next(), Some(dir.path().to_str().unwrap()));
+    assert_eq!(r.stderr, "err\n");
+
+    // PowerShell goes as -EncodedCommand (the fake runs the decoded script).
+    let r = winrm::run(
+        &t,
+        &winrm::powershell_command("echo 'ünïcode & <xml>'"),
+        None,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.stdout, "ünïcode & <xml>\n", "{r:?}");
+
+    // Output that comes after a Receive timed out on the server still arrives.
+    let r = winrm::run(
+        &t,
+        "sleep 6; echo late",
+        None,
+        Duration::from_secs(30),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.stdout, "late\n");
+    assert_eq!(fake.open_shells(), 0, "every shell is deleted");
+}
+
+#[tokio::test]
+async fn winrm_failures_are_named_and_leave_no_shell() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    let e = winrm::run(
+        &target(&fake.endpoint, "wrong"),
+        "echo x",
+        None,
+        Duration::from_secs(10),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
+
+    let started = std::time::Instant::now();
+    let e = winrm::run(
+        &target(&fake.endpoint, PASSWORD),
+        "sleep 30",
+        None,
+        Duration::from_secs(1),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WinrmError::Timeout(_)), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(
+        fake.open_shells(),
+        0,
+        "the timed-out command's shell is deleted"
+    );
+
+    let e = winrm::run(
+        &target(&fake.endpoint, PASSWORD),
+        "sleep 30",
+        None,
+        Duration::from_secs(30),
+        tokio::time::sleep(Duration::from_millis(300)),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WinrmError::Cancelled), "{e}");
+    assert_eq!(fake.open_shells(), 0);
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = winrm::run(
+        &target(&format!("http://127.0.0.1:{closed}/wsman"), PASSWORD),
+        "echo x",
+        None,
+        Duration::from_secs(10),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WinrmError::Unreachable(..)), "{e}");
+
+    let long = "x".repeat(9000);
+    let e = winrm::run(
+        &target(&fake.endpoint, PASSWORD),
+        &long,
+        None,
+        Duration::from_secs(10),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WinrmError::TooLong(9000)), "{e}");
+    assert_eq!(
+        fake.shells_created(),
+        2,
+        "the timed-out and the cancelled command"
+    );
+}
