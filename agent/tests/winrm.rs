@@ -9,6 +9,7 @@ mod fake_winrm;
 
 use agent::executors::local::ignore_output;
 use agent::executors::winrm::{self, WinrmError, WinrmTarget};
+use shared::agent::CommandResult;
 use std::time::Duration;
 
 const USER: &str = "ops";
@@ -70,6 +71,24 @@ async fn the_fake_winrm_server_satisfies_pywinrm() {
     assert!(fake.shells_created() >= 4);
 }
 
+/// Runs a command with LWAMS's client until it ends or `secs` pass.
+async fn run(
+    t: &WinrmTarget,
+    command: &str,
+    work_dir: Option<&str>,
+    secs: u64,
+) -> Result<CommandResult, WinrmError> {
+    winrm::run(
+        t,
+        command,
+        work_dir,
+        Duration::from_secs(secs),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+}
+
 fn target(endpoint: &str, password: &str) -> WinrmTarget {
     WinrmTarget {
         endpoint: endpoint.to_string(),
@@ -84,13 +103,11 @@ async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
     let t = target(&fake.endpoint, PASSWORD);
     let dir = tempfile::tempdir().unwrap();
-    let r = winrm::run(
+    let r = run(
         &t,
         "echo out; echo err >&2; pwd; exit 5",
         Some(&dir.path().to_string_lossy()),
-        Duration::from_secs(20),
-        std::future::pending(),
-        &ignore_output,
+        20,
     )
     .await
     .unwrap();
@@ -101,29 +118,18 @@ async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
     assert_eq!(r.stderr, "err\n");
 
     // PowerShell goes as -EncodedCommand (the fake runs the decoded script).
-    let r = winrm::run(
+    let r = run(
         &t,
         &winrm::powershell_command("echo 'ünïcode & <xml>'"),
         None,
-        Duration::from_secs(20),
-        std::future::pending(),
-        &ignore_output,
+        20,
     )
     .await
     .unwrap();
     assert_eq!(r.stdout, "ünïcode & <xml>\n", "{r:?}");
 
     // Output that comes after a Receive timed out on the server still arrives.
-    let r = winrm::run(
-        &t,
-        "sleep 6; echo late",
-        None,
-        Duration::from_secs(30),
-        std::future::pending(),
-        &ignore_output,
-    )
-    .await
-    .unwrap();
+    let r = run(&t, "sleep 6; echo late", None, 30).await.unwrap();
     assert_eq!(r.stdout, "late\n");
     assert_eq!(fake.open_shells(), 0, "every shell is deleted");
 }
@@ -131,29 +137,15 @@ async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
 #[tokio::test]
 async fn winrm_failures_are_named_and_leave_no_shell() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
-    let e = winrm::run(
-        &target(&fake.endpoint, "wrong"),
-        "echo x",
-        None,
-        Duration::from_secs(10),
-        std::future::pending(),
-        &ignore_output,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&target(&fake.endpoint, "wrong"), "echo x", None, 10)
+        .await
+        .unwrap_err();
     assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
 
     let started = std::time::Instant::now();
-    let e = winrm::run(
-        &target(&fake.endpoint, PASSWORD),
-        "sleep 30",
-        None,
-        Duration::from_secs(1),
-        std::future::pending(),
-        &ignore_output,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&target(&fake.endpoint, PASSWORD), "sleep 30", None, 1)
+        .await
+        .unwrap_err();
     assert!(matches!(e, WinrmError::Timeout(_)), "{e}");
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(
@@ -179,29 +171,20 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let e = winrm::run(
+    let e = run(
         &target(&format!("http://127.0.0.1:{closed}/wsman"), PASSWORD),
         "echo x",
         None,
-        Duration::from_secs(10),
-        std::future::pending(),
-        &ignore_output,
+        10,
     )
     .await
     .unwrap_err();
     assert!(matches!(e, WinrmError::Unreachable(..)), "{e}");
 
     let long = "x".repeat(9000);
-    let e = winrm::run(
-        &target(&fake.endpoint, PASSWORD),
-        &long,
-        None,
-        Duration::from_secs(10),
-        std::future::pending(),
-        &ignore_output,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&target(&fake.endpoint, PASSWORD), &long, None, 10)
+        .await
+        .unwrap_err();
     assert!(matches!(e, WinrmError::TooLong(9000)), "{e}");
     assert_eq!(
         fake.shells_created(),

@@ -54,9 +54,11 @@ test('a script is written, refused with its bad line, saved with its variables a
   await page.waitForSelector('tr[data-script=servers]');
   await page.screenshot({ path: join(artifacts, 'scripts-1440.png'), fullPage: true });
   await page.fill('[data-testid=scripts-search]', 'servers');
+  await page.press('[data-testid=scripts-search]', 'Enter');
   await page.waitForFunction(() => !document.querySelector('tr[data-script="list home"]'));
   assert.ok(await page.$('tr[data-script=servers]'));
   await page.fill('[data-testid=scripts-search]', '');
+  await page.press('[data-testid=scripts-search]', 'Enter');
   await page.waitForSelector('tr[data-script="list home"]');
 
   // Edit: the code comes back as saved; the language can change.

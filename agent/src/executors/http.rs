@@ -22,8 +22,9 @@ pub enum HttpError {
     Cancelled,
 }
 
-/// Two shared clients (connection pools): verifying TLS certificates, and not.
-fn client(verify_tls: bool) -> Result<&'static reqwest::Client, HttpError> {
+/// Two shared clients (connection pools) for every HTTP(S) executor (HTTP steps,
+/// WinRM): verifying TLS certificates, and not.
+pub fn shared_client(verify_tls: bool) -> Result<&'static reqwest::Client, reqwest::Error> {
     static VERIFYING: OnceLock<reqwest::Client> = OnceLock::new();
     static TRUSTING: OnceLock<reqwest::Client> = OnceLock::new();
     let cell = if verify_tls { &VERIFYING } else { &TRUSTING };
@@ -34,9 +35,12 @@ fn client(verify_tls: bool) -> Result<&'static reqwest::Client, HttpError> {
         .danger_accept_invalid_certs(!verify_tls)
         .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
-        .build()
-        .map_err(|e| HttpError::Unreachable("client".into(), e.to_string()))?;
+        .build()?;
     Ok(cell.get_or_init(|| c))
+}
+
+fn client(verify_tls: bool) -> Result<&'static reqwest::Client, HttpError> {
+    shared_client(verify_tls).map_err(|e| HttpError::Unreachable("client".into(), e.to_string()))
 }
 
 /// Sends `req` and reads the answer until it ends, `timeout` passes or `cancel` completes.

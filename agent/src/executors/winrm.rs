@@ -5,11 +5,11 @@
 //! allows unencrypted traffic). Output is asked for in UTF-8 (code page 65001).
 //! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64).
 
+use super::http::shared_client;
 use super::local::OnOutput;
 use base64::Engine;
 use shared::agent::{CommandResult, FailureCode, Stream, OUTPUT_CAP};
 use shared::bpmn::xml::{self, Element};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -183,24 +183,6 @@ pub fn powershell_command(script: &str) -> String {
     )
 }
 
-/// Two shared clients (connection pools): verifying TLS certificates, and not.
-fn client(verify_tls: bool) -> Result<&'static reqwest::Client, WinrmError> {
-    static VERIFYING: OnceLock<reqwest::Client> = OnceLock::new();
-    static TRUSTING: OnceLock<reqwest::Client> = OnceLock::new();
-    let cell = if verify_tls { &VERIFYING } else { &TRUSTING };
-    if let Some(c) = cell.get() {
-        return Ok(c);
-    }
-    let c = reqwest::Client::builder()
-        .danger_accept_invalid_certs(!verify_tls)
-        .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30))
-        .build()
-        .map_err(|e| WinrmError::Unreachable("client".into(), e.to_string()))?;
-    Ok(cell.get_or_init(|| c))
-}
-
 /// One open shell on the terminal.
 struct Session<'a> {
     t: &'a WinrmTarget,
@@ -214,6 +196,7 @@ impl Session<'_> {
         let r = self
             .http
             .post(&self.t.endpoint)
+            .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30))
             .basic_auth(&self.t.username, Some(&self.t.password))
             .header("Content-Type", "application/soap+xml;charset=UTF-8")
             .body(body)
@@ -414,7 +397,8 @@ pub async fn run(
     let started = Instant::now();
     let s = Session {
         t,
-        http: client(t.verify_tls)?,
+        http: shared_client(t.verify_tls)
+            .map_err(|e| WinrmError::Unreachable("client".into(), e.to_string()))?,
     };
     let shell = s.open(work_dir).await?;
     let mut command_id = None;

@@ -111,12 +111,7 @@ pub async fn delete(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
         .bind(id)
         .execute(&mut *c)
         .await?;
-    let done = sqlx::query("DELETE FROM user_groups WHERE company_id = $1 AND id = $2")
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::delete_scoped(c, "user_groups", company_id, id).await
 }
 
 pub async fn set_permissions(c: &mut Conn, group_id: Id, m: &PermissionMatrix) -> StoreResult<()> {

@@ -79,12 +79,7 @@ pub async fn group_contents(c: &mut Conn, company_id: Id, id: Id) -> StoreResult
 }
 
 pub async fn delete_group(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM host_groups WHERE company_id = $1 AND id = $2")
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::delete_scoped(c, "host_groups", company_id, id).await
 }
 
 // ---- hosts ------------------------------------------------------------------------
@@ -228,12 +223,7 @@ pub async fn delete_host(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bo
         .bind(id)
         .execute(&mut *c)
         .await?;
-    let done = sqlx::query("DELETE FROM hosts WHERE company_id = $1 AND id = $2")
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::delete_scoped(c, "hosts", company_id, id).await
 }
 
 /// Replaces the host's credential (the old one stops working at once).

@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod terminals;
 pub mod users;
 
+use shared::dto::Id;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use std::str::FromStr;
@@ -235,6 +236,24 @@ pub async fn savepoint(c: &mut Conn, step: Savepoint) -> StoreResult<()> {
     };
     sqlx::query(sql).execute(&mut *c).await?;
     Ok(())
+}
+
+/// Deletes row `id` of a company-scoped table (`company_id`, `id` columns); whether it
+/// was there.
+pub async fn delete_scoped(
+    c: &mut Conn,
+    table: &'static str,
+    company_id: Id,
+    id: Id,
+) -> StoreResult<bool> {
+    let done = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE company_id = $1 AND id = $2"
+    ))
+    .bind(company_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The current time in Unix milliseconds.

@@ -106,10 +106,5 @@ pub async fn update(
 }
 
 pub async fn delete(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM scripts WHERE company_id = $1 AND id = $2")
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::delete_scoped(c, "scripts", company_id, id).await
 }

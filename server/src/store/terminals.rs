@@ -161,12 +161,7 @@ pub async fn delete_terminal(c: &mut Conn, company_id: Id, id: Id) -> StoreResul
         .bind(id)
         .execute(&mut *c)
         .await?;
-    let done = sqlx::query("DELETE FROM terminals WHERE company_id = $1 AND id = $2")
-        .bind(company_id)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::delete_scoped(c, "terminals", company_id, id).await
 }
 
 // ---- terminal users -----------------------------------------------------------------

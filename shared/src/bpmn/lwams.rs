@@ -138,7 +138,7 @@ pub const COMMON_STEP_PARAMETERS: &[&str] = &[
 pub fn optional(kind: &str) -> &'static [&'static str] {
     match kind {
         "remoteCommand" => &["terminalUser", "connectionType", "workDir"],
-        "localCommand" => &["workDir"],
+        "localCommand" => &["workDir", "host"],
         "sql" => &["query", "host", "inCloud"],
         "http" => &["headers", "body", "tls", "host", "inCloud"],
         "fileOperation" => &["newFilename", "body", "host", "inCloud"],

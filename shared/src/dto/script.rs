@@ -132,37 +132,37 @@ impl ScriptKind {
                 out
             }
             // VBScript literals cannot span lines: line breaks are joined with vbCr/vbLf.
-            ScriptKind::Vbs => {
-                let mut out = String::from("\"");
-                for c in v.chars() {
-                    match c {
-                        '"' => out.push_str("\"\""),
-                        '\r' => out.push_str("\" & vbCr & \""),
-                        '\n' => out.push_str("\" & vbLf & \""),
-                        c => out.push(c),
-                    }
-                }
-                out.push('"');
-                out
-            }
+            ScriptKind::Vbs => double_quoted(v, |c| match c {
+                '"' => Some("\"\""),
+                '\r' => Some("\" & vbCr & \""),
+                '\n' => Some("\" & vbLf & \""),
+                _ => None,
+            }),
             // Inside double quotes cmd takes & | < > ^ literally; `%` would expand and
             // `"` would end the string, so they are doubled; a line break cannot be
             // quoted and becomes a space.
-            ScriptKind::Bat => {
-                let mut out = String::from("\"");
-                for c in v.chars() {
-                    match c {
-                        '"' => out.push_str("\"\""),
-                        '%' => out.push_str("%%"),
-                        '\r' | '\n' => out.push(' '),
-                        c => out.push(c),
-                    }
-                }
-                out.push('"');
-                out
-            }
+            ScriptKind::Bat => double_quoted(v, |c| match c {
+                '"' => Some("\"\""),
+                '%' => Some("%%"),
+                '\r' | '\n' => Some(" "),
+                _ => None,
+            }),
         }
     }
+}
+
+/// `v` in double quotes, each character replaced by what `escape` says (`None`: kept).
+fn double_quoted(v: &str, escape: impl Fn(char) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match escape(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A script template of the library.
