@@ -137,7 +137,7 @@ editor-deployed = Deployed:
 editor-refused = The file was not deployed:
 editor-key = Key
 editor-version = Version
-editor-deployed-at = Deployed at
+editor-deployed-at = Deployed (when · by)
 
 editor-start-now = Start now
 editor-open-monitor = Monitor
@@ -183,6 +183,7 @@ editor-undo = Undo
 editor-redo = Redo
 editor-export-bpmn = Export .bpmn
 editor-export-svg = Export SVG
+editor-export-png = Export PNG
 editor-deploy = Deploy new version
 editor-pick-element = Select an element on the diagram to edit its properties.
 editor-missing = Missing required parameters:

@@ -137,7 +137,7 @@ editor-deployed = 已部署：
 editor-refused = 文件未部署：
 editor-key = 标识
 editor-version = 版本
-editor-deployed-at = 部署时间
+editor-deployed-at = 部署（时间 · 部署人）
 
 editor-start-now = 立即启动
 editor-open-monitor = 监控
@@ -183,6 +183,7 @@ editor-undo = 撤销
 editor-redo = 重做
 editor-export-bpmn = 导出 .bpmn
 editor-export-svg = 导出 SVG
+editor-export-png = 导出 PNG
 editor-deploy = 发布新版本
 editor-pick-element = 在流程图上选择一个元素以编辑其属性。
 editor-missing = 缺少必填参数：

@@ -664,10 +664,62 @@ mod js {
             self.viewer.destroy();
         }
     }
+
+    /// Renders an SVG (bpmn-js's export) to a PNG at `scale` on a white background.
+    pub async fn svg_to_png(svg: &str, scale: f64) -> Result<Vec<u8>, String> {
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
+        let img = web_sys::HtmlImageElement::new().map_err(js_error)?;
+        let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+            img.set_onload(Some(&resolve));
+            img.set_onerror(Some(&reject));
+        });
+        img.set_src(&format!(
+            "data:image/svg+xml;charset=utf-8,{}",
+            String::from(js_sys::encode_uri_component(svg))
+        ));
+        JsFuture::from(loaded)
+            .await
+            .map_err(|_| "the diagram could not be drawn as an image".to_string())?;
+        let (w, h) = (img.natural_width() as f64, img.natural_height() as f64);
+        if w < 1.0 || h < 1.0 {
+            return Err("the diagram is empty".into());
+        }
+        let canvas: web_sys::HtmlCanvasElement = document
+            .create_element("canvas")
+            .map_err(js_error)?
+            .unchecked_into();
+        canvas.set_width((w * scale).ceil() as u32);
+        canvas.set_height((h * scale).ceil() as u32);
+        let ctx: web_sys::CanvasRenderingContext2d = canvas
+            .get_context("2d")
+            .map_err(js_error)?
+            .ok_or("no 2D canvas")?
+            .unchecked_into();
+        ctx.set_fill_style_str("#ffffff");
+        ctx.fill_rect(0.0, 0.0, w * scale, h * scale);
+        ctx.scale(scale, scale).map_err(js_error)?;
+        ctx.draw_image_with_html_image_element(&img, 0.0, 0.0)
+            .map_err(js_error)?;
+        let url = canvas
+            .to_data_url_with_type("image/png")
+            .map_err(js_error)?;
+        let b64 = url
+            .split_once(',')
+            .map(|(_, b)| b)
+            .ok_or("the canvas gave no PNG")?;
+        let binary = web_sys::window()
+            .ok_or("no window")?
+            .atob(b64)
+            .map_err(js_error)?;
+        // `atob` gives one char per byte.
+        Ok(binary.chars().map(|c| c as u32 as u8).collect())
+    }
 }
 
 #[cfg(feature = "hydrate")]
-pub use js::{Diagram, Modeler};
+pub use js::{svg_to_png, Diagram, Modeler};
 
 #[cfg(test)]
 mod tests {

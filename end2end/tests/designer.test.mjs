@@ -72,6 +72,13 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   const exported = readFileSync(await download.path(), 'utf8');
   assert.match(exported, /lwams:command="echo designed \$\{usage\}"/);
   assert.match(exported, /xmlns:lwams="http:\/\/lwams.io\/schema\/bpmn\/1.0"/);
+  // The versions say who deployed them; the diagram exports as a PNG picture.
+  assert.match(await page.textContent('[data-testid=version-select]'), /v2 · .* · Administrator/);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-png]')]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  const picture = readFileSync(await png.path());
+  assert.deepEqual([...picture.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+  assert.ok(picture.length > 2000, `a picture of the diagram (${picture.length} bytes)`);
 
   // Two windows on version 2: the second deploy is refused, naming who and when.
   const other = await ctx.newPage();

@@ -50,6 +50,7 @@ fn version_dto(r: DefinitionRow) -> FlowVersion {
         name: r.name,
         version: r.version,
         created_by: r.created_by,
+        created_by_name: r.created_by_name,
         created_at: r.created_at,
     }
 }

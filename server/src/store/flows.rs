@@ -476,8 +476,14 @@ pub struct DefinitionRow {
     pub name: String,
     pub version: i64,
     pub created_by: Option<Id>,
+    /// The display name of who deployed it (empty when unknown).
+    pub created_by_name: String,
     pub created_at: i64,
 }
+
+const DEFINITION_COLUMNS: &str = "d.id, d.flow_key, d.name, d.version, d.created_by, \
+     COALESCE(u.display_name, '') AS created_by_name, d.created_at";
+const DEFINITION_AUTHOR: &str = "LEFT JOIN users u ON u.id = d.created_by";
 
 fn definition_row(r: &sqlx::any::AnyRow) -> StoreResult<DefinitionRow> {
     Ok(DefinitionRow {
@@ -486,6 +492,7 @@ fn definition_row(r: &sqlx::any::AnyRow) -> StoreResult<DefinitionRow> {
         name: r.try_get("name")?,
         version: r.try_get("version")?,
         created_by: r.try_get("created_by")?,
+        created_by_name: r.try_get("created_by_name")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -508,7 +515,7 @@ pub async fn list_latest(
     .await?
     .try_get("n")?;
     let rows = sqlx::query(&format!(
-        "SELECT d.id, d.flow_key, d.name, d.version, d.created_by, d.created_at FROM flow_definitions d \
+        "SELECT {DEFINITION_COLUMNS} FROM flow_definitions d {DEFINITION_AUTHOR} \
          WHERE {filter} ORDER BY d.flow_key LIMIT $3 OFFSET $4"
     ))
     .bind(company_id)
@@ -527,10 +534,10 @@ pub async fn list_latest(
 
 /// Every version of a flow, newest first.
 pub async fn versions(c: &mut Conn, company_id: Id, key: &str) -> StoreResult<Vec<DefinitionRow>> {
-    let rows = sqlx::query(
-        "SELECT id, flow_key, name, version, created_by, created_at FROM flow_definitions \
-         WHERE company_id = $1 AND flow_key = $2 ORDER BY version DESC",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM flow_definitions d {DEFINITION_AUTHOR} \
+         WHERE d.company_id = $1 AND d.flow_key = $2 ORDER BY d.version DESC"
+    ))
     .bind(company_id)
     .bind(key)
     .fetch_all(&mut *c)

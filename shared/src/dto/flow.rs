@@ -29,6 +29,9 @@ pub struct FlowVersion {
     pub name: String,
     pub version: i64,
     pub created_by: Option<Id>,
+    /// Who deployed it (display name; empty when unknown).
+    #[serde(default)]
+    pub created_by_name: String,
     pub created_at: Millis,
 }
 

@@ -3,7 +3,7 @@
 //! required parameters are marked red and listed; "Deploy new version" (Ctrl+S) saves
 //! the diagram as a new immutable version, refused when someone deployed meanwhile
 //! (optimistic check, "changed by X at T"); older versions open read-only; import and
-//! export .bpmn, export SVG.
+//! export .bpmn, SVG and PNG (drawn from the SVG on a canvas, 2×).
 // The modeler exists in the browser only: on the server this page renders its frame.
 #![cfg_attr(
     not(feature = "hydrate"),
@@ -15,7 +15,6 @@ use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::diagram::ElementProps;
 use crate::i18n::{t, t_args, tr};
-use crate::pages::flow::monitor::when;
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::data_source::DataSource;
@@ -288,31 +287,26 @@ fn Designer() -> impl IntoView {
         });
     }
 
-    let export = move |svg: bool| {
+    let export = move |format: Export| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let Some(m) = modeler.get_value() else { return };
             let name = key.get_untracked().unwrap_or_else(|| "flow".into());
-            let result = if svg {
-                m.save_svg().await
-            } else {
-                m.save_xml().await
+            let bytes = match format {
+                Export::Bpmn => m.save_xml().await.map(String::into_bytes),
+                Export::Svg => m.save_svg().await.map(String::into_bytes),
+                Export::Png => match m.save_svg().await {
+                    Ok(svg) => crate::diagram::svg_to_png(&svg, 2.0).await,
+                    Err(e) => Err(e),
+                },
             };
-            match result {
-                Ok(text) => download(
-                    &format!("{name}.{}", if svg { "svg" } else { "bpmn" }),
-                    &text,
-                    if svg {
-                        "image/svg+xml"
-                    } else {
-                        "application/xml"
-                    },
-                ),
+            match bytes {
+                Ok(b) => download(&format!("{name}.{}", format.extension()), &b, format.mime()),
                 Err(e) => failure.set(Some(e)),
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = svg;
+        let _ = format;
     };
 
     let import = move |ev: leptos::ev::Event| {
@@ -349,7 +343,7 @@ fn Designer() -> impl IntoView {
                 }
             }>
                 {move || versions.get().into_iter().map(|v| {
-                    let label = format!("v{} · {}", v.version, when(v.created_at));
+                    let label = format!("v{} · {}", v.version, super::editor::by_at(&v));
                     let n = v.version;
                     view! { <option value=n selected=move || shown.get() == n>{label}</option> }
                 }).collect_view()}
@@ -381,8 +375,9 @@ fn Designer() -> impl IntoView {
                 {t("editor-import")}
                 <input type="file" accept=".bpmn,.xml" data-testid="designer-import" on:change=import />
             </label>
-            <button class="small" data-testid="export-bpmn" on:click=move |_| export(false)>{t("editor-export-bpmn")}</button>
-            <button class="small" data-testid="export-svg" on:click=move |_| export(true)>{t("editor-export-svg")}</button>
+            <button class="small" data-testid="export-bpmn" on:click=move |_| export(Export::Bpmn)>{t("editor-export-bpmn")}</button>
+            <button class="small" data-testid="export-svg" on:click=move |_| export(Export::Svg)>{t("editor-export-svg")}</button>
+            <button class="small" data-testid="export-png" on:click=move |_| export(Export::Png)>{t("editor-export-png")}</button>
             <button class="primary" data-testid="deploy" title="Ctrl+S" disabled=read_only on:click=move |_| deploy()>{t("editor-deploy")}</button>
         </div>
         <ErrorLine error />
@@ -566,14 +561,40 @@ fn Properties(
     }
 }
 
-/// Offers `text` as a file download (browser only).
+/// What the diagram can be exported as.
+#[derive(Clone, Copy)]
+enum Export {
+    Bpmn,
+    Svg,
+    Png,
+}
+
+impl Export {
+    fn extension(self) -> &'static str {
+        match self {
+            Export::Bpmn => "bpmn",
+            Export::Svg => "svg",
+            Export::Png => "png",
+        }
+    }
+
+    fn mime(self) -> &'static str {
+        match self {
+            Export::Bpmn => "application/xml",
+            Export::Svg => "image/svg+xml",
+            Export::Png => "image/png",
+        }
+    }
+}
+
+/// Offers `bytes` as a file download (browser only).
 #[cfg(feature = "hydrate")]
-fn download(name: &str, text: &str, mime: &str) {
+fn download(name: &str, bytes: &[u8], mime: &str) {
     use wasm_bindgen::JsCast;
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
         return;
     };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {

@@ -167,7 +167,7 @@ fn FlowList() -> impl IntoView {
                                     <td>{f.key.clone()}</td>
                                     <td>{f.name.clone()}</td>
                                     <td>{format!("v{}", f.version)}</td>
-                                    <td class="hide-phone">{when(f.created_at)}</td>
+                                    <td class="hide-phone">{by_at(&f)}</td>
                                     <td class="row-actions">
                                         <Show when=can_start>
                                             {
@@ -203,5 +203,14 @@ pub(crate) fn DeployProblems(problems: RwSignal<Vec<String>>) -> impl IntoView {
                 <ul>{move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             </div>
         </Show>
+    }
+}
+
+/// "when · who" of a deployed version (who only when known).
+pub fn by_at(v: &FlowVersion) -> String {
+    if v.created_by_name.is_empty() {
+        when(v.created_at)
+    } else {
+        format!("{} · {}", when(v.created_at), v.created_by_name)
     }
 }
