@@ -17,6 +17,8 @@ after(() => stops.forEach((stop) => stop()));
 
 const FLOW = `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
     xmlns:lwams="http://lwams.io/schema/bpmn/1.0" id="d" targetNamespace="http://lwams.io/e2e">
   <bpmn:process id="uname-on-edge" name="uname on the edge terminal" isExecutable="true">
     <bpmn:startEvent id="start"/>
@@ -26,6 +28,15 @@ const FLOW = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="uname"/>
     <bpmn:sequenceFlow id="f2" sourceRef="uname" targetRef="end"/>
   </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia">
+    <bpmndi:BPMNPlane id="plane" bpmnElement="uname-on-edge">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="uname_di" bpmnElement="uname"><dc:Bounds x="200" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="360" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="300" y="118"/><di:waypoint x="360" y="118"/></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
 
 test('a downloaded Sub Manager connects, reaches sshd and runs a flow step there', async () => {
@@ -87,6 +98,15 @@ test('a downloaded Sub Manager connects, reaches sshd and runs a flow step there
   await page.waitForSelector('[data-testid=instance-detail] tr[data-node=uname]');
   assert.match(await page.textContent('[data-testid=instance-detail] tr[data-node=uname]'), /Linux/);
   await page.screenshot({ path: join(artifacts, 'hosts-flow-1440.png'), fullPage: true });
+
+  // In the designer the step offers the host's terminals and that terminal's accounts.
+  await page.click('[data-function=flow_editor]');
+  await page.click('[data-testid=flows-table] tr[data-flow=uname-on-edge] [data-testid=design]');
+  await page.click('[data-testid=modeler] .djs-element[data-element-id=uname]');
+  await page.waitForSelector('[data-testid=prop-id]:has-text("uname")');
+  await page.waitForSelector('[data-testid=suggest-host] option[value=edge-1]', { state: 'attached' });
+  await page.waitForSelector('[data-testid=suggest-terminal] option[value=sshd]', { state: 'attached' });
+  await page.waitForSelector(`[data-testid=suggest-terminalUser] option[value=${SSH_USER}]`, { state: 'attached' });
 
   const phone = await ctx.newPage();
   await phone.setViewportSize({ width: 375, height: 800 });

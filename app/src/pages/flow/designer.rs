@@ -19,10 +19,12 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::data_source::DataSource;
 use shared::dto::flow::{DeployBase, DeployFlow, FlowVersion};
-use shared::dto::host::Host;
+use shared::dto::host::{Host, HostDetail, Terminal};
 use shared::dto::script::{Script, ScriptKind};
+use shared::dto::Id;
 use shared::dto::Page;
 use shared::{Function, Level};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A new flow: one start event, drawn.
 const NEW_FLOW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -427,7 +429,11 @@ fn Designer() -> impl IntoView {
 /// values.
 #[derive(Clone, Copy)]
 struct Suggestions {
-    hosts: RwSignal<Vec<String>>,
+    hosts: RwSignal<Vec<Host>>,
+    /// Terminals (with their accounts) per host id, fetched when a step on that host
+    /// first offers them.
+    terminals: RwSignal<HashMap<Id, Vec<Terminal>>>,
+    requested: StoredValue<HashSet<Id>>,
     data_sources: RwSignal<Vec<String>>,
     /// Library scripts with their language (SQL steps get SQL scripts, commands the rest).
     scripts: RwSignal<Vec<(String, ScriptKind)>>,
@@ -438,6 +444,8 @@ impl Suggestions {
     fn load() -> Suggestions {
         let s = Suggestions {
             hosts: RwSignal::new(vec![]),
+            terminals: RwSignal::new(HashMap::new()),
+            requested: StoredValue::new(HashSet::new()),
             data_sources: RwSignal::new(vec![]),
             scripts: RwSignal::new(vec![]),
         };
@@ -449,7 +457,7 @@ impl Suggestions {
             leptos::task::spawn_local(async move {
                 if hosts {
                     if let Ok(p) = api::get::<Page<Host>>("/hosts?limit=500").await {
-                        s.hosts.set(p.items.into_iter().map(|h| h.name).collect());
+                        s.hosts.set(p.items);
                     }
                 }
                 if sources {
@@ -469,6 +477,57 @@ impl Suggestions {
         s
     }
 
+    /// Values to offer for `attr` on a step with the parameters `lwams`: the step's
+    /// host's terminals and the chosen terminal's accounts come from the API.
+    fn values(&self, attr: &str, lwams: &BTreeMap<String, String>) -> Option<Vec<String>> {
+        if !matches!(attr, "terminal" | "terminalUser") {
+            let kind = lwams.get("kind").map(String::as_str).unwrap_or("");
+            return self.for_attr(attr, kind);
+        }
+        let wanted = lwams.get("host").map(|h| h.trim()).unwrap_or("");
+        let host = self.hosts.with(|hosts| {
+            hosts
+                .iter()
+                .find(|h| h.name == wanted || h.id.to_string() == wanted)
+                .map(|h| h.id)
+        });
+        let Some(host) = host else {
+            return Some(vec![]);
+        };
+        self.fetch_terminals(host);
+        let terminal = lwams.get("terminal").map(|t| t.trim()).unwrap_or("");
+        Some(self.terminals.with(|m| {
+            let list = m.get(&host).map(Vec::as_slice).unwrap_or(&[]);
+            if attr == "terminal" {
+                list.iter().map(|t| t.host_name.clone()).collect()
+            } else {
+                list.iter()
+                    .filter(|t| t.host_name == terminal || t.id.to_string() == terminal)
+                    .flat_map(|t| t.users.iter().map(|u| u.username.clone()))
+                    .collect()
+            }
+        }))
+    }
+
+    /// Fetches a host's terminals once.
+    fn fetch_terminals(&self, host: Id) {
+        if !self
+            .requested
+            .try_update_value(|r| r.insert(host))
+            .unwrap_or(false)
+        {
+            return;
+        }
+        let terminals = self.terminals;
+        leptos::task::spawn_local(async move {
+            if let Ok(d) = api::get::<HostDetail>(&format!("/hosts/{host}")).await {
+                terminals.update(|m| {
+                    m.insert(host, d.terminals);
+                });
+            }
+        });
+    }
+
     /// Values to offer for `attr` on a step of `kind`.
     fn for_attr(&self, attr: &str, kind: &str) -> Option<Vec<String>> {
         let fixed = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
@@ -479,7 +538,10 @@ impl Suggestions {
                     .map(|(name, _)| name.clone())
                     .collect()
             })),
-            "host" => Some(self.hosts.get()),
+            "host" => Some(
+                self.hosts
+                    .with(|h| h.iter().map(|h| h.name.clone()).collect()),
+            ),
             "dataSource" => Some(self.data_sources.get()),
             "method" => fixed(&["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
             "direction" => fixed(&["GET", "PUT"]),
@@ -499,7 +561,6 @@ fn Properties(
     suggest: Suggestions,
 ) -> impl IntoView {
     let missing = props.missing();
-    let step_kind = props.lwams.get("kind").cloned().unwrap_or_default();
     let kinds = props.is_task().then(|| {
         let current = props.lwams.get("kind").cloned().unwrap_or_default();
         view! {
@@ -528,7 +589,17 @@ fn Properties(
             let text = tr(&format!("param-{attr}"));
             let label = if required { format!("{text} *") } else { text };
             let list_id = format!("suggest-{attr}");
-            let options = suggest.for_attr(&attr, &step_kind);
+            let options = {
+                let (attr, lwams) = (attr.clone(), props.lwams.clone());
+                Signal::derive(move || suggest.values(&attr, &lwams))
+            };
+            let listed = options.with_untracked(Option::is_some);
+            // An empty list says so ("None yet.") instead of offering nothing.
+            let placeholder = move || {
+                options
+                    .with(|o| o.as_ref().is_some_and(Vec::is_empty))
+                    .then(|| tr("common-none-yet"))
+            };
             view! {
                 <label class:invalid=invalid title=format!("lwams:{attr}")>
                     {label}
@@ -536,10 +607,10 @@ fn Properties(
                         view! { <textarea rows="4" data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev))></textarea> }.into_any()
                     } else {
                         view! {
-                            <input data-testid=testid list=options.as_ref().map(|_| list_id.clone()) prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) />
-                            {options.map(|o| view! {
-                                <datalist id=list_id.clone()>
-                                    {o.into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
+                            <input data-testid=testid list=listed.then(|| list_id.clone()) placeholder=placeholder prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) />
+                            {listed.then(|| view! {
+                                <datalist id=list_id.clone() data-testid=format!("suggest-{attr}")>
+                                    {move || options.get().unwrap_or_default().into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
                                 </datalist>
                             })}
                         }.into_any()
