@@ -97,6 +97,28 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await page.waitForSelector('[data-testid=designer-error]');
   assert.ok(await page.$('[data-testid=modeler] .djs-element[data-element-id=clean]'), 'the diagram stayed');
 
+  // A draft: saved without deploying (steps may be unfinished), offered on the next visit.
+  const draft = await ctx.newPage();
+  await draft.goto(`${env.server.url}/flow/design?key=disk-cleanup`);
+  await draft.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+  await selectElement(draft, 'clean');
+  await draft.fill('[data-testid=prop-command]', 'echo drafted ${usage}');
+  await draft.press('[data-testid=prop-command]', 'Tab');
+  await draft.click('[data-testid=save-draft]');
+  await draft.waitForSelector('[data-testid=designer-message]:has-text("raft"), [data-testid=designer-message]:has-text("草稿")');
+  await draft.reload();
+  await draft.waitForSelector('[data-testid=draft-banner]');
+  assert.match(await draft.textContent('[data-testid=draft-banner]'), /Administrator/);
+  await draft.click('[data-testid=open-draft]');
+  await draft.waitForFunction(() => !document.querySelector('[data-testid=draft-banner]'));
+  await selectElement(draft, 'clean');
+  assert.equal(await draft.inputValue('[data-testid=prop-command]'), 'echo drafted ${usage}');
+  await draft.click('[data-testid=deploy]');
+  await draft.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v4")');
+  await draft.reload();
+  await draft.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
+  assert.equal(await draft.$('[data-testid=draft-banner]'), null, 'deploying used up the draft');
+
   const phone = await ctx.newPage();
   await phone.setViewportSize({ width: 375, height: 800 });
   await phone.goto(page.url());

@@ -203,6 +203,27 @@ fn endpoints(
             None,
         ),
         (
+            Method::PUT,
+            "/api/v1/flows/hello/draft".into(),
+            FlowEditor,
+            Manage,
+            Some(json!({"xml": "<definitions/>", "base_version": 1})),
+        ),
+        (
+            Method::GET,
+            "/api/v1/flows/hello/draft".into(),
+            FlowEditor,
+            View,
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/flows/hello/draft".into(),
+            FlowEditor,
+            Manage,
+            None,
+        ),
+        (
             Method::GET,
             "/api/v1/instances".into(),
             FlowMonitor,
@@ -1250,6 +1271,61 @@ async fn a_deploy_based_on_an_outdated_version_is_refused_naming_who_changed_it(
     assert!(r.body.as_str().unwrap().contains("<process id=\"hello\""));
     assert_eq!(
         t.get("/api/v1/flows/hello/versions/9/xml", &c).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_draft_is_saved_with_who_and_when_refused_when_not_xml_and_gone_once_deployed() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    assert_eq!(
+        t.get("/api/v1/flows/hello/draft", &c).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Unfinished diagrams are fine as drafts; text that is not XML is refused by line.
+    let unfinished = FLOW.replace(r#"<endEvent id="e"/>"#, "");
+    let r = t
+        .put(
+            "/api/v1/flows/hello/draft",
+            &c,
+            &json!({ "xml": unfinished, "base_version": 0 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let draft: shared::dto::flow::FlowDraft = r.json();
+    assert_eq!(draft.updated_by, "Administrator");
+    assert_eq!(draft.xml, unfinished);
+    let r = t
+        .put(
+            "/api/v1/flows/hello/draft",
+            &c,
+            &json!({ "xml": "<a>\n<b></a>", "base_version": 0 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("line 2"),
+        "{}",
+        r.body
+    );
+    let kept: shared::dto::flow::FlowDraft = t.get("/api/v1/flows/hello/draft", &c).await.json();
+    assert_eq!(kept.xml, unfinished, "a refused save changes nothing");
+    // Another company has no such draft.
+    let other = other_company_admin(&t).await;
+    assert_eq!(
+        t.get("/api/v1/flows/hello/draft", &other).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Deploying the flow removes its draft.
+    assert_eq!(
+        t.post("/api/v1/flows", &c, &json!({ "xml": FLOW }))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        t.get("/api/v1/flows/hello/draft", &c).await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -9,6 +9,7 @@ use crate::engine::runtime::{Actor, StartSpec};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::artifacts;
+use crate::store::drafts;
 use crate::store::flows::{self, DefinitionRow, InstanceListRow};
 use crate::store::users;
 use axum::extract::State;
@@ -18,10 +19,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
-    ArtifactInfo, DeployFlow, FlowProblem, FlowVersion, Instance, InstanceAction, InstanceControl,
-    InstanceDetail, InstanceQuery, NodeRun, StartInstance,
+    ArtifactInfo, DeployFlow, FlowDraft, FlowProblem, FlowVersion, Instance, InstanceAction,
+    InstanceControl, InstanceDetail, InstanceQuery, NodeRun, SaveDraft, StartInstance,
 };
 use shared::dto::{Id, ListQuery, Page};
+use shared::validate::{self, FieldError, FieldErrorCode};
 use shared::{Function, Level};
 
 const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "terminated"];
@@ -32,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/flows/{key}/versions", get(flow_versions))
         .route("/flows/{key}/versions/{version}/xml", get(version_xml))
         .route("/flows/{key}/diff", get(version_diff))
+        .route(
+            "/flows/{key}/draft",
+            get(get_draft).put(save_draft).delete(delete_draft),
+        )
         .route("/instances", get(list_instances).post(start_instance))
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/control", post(control_instance))
@@ -133,6 +139,8 @@ pub async fn deploy(
     let mut c = state.store.conn().await?;
     let mut out = Vec::new();
     for d in &deployed {
+        // The draft it came from is done with.
+        drafts::delete(&mut c, p.company_id, &d.key).await?;
         let row = flows::versions(&mut c, p.company_id, &d.key)
             .await?
             .into_iter()
@@ -243,6 +251,74 @@ pub async fn instance_diagram(
         .await?
         .ok_or(AppError::NotFound("instance"))?;
     Ok(xml_response(xml))
+}
+
+/// The flow's draft (saved in the designer, not deployed).
+#[utoipa::path(get, path = "/api/v1/flows/{key}/draft", tag = "flows",
+    responses((status = 200, body = FlowDraft), (status = 404, body = ErrorBody)))]
+pub async fn get_draft(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(key): PathParam<String>,
+) -> AppResult<Json<FlowDraft>> {
+    p.require(Function::FlowEditor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    Ok(Json(
+        drafts::get(&mut c, p.company_id, &key)
+            .await?
+            .ok_or(AppError::NotFound("draft"))?,
+    ))
+}
+
+/// Saves the flow's draft (any diagram that is well-formed XML: steps may still lack
+/// parameters); it replaces the previous draft, whoever saved it.
+#[utoipa::path(put, path = "/api/v1/flows/{key}/draft", tag = "flows", request_body = SaveDraft,
+    responses((status = 200, body = FlowDraft), (status = 422, body = ErrorBody)))]
+pub async fn save_draft(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(key): PathParam<String>,
+    JsonBody(req): JsonBody<SaveDraft>,
+) -> AppResult<Json<FlowDraft>> {
+    p.require(Function::FlowEditor, Level::Manage)?;
+    let key = validate::required_text("key", &key, validate::NAME_MAX)?;
+    if req.xml.len() > shared::bpmn::xml::MAX_INPUT_BYTES {
+        return Err(FieldError::new("xml", FieldErrorCode::TooLong, "is over 20 MB").into());
+    }
+    if let Err(e) = shared::bpmn::xml::parse(&req.xml) {
+        return Err(FieldError::new("xml", FieldErrorCode::Invalid, e.to_string()).into());
+    }
+    let mut c = state.store.conn().await?;
+    drafts::save(
+        &mut c,
+        p.company_id,
+        &key,
+        &req.xml,
+        req.base_version.max(0),
+        p.user_id,
+    )
+    .await?;
+    Ok(Json(
+        drafts::get(&mut c, p.company_id, &key)
+            .await?
+            .ok_or(AppError::NotFound("draft"))?,
+    ))
+}
+
+/// Discards the flow's draft.
+#[utoipa::path(delete, path = "/api/v1/flows/{key}/draft", tag = "flows",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_draft(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(key): PathParam<String>,
+) -> AppResult<StatusCode> {
+    p.require(Function::FlowEditor, Level::Manage)?;
+    let mut c = state.store.conn().await?;
+    if !drafts::delete(&mut c, p.company_id, &key).await? {
+        return Err(AppError::NotFound("draft"));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The files RPA steps of an instance brought back.

@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod companies;
 pub mod data_sources;
+pub mod drafts;
 pub mod flows;
 pub mod groups;
 pub mod hosts;

@@ -21,6 +21,28 @@ pub struct DeployBase {
     pub version: i64,
 }
 
+/// A designer's draft of a flow: saved, not deployed (one per flow, shared).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlowDraft {
+    pub key: String,
+    pub xml: String,
+    /// The version the draft was started from (0: a flow never deployed).
+    pub base_version: i64,
+    /// Who saved it last (display name; empty when unknown).
+    pub updated_by: String,
+    pub updated_at: Millis,
+}
+
+/// Saving a draft (`PUT /flows/{key}/draft`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SaveDraft {
+    pub xml: String,
+    #[serde(default)]
+    pub base_version: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlowVersion {

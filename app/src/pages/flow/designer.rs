@@ -15,10 +15,11 @@ use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::diagram::ElementProps;
 use crate::i18n::{t, t_args, tr};
+use crate::pages::flow::monitor::when;
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::data_source::DataSource;
-use shared::dto::flow::{DeployBase, DeployFlow, FlowVersion};
+use shared::dto::flow::{DeployBase, DeployFlow, FlowDraft, FlowVersion, SaveDraft};
 use shared::dto::host::{Host, HostDetail, Terminal};
 use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Id;
@@ -81,6 +82,11 @@ fn Designer() -> impl IntoView {
     let invalid = RwSignal::new(Vec::<(String, Vec<String>)>::new());
     let diff = RwSignal::new(None::<(i64, Vec<shared::bpmn::diff::Change>)>);
     let suggest = Suggestions::load();
+    // A saved draft of this flow, offered until opened or discarded.
+    let draft = RwSignal::new(None::<FlowDraft>);
+    // Deploying an opened draft builds on the version the draft started from (so a
+    // deploy made meanwhile is not silently overwritten).
+    let base_override = RwSignal::new(None::<i64>);
     let compare = move |from: i64| {
         let (Some(k), to) = (key.get_untracked(), shown.get_untracked()) else {
             return;
@@ -154,6 +160,9 @@ fn Designer() -> impl IntoView {
             match k {
                 None => load(NEW_FLOW.to_string()),
                 Some(k) => {
+                    let saved = api::get::<FlowDraft>(&format!("/flows/{}/draft", encode(&k)))
+                        .await
+                        .ok();
                     match api::get::<Vec<FlowVersion>>(&format!("/flows/{}/versions", encode(&k)))
                         .await
                     {
@@ -161,6 +170,13 @@ fn Designer() -> impl IntoView {
                             let open = wanted.or(v.first().map(|f| f.version)).unwrap_or(0);
                             versions.set(v);
                             open_version(k, open);
+                            draft.set(saved);
+                        }
+                        // Never deployed: the draft is all there is.
+                        Err(_) if saved.is_some() => {
+                            if let Some(d) = saved {
+                                load_as(d.xml, false);
+                            }
                         }
                         Err(e) => error.set(Some(e)),
                     }
@@ -224,7 +240,9 @@ fn Designer() -> impl IntoView {
                 xml,
                 base: Some(DeployBase {
                     key: flow_key.clone(),
-                    version: latest.get_untracked(),
+                    version: base_override
+                        .get_untracked()
+                        .unwrap_or_else(|| latest.get_untracked()),
                 }),
             };
             problems.set(vec![]);
@@ -232,12 +250,19 @@ fn Designer() -> impl IntoView {
             match api::send_json::<_, Vec<FlowVersion>>(Method::Post, "/flows", &req).await {
                 Ok(deployed) => {
                     dirty.set(false);
+                    draft.set(None);
+                    base_override.set(None);
                     if let Some(d) = deployed
                         .iter()
                         .find(|d| d.key == flow_key)
                         .or(deployed.first())
                     {
-                        message.set(Some(format!("{} v{}", d.key, d.version)));
+                        message.set(Some(format!(
+                            "{} {} v{}",
+                            tr("editor-deployed"),
+                            d.key,
+                            d.version
+                        )));
                         let k = d.key.clone();
                         if let Ok(v) =
                             api::get::<Vec<FlowVersion>>(&format!("/flows/{}/versions", encode(&k)))
@@ -258,6 +283,64 @@ fn Designer() -> impl IntoView {
                 Err(e) if e.status == 422 => {
                     problems.set(e.body.message.split("; ").map(str::to_string).collect())
                 }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    // "Save draft": the diagram as it is (steps may still lack parameters), not deployed.
+    let save_draft = move || {
+        if read_only() {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(m) = modeler.get_value() else { return };
+            let xml = match m.save_xml().await {
+                Ok(x) => x,
+                Err(e) => {
+                    failure.set(Some(e));
+                    return;
+                }
+            };
+            let Some(flow_key) = key.get_untracked().or_else(|| process_id(&xml)) else {
+                failure.set(Some(tr("editor-draft-needs-id")));
+                return;
+            };
+            let req = SaveDraft {
+                xml,
+                base_version: base_override
+                    .get_untracked()
+                    .unwrap_or_else(|| latest.get_untracked()),
+            };
+            let path = format!("/flows/{}/draft", encode(&flow_key));
+            match api::send_json::<_, FlowDraft>(Method::Put, &path, &req).await {
+                Ok(d) => {
+                    dirty.set(false);
+                    error.set(None);
+                    message.set(Some(format!(
+                        "{} · {}",
+                        tr("editor-draft-saved"),
+                        when(d.updated_at)
+                    )));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let open_draft = move || {
+        if let Some(d) = draft.get_untracked() {
+            base_override.set(Some(d.base_version));
+            draft.set(None);
+            load_as(d.xml, true);
+        }
+    };
+    let discard_draft = move || {
+        let Some(k) = key.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            let path = format!("/flows/{}/draft", encode(&k));
+            match api::send_empty(Method::Delete, &path, None::<&()>).await {
+                Ok(()) => draft.set(None),
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -380,11 +463,24 @@ fn Designer() -> impl IntoView {
             <button class="small" data-testid="export-bpmn" on:click=move |_| export(Export::Bpmn)>{t("editor-export-bpmn")}</button>
             <button class="small" data-testid="export-svg" on:click=move |_| export(Export::Svg)>{t("editor-export-svg")}</button>
             <button class="small" data-testid="export-png" on:click=move |_| export(Export::Png)>{t("editor-export-png")}</button>
+            <button class="small" data-testid="save-draft" disabled=read_only on:click=move |_| save_draft()>{t("editor-save-draft")}</button>
             <button class="primary" data-testid="deploy" title="Ctrl+S" disabled=read_only on:click=move |_| deploy()>{t("editor-deploy")}</button>
         </div>
+        {move || draft.get().map(|d| {
+            let who = if d.updated_by.is_empty() { "—".to_string() } else { d.updated_by.clone() };
+            view! {
+                <p class="card notice" data-testid="draft-banner">
+                    {t_args("editor-draft-found", vec![("who", who), ("when", when(d.updated_at)), ("base", d.base_version.to_string())])}
+                    " "
+                    <button class="small primary" data-testid="open-draft" on:click=move |_| open_draft()>{t("editor-open-draft")}</button>
+                    " "
+                    <button class="small" data-testid="discard-draft" on:click=move |_| discard_draft()>{t("editor-discard-draft")}</button>
+                </p>
+            }
+        })}
         <ErrorLine error />
         {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="designer-error">{m}</p> })}
-        {move || message.get().map(|m| view! { <p class="ok" role="status" data-testid="designer-message">{t("editor-deployed")} " " {m}</p> })}
+        {move || message.get().map(|m| view! { <p class="ok" role="status" data-testid="designer-message">{m}</p> })}
         <crate::pages::flow::editor::DeployProblems problems />
         {move || diff.get().map(|(from, changes)| {
             let title = t_args("editor-diff-title", vec![("from", from.to_string()), ("to", shown.get().to_string())]);
