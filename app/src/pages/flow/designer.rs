@@ -224,13 +224,8 @@ fn Designer() -> impl IntoView {
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let Some(m) = modeler.get_value() else { return };
-            let xml = match m.save_xml().await {
-                Ok(x) => x,
-                Err(e) => {
-                    failure.set(Some(e));
-                    return;
-                }
+            let Some(xml) = diagram_xml(modeler, failure).await else {
+                return;
             };
             let flow_key = key
                 .get_untracked()
@@ -295,13 +290,8 @@ fn Designer() -> impl IntoView {
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let Some(m) = modeler.get_value() else { return };
-            let xml = match m.save_xml().await {
-                Ok(x) => x,
-                Err(e) => {
-                    failure.set(Some(e));
-                    return;
-                }
+            let Some(xml) = diagram_xml(modeler, failure).await else {
+                return;
             };
             let Some(flow_key) = key.get_untracked().or_else(|| process_id(&xml)) else {
                 failure.set(Some(tr("editor-draft-needs-id")));
@@ -725,6 +715,22 @@ fn Properties(
         {kinds}
         {fields}
         {(!missing.is_empty()).then(|| view! { <p class="error">{t("editor-missing")} " " {missing.join(", ")}</p> })}
+    }
+}
+
+/// The diagram as BPMN XML; bpmn-js's refusal goes to `failure`.
+#[cfg(feature = "hydrate")]
+async fn diagram_xml(
+    modeler: StoredValue<Option<crate::diagram::Modeler>, LocalStorage>,
+    failure: RwSignal<Option<String>>,
+) -> Option<String> {
+    let m = modeler.get_value()?;
+    match m.save_xml().await {
+        Ok(xml) => Some(xml),
+        Err(e) => {
+            failure.set(Some(e));
+            None
+        }
     }
 }
 
