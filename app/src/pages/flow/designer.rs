@@ -218,6 +218,14 @@ fn Designer() -> impl IntoView {
         let _ = (attr, value);
     };
 
+    // The flow a save is for (a new flow: its process id) and the version it builds on.
+    let flow_key_of = move |xml: &str| key.get_untracked().or_else(|| process_id(xml));
+    let base_version = move || {
+        base_override
+            .get_untracked()
+            .unwrap_or_else(|| latest.get_untracked())
+    };
+
     let deploy = move || {
         if read_only() {
             return;
@@ -227,17 +235,12 @@ fn Designer() -> impl IntoView {
             let Some(xml) = diagram_xml(modeler, failure).await else {
                 return;
             };
-            let flow_key = key
-                .get_untracked()
-                .or_else(|| process_id(&xml))
-                .unwrap_or_default();
+            let flow_key = flow_key_of(&xml).unwrap_or_default();
             let req = DeployFlow {
                 xml,
                 base: Some(DeployBase {
                     key: flow_key.clone(),
-                    version: base_override
-                        .get_untracked()
-                        .unwrap_or_else(|| latest.get_untracked()),
+                    version: base_version(),
                 }),
             };
             problems.set(vec![]);
@@ -293,15 +296,13 @@ fn Designer() -> impl IntoView {
             let Some(xml) = diagram_xml(modeler, failure).await else {
                 return;
             };
-            let Some(flow_key) = key.get_untracked().or_else(|| process_id(&xml)) else {
+            let Some(flow_key) = flow_key_of(&xml) else {
                 failure.set(Some(tr("editor-draft-needs-id")));
                 return;
             };
             let req = SaveDraft {
                 xml,
-                base_version: base_override
-                    .get_untracked()
-                    .unwrap_or_else(|| latest.get_untracked()),
+                base_version: base_version(),
             };
             let path = format!("/flows/{}/draft", encode(&flow_key));
             match api::send_json::<_, FlowDraft>(Method::Put, &path, &req).await {
