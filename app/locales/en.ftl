@@ -198,6 +198,16 @@ editor-versions-count = { $count } versions
 editor-compare = Compare with…
 editor-diff-title = Changes from v{ $from } to v{ $to }
 editor-diff-none = No differences.
+editor-append-step = Append LWAMS step
+editor-basic-data = Basic data of this version
+editor-group = Group
+editor-comments = Comments (what this version changes)
+editor-schedule = Schedule
+editor-schedule-later = Schedules are not part of LWAMS yet: once they are, a schedule is linked to this flow here.
+editor-draft-badge = draft
+editor-draft-only = not deployed yet
+editor-leave-unsaved = This diagram has changes that are neither deployed nor saved as a draft. Leave anyway?
+editor-variables-hint = Type ${"{"} to pick a variable in scope.
 
 ## System › Hosts
 hosts-groups = Host groups
@@ -309,3 +319,11 @@ param-assignee = Assignee
 param-candidates = Candidate users/groups
 param-form = Form template
 param-due = Due date
+param-condition = Condition (CEL)
+param-condition-hint = e.g. collect.result.exitCode == 0 — empty: always taken
+param-default-flow = Default flow (taken when no condition holds)
+param-timer-kind = Timer
+param-timer = Timer expression
+timer-timeDuration = After a duration (ISO 8601, PT5M)
+timer-timeCycle = Repeating (R3/PT10M)
+timer-timeDate = At a date and time

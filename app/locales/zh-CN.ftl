@@ -198,6 +198,16 @@ editor-versions-count = 共 { $count } 个版本
 editor-compare = 与…比较
 editor-diff-title = 从 v{ $from } 到 v{ $to } 的变化
 editor-diff-none = 没有差异。
+editor-append-step = 追加 LWAMS 步骤
+editor-basic-data = 本版本的基础信息
+editor-group = 分组
+editor-comments = 备注（本版本改了什么）
+editor-schedule = 调度
+editor-schedule-later = LWAMS 暂无调度功能：有了以后在这里为流程关联调度。
+editor-draft-badge = 草稿
+editor-draft-only = 尚未部署
+editor-leave-unsaved = 此流程图的修改尚未部署也未保存为草稿。仍要离开吗？
+editor-variables-hint = 输入 ${"{"} 选择可用变量。
 
 ## 系统 › 主机
 hosts-groups = 主机分组
@@ -309,3 +319,11 @@ param-assignee = 处理人
 param-candidates = 候选用户/组
 param-form = 表单模板
 param-due = 截止时间
+param-condition = 条件（CEL）
+param-condition-hint = 例如 collect.result.exitCode == 0；为空则总是通过
+param-default-flow = 默认流向（条件都不满足时）
+param-timer-kind = 定时器
+param-timer = 定时表达式
+timer-timeDuration = 等待一段时间（ISO 8601，PT5M）
+timer-timeCycle = 循环（R3/PT10M）
+timer-timeDate = 指定日期时间

@@ -30,6 +30,7 @@ fn badge(kind: &str) -> (&'static str, &'static str) {
         "email" => ("@", "#9333ea"),
         "userTask" => ("USER", "#c2410c"),
         "callActivity" => ("CALL", "#334155"),
+        "append" => ("+", "#1d4ed8"),
         _ => ("·", "#64748b"),
     }
 }
@@ -85,7 +86,29 @@ pub struct ElementProps {
     pub name: String,
     /// `lwams:` attributes by local name.
     pub lwams: std::collections::BTreeMap<String, String>,
+    /// Conditions, default flows and timers (standard BPMN, not `lwams:` attributes).
+    pub structure: Structure,
 }
+
+/// The standard BPMN properties the panel edits besides `lwams:` ones, read by bpmn-js
+/// (as JSON) from the selected element.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Structure {
+    /// A sequence flow leaving a gateway: its condition (CEL; empty when it has none).
+    pub condition: Option<String>,
+    /// An exclusive or inclusive gateway: its default flow (empty: none) …
+    pub default_flow: Option<String>,
+    /// … chosen among its outgoing flows (id, what to call it).
+    #[serde(default)]
+    pub outgoing: Vec<(String, String)>,
+    /// A timer event: `timeDate`, `timeDuration` or `timeCycle` (empty: not set yet) and
+    /// its expression.
+    pub timer: Option<(String, String)>,
+}
+
+/// The three kinds of BPMN timer, as the panel offers them.
+pub const TIMER_KINDS: [&str; 3] = ["timeDuration", "timeCycle", "timeDate"];
 
 impl ElementProps {
     /// Whether the element is a step that takes an LWAMS kind (tasks).
@@ -143,6 +166,11 @@ impl ElementProps {
 
     /// Required parameters left empty (marked red on the diagram and listed).
     pub fn missing(&self) -> Vec<String> {
+        if let Some((kind, value)) = &self.structure.timer {
+            if kind.is_empty() || value.trim().is_empty() {
+                return vec!["timer".into()];
+            }
+        }
         let Some(spec) = self
             .lwams_kind()
             .and_then(|k| shared::bpmn::lwams::spec(&k))
@@ -364,21 +392,25 @@ mod js {
             .unwrap_or_else(|| "bpmn-js failed".into())
     }
 
-    /// The body of a function of `entries` that returns a bpmn-js module: a palette
-    /// provider adding one entry per LWAMS kind, which creates the element with its
-    /// `lwams:kind` (click, then click on the canvas; or drag).
+    /// The body of a function of `entries` and `labels` that returns a bpmn-js module:
+    /// a palette provider adding one entry per LWAMS kind, which creates the element
+    /// with its `lwams:kind` (click, then click on the canvas; or drag), and a context
+    /// pad entry "Append LWAMS step" opening a searchable popup menu of the same kinds,
+    /// whose choice is placed after the element and connected to it.
     const PALETTE_MODULE: &str = r#"
+        function shapeOf(e, bpmnFactory, elementFactory) {
+          var attrs = {};
+          if (e.kind) { attrs['lwams:kind'] = e.kind; }
+          var bo = bpmnFactory.create(e.bpmn_type, attrs);
+          return elementFactory.createShape({ type: e.bpmn_type, businessObject: bo });
+        }
         function LwamsPalette(palette, create, elementFactory, bpmnFactory) {
           palette.registerProvider(this);
           this.getPaletteEntries = function () {
             var out = {};
             entries.forEach(function (e) {
               function start(event) {
-                var attrs = {};
-                if (e.kind) { attrs['lwams:kind'] = e.kind; }
-                var bo = bpmnFactory.create(e.bpmn_type, attrs);
-                var shape = elementFactory.createShape({ type: e.bpmn_type, businessObject: bo });
-                create.start(event, shape);
+                create.start(event, shapeOf(e, bpmnFactory, elementFactory));
               }
               out['lwams-create.' + e.key] = {
                 group: 'lwams', title: e.title, imageUrl: e.icon,
@@ -389,27 +421,162 @@ mod js {
           };
         }
         LwamsPalette.$inject = ['palette', 'create', 'elementFactory', 'bpmnFactory'];
-        return { __init__: ['lwamsPalette'], lwamsPalette: ['type', LwamsPalette] };
+        function LwamsAppend(contextPad, popupMenu, autoPlace, elementFactory, bpmnFactory) {
+          contextPad.registerProvider(this);
+          popupMenu.registerProvider('lwams-append', this);
+          this.getPopupMenuEntries = function (target) {
+            var out = {};
+            entries.forEach(function (e) {
+              out['lwams-append.' + e.key] = {
+                label: e.title, imageUrl: e.icon,
+                action: function () {
+                  autoPlace.append(target, shapeOf(e, bpmnFactory, elementFactory));
+                }
+              };
+            });
+            return out;
+          };
+          this.getContextPadEntries = function (element) {
+            var bo = element.businessObject;
+            var type = bo && bo.$type;
+            if (!type || element.labelTarget || type === 'bpmn:EndEvent'
+                || type === 'bpmn:SequenceFlow' || type.indexOf('bpmn:') !== 0
+                || !bo.$instanceOf('bpmn:FlowNode')) {
+              return {};
+            }
+            return {
+              'lwams-append': {
+                group: 'model', title: labels.append, imageUrl: labels.icon,
+                action: {
+                  click: function (event, el) {
+                    popupMenu.open(el, 'lwams-append',
+                      { x: event.clientX + 5, y: event.clientY + 5 },
+                      { title: labels.append, search: true, width: 260 });
+                  }
+                }
+              }
+            };
+          };
+        }
+        LwamsAppend.$inject = ['contextPad', 'popupMenu', 'autoPlace', 'elementFactory', 'bpmnFactory'];
+        return {
+          __init__: ['lwamsPalette', 'lwamsAppend'],
+          lwamsPalette: ['type', LwamsPalette],
+          lwamsAppend: ['type', LwamsAppend]
+        };
     "#;
 
-    fn palette_module() -> Result<JsValue, String> {
+    /// The body of a function of a business object returning, as JSON, what
+    /// `super::Structure` holds.
+    const STRUCTURE_READ: &str = r#"
+        var out = {};
+        var type = bo.$type;
+        var gateways = ['bpmn:ExclusiveGateway', 'bpmn:InclusiveGateway', 'bpmn:ComplexGateway'];
+        if (type === 'bpmn:SequenceFlow' && bo.sourceRef && gateways.indexOf(bo.sourceRef.$type) >= 0) {
+          out.condition = bo.conditionExpression ? (bo.conditionExpression.body || '') : '';
+        }
+        if (gateways.indexOf(type) >= 0) {
+          out.defaultFlow = bo['default'] ? bo['default'].id : '';
+          // From the process's flows: `bo.outgoing` is empty when the file leaves out
+          // the optional <outgoing> references.
+          var flows = ((bo.$parent && bo.$parent.flowElements) || []).filter(function (f) {
+            return f.$type === 'bpmn:SequenceFlow' && f.sourceRef === bo;
+          });
+          out.outgoing = flows.map(function (f) {
+            var to = f.targetRef ? (f.targetRef.name || f.targetRef.id) : '';
+            return [f.id, f.name ? f.name + ' → ' + to : '→ ' + to];
+          });
+        }
+        var timer = (bo.eventDefinitions || []).filter(function (d) {
+          return d.$type === 'bpmn:TimerEventDefinition';
+        })[0];
+        if (timer) {
+          var kind = ['timeDuration', 'timeCycle', 'timeDate'].filter(function (k) { return timer[k]; })[0] || '';
+          out.timer = [kind, kind ? (timer[kind].body || '') : ''];
+        }
+        return JSON.stringify(out);
+    "#;
+
+    /// The body of a function of `modeler` returning `[process id, name]` as JSON, and
+    /// of `(modeler, id, name)` setting them (the process is the root, or the first
+    /// participant's of a collaboration).
+    const PROCESS_READ: &str = r#"
+        var root = modeler.get('canvas').getRootElement();
+        var bo = root && root.businessObject;
+        if (bo && bo.$type === 'bpmn:Collaboration') {
+          bo = (bo.participants || []).map(function (p) { return p.processRef; }).filter(Boolean)[0];
+        }
+        return bo ? JSON.stringify([bo.id || '', bo.name || '']) : null;
+    "#;
+    const PROCESS_WRITE: &str = r#"
+        var root = modeler.get('canvas').getRootElement();
+        var modeling = modeler.get('modeling');
+        var bo = root.businessObject;
+        if (bo.$type === 'bpmn:Process') {
+          modeling.updateProperties(root, { id: id, name: name || undefined });
+          return;
+        }
+        var process = (bo.participants || []).map(function (p) { return p.processRef; }).filter(Boolean)[0];
+        if (process) {
+          modeling.updateModdleProperties(root, process, { id: id, name: name || undefined });
+        }
+    "#;
+
+    /// The body of a function of (modeler, id, field, a, b) that sets, as one undoable
+    /// command: `condition` a (empty: none), `default` flow a (empty: none), `timer`
+    /// kind a with expression b.
+    const STRUCTURE_WRITE: &str = r#"
+        var registry = modeler.get('elementRegistry');
+        var modeling = modeler.get('modeling');
+        var factory = modeler.get('bpmnFactory');
+        var el = registry.get(id);
+        if (!el) { return; }
+        if (field === 'condition') {
+          modeling.updateProperties(el, {
+            conditionExpression: a ? factory.create('bpmn:FormalExpression', { body: a }) : undefined
+          });
+        } else if (field === 'default') {
+          var flow = a ? registry.get(a) : null;
+          modeling.updateProperties(el, { 'default': flow ? flow.businessObject : undefined });
+        } else if (field === 'timer') {
+          var timer = (el.businessObject.eventDefinitions || []).filter(function (d) {
+            return d.$type === 'bpmn:TimerEventDefinition';
+          })[0];
+          if (!timer) { return; }
+          var props = { timeDuration: undefined, timeCycle: undefined, timeDate: undefined };
+          if (a) { props[a] = factory.create('bpmn:FormalExpression', { body: b || '' }); }
+          modeling.updateModdleProperties(el, timer, props);
+        }
+    "#;
+
+    fn palette_module(append_label: &str) -> Result<JsValue, String> {
         let entries =
             serde_json::to_string(&super::palette_entries()).map_err(|e| e.to_string())?;
         let entries = js_sys::JSON::parse(&entries).map_err(js_error)?;
-        let make = js_sys::Function::new_with_args("entries", PALETTE_MODULE);
-        make.call1(&JsValue::NULL, &entries).map_err(js_error)
+        let labels = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&labels, &"append".into(), &append_label.into());
+        let _ = js_sys::Reflect::set(&labels, &"icon".into(), &super::icon("append").into());
+        let make = js_sys::Function::new_with_args("entries, labels", PALETTE_MODULE);
+        make.call2(&JsValue::NULL, &entries, &labels)
+            .map_err(js_error)
     }
 
     /// The designer's modeler.
     #[derive(Clone)]
     pub struct Modeler {
         js: ModelerJs,
+        /// `STRUCTURE_READ`, compiled once (it runs for every element on every change).
+        read_structure: js_sys::Function,
     }
 
     impl Modeler {
         /// Mounts a modeler in `container` (keyboard shortcuts bound to the document) with
-        /// the `lwams:` moddle extension.
-        pub async fn mount(container: &web_sys::HtmlElement) -> Result<Modeler, String> {
+        /// the `lwams:` moddle extension; `append_label` names the context pad's "append
+        /// LWAMS step" entry.
+        pub async fn mount(
+            container: &web_sys::HtmlElement,
+            append_label: &str,
+        ) -> Result<Modeler, String> {
             ensure_modeler().await?;
             let options = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&options, &"container".into(), container);
@@ -425,10 +592,11 @@ mod js {
                     .map_err(js_error)?;
             let _ = js_sys::Reflect::set(&extensions, &"lwams".into(), &descriptor);
             let _ = js_sys::Reflect::set(&options, &"moddleExtensions".into(), &extensions);
-            let modules = js_sys::Array::of1(&palette_module()?);
+            let modules = js_sys::Array::of1(&palette_module(append_label)?);
             let _ = js_sys::Reflect::set(&options, &"additionalModules".into(), &modules);
             Ok(Modeler {
                 js: ModelerJs::new(&options),
+                read_structure: js_sys::Function::new_with_args("bo", STRUCTURE_READ),
             })
         }
 
@@ -493,11 +661,19 @@ mod js {
                     lwams.insert(a.to_string(), v);
                 }
             }
+            let structure = self
+                .read_structure
+                .call1(&JsValue::NULL, &bo)
+                .ok()
+                .and_then(|j| j.as_string())
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
             Some(super::ElementProps {
                 id: field("id"),
                 kind: field("$type"),
                 name: field("name"),
                 lwams,
+                structure,
             })
         }
 
@@ -520,6 +696,34 @@ mod js {
                 .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
             {
                 let _ = f.call2(&modeling, &el, &props);
+            }
+        }
+
+        /// The flow's process id (its key) and name: the root's, or for a collaboration
+        /// its first participant's process.
+        pub fn process(&self) -> Option<(String, String)> {
+            let read = js_sys::Function::new_with_args("modeler", PROCESS_READ);
+            let j = read.call1(&JsValue::NULL, &self.js).ok()?.as_string()?;
+            serde_json::from_str(&j).ok()
+        }
+
+        /// Renames the process (id = the flow key, name) as one undoable command.
+        pub fn set_process(&self, id: &str, name: &str) {
+            let write = js_sys::Function::new_with_args("modeler, id, name", PROCESS_WRITE);
+            if let Err(e) = write.call3(&JsValue::NULL, &self.js, &id.into(), &name.into()) {
+                web_sys::console::warn_1(&e);
+            }
+        }
+
+        /// Sets a condition, a default flow or a timer (see `STRUCTURE_WRITE`) as one
+        /// undoable command.
+        pub fn set_structure(&self, id: &str, field: &str, a: &str, b: &str) {
+            let write =
+                js_sys::Function::new_with_args("modeler, id, field, a, b", STRUCTURE_WRITE);
+            let args =
+                js_sys::Array::of5(&self.js, &id.into(), &field.into(), &a.into(), &b.into());
+            if let Err(e) = write.apply(&JsValue::NULL, &args) {
+                web_sys::console::warn_1(&e);
             }
         }
 
@@ -746,6 +950,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            structure: Structure::default(),
         }
     }
 
@@ -770,6 +975,32 @@ mod tests {
             "no step parameters on a user task"
         );
         assert!(props("bpmn:StartEvent", &[]).fields().is_empty());
+    }
+
+    #[test]
+    fn the_structure_bpmn_js_reports_reads_as_conditions_default_flows_and_timers() {
+        let s: Structure = serde_json::from_str(
+            r#"{"condition":"size(x) > 0","defaultFlow":"no","outgoing":[["yes","→ wait"],["no","→ full"]],"timer":["timeDuration","PT5M"]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.condition.as_deref(), Some("size(x) > 0"));
+        assert_eq!(s.default_flow.as_deref(), Some("no"));
+        assert_eq!(s.outgoing[1], ("no".to_string(), "→ full".to_string()));
+        assert_eq!(
+            s.timer,
+            Some(("timeDuration".to_string(), "PT5M".to_string()))
+        );
+        // A plain task reports nothing.
+        assert_eq!(
+            serde_json::from_str::<Structure>("{}").unwrap(),
+            Structure::default()
+        );
+        // A timer without an expression is a missing parameter.
+        let mut wait = props("bpmn:IntermediateCatchEvent", &[]);
+        wait.structure.timer = Some((String::new(), String::new()));
+        assert_eq!(wait.missing(), ["timer"]);
+        wait.structure.timer = Some(("timeCycle".into(), "R3/PT10M".into()));
+        assert!(wait.missing().is_empty());
     }
 
     #[test]

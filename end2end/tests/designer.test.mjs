@@ -1,20 +1,15 @@
 // Flow › Editor › design: the bpmn-js modeler with the LWAMS properties panel. Edit a
 // step's command (undo/redo), see a missing parameter marked, deploy a new version with
-// Ctrl+S, reload and find the property back, open an older version read-only, export
+// Ctrl+S and its basic data (group, comment), reload and find the property back, open an older version read-only, export
 // the .bpmn, and have a stale deploy from a second window refused with who and when.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useServerAndBrowser, signIn, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
+import { useServerAndBrowser, signIn, selectOnCanvas, artifacts, root, ADMIN_PASSWORD } from './harness.mjs';
 
 const env = useServerAndBrowser();
-
-async function selectElement(page, id) {
-  await page.click(`[data-testid=modeler] .djs-element[data-element-id=${id}]`);
-  await page.waitForSelector(`[data-testid=prop-id]:has-text("${id}")`);
-}
 
 test('the designer edits, validates, deploys, reopens, exports and refuses a stale deploy', async () => {
   const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
@@ -27,11 +22,17 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
 
   // Edit the command; undo and redo are bpmn-js commands.
-  await selectElement(page, 'clean');
+  await selectOnCanvas(page, 'clean');
   assert.match(await page.inputValue('[data-testid=prop-command]'), /echo cleaned/);
   await page.fill('[data-testid=prop-command]', 'echo designed ${usage}');
   await page.press('[data-testid=prop-command]', 'Tab');
   await page.waitForSelector('[data-testid=unsaved]');
+  // Leaving for another page of the app with unsaved changes asks first; "no" stays.
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.dismiss(); });
+  await page.click('.designer-toolbar a[href="/flow/editor"]');
+  assert.ok(asked.length > 0, 'asked before leaving');
+  assert.match(page.url(), /\/flow\/design/);
   await page.click('button:has-text("撤销"), button:has-text("Undo")');
   await page.waitForFunction(() => document.querySelector('[data-testid=prop-command]')?.value.startsWith('echo cleaned'));
   await page.click('button:has-text("重做"), button:has-text("Redo")');
@@ -46,15 +47,23 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await page.press('[data-testid=prop-command]', 'Tab');
   await page.waitForFunction(() => !document.querySelector('[data-testid=missing-parameters]'));
 
-  // Ctrl+S deploys version 2.
+  // Ctrl+S asks for the basic data (the key is fixed once deployed), Enter deploys v2.
   await page.keyboard.press('Control+s');
+  await page.waitForSelector('[data-testid=basic-data]');
+  assert.equal(await page.inputValue('[data-testid=basic-data] input[name=key]'), 'disk-cleanup');
+  assert.ok(await page.$('[data-testid=basic-data] input[name=key][readonly]'), 'the key of a deployed flow is fixed');
+  assert.ok(await page.$('[data-testid=basic-data] [data-testid=schedule-slot]'), 'the place for a schedule');
+  await page.fill('[data-testid=basic-data] input[name=group]', 'Housekeeping');
+  await page.fill('[data-testid=basic-data] input[name=comments]', 'the command says designed');
+  await page.press('[data-testid=basic-data] input[name=comments]', 'Enter');
   await page.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v2")');
+  assert.equal(await page.$('[data-testid=basic-data]'), null);
   await page.screenshot({ path: join(artifacts, 'designer-1440.png'), fullPage: true });
 
   // Reloaded, the property is there; version 1 opens read-only.
   await page.reload();
   await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
-  await selectElement(page, 'clean');
+  await selectOnCanvas(page, 'clean');
   assert.equal(await page.inputValue('[data-testid=prop-command]'), 'echo designed ${usage}');
   await page.selectOption('[data-testid=version-select]', '1');
   await page.waitForSelector('[data-testid=read-only]');
@@ -85,8 +94,13 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   await other.goto(page.url());
   await other.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
   await page.click('[data-testid=deploy]');
+  // The group stays what it was; the comment is the version's own.
+  assert.equal(await page.inputValue('[data-testid=basic-data] input[name=group]'), 'Housekeeping');
+  assert.equal(await page.inputValue('[data-testid=basic-data] input[name=comments]'), '');
+  await page.click('[data-testid=confirm-deploy]');
   await page.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v3")');
   await other.click('[data-testid=deploy]');
+  await other.click('[data-testid=confirm-deploy]');
   await other.waitForSelector('.error:has-text("Administrator")');
   assert.match(await other.textContent('.error'), /disk-cleanup/);
 
@@ -101,7 +115,7 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   const draft = await ctx.newPage();
   await draft.goto(`${env.server.url}/flow/design?key=disk-cleanup`);
   await draft.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
-  await selectElement(draft, 'clean');
+  await selectOnCanvas(draft, 'clean');
   await draft.fill('[data-testid=prop-command]', 'echo drafted ${usage}');
   await draft.press('[data-testid=prop-command]', 'Tab');
   await draft.click('[data-testid=save-draft]');
@@ -111,9 +125,10 @@ test('the designer edits, validates, deploys, reopens, exports and refuses a sta
   assert.match(await draft.textContent('[data-testid=draft-banner]'), /Administrator/);
   await draft.click('[data-testid=open-draft]');
   await draft.waitForFunction(() => !document.querySelector('[data-testid=draft-banner]'));
-  await selectElement(draft, 'clean');
+  await selectOnCanvas(draft, 'clean');
   assert.equal(await draft.inputValue('[data-testid=prop-command]'), 'echo drafted ${usage}');
   await draft.click('[data-testid=deploy]');
+  await draft.click('[data-testid=confirm-deploy]');
   await draft.waitForSelector('[data-testid=designer-message]:has-text("disk-cleanup v4")');
   await draft.reload();
   await draft.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=clean]');
@@ -153,10 +168,133 @@ test('a new flow: an LWAMS step from the palette, its parameters, and a deploy r
     await page.press(`[data-testid=prop-${field}]`, 'Tab');
   }
   await page.waitForFunction(() => !document.querySelector('[data-testid=missing-parameters]'));
-  // Not connected to anything: the deploy is refused with the element named.
+  // Not connected to anything: the deploy is refused with the element named. A new
+  // flow's key may be chosen, and must be usable as one.
   await page.click('[data-testid=deploy]');
+  assert.equal(await page.inputValue('[data-testid=basic-data] input[name=key]'), 'new-flow');
+  await page.fill('[data-testid=basic-data] input[name=key]', 'not a key');
+  await page.click('[data-testid=confirm-deploy]');
+  await page.waitForSelector('[data-testid=basic-data] .error');
+  await page.fill('[data-testid=basic-data] input[name=key]', 'unconnected');
+  await page.click('[data-testid=confirm-deploy]');
   await page.waitForSelector('[data-testid=deploy-problems]');
   assert.match(await page.textContent('[data-testid=deploy-problems]'), new RegExp(id));
   await page.screenshot({ path: join(artifacts, 'designer-new-1440.png'), fullPage: true });
+  // Saved as a draft instead: listed in Flow › Editor though never deployed, and opened
+  // from there.
+  await page.click('[data-testid=save-draft]');
+  await page.waitForSelector('[data-testid=designer-message]:has-text("raft"), [data-testid=designer-message]:has-text("草稿")');
+  await page.click('[data-function=flow_editor]');
+  await page.waitForSelector('[data-testid=flows-table] tr[data-flow=unconnected][data-draft-only=true]');
+  await page.click('[data-testid=flows-table] tr[data-flow=unconnected] [data-testid=design]');
+  await page.waitForSelector(`[data-testid=modeler] .djs-element[data-element-id="${id}"]`);
+  await ctx.close();
+});
+
+const BRANCHES = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:lwams="http://lwams.io/schema/bpmn/1.0"
+    id="d" targetNamespace="http://lwams.io/e2e">
+  <bpmn:process id="branches" name="Branches" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="check" name="check" lwams:kind="localCommand" lwams:command="df -h" lwams:resultVariable="usage"/>
+    <bpmn:exclusiveGateway id="gw"/>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition id="wait_def"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="done"/>
+    <bpmn:endEvent id="full"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="gw"/>
+    <bpmn:sequenceFlow id="yes" sourceRef="gw" targetRef="wait"/>
+    <bpmn:sequenceFlow id="no" sourceRef="gw" targetRef="full"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="done"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia">
+    <bpmndi:BPMNPlane id="plane" bpmnElement="branches">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="check_di" bpmnElement="check"><dc:Bounds x="190" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="gw_di" bpmnElement="gw" isMarkerVisible="true"><dc:Bounds x="345" y="93" width="50" height="50"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="wait_di" bpmnElement="wait"><dc:Bounds x="452" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="done_di" bpmnElement="done"><dc:Bounds x="552" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="full_di" bpmnElement="full"><dc:Bounds x="452" y="220" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="190" y="118"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="290" y="118"/><di:waypoint x="345" y="118"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="yes_di" bpmnElement="yes"><di:waypoint x="395" y="118"/><di:waypoint x="452" y="118"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="no_di" bpmnElement="no"><di:waypoint x="370" y="143"/><di:waypoint x="370" y="238"/><di:waypoint x="452" y="238"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="488" y="118"/><di:waypoint x="552" y="118"/></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>`;
+
+test('a condition offers the variables in scope, a default flow is set, a timer without expression is marked', async () => {
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${env.server.url}/flow/design`);
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=start]');
+  const dir = mkdtempSync(join(tmpdir(), 'lwams-e2e-branches-'));
+  writeFileSync(join(dir, 'branches.bpmn'), BRANCHES);
+  await page.setInputFiles('[data-testid=designer-import]', join(dir, 'branches.bpmn'));
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=gw]');
+
+  // The flow leaving the gateway takes a condition; `${` offers the variables in scope:
+  // the result variable of the step before, its parameters, the built-ins.
+  await selectOnCanvas(page, 'yes');
+  await page.click('[data-testid=prop-condition]');
+  await page.keyboard.type('${che');
+  await page.waitForSelector('[data-testid=complete-condition] li');
+  const offered = await page.$$eval('[data-testid=complete-condition] li', (ls) => ls.map((l) => l.textContent));
+  assert.ok(offered.includes('${check.result}'), offered.join(' '));
+  await page.keyboard.press('Escape');
+  await selectOnCanvas(page, 'check');
+  await page.fill('[data-testid=prop-command]', 'echo ${');
+  await page.waitForSelector('[data-testid=complete-command] li');
+  assert.match(await page.textContent('[data-testid=complete-command]'), /LWAMS_INITIATOR_NAME/);
+  assert.doesNotMatch(await page.textContent('[data-testid=complete-command]'), /check\./, 'a step is not in its own scope');
+  await page.keyboard.press('Escape');
+
+  // The gateway's default flow, chosen among its outgoing flows.
+  await selectOnCanvas(page, 'gw');
+  await page.selectOption('[data-testid=prop-default]', 'no');
+  // A timer without its expression is marked missing; the panel offers its kinds.
+  await page.waitForSelector('[data-testid=modeler] .djs-element.lw-invalid[data-element-id=wait]');
+  await selectOnCanvas(page, 'wait');
+  assert.deepEqual(
+    await page.$$eval('[data-testid=prop-timer-kind] option', (os) => os.map((o) => o.value)),
+    ['timeDuration', 'timeCycle', 'timeDate'],
+  );
+  await page.screenshot({ path: join(artifacts, 'designer-branches-1440.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-bpmn]')]);
+  const xml = readFileSync(await download.path(), 'utf8');
+  assert.match(xml, /<bpmn:exclusiveGateway id="gw" default="no"/);
+  // Undo takes the default flow back off.
+  await page.click('button:has-text("撤销"), button:has-text("Undo")');
+  await selectOnCanvas(page, 'gw');
+  assert.equal(await page.inputValue('[data-testid=prop-default]'), '');
+  await ctx.close();
+});
+
+test('a MIWG reference file opens in the designer and exports with every element', async () => {
+  const fixtures = process.env.LWAMS_FIXTURES ?? join(root, '..', 'shared', 'fixtures');
+  const file = join(fixtures, 'bpmn-miwg', 'reference', 'C.1.0.bpmn');
+  const original = readFileSync(file, 'utf8');
+  const ids = [...original.matchAll(/<(?:task|userTask|serviceTask|startEvent|endEvent|exclusiveGateway|parallelGateway|sequenceFlow|subProcess|intermediateCatchEvent|boundaryEvent)\b[^>]*\bid="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(ids.length > 20, `the file has elements (${ids.length})`);
+  const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${env.server.url}/flow/design`);
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=start]');
+  await page.setInputFiles('[data-testid=designer-import]', file);
+  await page.waitForSelector(`[data-testid=modeler] .djs-element[data-element-id="${ids[0]}"]`);
+  await page.waitForSelector('[data-testid=unsaved]');
+  await page.screenshot({ path: join(artifacts, 'designer-miwg-1440.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-bpmn]')]);
+  const exported = readFileSync(await download.path(), 'utf8');
+  for (const id of ids) {
+    assert.ok(exported.includes(`id="${id}"`), `${id} exported`);
+  }
+  assert.match(exported, /<(?:\w+:)?process id="bpmn-miwg-test-case-c\.1\.0"/);
   await ctx.close();
 });

@@ -91,3 +91,30 @@ export function useServerAndBrowser() {
   });
   return env;
 }
+
+// Selects an element on the designer's canvas (its properties panel shows it). The click
+// goes to a visible point of the element's box (a straight sequence flow's box has no
+// height, which Playwright's own click counts as not visible); bpmn-js may swallow a
+// click — the one after a drag, one landing while the panel redraws — so it is repeated
+// until the panel names the element.
+export async function selectOnCanvas(page, id) {
+  for (let i = 0; i < 5; i++) {
+    // A point of the element not covered by anything (the context pad of the element
+    // selected before may lie over part of it).
+    const at = await page.evaluate((id) => {
+      const g = document.querySelector(`[data-testid=modeler] .djs-element[data-element-id="${id}"]`);
+      const r = g.getBoundingClientRect();
+      for (const [fx, fy] of [[0.5, 0.5], [0.8, 0.5], [0.5, 0.8], [0.2, 0.5], [0.5, 0.2], [0.9, 0.5], [0.8, 0.8]]) {
+        const x = r.x + r.width * fx;
+        const y = r.y + r.height * fy;
+        const hit = document.elementFromPoint(x, y);
+        if (hit && g.contains(hit)) return { x, y };
+      }
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+    }, id);
+    await page.mouse.click(at.x, at.y);
+    const shown = await page.waitForSelector(`[data-testid=prop-id]:has-text("${id}")`, { timeout: 1000 }).catch(() => null);
+    if (shown) return;
+  }
+  throw new Error(`${id} could not be selected on the canvas`);
+}

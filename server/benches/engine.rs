@@ -102,10 +102,18 @@ async fn engine(url: &str) -> Bench {
 
 impl Bench {
     async fn deploy(&self, xml: &str) -> i64 {
-        deploy(&self.rt, self.co, xml, Which::Executable, None, None)
-            .await
-            .expect("deploy")
-            .1[0]
+        deploy(
+            &self.rt,
+            self.co,
+            xml,
+            Which::Executable,
+            None,
+            None,
+            &Default::default(),
+        )
+        .await
+        .expect("deploy")
+        .1[0]
             .id
     }
 
@@ -288,6 +296,7 @@ async fn fan_out(url: &str) {
         Which::Executable,
         None,
         None,
+        &Default::default(),
     )
     .await
     .expect("deploy")

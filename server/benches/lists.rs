@@ -109,17 +109,18 @@ async fn main() {
     let mut tx = state.store.begin().await.expect("tx");
     let mut defs = Vec::new();
     for k in 0..10 {
-        let (id, _) = lwams_server::store::flows::insert_definition(
-            &mut tx,
-            1,
-            &format!("flow-{k}"),
-            "bench",
-            "<definitions/>",
-            "[]",
-            None,
-        )
-        .await
-        .expect("definition");
+        let key = format!("flow-{k}");
+        let def = lwams_server::store::flows::NewDefinition {
+            key: &key,
+            name: "bench",
+            xml: "<definitions/>",
+            compiled: "[]",
+            by: None,
+            about: &Default::default(),
+        };
+        let (id, _) = lwams_server::store::flows::insert_definition(&mut tx, 1, &def)
+            .await
+            .expect("definition");
         defs.push(id);
     }
     let statuses = ["completed", "completed", "completed", "failed", "running"];

@@ -225,6 +225,13 @@ fn endpoints(
         ),
         (
             Method::GET,
+            "/api/v1/flow-drafts".into(),
+            FlowEditor,
+            View,
+            None,
+        ),
+        (
+            Method::GET,
             "/api/v1/instances".into(),
             FlowMonitor,
             View,
@@ -1311,12 +1318,24 @@ async fn a_draft_is_saved_with_who_and_when_refused_when_not_xml_and_gone_once_d
     );
     let kept: shared::dto::flow::FlowDraft = t.get("/api/v1/flows/hello/draft", &c).await.json();
     assert_eq!(kept.xml, unfinished, "a refused save changes nothing");
+    // The list of drafts names the never-deployed flow by its process name.
+    let listed: Vec<shared::dto::flow::DraftSummary> =
+        t.get("/api/v1/flow-drafts", &c).await.json();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].key.as_str(), listed[0].name.as_str()),
+        ("hello", "Hello")
+    );
+    assert_eq!(listed[0].base_version, 0);
+    assert_eq!(listed[0].updated_by, "Administrator");
     // Another company has no such draft.
     let other = other_company_admin(&t).await;
     assert_eq!(
         t.get("/api/v1/flows/hello/draft", &other).await.status,
         StatusCode::NOT_FOUND
     );
+    let theirs: Vec<Value> = t.get("/api/v1/flow-drafts", &other).await.json();
+    assert!(theirs.is_empty(), "drafts stay in their company");
     // Deploying the flow removes its draft.
     assert_eq!(
         t.post("/api/v1/flows", &c, &json!({ "xml": FLOW }))
@@ -1328,4 +1347,40 @@ async fn a_draft_is_saved_with_who_and_when_refused_when_not_xml_and_gone_once_d
         t.get("/api/v1/flows/hello/draft", &c).await.status,
         StatusCode::NOT_FOUND
     );
+    let listed: Vec<Value> = t.get("/api/v1/flow-drafts", &c).await.json();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_deploy_carries_the_basic_data_group_and_comments_and_an_import_keeps_the_group() {
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    let about = json!({ "group": "Nightly", "comments": "first cut" });
+    let r = t
+        .post("/api/v1/flows", &c, &json!({ "xml": FLOW, "about": about }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body[0]["about"]["group"], "Nightly");
+    assert_eq!(r.body[0]["about"]["comments"], "first cut");
+    // A file imported without basic data stays in the flow's group; its comment is its own.
+    let r = t.post("/api/v1/flows", &c, &json!({ "xml": FLOW })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let versions: Vec<shared::dto::flow::FlowVersion> =
+        t.get("/api/v1/flows/hello/versions", &c).await.json();
+    assert_eq!(versions[0].version, 2);
+    assert_eq!(versions[0].about.group, "Nightly");
+    assert_eq!(versions[0].about.comments, "");
+    assert_eq!(versions[1].about.comments, "first cut");
+    // The list searches groups too.
+    let page: Value = t.get("/api/v1/flows?q=nightly", &c).await.body;
+    assert_eq!(page["total"], 1, "{page}");
+    // A group longer than 100 characters is refused, naming the field; nothing deployed.
+    let long = json!({ "group": "g".repeat(101) });
+    let r = t
+        .post("/api/v1/flows", &c, &json!({ "xml": FLOW, "about": long }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "group", "{}", r.body);
+    let versions: Vec<Value> = t.get("/api/v1/flows/hello/versions", &c).await.json();
+    assert_eq!(versions.len(), 2);
 }

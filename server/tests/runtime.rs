@@ -564,6 +564,7 @@ mod kill9 {
                 lwams_server::engine::deploy::Which::Executable,
                 None,
                 None,
+                &Default::default(),
             )
             .await
             .unwrap();

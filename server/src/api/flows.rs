@@ -19,8 +19,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
-    ArtifactInfo, DeployFlow, FlowDraft, FlowProblem, FlowVersion, Instance, InstanceAction,
-    InstanceControl, InstanceDetail, InstanceQuery, NodeRun, SaveDraft, StartInstance,
+    ArtifactInfo, DeployFlow, DraftSummary, FlowDraft, FlowProblem, FlowVersion, Instance,
+    InstanceAction, InstanceControl, InstanceDetail, InstanceQuery, NodeRun, SaveDraft,
+    StartInstance,
 };
 use shared::dto::{Id, ListQuery, Page};
 use shared::validate::{self, FieldError, FieldErrorCode};
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
             "/flows/{key}/draft",
             get(get_draft).put(save_draft).delete(delete_draft),
         )
+        .route("/flow-drafts", get(list_drafts))
         .route("/instances", get(list_instances).post(start_instance))
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/control", post(control_instance))
@@ -58,6 +60,7 @@ fn version_dto(r: DefinitionRow) -> FlowVersion {
         created_by: r.created_by,
         created_by_name: r.created_by_name,
         created_at: r.created_at,
+        about: r.about,
     }
 }
 
@@ -99,6 +102,7 @@ pub async fn deploy(
     JsonBody(req): JsonBody<DeployFlow>,
 ) -> Result<Response, AppError> {
     p.require(Function::FlowEditor, Level::Manage)?;
+    let about = req.about.checked()?;
     let deployed = match engine_deploy(
         &state.runtime,
         p.company_id,
@@ -106,6 +110,7 @@ pub async fn deploy(
         Which::Executable,
         Some(p.user_id),
         req.base.as_ref(),
+        &about,
     )
     .await
     {
@@ -303,6 +308,42 @@ pub async fn save_draft(
             .await?
             .ok_or(AppError::NotFound("draft"))?,
     ))
+}
+
+/// Every flow with a draft (those never deployed included), with who saved it when.
+#[utoipa::path(get, path = "/api/v1/flow-drafts", tag = "flows",
+    responses((status = 200, body = [DraftSummary]), (status = 403, body = ErrorBody)))]
+pub async fn list_drafts(
+    State(state): State<AppState>,
+    p: Principal,
+) -> AppResult<Json<Vec<DraftSummary>>> {
+    p.require(Function::FlowEditor, Level::View)?;
+    let mut c = state.store.conn().await?;
+    let all = drafts::list(&mut c, p.company_id).await?;
+    Ok(Json(all.into_iter().map(draft_summary).collect()))
+}
+
+/// A draft for the list: its process name read from the diagram (the key if none).
+fn draft_summary(d: FlowDraft) -> DraftSummary {
+    let name = shared::bpmn::Document::parse(&d.xml)
+        .ok()
+        .and_then(|doc| {
+            doc.model
+                .processes
+                .iter()
+                .find(|p| p.id == d.key)
+                .or(doc.model.processes.first())
+                .and_then(|p| p.name.clone())
+        })
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| d.key.clone());
+    DraftSummary {
+        name,
+        key: d.key,
+        base_version: d.base_version,
+        updated_by: d.updated_by,
+        updated_at: d.updated_at,
+    }
 }
 
 /// Discards the flow's draft.

@@ -6,7 +6,7 @@ use super::compile::compile_document;
 use super::runtime::{Runtime, RuntimeError};
 use crate::store::{flows, StoreError};
 use shared::bpmn::{validate, BpmnError, Document};
-use shared::dto::flow::FlowProblem;
+use shared::dto::flow::{FlowAbout, FlowProblem};
 use shared::dto::Id;
 
 /// Largest BPMN file accepted.
@@ -80,6 +80,7 @@ pub async fn deploy(
     which: Which,
     by: Option<Id>,
     base: Option<&shared::dto::flow::DeployBase>,
+    about: &FlowAbout,
 ) -> Result<(Document, Vec<Deployed>), DeployError> {
     if xml.len() > MAX_XML_BYTES {
         return Err(refused(
@@ -162,9 +163,22 @@ pub async fn deploy(
     let mut out = Vec::new();
     for p in chosen {
         let name = p.name.clone().unwrap_or_else(|| p.id.clone());
-        let (id, version) =
-            flows::insert_definition(&mut tx, company_id, &p.id, &name, xml, &compiled_json, by)
-                .await?;
+        // A version deployed without a group (an imported file) stays in the flow's group.
+        let mut about = about.clone();
+        if about.group.is_empty() {
+            if let Some(prev) = flows::versions(&mut tx, company_id, &p.id).await?.first() {
+                about.group = prev.about.group.clone();
+            }
+        }
+        let def = flows::NewDefinition {
+            key: &p.id,
+            name: &name,
+            xml,
+            compiled: &compiled_json,
+            by,
+            about: &about,
+        };
+        let (id, version) = flows::insert_definition(&mut tx, company_id, &def).await?;
         if let Some(ex) = compiled.iter().find(|e| e.process_id == p.id) {
             runtime
                 .schedule_starts(&mut tx, company_id, id, ex)

@@ -74,6 +74,7 @@ pub async fn run_file(
         Which::ExecutableOrFirst,
         initiator.id,
         None,
+        &Default::default(),
     )
     .await?;
     let first = deployed

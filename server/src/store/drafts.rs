@@ -5,26 +5,40 @@ use shared::dto::flow::FlowDraft;
 use shared::dto::Id;
 use sqlx::Row;
 
+const DRAFT_SELECT: &str =
+    "SELECT d.flow_key, d.xml, d.base_version, COALESCE(u.display_name, '') AS updated_by, \
+     d.updated_at FROM flow_drafts d LEFT JOIN users u ON u.id = d.updated_by";
+
+fn draft_row(r: &sqlx::any::AnyRow) -> StoreResult<FlowDraft> {
+    Ok(FlowDraft {
+        key: r.try_get("flow_key")?,
+        xml: r.try_get("xml")?,
+        base_version: r.try_get("base_version")?,
+        updated_by: r.try_get("updated_by")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
 pub async fn get(c: &mut Conn, company_id: Id, key: &str) -> StoreResult<Option<FlowDraft>> {
-    let row = sqlx::query(
-        "SELECT d.flow_key, d.xml, d.base_version, COALESCE(u.display_name, '') AS updated_by, \
-         d.updated_at FROM flow_drafts d LEFT JOIN users u ON u.id = d.updated_by \
-         WHERE d.company_id = $1 AND d.flow_key = $2",
-    )
+    let row = sqlx::query(&format!(
+        "{DRAFT_SELECT} WHERE d.company_id = $1 AND d.flow_key = $2"
+    ))
     .bind(company_id)
     .bind(key)
     .fetch_optional(&mut *c)
     .await?;
-    row.map(|r| {
-        Ok(FlowDraft {
-            key: r.try_get("flow_key")?,
-            xml: r.try_get("xml")?,
-            base_version: r.try_get("base_version")?,
-            updated_by: r.try_get("updated_by")?,
-            updated_at: r.try_get("updated_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(draft_row).transpose()
+}
+
+/// Every draft of the company, by key.
+pub async fn list(c: &mut Conn, company_id: Id) -> StoreResult<Vec<FlowDraft>> {
+    let rows = sqlx::query(&format!(
+        "{DRAFT_SELECT} WHERE d.company_id = $1 ORDER BY d.flow_key"
+    ))
+    .bind(company_id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(draft_row).collect()
 }
 
 /// Saves (replaces) the flow's draft.

@@ -5,34 +5,43 @@ use super::{now_millis, Conn, StoreResult};
 use shared::dto::Id;
 use sqlx::Row;
 
+/// A new version of a flow, as deploy stores it.
+pub struct NewDefinition<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub xml: &'a str,
+    /// The compiled form (JSON).
+    pub compiled: &'a str,
+    pub by: Option<Id>,
+    pub about: &'a shared::dto::flow::FlowAbout,
+}
+
 /// Stores a new version of a flow; returns (definition id, version).
 pub async fn insert_definition(
     c: &mut Conn,
     company_id: Id,
-    key: &str,
-    name: &str,
-    xml: &str,
-    compiled: &str,
-    by: Option<Id>,
+    d: &NewDefinition<'_>,
 ) -> StoreResult<(Id, i64)> {
     let next: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM flow_definitions WHERE company_id = $1 AND flow_key = $2")
         .bind(company_id)
-        .bind(key)
+        .bind(d.key)
         .fetch_one(&mut *c)
         .await?
         .try_get("v")?;
     let id: Id = sqlx::query(
-        "INSERT INTO flow_definitions (company_id, flow_key, version, name, xml, compiled, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO flow_definitions (company_id, flow_key, version, name, xml, compiled, created_by, created_at, flow_group, comments) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(company_id)
-    .bind(key)
+    .bind(d.key)
     .bind(next)
-    .bind(name)
-    .bind(xml)
-    .bind(compiled)
-    .bind(by)
+    .bind(d.name)
+    .bind(d.xml)
+    .bind(d.compiled)
+    .bind(d.by)
     .bind(now_millis())
+    .bind(&d.about.group)
+    .bind(&d.about.comments)
     .fetch_one(&mut *c)
     .await?
     .try_get("id")?;
@@ -479,10 +488,11 @@ pub struct DefinitionRow {
     /// The display name of who deployed it (empty when unknown).
     pub created_by_name: String,
     pub created_at: i64,
+    pub about: shared::dto::flow::FlowAbout,
 }
 
 const DEFINITION_COLUMNS: &str = "d.id, d.flow_key, d.name, d.version, d.created_by, \
-     COALESCE(u.display_name, '') AS created_by_name, d.created_at";
+     COALESCE(u.display_name, '') AS created_by_name, d.created_at, d.flow_group, d.comments";
 const DEFINITION_AUTHOR: &str = "LEFT JOIN users u ON u.id = d.created_by";
 
 fn definition_row(r: &sqlx::any::AnyRow) -> StoreResult<DefinitionRow> {
@@ -494,17 +504,22 @@ fn definition_row(r: &sqlx::any::AnyRow) -> StoreResult<DefinitionRow> {
         created_by: r.try_get("created_by")?,
         created_by_name: r.try_get("created_by_name")?,
         created_at: r.try_get("created_at")?,
+        about: shared::dto::flow::FlowAbout {
+            group: r.try_get("flow_group")?,
+            comments: r.try_get("comments")?,
+        },
     })
 }
 
-/// The latest version of every flow of the company, by key; filtered by key or name.
+/// The latest version of every flow of the company, by key; filtered by key, name or
+/// group.
 pub async fn list_latest(
     c: &mut Conn,
     company_id: Id,
     q: &shared::dto::ListQuery,
 ) -> StoreResult<(Vec<DefinitionRow>, i64)> {
     let pattern = super::like_pattern(q.filter().unwrap_or(""));
-    let filter = "d.company_id = $1 AND (LOWER(d.flow_key) LIKE $2 ESCAPE '\\' OR LOWER(d.name) LIKE $2 ESCAPE '\\') \
+    let filter = "d.company_id = $1 AND (LOWER(d.flow_key) LIKE $2 ESCAPE '\\' OR LOWER(d.name) LIKE $2 ESCAPE '\\' OR LOWER(d.flow_group) LIKE $2 ESCAPE '\\') \
                   AND d.version = (SELECT MAX(x.version) FROM flow_definitions x WHERE x.company_id = d.company_id AND x.flow_key = d.flow_key)";
     let total: i64 = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM flow_definitions d WHERE {filter}"
@@ -516,7 +531,7 @@ pub async fn list_latest(
     .try_get("n")?;
     let rows = sqlx::query(&format!(
         "SELECT {DEFINITION_COLUMNS} FROM flow_definitions d {DEFINITION_AUTHOR} \
-         WHERE {filter} ORDER BY d.flow_key LIMIT $3 OFFSET $4"
+         WHERE {filter} ORDER BY d.flow_group, d.flow_key LIMIT $3 OFFSET $4"
     ))
     .bind(company_id)
     .bind(&pattern)

@@ -7,6 +7,7 @@
 pub mod diff;
 pub mod lwams;
 pub mod model;
+pub mod scope;
 pub mod validate;
 pub mod xml;
 

@@ -12,6 +12,30 @@ pub struct DeployFlow {
     /// it and when) if the flow has moved on since. `version` 0: a new flow.
     #[serde(default)]
     pub base: Option<DeployBase>,
+    /// The "basic data" asked for on deploy (group, comments); empty when imported.
+    #[serde(default)]
+    pub about: FlowAbout,
+}
+
+/// A flow's group (flows are sorted and searched by it) and the comment of a version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlowAbout {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub comments: String,
+}
+
+impl FlowAbout {
+    /// Trimmed; a group or comment that is too long or holds control characters is
+    /// refused, naming the field.
+    pub fn checked(&self) -> Result<FlowAbout, crate::validate::FieldError> {
+        Ok(FlowAbout {
+            group: crate::validate::optional_text("group", &self.group, 100)?,
+            comments: crate::validate::optional_text("comments", &self.comments, 2000)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +79,21 @@ pub struct FlowVersion {
     #[serde(default)]
     pub created_by_name: String,
     pub created_at: Millis,
+    #[serde(default)]
+    pub about: FlowAbout,
+}
+
+/// A flow that has a draft: for the Flow › Editor list (draft-only flows included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DraftSummary {
+    pub key: String,
+    /// The process name in the draft (its key when it has none).
+    pub name: String,
+    /// The version it was started from (0: never deployed).
+    pub base_version: i64,
+    pub updated_by: String,
+    pub updated_at: Millis,
 }
 
 /// A problem that stops a deploy, with the element and line it is about.

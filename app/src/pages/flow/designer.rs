@@ -1,8 +1,9 @@
 //! Flow › Editor › design: the bpmn-js Modeler (through `diagram.rs`) with a properties
 //! panel written in Leptos. Every edit is an undoable bpmn-js command; steps missing
-//! required parameters are marked red and listed; "Deploy new version" (Ctrl+S) saves
-//! the diagram as a new immutable version, refused when someone deployed meanwhile
-//! (optimistic check, "changed by X at T"); older versions open read-only; import and
+//! required parameters are marked red and listed; "Deploy new version" (Ctrl+S) asks
+//! for the basic data (`basic_data.rs`) and saves the diagram as a new immutable
+//! version, refused when someone deployed meanwhile (optimistic check, "changed by X
+//! at T"); older versions open read-only; import and
 //! export .bpmn, SVG and PNG (drawn from the SVG on a canvas, 2×).
 // The modeler exists in the browser only: on the server this page renders its frame.
 #![cfg_attr(
@@ -15,17 +16,12 @@ use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::diagram::ElementProps;
 use crate::i18n::{t, t_args, tr};
+use crate::pages::flow::basic_data::{BasicData, BasicDataDialog};
 use crate::pages::flow::monitor::when;
-use crate::session::use_session;
+use crate::pages::flow::properties::{Properties, SetStructure, Suggestions};
 use leptos::prelude::*;
-use shared::dto::data_source::DataSource;
-use shared::dto::flow::{DeployBase, DeployFlow, FlowDraft, FlowVersion, SaveDraft};
-use shared::dto::host::{Host, HostDetail, Terminal};
-use shared::dto::script::{Script, ScriptKind};
-use shared::dto::Id;
-use shared::dto::Page;
-use shared::{Function, Level};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use shared::dto::flow::{DeployBase, DeployFlow, FlowAbout, FlowDraft, FlowVersion, SaveDraft};
+use shared::Function;
 
 /// A new flow: one start event, drawn.
 const NEW_FLOW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -82,6 +78,10 @@ fn Designer() -> impl IntoView {
     let invalid = RwSignal::new(Vec::<(String, Vec<String>)>::new());
     let diff = RwSignal::new(None::<(i64, Vec<shared::bpmn::diff::Change>)>);
     let suggest = Suggestions::load();
+    // The variables the selected element may name in `${…}`.
+    let scope = RwSignal::new(Vec::<String>::new());
+    // The deploy's "basic data" step, open with the values it starts from.
+    let basic_data = RwSignal::new(None::<BasicData>);
     // A saved draft of this flow, offered until opened or discarded.
     let draft = RwSignal::new(None::<FlowDraft>);
     // Deploying an opened draft builds on the version the draft started from (so a
@@ -144,7 +144,7 @@ fn Designer() -> impl IntoView {
         let k = key.get_untracked();
         leptos::task::spawn_local(async move {
             let el: web_sys::HtmlElement = el.into();
-            let m = match crate::diagram::Modeler::mount(&el).await {
+            let m = match crate::diagram::Modeler::mount(&el, &tr("editor-append-step")).await {
                 Ok(m) => m,
                 Err(e) => {
                     failure.set(Some(e));
@@ -205,6 +205,51 @@ fn Designer() -> impl IntoView {
         });
     });
 
+    // The variables in scope of the selected element, read from the diagram as saved.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        changes.track();
+        let Some(id) = selected_id.get() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let Some(m) = modeler.get_value() else { return };
+            let Ok(xml) = m.save_xml().await else { return };
+            let vars = shared::bpmn::Document::parse(&xml)
+                .ok()
+                .and_then(|doc| {
+                    doc.model
+                        .processes
+                        .iter()
+                        .find(|p| {
+                            p.nodes.iter().any(|n| n.id == id) || p.flows.iter().any(|f| f.id == id)
+                        })
+                        .map(|p| shared::bpmn::scope::variables_in_scope(p, &id))
+                })
+                .unwrap_or_else(|| {
+                    shared::bpmn::scope::BUILTINS
+                        .iter()
+                        .map(|b| b.to_string())
+                        .collect()
+                });
+            scope.set(vars);
+        });
+    });
+
+    let set_structure: SetStructure =
+        Callback::new(move |(field, a, b): (&'static str, String, String)| {
+            #[cfg(feature = "hydrate")]
+            if let Some(id) = selected_id.get_untracked() {
+                modeler.with_value(|m| {
+                    if let Some(m) = m {
+                        m.set_structure(&id, field, &a, &b);
+                    }
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (field, a, b);
+        });
+
     let set = move |attr: String, value: String| {
         #[cfg(feature = "hydrate")]
         if let Some(id) = selected_id.get_untracked() {
@@ -226,12 +271,36 @@ fn Designer() -> impl IntoView {
             .unwrap_or_else(|| latest.get_untracked())
     };
 
+    // "Deploy new version" (Ctrl+S) asks for the basic data first.
     let deploy = move || {
-        if read_only() {
+        if read_only() || basic_data.with_untracked(Option::is_some) {
             return;
         }
         #[cfg(feature = "hydrate")]
+        {
+            let (id, name) = modeler
+                .with_value(|m| m.as_ref().and_then(|m| m.process()))
+                .unwrap_or_default();
+            let group = versions.with_untracked(|v| v.first().map(|f| f.about.group.clone()));
+            basic_data.set(Some(BasicData {
+                key: key.get_untracked().unwrap_or(id),
+                name,
+                about: FlowAbout {
+                    group: group.unwrap_or_default(),
+                    comments: String::new(),
+                },
+            }));
+        }
+    };
+    let deploy_with = move |data: BasicData| {
+        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            // The key and name live in the diagram (the process id and name).
+            if let Some(m) = modeler.get_value() {
+                if m.process() != Some((data.key.clone(), data.name.clone())) {
+                    m.set_process(&data.key, &data.name);
+                }
+            }
             let Some(xml) = diagram_xml(modeler, failure).await else {
                 return;
             };
@@ -242,6 +311,7 @@ fn Designer() -> impl IntoView {
                     key: flow_key.clone(),
                     version: base_version(),
                 }),
+                about: data.about,
             };
             problems.set(vec![]);
             error.set(None);
@@ -352,9 +422,11 @@ fn Designer() -> impl IntoView {
                 ev.set_return_value("unsaved");
             }
         });
+        let links = leave_guard(dirty);
         on_cleanup(move || {
             handle.remove();
             guard.remove();
+            links.take().remove();
             modeler.with_value(|m| {
                 if let Some(m) = m {
                     m.destroy();
@@ -497,7 +569,7 @@ fn Designer() -> impl IntoView {
             <aside class="properties" data-testid="properties">
                 {move || match selected.get() {
                     None => view! { <p class="muted">{t("editor-pick-element")}</p> }.into_any(),
-                    Some(p) => view! { <Properties props=p set suggest /> }.into_any(),
+                    Some(p) => view! { <Properties props=p set set_structure suggest scope=scope.into() /> }.into_any(),
                 }}
                 <Show when=move || !invalid.get().is_empty()>
                     <div class="card error-list" data-testid="missing-parameters">
@@ -507,216 +579,66 @@ fn Designer() -> impl IntoView {
                 </Show>
             </aside>
         </div>
+        <BasicDataDialog
+            open=basic_data
+            key_fixed=Signal::derive(move || key.get().is_some())
+            on_confirm=Callback::new(deploy_with)
+        />
         <p class="muted small">{move || t_args("editor-versions-count", vec![("count", versions.get().len().to_string())])()}</p>
     }
 }
 
-/// Values offered while a parameter is typed (a `<datalist>`: free text and `${…}`
-/// still work): the company's hosts and data sources, and each enumerated parameter's
-/// values.
-#[derive(Clone, Copy)]
-struct Suggestions {
-    hosts: RwSignal<Vec<Host>>,
-    /// Terminals (with their accounts) per host id, fetched when a step on that host
-    /// first offers them.
-    terminals: RwSignal<HashMap<Id, Vec<Terminal>>>,
-    requested: StoredValue<HashSet<Id>>,
-    data_sources: RwSignal<Vec<String>>,
-    /// Library scripts with their language (SQL steps get SQL scripts, commands the rest).
-    scripts: RwSignal<Vec<(String, ScriptKind)>>,
+/// A click listener (capture phase, ahead of the router) on the app's links, asking
+/// before an in-app navigation leaves unsaved changes; `remove` takes it off.
+#[cfg(feature = "hydrate")]
+struct LeaveGuard(wasm_bindgen::closure::Closure<dyn Fn(web_sys::MouseEvent)>);
+
+#[cfg(feature = "hydrate")]
+impl LeaveGuard {
+    fn remove(self) {
+        use wasm_bindgen::JsCast;
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            let _ = doc.remove_event_listener_with_callback_and_bool(
+                "click",
+                self.0.as_ref().unchecked_ref(),
+                true,
+            );
+        }
+    }
 }
 
-impl Suggestions {
-    /// Loads the names the user may see (each list needs its page's View right).
-    fn load() -> Suggestions {
-        let s = Suggestions {
-            hosts: RwSignal::new(vec![]),
-            terminals: RwSignal::new(HashMap::new()),
-            requested: StoredValue::new(HashSet::new()),
-            data_sources: RwSignal::new(vec![]),
-            scripts: RwSignal::new(vec![]),
-        };
-        let session = use_session();
-        Effect::new(move |_| {
-            let hosts = session.can(Function::SystemHosts, Level::View);
-            let sources = session.can(Function::ResourceDataSources, Level::View);
-            let scripts = session.can(Function::ResourceScripts, Level::View);
-            leptos::task::spawn_local(async move {
-                if hosts {
-                    if let Ok(p) = api::get::<Page<Host>>("/hosts?limit=500").await {
-                        s.hosts.set(p.items);
-                    }
-                }
-                if sources {
-                    if let Ok(list) = api::get::<Vec<DataSource>>("/data-sources").await {
-                        s.data_sources
-                            .set(list.into_iter().map(|d| d.name).collect());
-                    }
-                }
-                if scripts {
-                    if let Ok(list) = api::get::<Vec<Script>>("/scripts").await {
-                        s.scripts
-                            .set(list.into_iter().map(|d| (d.name, d.kind)).collect());
-                    }
-                }
-            });
-        });
-        s
-    }
-
-    /// Values to offer for `attr` on a step with the parameters `lwams`: the step's
-    /// host's terminals and the chosen terminal's accounts come from the API.
-    fn values(&self, attr: &str, lwams: &BTreeMap<String, String>) -> Option<Vec<String>> {
-        if !matches!(attr, "terminal" | "terminalUser") {
-            let kind = lwams.get("kind").map(String::as_str).unwrap_or("");
-            return self.for_attr(attr, kind);
-        }
-        let wanted = lwams.get("host").map(|h| h.trim()).unwrap_or("");
-        let host = self.hosts.with(|hosts| {
-            hosts
-                .iter()
-                .find(|h| h.name == wanted || h.id.to_string() == wanted)
-                .map(|h| h.id)
-        });
-        let Some(host) = host else {
-            return Some(vec![]);
-        };
-        self.fetch_terminals(host);
-        let terminal = lwams.get("terminal").map(|t| t.trim()).unwrap_or("");
-        Some(self.terminals.with(|m| {
-            let list = m.get(&host).map(Vec::as_slice).unwrap_or(&[]);
-            if attr == "terminal" {
-                list.iter().map(|t| t.host_name.clone()).collect()
+#[cfg(feature = "hydrate")]
+fn leave_guard(dirty: RwSignal<bool>) -> send_wrapper::SendWrapper<LeaveGuard> {
+    use wasm_bindgen::JsCast;
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MouseEvent)>::new(
+        move |ev: web_sys::MouseEvent| {
+            if !dirty.get_untracked() {
+                return;
+            }
+            let link = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.closest("a[href]").ok().flatten());
+            let Some(link) = link else { return };
+            if link.has_attribute("download") || link.get_attribute("target").is_some() {
+                return;
+            }
+            if crate::components::confirm::confirm(&tr("editor-leave-unsaved")) {
+                dirty.set(false);
             } else {
-                list.iter()
-                    .filter(|t| t.host_name == terminal || t.id.to_string() == terminal)
-                    .flat_map(|t| t.users.iter().map(|u| u.username.clone()))
-                    .collect()
+                ev.prevent_default();
+                ev.stop_propagation();
             }
-        }))
+        },
+    );
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        let _ = doc.add_event_listener_with_callback_and_bool(
+            "click",
+            listener.as_ref().unchecked_ref(),
+            true,
+        );
     }
-
-    /// Fetches a host's terminals once.
-    fn fetch_terminals(&self, host: Id) {
-        if !self
-            .requested
-            .try_update_value(|r| r.insert(host))
-            .unwrap_or(false)
-        {
-            return;
-        }
-        let terminals = self.terminals;
-        leptos::task::spawn_local(async move {
-            if let Ok(d) = api::get::<HostDetail>(&format!("/hosts/{host}")).await {
-                terminals.update(|m| {
-                    m.insert(host, d.terminals);
-                });
-            }
-        });
-    }
-
-    /// Values to offer for `attr` on a step of `kind`.
-    fn for_attr(&self, attr: &str, kind: &str) -> Option<Vec<String>> {
-        let fixed = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
-        match attr {
-            "script" => Some(self.scripts.with(|list| {
-                list.iter()
-                    .filter(|(_, k)| (kind == "sql") == (*k == ScriptKind::Sql))
-                    .map(|(name, _)| name.clone())
-                    .collect()
-            })),
-            "host" => Some(
-                self.hosts
-                    .with(|h| h.iter().map(|h| h.name.clone()).collect()),
-            ),
-            "dataSource" => Some(self.data_sources.get()),
-            "method" => fixed(&["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
-            "direction" => fixed(&["GET", "PUT"]),
-            "connectionType" => fixed(&["SSH", "WinRM", "SFTP", "SCP"]),
-            "tool" => fixed(&["read", "write", "rename", "delete"]),
-            "query" | "inCloud" | "idempotent" | "tls" => fixed(&["true", "false"]),
-            _ => None,
-        }
-    }
-}
-
-/// The properties of the selected element.
-#[component]
-fn Properties(
-    props: ElementProps,
-    set: impl Fn(String, String) + Copy + Send + Sync + 'static,
-    suggest: Suggestions,
-) -> impl IntoView {
-    let missing = props.missing();
-    let kinds = props.is_task().then(|| {
-        let current = props.lwams.get("kind").cloned().unwrap_or_default();
-        view! {
-            <label>
-                {t("editor-kind")}
-                <select data-testid="prop-kind" on:change=move |ev| set("lwams:kind".into(), event_target_value(&ev))>
-                    <option value="" selected=current.is_empty()>"—"</option>
-                    {shared::bpmn::lwams::KINDS
-                        .iter()
-                        .filter(|k| !matches!(k.kind, "userTask" | "callActivity"))
-                        .map(|k| view! { <option value=k.kind selected=current == k.kind>{k.label}</option> })
-                        .collect_view()}
-                </select>
-            </label>
-        }
-    });
-    let fields = props
-        .fields()
-        .into_iter()
-        .map(|(attr, required)| {
-            let value = props.lwams.get(&attr).cloned().unwrap_or_default();
-            let invalid = required && value.trim().is_empty();
-            let long = matches!(attr.as_str(), "command" | "sql" | "body" | "headers");
-            let name = format!("lwams:{attr}");
-            let testid = format!("prop-{attr}");
-            let text = tr(&format!("param-{attr}"));
-            let label = if required { format!("{text} *") } else { text };
-            let list_id = format!("suggest-{attr}");
-            let options = {
-                let (attr, lwams) = (attr.clone(), props.lwams.clone());
-                Signal::derive(move || suggest.values(&attr, &lwams))
-            };
-            let listed = options.with_untracked(Option::is_some);
-            // An empty list says so ("None yet.") instead of offering nothing.
-            let placeholder = move || {
-                options
-                    .with(|o| o.as_ref().is_some_and(Vec::is_empty))
-                    .then(|| tr("common-none-yet"))
-            };
-            view! {
-                <label class:invalid=invalid title=format!("lwams:{attr}")>
-                    {label}
-                    {if long {
-                        view! { <textarea rows="4" data-testid=testid prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev))></textarea> }.into_any()
-                    } else {
-                        view! {
-                            <input data-testid=testid list=listed.then(|| list_id.clone()) placeholder=placeholder prop:value=value on:change=move |ev| set(name.clone(), event_target_value(&ev)) />
-                            {listed.then(|| view! {
-                                <datalist id=list_id.clone() data-testid=format!("suggest-{attr}")>
-                                    {move || options.get().unwrap_or_default().into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
-                                </datalist>
-                            })}
-                        }.into_any()
-                    }}
-                </label>
-            }
-        })
-        .collect_view();
-    view! {
-        <h3 data-testid="prop-id">{props.id.clone()}</h3>
-        <p class="muted">{props.kind.trim_start_matches("bpmn:").to_string()}</p>
-        <label>
-            {t("common-name")}
-            <input data-testid="prop-name" prop:value=props.name.clone() on:change=move |ev| set("name".into(), event_target_value(&ev)) />
-        </label>
-        {kinds}
-        {fields}
-        {(!missing.is_empty()).then(|| view! { <p class="error">{t("editor-missing")} " " {missing.join(", ")}</p> })}
-    }
+    send_wrapper::SendWrapper::new(LeaveGuard(listener))
 }
 
 /// The diagram as BPMN XML; bpmn-js's refusal goes to `failure`.

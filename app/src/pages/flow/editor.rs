@@ -1,7 +1,7 @@
-//! Flow › Editor, the list: every flow's latest version (key, name, version, deployed
-//! at), search, and "Import .bpmn" which deploys a file from any modelling tool as a new
-//! version — refused with the parser's or validator's problems, each with its line.
-//! (The bpmn-js editor itself is issue 4.)
+//! Flow › Editor, the list: every flow's latest version (key, name, group, version,
+//! deployed when and by whom; a badge when a draft waits), flows that exist only as a
+//! draft, search, and "Import .bpmn" which deploys a file from any modelling tool as a
+//! new version — refused with the parser's or validator's problems, each with its line.
 
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::error_line::ErrorLine;
@@ -10,7 +10,7 @@ use crate::i18n::{t, t_args};
 use crate::pages::flow::monitor::when;
 use crate::session::use_session;
 use leptos::prelude::*;
-use shared::dto::flow::{DeployFlow, FlowVersion, Instance, StartInstance};
+use shared::dto::flow::{DeployFlow, DraftSummary, FlowVersion, Instance, StartInstance};
 use shared::dto::Page;
 use shared::{Function, Level};
 
@@ -59,16 +59,46 @@ fn FlowList() -> impl IntoView {
     let problems = RwSignal::new(Vec::<String>::new());
     let deployed = RwSignal::new(None::<String>);
 
+    let drafts = RwSignal::new(Vec::<DraftSummary>::new());
     Effect::new(move |_| {
         version.track();
-        let path = format!("/flows?limit=500&q={}", encode(&query.get()));
+        let q = query.get();
+        let path = format!("/flows?limit=500&q={}", encode(&q));
         leptos::task::spawn_local(async move {
             match api::get::<Page<FlowVersion>>(&path).await {
                 Ok(p) => page.set(p),
                 Err(e) => error.set(Some(e)),
             }
+            if let Ok(all) = api::get::<Vec<DraftSummary>>("/flow-drafts").await {
+                let q = q.trim().to_lowercase();
+                drafts.set(
+                    all.into_iter()
+                        .filter(|d| {
+                            q.is_empty()
+                                || d.key.to_lowercase().contains(&q)
+                                || d.name.to_lowercase().contains(&q)
+                        })
+                        .collect(),
+                );
+            }
         });
     });
+    let has_draft = move |key: &str| drafts.with(|d| d.iter().any(|d| d.key == key));
+    // Drafts of flows never deployed: listed after the deployed ones.
+    let draft_only = move || {
+        let deployed = page.with(|p| {
+            p.items
+                .iter()
+                .map(|f| f.key.clone())
+                .collect::<std::collections::HashSet<_>>()
+        });
+        drafts.with(|d| {
+            d.iter()
+                .filter(|d| d.base_version == 0 && !deployed.contains(&d.key))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
 
     let can_start = move || session.can(Function::FlowMonitor, Level::Manage);
     let navigate = leptos_router::hooks::use_navigate();
@@ -100,7 +130,11 @@ fn FlowList() -> impl IntoView {
             match api::send_json::<_, Vec<FlowVersion>>(
                 Method::Post,
                 "/flows",
-                &DeployFlow { xml, base: None },
+                &DeployFlow {
+                    xml,
+                    base: None,
+                    about: Default::default(),
+                },
             )
             .await
             {
@@ -151,6 +185,7 @@ fn FlowList() -> impl IntoView {
                     <tr>
                         <th>{t("editor-key")}</th>
                         <th>{t("common-name")}</th>
+                        <th class="hide-phone">{t("editor-group")}</th>
                         <th>{t("editor-version")}</th>
                         <th class="hide-phone">{t("editor-deployed-at")}</th>
                         <th></th>
@@ -166,7 +201,14 @@ fn FlowList() -> impl IntoView {
                                 <tr data-flow=f.key.clone()>
                                     <td>{f.key.clone()}</td>
                                     <td>{f.name.clone()}</td>
-                                    <td>{format!("v{}", f.version)}</td>
+                                    <td class="hide-phone">{f.about.group.clone()}</td>
+                                    <td>
+                                        {format!("v{}", f.version)}
+                                        {
+                                            let k = f.key.clone();
+                                            move || has_draft(&k).then(|| view! { " " <span class="badge draft" data-testid="draft-badge">{t("editor-draft-badge")}</span> })
+                                        }
+                                    </td>
                                     <td class="hide-phone">{by_at(&f)}</td>
                                     <td class="row-actions">
                                         <Show when=can_start>
@@ -186,6 +228,18 @@ fn FlowList() -> impl IntoView {
                                 </tr>
                             }
                         }
+                    </For>
+                    <For each=draft_only key=|d| (d.key.clone(), d.updated_at) let:d>
+                        <tr data-flow=d.key.clone() data-draft-only="true">
+                            <td>{d.key.clone()}</td>
+                            <td>{d.name.clone()}</td>
+                            <td class="hide-phone"></td>
+                            <td><span class="badge draft">{t("editor-draft-only")}</span></td>
+                            <td class="hide-phone">{if d.updated_by.is_empty() { when(d.updated_at) } else { format!("{} · {}", when(d.updated_at), d.updated_by) }}</td>
+                            <td class="row-actions">
+                                <a class="button small" data-testid="design" href=format!("/flow/design?key={}", encode(&d.key))>{t("editor-design")}</a>
+                            </td>
+                        </tr>
                     </For>
                 </tbody>
             </table>

@@ -114,8 +114,11 @@ fn Monitor() -> impl IntoView {
         })
     };
 
+    let list_asked = StoredValue::new(0_u64);
     Effect::new(move |_| {
         list_version.track();
+        let n = list_asked.get_value() + 1;
+        list_asked.set_value(n);
         let path = format!(
             "/instances?limit={PAGE}&offset={}&status={}&q={}",
             offset.get(),
@@ -123,7 +126,11 @@ fn Monitor() -> impl IntoView {
             encode(&query.get())
         );
         leptos::task::spawn_local(async move {
-            match api::get::<Page<Instance>>(&path).await {
+            let got = api::get::<Page<Instance>>(&path).await;
+            if list_asked.get_value() != n {
+                return;
+            }
+            match got {
                 Ok(p) => {
                     error.set(None);
                     page.set(p);
@@ -132,11 +139,21 @@ fn Monitor() -> impl IntoView {
             }
         });
     });
+    // Fetches overlap while an instance runs: only the answer to the latest one is
+    // shown (an earlier answer arriving last would show runs that have since ended as
+    // still running).
+    let detail_asked = StoredValue::new(0_u64);
     Effect::new(move |_| {
         detail_version.track();
         let Some(id) = selected.get() else { return };
+        let n = detail_asked.get_value() + 1;
+        detail_asked.set_value(n);
         leptos::task::spawn_local(async move {
-            match api::get::<InstanceDetail>(&format!("/instances/{id}")).await {
+            let got = api::get::<InstanceDetail>(&format!("/instances/{id}")).await;
+            if detail_asked.get_value() != n {
+                return;
+            }
+            match got {
                 Ok(d) => detail.set(Some(d)),
                 Err(e) => error.set(Some(e)),
             }
@@ -305,6 +322,7 @@ fn InstanceView(
                 .unwrap_or_else(|| format!("#{id}"))
         })
     };
+    let artifacts = artifacts_of(id, detail);
     view! {
         <section class="card instance" data-testid="instance-detail" data-instance=id data-status=status>
             <div class="toolbar">
@@ -323,9 +341,9 @@ fn InstanceView(
             </div>
             <div class="instance-body">
                 <DiagramPanel id detail node />
-                <NodePanel detail node can_manage control busy live_output />
+                <NodePanel id detail node can_manage control busy live_output artifacts />
             </div>
-            <Artifacts id detail />
+            <Artifacts id list=artifacts />
             <History detail />
             <InstanceRuns detail />
         </section>
@@ -409,14 +427,25 @@ fn DiagramPanel(
 /// The selected node: its state, runs (input, output, log, timings) and controls.
 #[component]
 fn NodePanel(
+    id: Id,
     detail: RwSignal<Option<InstanceDetail>>,
     node: RwSignal<Option<String>>,
     can_manage: impl Fn() -> bool + Copy + Send + Sync + 'static,
     control: Callback<(ControlAction, Option<u64>)>,
     busy: RwSignal<bool>,
     live_output: RwSignal<LiveText>,
+    artifacts: RwSignal<Vec<ArtifactInfo>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let instance = id;
+    // The files the selected step brought back (RPA), newest run first.
+    let files = move || -> Vec<ArtifactInfo> {
+        let Some(id) = node.get() else { return vec![] };
+        let mut mine: Vec<ArtifactInfo> =
+            artifacts.with(|l| l.iter().filter(|a| a.node_id == id).cloned().collect());
+        mine.sort_by_key(|a| std::cmp::Reverse((a.ni, a.attempt)));
+        mine
+    };
     let latest = move || -> Option<NodeStatus> {
         let id = node.get()?;
         detail.with(|d| {
@@ -467,6 +496,15 @@ fn NodePanel(
                             }
                         })}
                         {runs().into_iter().map(|r| view! { <RunCard run=r /> }).collect_view()}
+                        {move || {
+                            let mine = files();
+                            (!mine.is_empty()).then(|| view! {
+                                <div class="node-files" data-testid="node-artifacts">
+                                    <h4>{t("monitor-artifacts")}</h4>
+                                    <ul>{mine.into_iter().map(|a| artifact_item(instance, a, false)).collect_view()}</ul>
+                                </div>
+                            })
+                        }}
                     }.into_any()
                 }
             }}
@@ -530,49 +568,69 @@ fn RunCard(run: NodeRun) -> impl IntoView {
     }
 }
 
-/// The files RPA steps brought back, with download links (shown when there are any;
-/// fetched again whenever the instance changes).
-#[component]
-fn Artifacts(id: Id, detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
+/// The files RPA steps of instance `id` brought back, fetched again when a run is added
+/// or ends (not on every live update).
+fn artifacts_of(id: Id, detail: RwSignal<Option<InstanceDetail>>) -> RwSignal<Vec<ArtifactInfo>> {
     let list = RwSignal::new(Vec::<ArtifactInfo>::new());
-    // Look again when a run is added or ends (not on every live update).
+    // This instance's runs and state (the detail may still be the previous instance's).
     let runs = Memo::new(move |_| {
         detail.with(|d| {
-            d.as_ref()
-                .map(|d| {
-                    (
-                        d.runs.len(),
-                        d.runs.iter().filter(|r| r.ended_at.is_some()).count(),
-                    )
-                })
-                .unwrap_or_default()
+            d.as_ref().filter(|d| d.instance.id == id).map(|d| {
+                (
+                    d.instance.status.clone(),
+                    d.runs.len(),
+                    d.runs.iter().filter(|r| r.ended_at.is_some()).count(),
+                )
+            })
         })
     });
+    // Only the answer to the latest request counts.
+    let asked = StoredValue::new(0_u64);
     Effect::new(move |_| {
-        runs.track();
+        if runs.get().is_none() {
+            return;
+        }
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
         leptos::task::spawn_local(async move {
             if let Ok(l) =
                 api::get::<Vec<ArtifactInfo>>(&format!("/instances/{id}/artifacts")).await
             {
-                list.set(l);
+                if asked.get_value() == n {
+                    list.set(l);
+                }
             }
         });
     });
+    list
+}
+
+/// One brought-back file: a download link (or its name only when it was too big to
+/// keep) and its size; `step` also names the step and attempt.
+fn artifact_item(id: Id, a: ArtifactInfo, step: bool) -> impl IntoView {
+    view! {
+        <li data-artifact=a.name.clone()>
+            {step.then(|| view! { <span class="muted">{format!("{} #{} · ", a.node_id, a.attempt)}</span> })}
+            {if a.stored {
+                view! { <a href=format!("/api/v1/instances/{id}/artifacts/{}", a.id) download=a.name.rsplit('/').next().unwrap_or("").to_string()>{a.name.clone()}</a> }.into_any()
+            } else {
+                view! { <span title=move || t("monitor-artifact-too-big")()>{a.name.clone()}</span> }.into_any()
+            }}
+            <span class="muted">{format!(" · {}", size(a.size))}</span>
+        </li>
+    }
+}
+
+/// Every file the instance's RPA steps brought back (shown when there are any).
+#[component]
+fn Artifacts(id: Id, list: RwSignal<Vec<ArtifactInfo>>) -> impl IntoView {
     view! {
         <Show when=move || !list.with(Vec::is_empty)>
             <details class="artifacts" open data-testid="artifacts">
                 <summary>{t("monitor-artifacts")}</summary>
                 <ul>
                     <For each=move || list.get() key=|a| a.id let:a>
-                        <li data-artifact=a.name.clone()>
-                            <span class="muted">{format!("{} #{} · ", a.node_id, a.attempt)}</span>
-                            {if a.stored {
-                                view! { <a href=format!("/api/v1/instances/{id}/artifacts/{}", a.id) download=a.name.rsplit('/').next().unwrap_or("").to_string()>{a.name.clone()}</a> }.into_any()
-                            } else {
-                                view! { <span title=move || t("monitor-artifact-too-big")()>{a.name.clone()}</span> }.into_any()
-                            }}
-                            <span class="muted">{format!(" · {}", size(a.size))}</span>
-                        </li>
+                        {artifact_item(id, a, true)}
                     </For>
                 </ul>
             </details>
