@@ -226,7 +226,7 @@ const BRANCHES = `<?xml version="1.0" encoding="UTF-8"?>
   </bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
 
-test('a condition offers the variables in scope, a default flow is set, a timer without expression is marked', async () => {
+test('a condition with variable completion, a default flow and a timer are set in the panel and undone', async () => {
   const ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   const page = await ctx.newPage();
   await signIn(page, env.server.url, 'admin', ADMIN_PASSWORD);
@@ -245,7 +245,13 @@ test('a condition offers the variables in scope, a default flow is set, a timer 
   await page.waitForSelector('[data-testid=complete-condition] li');
   const offered = await page.$$eval('[data-testid=complete-condition] li', (ls) => ls.map((l) => l.textContent));
   assert.ok(offered.includes('${check.result}'), offered.join(' '));
-  await page.keyboard.press('Escape');
+  await page.keyboard.type('ck.res');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=prop-condition]')?.value === '${check.result}');
+  await page.click('[data-testid=prop-condition]');
+  await page.keyboard.press('End');
+  await page.keyboard.type(' != null');
+  await page.press('[data-testid=prop-condition]', 'Tab');
   await selectOnCanvas(page, 'check');
   await page.fill('[data-testid=prop-command]', 'echo ${');
   await page.waitForSelector('[data-testid=complete-command] li');
@@ -263,13 +269,21 @@ test('a condition offers the variables in scope, a default flow is set, a timer 
     await page.$$eval('[data-testid=prop-timer-kind] option', (os) => os.map((o) => o.value)),
     ['timeDuration', 'timeCycle', 'timeDate'],
   );
+  await page.selectOption('[data-testid=prop-timer-kind]', 'timeDuration');
+  await page.fill('[data-testid=prop-timer]', 'PT5M');
+  await page.press('[data-testid=prop-timer]', 'Tab');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=modeler] .djs-element.lw-invalid[data-element-id=wait]'));
   await page.screenshot({ path: join(artifacts, 'designer-branches-1440.png'), fullPage: true });
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-bpmn]')]);
   const xml = readFileSync(await download.path(), 'utf8');
+  assert.match(xml, /<bpmn:sequenceFlow id="yes"[^>]*>\s*<bpmn:conditionExpression[^>]*>\$\{check\.result\} != null<\/bpmn:conditionExpression>/);
   assert.match(xml, /<bpmn:exclusiveGateway id="gw" default="no"/);
-  // Undo takes the default flow back off.
+  assert.match(xml, /<bpmn:timeDuration[^>]*>PT5M<\/bpmn:timeDuration>/);
+  // Undo takes the timer's expression back off, then the default flow.
   await page.click('button:has-text("撤销"), button:has-text("Undo")');
+  await page.waitForSelector('[data-testid=modeler] .djs-element.lw-invalid[data-element-id=wait]');
+  for (let i = 0; i < 2; i++) await page.click('button:has-text("撤销"), button:has-text("Undo")');
   await selectOnCanvas(page, 'gw');
   assert.equal(await page.inputValue('[data-testid=prop-default]'), '');
   await ctx.close();

@@ -146,10 +146,9 @@ pub async fn deploy(
     for d in &deployed {
         // The draft it came from is done with.
         drafts::delete(&mut c, p.company_id, &d.key).await?;
-        let row = flows::versions(&mut c, p.company_id, &d.key)
+        let row = flows::latest(&mut c, p.company_id, &d.key)
             .await?
-            .into_iter()
-            .find(|r| r.id == d.id);
+            .filter(|r| r.id == d.id);
         out.extend(row.map(version_dto));
     }
     tracing::info!(by = p.user_id, flows = out.len(), "flows deployed");

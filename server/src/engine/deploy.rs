@@ -144,10 +144,7 @@ pub async fn deploy(
     let mut tx = runtime.store().begin().await?;
     if let Some(base) = base {
         // Checked in the deploy's transaction: no one can slip a version in between.
-        let latest = flows::versions(&mut tx, company_id, &base.key)
-            .await?
-            .into_iter()
-            .next();
+        let latest = flows::latest(&mut tx, company_id, &base.key).await?;
         let (version, by, at) = latest
             .map(|l| (l.version, l.created_by, l.created_at))
             .unwrap_or((0, None, 0));
@@ -166,8 +163,8 @@ pub async fn deploy(
         // A version deployed without a group (an imported file) stays in the flow's group.
         let mut about = about.clone();
         if about.group.is_empty() {
-            if let Some(prev) = flows::versions(&mut tx, company_id, &p.id).await?.first() {
-                about.group = prev.about.group.clone();
+            if let Some(prev) = flows::latest(&mut tx, company_id, &p.id).await? {
+                about.group = prev.about.group;
             }
         }
         let def = flows::NewDefinition {

@@ -547,6 +547,19 @@ pub async fn list_latest(
     ))
 }
 
+/// The newest version of a flow, if it has one.
+pub async fn latest(c: &mut Conn, company_id: Id, key: &str) -> StoreResult<Option<DefinitionRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM flow_definitions d {DEFINITION_AUTHOR} \
+         WHERE d.company_id = $1 AND d.flow_key = $2 ORDER BY d.version DESC LIMIT 1"
+    ))
+    .bind(company_id)
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(definition_row).transpose()
+}
+
 /// Every version of a flow, newest first.
 pub async fn versions(c: &mut Conn, company_id: Id, key: &str) -> StoreResult<Vec<DefinitionRow>> {
     let rows = sqlx::query(&format!(

@@ -149,8 +149,15 @@ pub fn optional(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// The BPMN types the `lwams:` attributes are declared on: flow elements (steps, events,
+/// gateways, flows) and loop characteristics (`lwams:collection`). Not `bpmn:BaseElement`:
+/// that would put `lwams:body` on `bpmn:Expression` too, whose own `body` (a condition's
+/// or a timer's text) moddle then refuses to define — conditions and timer expressions
+/// could not be created in the designer.
+pub const EXTENDED_TYPES: [&str; 2] = ["bpmn:FlowElement", "bpmn:LoopCharacteristics"];
+
 /// The moddle extension (bpmn-js `moddleExtensions.lwams`) declaring `ATTRIBUTES` on
-/// every BPMN element.
+/// `EXTENDED_TYPES`.
 pub fn moddle_descriptor() -> serde_json::Value {
     let properties: Vec<serde_json::Value> = ATTRIBUTES
         .iter()
@@ -163,7 +170,7 @@ pub fn moddle_descriptor() -> serde_json::Value {
         "xml": { "tagAlias": "lowerCase" },
         "types": [{
             "name": "Properties",
-            "extends": ["bpmn:BaseElement"],
+            "extends": EXTENDED_TYPES,
             "properties": properties,
         }],
     })
@@ -194,7 +201,15 @@ mod tests {
         let props = d["types"][0]["properties"].as_array().unwrap();
         assert_eq!(props.len(), ATTRIBUTES.len());
         assert!(props.iter().all(|p| p["isAttr"] == true));
-        assert_eq!(d["types"][0]["extends"][0], "bpmn:BaseElement");
+        assert_eq!(
+            d["types"][0]["extends"],
+            serde_json::json!(["bpmn:FlowElement", "bpmn:LoopCharacteristics"])
+        );
+        // Never on expressions, whose `body` an `lwams:body` would clash with.
+        assert!(!EXTENDED_TYPES.iter().any(|t| matches!(
+            *t,
+            "bpmn:BaseElement" | "bpmn:Expression" | "bpmn:FormalExpression"
+        )));
         let mut seen = std::collections::BTreeSet::new();
         assert!(
             ATTRIBUTES.iter().all(|a| seen.insert(a)),
