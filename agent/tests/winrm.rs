@@ -48,20 +48,10 @@ print('pywinrm-ok')
 #[tokio::test]
 async fn the_fake_winrm_server_satisfies_pywinrm() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
-    let out = tokio::process::Command::new("python3")
-        .arg("-c")
-        .arg(PYWINRM_CHECK)
-        .arg(&fake.endpoint)
-        .arg(USER)
-        .arg(PASSWORD)
-        .output()
-        .await
-        .expect("python3 runs (scripts/setup.sh --test installs pywinrm)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, out) = pywinrm(PYWINRM_CHECK, &fake.endpoint, USER).await;
     assert!(
-        out.status.success() && stdout.contains("pywinrm-ok"),
-        "pywinrm against the fake: {stdout}\n{stderr}"
+        ok && out.contains("pywinrm-ok"),
+        "pywinrm against the fake: {out}"
     );
     assert_eq!(
         fake.open_shells(),
@@ -69,6 +59,115 @@ async fn the_fake_winrm_server_satisfies_pywinrm() {
         "pywinrm closed every shell it opened"
     );
     assert!(fake.shells_created() >= 4);
+}
+
+const DOMAIN_USER: &str = r"CORP\ops";
+
+/// pywinrm over NTLM (requests-ntlm, pyspnego) with message encryption, as against a
+/// Windows server with its default WinRM set-up: commands, PowerShell, a wrong
+/// password refused, and unencrypted envelopes refused.
+const PYWINRM_NTLM_CHECK: &str = r#"
+import sys, winrm
+from winrm.exceptions import InvalidCredentialsError, WinRMTransportError
+url, user, password = sys.argv[1:4]
+s = winrm.Session(url, auth=(user, password), transport='ntlm', message_encryption='always')
+r = s.run_cmd('echo', ['sealed', 'hello'])
+assert r.status_code == 0 and r.std_out == b'sealed hello\n', r
+r = s.run_cmd('echo oops >&2; exit 4')
+assert r.status_code == 4 and r.std_err == b'oops\n', r
+r = s.run_ps('echo ps-sealed')
+assert r.std_out == b'ps-sealed\n', r
+p = winrm.Protocol(endpoint=url, transport='ntlm', username=user, password=password,
+                   message_encryption='always', operation_timeout_sec=1, read_timeout_sec=5)
+shell = p.open_shell()
+cmd = p.run_command(shell, 'sleep 2; echo after-timeout')
+out, err, code = p.get_command_output(shell, cmd)
+assert (out, code) == (b'after-timeout\n', 0), (out, err, code)
+p.cleanup_command(shell, cmd)
+p.close_shell(shell)
+try:
+    winrm.Session(url, auth=(user, 'wrong'), transport='ntlm', message_encryption='always').run_cmd('echo')
+    raise SystemExit('a wrong password was accepted')
+except InvalidCredentialsError:
+    pass
+try:
+    winrm.Session(url, auth=(user, password), transport='ntlm', message_encryption='never').run_cmd('echo')
+    raise SystemExit('an unencrypted envelope was accepted')
+except WinRMTransportError as e:
+    assert e.code == 400, e
+print('pywinrm-ntlm-ok')
+"#;
+
+async fn pywinrm(script: &str, endpoint: &str, user: &str) -> (bool, String) {
+    let out = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(endpoint)
+        .arg(user)
+        .arg(PASSWORD)
+        .output()
+        .await
+        .expect("python3 runs (scripts/setup.sh --test installs pywinrm)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), format!("{stdout}\n{stderr}"))
+}
+
+#[tokio::test]
+async fn the_fake_negotiate_server_satisfies_pywinrm_over_sealed_ntlm() {
+    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
+    let (ok, out) = pywinrm(PYWINRM_NTLM_CHECK, &fake.endpoint, DOMAIN_USER).await;
+    assert!(
+        ok && out.contains("pywinrm-ntlm-ok"),
+        "pywinrm over NTLM against the fake: {out}"
+    );
+    assert_eq!(
+        fake.open_shells(),
+        0,
+        "pywinrm closed every shell it opened"
+    );
+    assert!(fake.sealed_messages() >= 12, "{}", fake.sealed_messages());
+}
+
+#[tokio::test]
+async fn commands_run_over_ntlm_with_every_message_sealed() {
+    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
+    let t = WinrmTarget {
+        username: DOMAIN_USER.into(),
+        ..target(&fake.endpoint, PASSWORD)
+    };
+    let r = run(&t, "echo sealed; echo err >&2; exit 6", None, 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str(), r.stderr.as_str()),
+        (Some(6), "sealed\n", "err\n")
+    );
+    // Create, Command, Receive…, Signal, Delete: all sealed.
+    assert!(fake.sealed_messages() >= 5, "{}", fake.sealed_messages());
+
+    // Timed out mid-Receive: the dropped connection is authenticated again to clean up.
+    let e = run(&t, "sleep 30", None, 1).await.unwrap_err();
+    assert!(matches!(e, WinrmError::Timeout(_)), "{e}");
+    assert_eq!(
+        fake.open_shells(),
+        0,
+        "the timed-out command's shell is deleted"
+    );
+
+    let wrong = WinrmTarget {
+        username: DOMAIN_USER.into(),
+        ..target(&fake.endpoint, "wrong")
+    };
+    let e = run(&wrong, "echo x", None, 10).await.unwrap_err();
+    assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
+    let other_domain = WinrmTarget {
+        username: r"ELSEWHERE\ops".into(),
+        ..target(&fake.endpoint, PASSWORD)
+    };
+    let e = run(&other_domain, "echo x", None, 10).await.unwrap_err();
+    assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
+    assert_eq!(fake.shells_created(), 2);
 }
 
 /// Runs a command with LWAMS's client until it ends or `secs` pass.

@@ -136,6 +136,8 @@ editor-import = Import .bpmn
 editor-deployed = Deployed:
 editor-refused = The file was not deployed:
 editor-key = Key
+editor-id = Id
+editor-id-hint = The element id; steps after it read its result as ${"{"}id.result{"}"}.
 editor-version = Version
 editor-deployed-at = Deployed (when · by)
 
@@ -204,6 +206,7 @@ editor-group = Group
 editor-comments = Comments (what this version changes)
 editor-schedule = Schedule
 editor-schedule-later = Schedules are not part of LWAMS yet: once they are, a schedule is linked to this flow here.
+editor-schedule-none = manual / API
 editor-draft-badge = draft
 editor-draft-only = not deployed yet
 editor-leave-unsaved = This diagram has changes that are neither deployed nor saved as a draft. Leave anyway?

@@ -136,6 +136,8 @@ editor-import = 导入 .bpmn
 editor-deployed = 已部署：
 editor-refused = 文件未部署：
 editor-key = 标识
+editor-id = 元素标识
+editor-id-hint = 元素的标识；后续步骤通过 ${"{"}id.result{"}"} 读取它的结果。
 editor-version = 版本
 editor-deployed-at = 部署（时间 · 部署人）
 
@@ -204,6 +206,7 @@ editor-group = 分组
 editor-comments = 备注（本版本改了什么）
 editor-schedule = 调度
 editor-schedule-later = LWAMS 暂无调度功能：有了以后在这里为流程关联调度。
+editor-schedule-none = 手动 / API
 editor-draft-badge = 草稿
 editor-draft-only = 尚未部署
 editor-leave-unsaved = 此流程图的修改尚未部署也未保存为草稿。仍要离开吗？

@@ -745,6 +745,24 @@ mod js {
             self.command_stack("redo");
         }
 
+        /// The selected element's id (`None`: nothing or several).
+        pub fn selection(&self) -> Option<String> {
+            let selection = self.js.service("selection");
+            let list = js_sys::Reflect::get(&selection, &"get".into())
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&selection)
+                .ok()?;
+            let list = js_sys::Array::from(&list);
+            if list.length() != 1 {
+                return None;
+            }
+            js_sys::Reflect::get(&list.get(0), &"id".into())
+                .ok()?
+                .as_string()
+        }
+
         /// Calls `f` with the selected element's id (`None`: nothing or several).
         pub fn on_selection(&self, f: impl Fn(Option<String>) + 'static) {
             let bus: EventBus = self.js.service("eventBus").unchecked_into();

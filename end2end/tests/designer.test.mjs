@@ -160,7 +160,24 @@ test('a new flow: an LWAMS step from the palette, its parameters, and a deploy r
   await page.mouse.click(box.x + 500, box.y + 300);
   await page.waitForSelector('[data-testid=prop-kind]');
   assert.equal(await page.inputValue('[data-testid=prop-kind]'), 'remoteCommand');
-  const id = await page.textContent('[data-testid=prop-id]');
+  const generated = await page.textContent('[data-testid=prop-id]');
+  // Its id is editable: a taken or malformed id is refused and named, a good one is an
+  // undoable rename that the panel follows.
+  for (const [bad, why] of [['start', /already the id/], ['1st step', /must start with a letter/]]) {
+    await page.fill('[data-testid=prop-id-input]', bad);
+    await page.press('[data-testid=prop-id-input]', 'Tab');
+    assert.match(await page.textContent('[data-testid=prop-id-problem]'), why);
+    assert.equal(await page.textContent('[data-testid=prop-id]'), generated);
+  }
+  await page.fill('[data-testid=prop-id-input]', 'uname_step');
+  await page.press('[data-testid=prop-id-input]', 'Tab');
+  await page.waitForSelector('[data-testid=prop-id]:has-text("uname_step")');
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id="uname_step"]');
+  await page.click('button:has-text("撤销"), button:has-text("Undo")');
+  await page.waitForSelector(`[data-testid=prop-id]:has-text("${generated}")`);
+  await page.click('button:has-text("重做"), button:has-text("Redo")');
+  await page.waitForSelector('[data-testid=prop-id]:has-text("uname_step")');
+  const id = 'uname_step';
   await page.waitForSelector(`[data-testid=modeler] .djs-element.lw-invalid[data-element-id="${id}"]`);
   assert.match(await page.textContent('[data-testid=missing-parameters]'), /host, terminal, command or script/);
   for (const [field, value] of [['host', 'web1'], ['terminal', 'web1-ssh'], ['command', 'uname -a']]) {
@@ -186,6 +203,8 @@ test('a new flow: an LWAMS step from the palette, its parameters, and a deploy r
   await page.waitForSelector('[data-testid=designer-message]:has-text("raft"), [data-testid=designer-message]:has-text("草稿")');
   await page.click('[data-function=flow_editor]');
   await page.waitForSelector('[data-testid=flows-table] tr[data-flow=unconnected][data-draft-only=true]');
+  // Deployed flows say how they start until schedules exist.
+  assert.match(await page.textContent('[data-testid=flows-table] [data-testid=schedule]'), /manual|手动/);
   await page.click('[data-testid=flows-table] tr[data-flow=unconnected] [data-testid=design]');
   await page.waitForSelector(`[data-testid=modeler] .djs-element[data-element-id="${id}"]`);
   await ctx.close();

@@ -736,7 +736,8 @@ async fn the_sub_manager_page_signs_in_accounts_allowed_to_and_shows_the_line_an
 
 #[tokio::test]
 async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal_over_winrm() {
-    let winrm = fake_winrm::start("Administrator", "Win-pass-1").await;
+    // Set up as Windows ships: Negotiate (NTLM) only, unencrypted envelopes refused.
+    let winrm = fake_winrm::start_negotiate("Administrator", "Win-pass-1").await;
     let s = served().await;
     let work = tempfile::tempdir().unwrap();
     let host: Host =
@@ -818,6 +819,10 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
     assert_eq!(out("n0")["stdout"], "cmd:; rm -rf /\n", "{}", out("n0"));
     assert_eq!(out("n1")["stdout"], "ps:; rm -rf /\n", "{}", out("n1"));
     assert_eq!(winrm.open_shells(), 0, "every shell is deleted");
+    assert!(
+        winrm.sealed_messages() >= 10,
+        "the steps' envelopes went sealed"
+    );
     let tasks = s.host(host.id).await.recent_tasks;
     assert!(
         tasks

@@ -93,6 +93,32 @@ pub fn identifier(field: &str, value: &str, max: usize) -> Result<String, FieldE
     Ok(v)
 }
 
+/// A new id for a diagram element: an XML name that `${id.result}` can address — a
+/// letter or `_` first, then letters, digits, `_` or `-` — and not used by another
+/// element of the diagram (`taken`, which may hold the element's current id).
+pub fn element_id(value: &str, current: &str, taken: &[String]) -> Result<String, FieldError> {
+    let v = required_text("id", value, NAME_MAX)?;
+    let mut chars = v.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')) {
+        return Err(FieldError::new(
+            "id",
+            FieldErrorCode::Invalid,
+            "must start with a letter or _ and contain only letters, digits, _ and -",
+        ));
+    }
+    if v != current && taken.iter().any(|t| *t == v) {
+        return Err(FieldError::new(
+            "id",
+            FieldErrorCode::Duplicate,
+            format!("{v} is already the id of another element"),
+        ));
+    }
+    Ok(v)
+}
+
 /// An optional e-mail address (empty is allowed).
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     let v = optional_text(field, value, 254)?;
@@ -196,5 +222,21 @@ mod tests {
         assert!(password("password", "short").is_err());
         assert!(password("password", "long enough").is_ok());
         assert!(password("password", "        ").is_err());
+    }
+
+    #[test]
+    fn element_ids_are_xml_names_unique_in_the_diagram() {
+        let taken = vec!["start".to_string(), "check".to_string()];
+        assert_eq!(element_id(" check_2 ", "check", &taken).unwrap(), "check_2");
+        assert_eq!(element_id("check", "check", &taken).unwrap(), "check");
+        let dup = element_id("start", "check", &taken).unwrap_err();
+        assert_eq!(
+            (dup.field.as_str(), dup.code),
+            ("id", FieldErrorCode::Duplicate)
+        );
+        for bad in ["", "1st", "a.b", "a b", "x:y", "é"] {
+            let e = element_id(bad, "check", &taken).unwrap_err();
+            assert_eq!(e.field, "id", "{bad:?}");
+        }
     }
 }

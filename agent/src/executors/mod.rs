@@ -4,6 +4,7 @@
 pub mod file_op;
 pub mod http;
 pub mod local;
+pub mod ntlm;
 pub mod scp;
 pub mod script;
 pub mod sftp;
@@ -12,3 +13,4 @@ pub mod ssh;
 pub mod task;
 pub mod transfer;
 pub mod winrm;
+pub mod winrm_sealing;

@@ -1,12 +1,14 @@
 //! Remote commands on Windows terminals over WinRM (WS-Management, SOAP over HTTP/HTTPS,
 //! MS-WSMV's Windows Remote Shell): create a shell, run the command line in it, receive
 //! stdout/stderr until the command is done with its exit code, signal terminate and
-//! delete the shell. Basic authentication (over HTTPS, or over HTTP where the server
-//! allows unencrypted traffic). Output is asked for in UTF-8 (code page 65001).
+//! delete the shell. Authentication is Negotiate with NTLMv2 (`ntlm.rs`; over plain HTTP
+//! every message is sealed, `winrm_sealing.rs` — Windows' default set-up), or Basic when
+//! that is all the server offers (HTTPS, or HTTP where unencrypted traffic is allowed).
+//! Output is asked for in UTF-8 (code page 65001).
 //! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64).
 
-use super::http::shared_client;
 use super::local::OnOutput;
+use super::{ntlm, winrm_sealing};
 use base64::Engine;
 use shared::agent::{CommandResult, FailureCode, Stream, OUTPUT_CAP};
 use shared::bpmn::xml::{self, Element};
@@ -183,34 +185,194 @@ pub fn powershell_command(script: &str) -> String {
     )
 }
 
-/// One open shell on the terminal.
+/// How the session proves who it is.
+enum Auth {
+    /// Not settled yet, or the connection it was settled on is gone: start with
+    /// Negotiate (NTLM), fall back to Basic when that is all the server offers.
+    Unsettled,
+    Basic,
+    /// NTLM on the current connection, sealing every message over plain HTTP.
+    Ntlm(Option<ntlm::Security>),
+}
+
+/// One open shell on the terminal, over a connection of its own (NTLM authenticates
+/// the connection, not each request).
 struct Session<'a> {
     t: &'a WinrmTarget,
-    http: &'static reqwest::Client,
+    http: reqwest::Client,
+    auth: std::sync::Mutex<Auth>,
+}
+
+/// The value of a `WWW-Authenticate` scheme's token (`Negotiate <b64>`), if offered.
+fn offered<'h>(headers: &'h reqwest::header::HeaderMap, scheme: &str) -> Option<&'h str> {
+    headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|v| {
+            let (name, rest) = v.split_once(' ').unwrap_or((v, ""));
+            name.eq_ignore_ascii_case(scheme).then_some(rest.trim())
+        })
 }
 
 impl Session<'_> {
-    /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code
-    /// first when there is one: `2150858793: …`).
-    async fn post(&self, body: String) -> Result<Element, WinrmError> {
-        let r = self
+    fn new(t: &WinrmTarget) -> Result<Session<'_>, WinrmError> {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(!t.verify_tls)
+            .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| WinrmError::Unreachable("client".into(), e.to_string()))?;
+        Ok(Session {
+            t,
+            http,
+            auth: std::sync::Mutex::new(Auth::Unsettled),
+        })
+    }
+
+    fn unreachable(&self, e: impl std::fmt::Display) -> WinrmError {
+        WinrmError::Unreachable(self.t.endpoint.clone(), e.to_string())
+    }
+
+    fn seals(&self) -> bool {
+        self.t.endpoint.starts_with("http:")
+    }
+
+    /// An empty POST carrying `authorization`.
+    async fn bare(&self, authorization: Option<String>) -> Result<reqwest::Response, WinrmError> {
+        let mut req = self
             .http
             .post(&self.t.endpoint)
-            .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30))
-            .basic_auth(&self.t.username, Some(&self.t.password))
-            .header("Content-Type", "application/soap+xml;charset=UTF-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| WinrmError::Unreachable(self.t.endpoint.clone(), e.to_string()))?;
-        let status = r.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
+            .timeout(Duration::from_secs(30))
+            .header(reqwest::header::CONTENT_LENGTH, "0");
+        if let Some(a) = authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, a);
+        }
+        req.send().await.map_err(|e| self.unreachable(e))
+    }
+
+    /// Settles the authentication: the NTLM handshake on this connection (NEGOTIATE,
+    /// CHALLENGE, AUTHENTICATE on an empty message), or Basic when the server offers
+    /// only that.
+    async fn authenticate(&self) -> Result<Auth, WinrmError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let negotiate = ntlm::negotiate();
+        let first = self
+            .bare(Some(format!("Negotiate {}", b64.encode(&negotiate))))
+            .await?;
+        let challenge = offered(first.headers(), "Negotiate")
+            .or_else(|| offered(first.headers(), "NTLM"))
+            .filter(|token| !token.is_empty())
+            .and_then(|token| b64.decode(token).ok());
+        let Some(challenge) = challenge else {
+            if first.status() == reqwest::StatusCode::UNAUTHORIZED
+                && offered(first.headers(), "Basic").is_some()
+            {
+                return Ok(Auth::Basic);
+            }
+            let schemes: Vec<&str> = first
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            return Err(WinrmError::Protocol(format!(
+                "HTTP {} to an NTLM negotiation; the server offers {}",
+                first.status(),
+                if schemes.is_empty() {
+                    "no authentication".to_string()
+                } else {
+                    schemes.join(", ")
+                }
+            )));
+        };
+        let _ = first.bytes().await;
+        let id = ntlm::Identity::parse(&self.t.username);
+        let done = ntlm::authenticate(&negotiate, &challenge, &id, &self.t.password)
+            .map_err(|e| WinrmError::Protocol(e.to_string()))?;
+        let second = self
+            .bare(Some(format!("Negotiate {}", b64.encode(&done.message))))
+            .await?;
+        if second.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(WinrmError::AuthFailed(self.t.endpoint.clone()));
         }
-        let text = r
-            .text()
-            .await
-            .map_err(|e| WinrmError::Unreachable(self.t.endpoint.clone(), e.to_string()))?;
+        if !second.status().is_success() {
+            return Err(WinrmError::Protocol(format!(
+                "HTTP {} to the NTLM authentication",
+                second.status()
+            )));
+        }
+        let _ = second.bytes().await;
+        Ok(Auth::Ntlm(Some(done.security)))
+    }
+
+    /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code
+    /// first when there is one: `2150858793: …`). A connection that lost its NTLM
+    /// authentication (the server closed it) is authenticated again, once.
+    async fn post(&self, body: String) -> Result<Element, WinrmError> {
+        let mut retried = false;
+        let (status, bytes) = loop {
+            let settled = !matches!(
+                *self.auth.lock().unwrap_or_else(|p| p.into_inner()),
+                Auth::Unsettled | Auth::Ntlm(None)
+            );
+            if !settled {
+                let auth = self.authenticate().await?;
+                *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = auth;
+            }
+            let req = self
+                .http
+                .post(&self.t.endpoint)
+                .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30));
+            let req = match &mut *self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
+                Auth::Basic => req
+                    .basic_auth(&self.t.username, Some(&self.t.password))
+                    .header("Content-Type", "application/soap+xml;charset=UTF-8")
+                    .body(body.clone()),
+                Auth::Ntlm(Some(security)) if self.seals() => req
+                    .header("Content-Type", winrm_sealing::CONTENT_TYPE)
+                    .body(winrm_sealing::seal(security, body.as_bytes())),
+                _ => req
+                    .header("Content-Type", "application/soap+xml;charset=UTF-8")
+                    .body(body.clone()),
+            };
+            let r = req.send().await.map_err(|e| self.unreachable(e))?;
+            let status = r.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+                if matches!(*auth, Auth::Ntlm(_)) && !retried {
+                    *auth = Auth::Ntlm(None);
+                    retried = true;
+                    continue;
+                }
+                return Err(WinrmError::AuthFailed(self.t.endpoint.clone()));
+            }
+            let sealed = r
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(winrm_sealing::is_sealed);
+            let bytes = r.bytes().await.map_err(|e| self.unreachable(e))?;
+            let bytes = if sealed {
+                match &mut *self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
+                    Auth::Ntlm(Some(security)) => winrm_sealing::open(security, &bytes)
+                        .map_err(|e| WinrmError::Protocol(e.to_string()))?,
+                    _ => {
+                        return Err(WinrmError::Protocol(
+                            "a sealed answer outside an NTLM session".into(),
+                        ))
+                    }
+                }
+            } else {
+                bytes.to_vec()
+            };
+            break (status, bytes);
+        };
+        let text = String::from_utf8_lossy(&bytes);
         let root = xml::parse(&text).map_err(|e| {
             WinrmError::Protocol(format!("HTTP {status}: {e}: {}", first_chars(&text)))
         })?;
@@ -395,11 +557,7 @@ pub async fn run(
         return Err(WinrmError::TooLong(chars));
     }
     let started = Instant::now();
-    let s = Session {
-        t,
-        http: shared_client(t.verify_tls)
-            .map_err(|e| WinrmError::Unreachable("client".into(), e.to_string()))?,
-    };
+    let s = Session::new(t)?;
     let shell = s.open(work_dir).await?;
     let mut command_id = None;
     let mut out = (Vec::new(), Vec::new());

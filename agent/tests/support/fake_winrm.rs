@@ -1,17 +1,22 @@
 //! A WinRM server for tests: WS-Management's Windows Remote Shell (Create, Command,
-//! Receive, Signal, Delete) over HTTP with Basic authentication, answering with the
-//! envelopes, selectors, base64 streams, command states and faults a Windows server
-//! sends. It is checked against a real client (pywinrm) in `agent/tests/winrm.rs`.
+//! Receive, Signal, Delete) over HTTP, answering with the envelopes, selectors, base64
+//! streams, command states and faults a Windows server sends. Either Basic
+//! authentication (`start`), or Windows' default (`start_negotiate`): Negotiate with
+//! NTLMv2 authenticating the connection (challenge, proof and MIC checked) and every
+//! message sealed (unencrypted envelopes refused). It is checked against a real client
+//! (pywinrm with requests-ntlm/pyspnego) in `agent/tests/winrm.rs`.
 //! What it cannot be is Windows: command lines run under `sh -c`, and
 //! `powershell -EncodedCommand …` runs the decoded script under `sh -c` too.
 
+use agent::executors::ntlm::{self, Security};
 use agent::executors::winrm::{
     attr, escape, find_all, ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
     ACTION_SIGNAL, FAULT_TIMED_OUT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN, RESOURCE_CMD,
     STATE_DONE, STATE_RUNNING,
 };
+use agent::executors::winrm_sealing;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -19,6 +24,7 @@ use axum::Router;
 use base64::Engine;
 use shared::bpmn::xml::{self, Element};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,9 +52,24 @@ struct Shell {
     commands: HashMap<String, Arc<Command>>,
 }
 
+/// Where the NTLM handshake of a connection stands.
+enum Conn {
+    Challenged {
+        negotiate: Vec<u8>,
+        challenge: Vec<u8>,
+        server_challenge: [u8; 8],
+    },
+    Authenticated(Security),
+}
+
 struct Fake {
     user: String,
     password: String,
+    /// Negotiate (NTLM, sealed messages) instead of Basic.
+    negotiate: bool,
+    connections: Mutex<HashMap<SocketAddr, Conn>>,
+    /// Envelopes that arrived sealed.
+    sealed: AtomicU64,
     shells: Mutex<HashMap<String, Shell>>,
     next: AtomicU64,
     /// How many shells were ever created / are open (tests check none is left).
@@ -70,13 +91,32 @@ impl FakeWinrm {
     pub fn shells_created(&self) -> u64 {
         self.fake.created.load(Ordering::SeqCst)
     }
+
+    /// How many envelopes arrived sealed (Negotiate mode).
+    pub fn sealed_messages(&self) -> u64 {
+        self.fake.sealed.load(Ordering::SeqCst)
+    }
 }
 
-/// Starts a fake WinRM server on a loopback port accepting `user` / `password`.
+/// Starts a fake WinRM server on a loopback port accepting `user` / `password` with
+/// Basic authentication.
 pub async fn start(user: &str, password: &str) -> FakeWinrm {
+    serve(user, password, false).await
+}
+
+/// Starts a fake WinRM server set up as Windows is by default: Negotiate (NTLM) only,
+/// unencrypted traffic refused. `user` may be `DOMAIN\user` or a local user.
+pub async fn start_negotiate(user: &str, password: &str) -> FakeWinrm {
+    serve(user, password, true).await
+}
+
+async fn serve(user: &str, password: &str, negotiate: bool) -> FakeWinrm {
     let fake = Arc::new(Fake {
         user: user.into(),
         password: password.into(),
+        negotiate,
+        connections: Mutex::new(HashMap::new()),
+        sealed: AtomicU64::new(0),
         shells: Mutex::new(HashMap::new()),
         next: AtomicU64::new(1),
         created: AtomicU64::new(0),
@@ -86,7 +126,13 @@ pub async fn start(user: &str, password: &str) -> FakeWinrm {
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     FakeWinrm {
         endpoint: format!("http://127.0.0.1:{port}/wsman"),
         port,
@@ -169,7 +215,15 @@ fn fault(relates_to: &str, subcode: &str, code: &str, reason: &str) -> Response 
     )
 }
 
-async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(fake): State<Arc<Fake>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if fake.negotiate {
+        return negotiated(&fake, peer, &headers, &body).await;
+    }
     if !authorised(&fake, &headers) {
         return (
             StatusCode::UNAUTHORIZED,
@@ -178,7 +232,196 @@ async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) 
         )
             .into_response();
     }
-    let text = String::from_utf8_lossy(&body);
+    answer(&fake, &body).await
+}
+
+fn refuse_negotiate(token: Option<String>) -> Response {
+    let value = match token {
+        Some(t) => format!("Negotiate {t}"),
+        None => "Negotiate".to_string(),
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, value)],
+        "",
+    )
+        .into_response()
+}
+
+/// The CHALLENGE answering a NEGOTIATE: the client's flags plus what a server adds,
+/// a random server challenge, and target information with a timestamp (so the client
+/// must send a MIC).
+fn challenge_message(negotiate_msg: &[u8], server_challenge: [u8; 8]) -> Vec<u8> {
+    use ntlm::*;
+    let mut flags = read_u32(negotiate_msg, 12).unwrap_or(0)
+        | REQUEST_TARGET
+        | NEGOTIATE_NTLM
+        | NEGOTIATE_ALWAYS_SIGN
+        | NEGOTIATE_TARGET_INFO
+        | TARGET_TYPE_SERVER;
+    if flags & NEGOTIATE_UNICODE != 0 {
+        flags &= !NEGOTIATE_OEM;
+    }
+    if flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
+        flags &= !NEGOTIATE_LM_KEY;
+    }
+    let name = utf16("FAKEWINRM");
+    let info = write_av_pairs(&[
+        (AV_NB_COMPUTER, utf16("FAKEWINRM")),
+        (AV_NB_DOMAIN, utf16("WORKGROUP")),
+        (AV_DNS_COMPUTER, utf16("fake-winrm")),
+        (AV_TIMESTAMP, filetime_now().to_vec()),
+    ]);
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&2u32.to_le_bytes());
+    for _ in 0..2 {
+        m.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    }
+    m.extend_from_slice(&56u32.to_le_bytes());
+    m.extend_from_slice(&flags.to_le_bytes());
+    m.extend_from_slice(&server_challenge);
+    m.extend_from_slice(&[0; 8]);
+    for _ in 0..2 {
+        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
+    }
+    m.extend_from_slice(&(56 + name.len() as u32).to_le_bytes());
+    m.extend_from_slice(&[10, 0, 0x7c, 0x4f, 0, 0, 0, 15]);
+    m.extend_from_slice(&name);
+    m.extend_from_slice(&info);
+    m
+}
+
+/// Checks an AUTHENTICATE as a Windows acceptor does: the user, the NTLMv2 proof, the
+/// exchanged key and the MIC; the session security it opens.
+fn accept(
+    fake: &Fake,
+    negotiate_msg: &[u8],
+    challenge: &[u8],
+    server_challenge: &[u8; 8],
+    token: &[u8],
+) -> Option<Security> {
+    use ntlm::*;
+    let f = AuthenticateFields::parse(token).ok()?;
+    let wanted = Identity::parse(&fake.user);
+    let same_domain =
+        wanted.domain.is_empty() || wanted.domain.eq_ignore_ascii_case(&f.identity.domain);
+    if !f.identity.user.eq_ignore_ascii_case(&wanted.user) || !same_domain {
+        return None;
+    }
+    let key = ntowfv2(&f.identity, &fake.password);
+    let base = verify_response(&key, server_challenge, &f.nt_response)?;
+    let exported = if f.flags & NEGOTIATE_KEY_EXCH != 0 {
+        exchanged_key(&base, &f.encrypted_key)?
+    } else {
+        base
+    };
+    let echoed = av_pairs(f.nt_response.get(16 + 28..)?).unwrap_or_default();
+    let mic_flagged = echoed
+        .iter()
+        .any(|(id, v)| *id == AV_FLAGS && read_u32(v, 0).is_some_and(|x| x & 2 != 0));
+    if mic_flagged && f.mic != Some(mic(&exported, negotiate_msg, challenge, token)) {
+        return None;
+    }
+    Some(Security::new(&exported, false))
+}
+
+/// Negotiate mode: the NTLM handshake per connection, then sealed envelopes only.
+async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[u8]) -> Response {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Negotiate ")
+                .or_else(|| v.strip_prefix("NTLM "))
+        })
+        .and_then(|t| b64.decode(t.trim()).ok());
+    if let Some(token) = token {
+        match ntlm::read_u32(&token, 8) {
+            Some(1) => {
+                let server_challenge: [u8; 8] = rand::random();
+                let challenge = challenge_message(&token, server_challenge);
+                let encoded = b64.encode(&challenge);
+                fake.connections.lock().unwrap().insert(
+                    peer,
+                    Conn::Challenged {
+                        negotiate: token,
+                        challenge,
+                        server_challenge,
+                    },
+                );
+                return refuse_negotiate(Some(encoded));
+            }
+            Some(3) => {
+                let mut conns = fake.connections.lock().unwrap();
+                let accepted = match conns.remove(&peer) {
+                    Some(Conn::Challenged {
+                        negotiate,
+                        challenge,
+                        server_challenge,
+                    }) => accept(fake, &negotiate, &challenge, &server_challenge, &token),
+                    _ => None,
+                };
+                match accepted {
+                    Some(security) => {
+                        conns.insert(peer, Conn::Authenticated(security));
+                    }
+                    None => return refuse_negotiate(None),
+                }
+            }
+            _ => return refuse_negotiate(None),
+        }
+    }
+    if body.is_empty() {
+        let authenticated = matches!(
+            fake.connections.lock().unwrap().get(&peer),
+            Some(Conn::Authenticated(_))
+        );
+        return if authenticated {
+            StatusCode::OK.into_response()
+        } else {
+            refuse_negotiate(None)
+        };
+    }
+    let sealed = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(winrm_sealing::is_sealed);
+    let envelope = {
+        let mut conns = fake.connections.lock().unwrap();
+        let Some(Conn::Authenticated(security)) = conns.get_mut(&peer) else {
+            return refuse_negotiate(None);
+        };
+        if !sealed {
+            // AllowUnencrypted=false, as Windows ships.
+            return (StatusCode::BAD_REQUEST, "unencrypted traffic is refused").into_response();
+        }
+        match winrm_sealing::open(security, body) {
+            Ok(e) => e,
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    };
+    fake.sealed.fetch_add(1, Ordering::SeqCst);
+    let plain = answer(fake, &envelope).await;
+    let status = plain.status();
+    let Ok(bytes) = axum::body::to_bytes(plain.into_body(), usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut conns = fake.connections.lock().unwrap();
+    let Some(Conn::Authenticated(security)) = conns.get_mut(&peer) else {
+        return refuse_negotiate(None);
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, winrm_sealing::CONTENT_TYPE)],
+        winrm_sealing::seal(security, &bytes),
+    )
+        .into_response()
+}
+
+/// The answer to one envelope.
+async fn answer(fake: &Fake, body: &[u8]) -> Response {
+    let text = String::from_utf8_lossy(body);
     let Ok(root) = xml::parse(&text) else {
         return fault("", "w:SchemaValidationError", "2150858817", "not XML");
     };

@@ -153,6 +153,11 @@ fn Designer() -> impl IntoView {
             };
             m.on_selection(move |id| selected_id.set(id));
             m.on_change(move || {
+                // An id changed (or its change was undone): follow the selected element.
+                let now = modeler.with_value(|m| m.as_ref().and_then(|m| m.selection()));
+                if now.is_some() && now != selected_id.get_untracked() {
+                    selected_id.set(now);
+                }
                 dirty.set(true);
                 changes.update(|c| *c += 1);
             });
@@ -249,6 +254,33 @@ fn Designer() -> impl IntoView {
             #[cfg(not(feature = "hydrate"))]
             let _ = (field, a, b);
         });
+
+    // A new id for the selected element: checked against every id of the diagram.
+    let rename = Callback::new(move |new: String| -> Option<String> {
+        #[cfg(feature = "hydrate")]
+        {
+            let id = selected_id.get_untracked()?;
+            modeler.with_value(|m| {
+                let m = m.as_ref()?;
+                let mut taken = m.element_ids();
+                taken.extend(m.process().map(|(key, _)| key));
+                match shared::validate::element_id(&new, &id, &taken) {
+                    Err(e) => Some(e.message),
+                    Ok(v) => {
+                        if v != id {
+                            m.set(&id, &[("id", v.as_str())]);
+                        }
+                        None
+                    }
+                }
+            })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = new;
+            None
+        }
+    });
 
     let set = move |attr: String, value: String| {
         #[cfg(feature = "hydrate")]
@@ -569,7 +601,7 @@ fn Designer() -> impl IntoView {
             <aside class="properties" data-testid="properties">
                 {move || match selected.get() {
                     None => view! { <p class="muted">{t("editor-pick-element")}</p> }.into_any(),
-                    Some(p) => view! { <Properties props=p set set_structure suggest scope=scope.into() /> }.into_any(),
+                    Some(p) => view! { <Properties props=p set set_structure rename suggest scope=scope.into() /> }.into_any(),
                 }}
                 <Show when=move || !invalid.get().is_empty()>
                     <div class="card error-list" data-testid="missing-parameters">

@@ -187,6 +187,7 @@ fn FlowList() -> impl IntoView {
                         <th>{t("common-name")}</th>
                         <th class="hide-phone">{t("editor-group")}</th>
                         <th>{t("editor-version")}</th>
+                        <th class="hide-phone">{t("editor-schedule")}</th>
                         <th class="hide-phone">{t("editor-deployed-at")}</th>
                         <th></th>
                     </tr>
@@ -209,6 +210,7 @@ fn FlowList() -> impl IntoView {
                                             move || has_draft(&k).then(|| view! { " " <span class="badge draft" data-testid="draft-badge">{t("editor-draft-badge")}</span> })
                                         }
                                     </td>
+                                    <td class="hide-phone muted" data-testid="schedule" title=t("editor-schedule-later")>{t("editor-schedule-none")}</td>
                                     <td class="hide-phone">{by_at(&f)}</td>
                                     <td class="row-actions">
                                         <Show when=can_start>
@@ -235,6 +237,7 @@ fn FlowList() -> impl IntoView {
                             <td>{d.name.clone()}</td>
                             <td class="hide-phone"></td>
                             <td><span class="badge draft">{t("editor-draft-only")}</span></td>
+                            <td class="hide-phone"></td>
                             <td class="hide-phone">{if d.updated_by.is_empty() { when(d.updated_at) } else { format!("{} · {}", when(d.updated_at), d.updated_by) }}</td>
                             <td class="row-actions">
                                 <a class="button small" data-testid="design" href=format!("/flow/design?key={}", encode(&d.key))>{t("editor-design")}</a>

@@ -181,11 +181,14 @@ pub fn Properties(
     props: ElementProps,
     set: impl Fn(String, String) + Copy + Send + Sync + 'static,
     set_structure: SetStructure,
+    /// Gives the element a new id; the answer is why it was refused.
+    rename: Callback<String, Option<String>>,
     suggest: Suggestions,
     /// The variables the element may name in `${…}`.
     scope: Signal<Vec<String>>,
 ) -> impl IntoView {
     let missing = props.missing();
+    let id_problem = RwSignal::new(None::<String>);
     let kinds = props.is_task().then(|| {
         let current = props.lwams.get("kind").cloned().unwrap_or_default();
         view! {
@@ -237,6 +240,16 @@ pub fn Properties(
     view! {
         <h3 data-testid="prop-id">{props.id.clone()}</h3>
         <p class="muted">{props.kind.trim_start_matches("bpmn:").to_string()}</p>
+        <label class:invalid=move || id_problem.with(Option::is_some) title=t("editor-id-hint")>
+            {t("editor-id")}
+            <input
+                data-testid="prop-id-input"
+                spellcheck="false"
+                prop:value=props.id.clone()
+                on:change=move |ev| id_problem.set(rename.run(event_target_value(&ev)))
+            />
+            {move || id_problem.get().map(|p| view! { <small class="error" data-testid="prop-id-problem">{p}</small> })}
+        </label>
         <label>
             {t("common-name")}
             <input data-testid="prop-name" prop:value=props.name.clone() on:change=move |ev| set("name".into(), event_target_value(&ev)) />
