@@ -53,6 +53,13 @@ if [ "$want_tests" = 1 ]; then
   command -v psql >/dev/null || apt_pkgs+=(postgresql-client)
   # A real OpenSSH sshd for the SSH executor tests (started by the tests themselves).
   [ -x /usr/sbin/sshd ] || apt_pkgs+=(openssh-server)
+  # The Sub Manager's Windows code is compiled for Windows by the tests (C parts of its
+  # crates need the MinGW compiler).
+  command -v x86_64-w64-mingw32-gcc >/dev/null || apt_pkgs+=(gcc-mingw-w64-x86-64)
+fi
+if [ "$want_tests" = 1 ] && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  log "adding the x86_64-pc-windows-gnu target (the Sub Manager's Windows check)"
+  rustup target add x86_64-pc-windows-gnu
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${apt_pkgs[*]}"

@@ -22,6 +22,9 @@ cargo fmt --all -- --check
 log "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace
 
+log "the Sub Manager's code compiled for Windows (x86_64-pc-windows-gnu)"
+cargo check -p agent --target x86_64-pc-windows-gnu
+
 log "release build (server, the Sub Manager beside it, wasm)"
 cargo leptos build --release
 

@@ -165,8 +165,12 @@ fn private_dir() -> Result<PathBuf, std::io::Error> {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let mut b = std::fs::DirBuilder::new();
+    // Private to the agent's user where the platform has modes (Windows: the user's
+    // own temp directory already is).
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    #[cfg(not(unix))]
+    let _ = &mut b;
     b.create(&dir)?;
     Ok(dir)
 }
