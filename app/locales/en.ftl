@@ -138,6 +138,7 @@ editor-refused = The file was not deployed:
 editor-key = Key
 editor-id = Id
 editor-id-hint = The element id; steps after it read its result as ${"{"}id.result{"}"}.
+editor-id-still-used = Renamed. These steps still read
 editor-version = Version
 editor-deployed-at = Deployed (when · by)
 

@@ -138,6 +138,7 @@ editor-refused = 文件未部署：
 editor-key = 标识
 editor-id = 元素标识
 editor-id-hint = 元素的标识；后续步骤通过 ${"{"}id.result{"}"} 读取它的结果。
+editor-id-still-used = 已改名。以下步骤仍在读取
 editor-version = 版本
 editor-deployed-at = 部署（时间 · 部署人）
 

@@ -165,6 +165,14 @@ impl ElementProps {
     }
 
     /// Required parameters left empty (marked red on the diagram and listed).
+    /// Whether any of its fields (parameters, condition) uses node `id`'s variables.
+    pub fn refers_to(&self, id: &str) -> bool {
+        self.lwams
+            .values()
+            .chain(self.structure.condition.as_ref())
+            .any(|v| shared::bpmn::scope::refers_to(v, id))
+    }
+
     pub fn missing(&self) -> Vec<String> {
         if let Some((kind, value)) = &self.structure.timer {
             if kind.is_empty() || value.trim().is_empty() {

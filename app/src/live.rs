@@ -1,6 +1,7 @@
 //! The live feed: a WebSocket to `/ws` that reconnects by itself (1 s, 2 s, … 30 s) and
-//! hands every `LiveMessage` to the page. After a reconnect the page is told to fetch
-//! again (`Resync`), so nothing is missed while the socket was down.
+//! hands every `LiveMessage` to the page. Whenever the socket opens — the first time too
+//! — the page is told to fetch again (`Resync`), so nothing is missed that changed
+//! before it opened (after the page's first fetch) or while it was down.
 
 use leptos::prelude::*;
 use shared::dto::flow::LiveMessage;
@@ -75,15 +76,12 @@ mod imp {
             return;
         };
         set_link.set(Link::Connecting);
-        let reconnected = feed.failures.get() > 0;
         {
             let feed = feed.clone();
             let on_message = on_message.clone();
             let onopen = Closure::<dyn Fn()>::new(move || {
                 set_link.set(Link::Open);
-                if reconnected {
-                    on_message(LiveMessage::Resync);
-                }
+                on_message(LiveMessage::Resync);
                 feed.failures.set(0);
             });
             ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));

@@ -299,6 +299,15 @@ test('a condition with variable completion, a default flow and a timer are set i
   assert.match(xml, /<bpmn:sequenceFlow id="yes"[^>]*>\s*<bpmn:conditionExpression[^>]*>\$\{check\.result\} != null<\/bpmn:conditionExpression>/);
   assert.match(xml, /<bpmn:exclusiveGateway id="gw" default="no"/);
   assert.match(xml, /<bpmn:timeDuration[^>]*>PT5M<\/bpmn:timeDuration>/);
+  // Renaming a step whose result a condition reads says which fields still use the old
+  // id; the rename is undone like any edit.
+  await selectOnCanvas(page, 'check');
+  await page.fill('[data-testid=prop-id-input]', 'check_disk');
+  await page.press('[data-testid=prop-id-input]', 'Tab');
+  await page.waitForSelector('[data-testid=prop-id]:has-text("check_disk")');
+  assert.match(await page.textContent('[data-testid=designer-message]'), /\$\{check…\}: yes/);
+  await page.click('button:has-text("撤销"), button:has-text("Undo")');
+  await page.waitForSelector('[data-testid=modeler] .djs-element[data-element-id=check]');
   // Undo takes the timer's expression back off, then the default flow.
   await page.click('button:has-text("撤销"), button:has-text("Undo")');
   await page.waitForSelector('[data-testid=modeler] .djs-element.lw-invalid[data-element-id=wait]');

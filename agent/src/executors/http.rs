@@ -22,8 +22,8 @@ pub enum HttpError {
     Cancelled,
 }
 
-/// Two shared clients (connection pools) for every HTTP(S) executor (HTTP steps,
-/// WinRM): verifying TLS certificates, and not.
+/// Two shared clients (connection pools) for HTTP steps: verifying TLS certificates,
+/// and not. (WinRM keeps a connection per shell: NTLM authenticates connections.)
 pub fn shared_client(verify_tls: bool) -> Result<&'static reqwest::Client, reqwest::Error> {
     static VERIFYING: OnceLock<reqwest::Client> = OnceLock::new();
     static TRUSTING: OnceLock<reqwest::Client> = OnceLock::new();

@@ -179,6 +179,14 @@ pub fn open_placeholder(before: &str) -> Option<&str> {
         .then_some(partial)
 }
 
+/// Whether a field's text names node `id`'s variables (`${id}`, `${id.result…}`,
+/// `${raw:id.…}`) — what a rename of `id` leaves pointing nowhere.
+pub fn refers_to(text: &str, id: &str) -> bool {
+    crate::vars::placeholders(text)
+        .iter()
+        .any(|p| p == id || p.strip_prefix(id).is_some_and(|rest| rest.starts_with('.')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +283,14 @@ mod tests {
             );
         }
         assert!(kind_parameters("sql").contains(&"dataSource.name"));
+    }
+
+    #[test]
+    fn a_field_refers_to_a_node_by_its_variables_only() {
+        assert!(refers_to("echo ${check.result.free} ${raw:x}", "check"));
+        assert!(refers_to("${check} != null", "check"));
+        assert!(refers_to("rm ${raw:check.result}", "check"));
+        assert!(!refers_to("echo ${checks.result} check.result", "check"));
+        assert!(!refers_to("echo $${check.result}", "check"));
     }
 }

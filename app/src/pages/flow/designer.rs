@@ -269,6 +269,22 @@ fn Designer() -> impl IntoView {
                     Ok(v) => {
                         if v != id {
                             m.set(&id, &[("id", v.as_str())]);
+                            // Fields of other steps that still read the old id's result.
+                            // (A label shares its element's properties: listed once.)
+                            let users: std::collections::BTreeSet<String> = m
+                                .element_ids()
+                                .into_iter()
+                                .filter_map(|e| m.props(&e))
+                                .filter(|p| p.refers_to(&id))
+                                .map(|p| p.id)
+                                .collect();
+                            if !users.is_empty() {
+                                message.set(Some(format!(
+                                    "{} ${{{id}…}}: {}",
+                                    tr("editor-id-still-used"),
+                                    users.into_iter().collect::<Vec<_>>().join(", ")
+                                )));
+                            }
                         }
                         None
                     }
