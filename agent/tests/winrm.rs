@@ -48,16 +48,7 @@ print('pywinrm-ok')
 #[tokio::test]
 async fn the_fake_winrm_server_satisfies_pywinrm() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
-    let (ok, out) = pywinrm(PYWINRM_CHECK, &fake.endpoint, USER).await;
-    assert!(
-        ok && out.contains("pywinrm-ok"),
-        "pywinrm against the fake: {out}"
-    );
-    assert_eq!(
-        fake.open_shells(),
-        0,
-        "pywinrm closed every shell it opened"
-    );
+    pywinrm_passes(PYWINRM_CHECK, "pywinrm-ok", &fake, USER).await;
     assert!(fake.shells_created() >= 4);
 }
 
@@ -98,44 +89,42 @@ except WinRMTransportError as e:
 print('pywinrm-ntlm-ok')
 "#;
 
-async fn pywinrm(script: &str, endpoint: &str, user: &str) -> (bool, String) {
+/// Runs a pywinrm script against the fake as `user` and checks it printed `passed` and
+/// left no shell open.
+async fn pywinrm_passes(script: &str, passed: &str, fake: &fake_winrm::FakeWinrm, user: &str) {
     let out = tokio::process::Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(endpoint)
+        .arg(&fake.endpoint)
         .arg(user)
         .arg(PASSWORD)
         .output()
         .await
         .expect("python3 runs (scripts/setup.sh --test installs pywinrm)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), format!("{stdout}\n{stderr}"))
-}
-
-#[tokio::test]
-async fn the_fake_negotiate_server_satisfies_pywinrm_over_sealed_ntlm() {
-    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
-    let (ok, out) = pywinrm(PYWINRM_NTLM_CHECK, &fake.endpoint, DOMAIN_USER).await;
     assert!(
-        ok && out.contains("pywinrm-ntlm-ok"),
-        "pywinrm over NTLM against the fake: {out}"
+        out.status.success() && stdout.contains(passed),
+        "pywinrm against the fake: {stdout}\n{stderr}"
     );
     assert_eq!(
         fake.open_shells(),
         0,
         "pywinrm closed every shell it opened"
     );
+}
+
+#[tokio::test]
+async fn the_fake_negotiate_server_satisfies_pywinrm_over_sealed_ntlm() {
+    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
+    pywinrm_passes(PYWINRM_NTLM_CHECK, "pywinrm-ntlm-ok", &fake, DOMAIN_USER).await;
     assert!(fake.sealed_messages() >= 12, "{}", fake.sealed_messages());
 }
 
 #[tokio::test]
 async fn commands_run_over_ntlm_with_every_message_sealed() {
     let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
-    let t = WinrmTarget {
-        username: DOMAIN_USER.into(),
-        ..target(&fake.endpoint, PASSWORD)
-    };
+    let t = target(&fake.endpoint, DOMAIN_USER, PASSWORD);
     let r = run(&t, "echo sealed; echo err >&2; exit 6", None, 20)
         .await
         .unwrap();
@@ -155,16 +144,10 @@ async fn commands_run_over_ntlm_with_every_message_sealed() {
         "the timed-out command's shell is deleted"
     );
 
-    let wrong = WinrmTarget {
-        username: DOMAIN_USER.into(),
-        ..target(&fake.endpoint, "wrong")
-    };
+    let wrong = target(&fake.endpoint, DOMAIN_USER, "wrong");
     let e = run(&wrong, "echo x", None, 10).await.unwrap_err();
     assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
-    let other_domain = WinrmTarget {
-        username: r"ELSEWHERE\ops".into(),
-        ..target(&fake.endpoint, PASSWORD)
-    };
+    let other_domain = target(&fake.endpoint, r"ELSEWHERE\ops", PASSWORD);
     let e = run(&other_domain, "echo x", None, 10).await.unwrap_err();
     assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
     assert_eq!(fake.shells_created(), 2);
@@ -188,10 +171,10 @@ async fn run(
     .await
 }
 
-fn target(endpoint: &str, password: &str) -> WinrmTarget {
+fn target(endpoint: &str, username: &str, password: &str) -> WinrmTarget {
     WinrmTarget {
         endpoint: endpoint.to_string(),
-        username: USER.into(),
+        username: username.into(),
         password: password.into(),
         verify_tls: true,
     }
@@ -200,7 +183,7 @@ fn target(endpoint: &str, password: &str) -> WinrmTarget {
 #[tokio::test]
 async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
-    let t = target(&fake.endpoint, PASSWORD);
+    let t = target(&fake.endpoint, USER, PASSWORD);
     let dir = tempfile::tempdir().unwrap();
     let r = run(
         &t,
@@ -236,13 +219,13 @@ async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
 #[tokio::test]
 async fn winrm_failures_are_named_and_leave_no_shell() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
-    let e = run(&target(&fake.endpoint, "wrong"), "echo x", None, 10)
+    let e = run(&target(&fake.endpoint, USER, "wrong"), "echo x", None, 10)
         .await
         .unwrap_err();
     assert!(matches!(e, WinrmError::AuthFailed(_)), "{e}");
 
     let started = std::time::Instant::now();
-    let e = run(&target(&fake.endpoint, PASSWORD), "sleep 30", None, 1)
+    let e = run(&target(&fake.endpoint, USER, PASSWORD), "sleep 30", None, 1)
         .await
         .unwrap_err();
     assert!(matches!(e, WinrmError::Timeout(_)), "{e}");
@@ -254,7 +237,7 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
     );
 
     let e = winrm::run(
-        &target(&fake.endpoint, PASSWORD),
+        &target(&fake.endpoint, USER, PASSWORD),
         "sleep 30",
         None,
         Duration::from_secs(30),
@@ -271,7 +254,7 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
         l.local_addr().unwrap().port()
     };
     let e = run(
-        &target(&format!("http://127.0.0.1:{closed}/wsman"), PASSWORD),
+        &target(&format!("http://127.0.0.1:{closed}/wsman"), USER, PASSWORD),
         "echo x",
         None,
         10,
@@ -281,7 +264,7 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
     assert!(matches!(e, WinrmError::Unreachable(..)), "{e}");
 
     let long = "x".repeat(9000);
-    let e = run(&target(&fake.endpoint, PASSWORD), &long, None, 10)
+    let e = run(&target(&fake.endpoint, USER, PASSWORD), &long, None, 10)
         .await
         .unwrap_err();
     assert!(matches!(e, WinrmError::TooLong(9000)), "{e}");

@@ -164,7 +164,6 @@ impl ElementProps {
         out
     }
 
-    /// Required parameters left empty (marked red on the diagram and listed).
     /// Whether any of its fields (parameters, condition) uses node `id`'s variables.
     pub fn refers_to(&self, id: &str) -> bool {
         self.lwams
@@ -173,6 +172,7 @@ impl ElementProps {
             .any(|v| shared::bpmn::scope::refers_to(v, id))
     }
 
+    /// Required parameters left empty (marked red on the diagram and listed).
     pub fn missing(&self) -> Vec<String> {
         if let Some((kind, value)) = &self.structure.timer {
             if kind.is_empty() || value.trim().is_empty() {

@@ -187,12 +187,12 @@ pub fn powershell_command(script: &str) -> String {
 
 /// How the session proves who it is.
 enum Auth {
-    /// Not settled yet, or the connection it was settled on is gone: start with
+    /// Not settled yet, or the NTLM connection it was settled on is gone: start with
     /// Negotiate (NTLM), fall back to Basic when that is all the server offers.
     Unsettled,
     Basic,
     /// NTLM on the current connection, sealing every message over plain HTTP.
-    Ntlm(Option<ntlm::Security>),
+    Ntlm(ntlm::Security),
 }
 
 /// One open shell on the terminal, over a connection of its own (NTLM authenticates
@@ -232,6 +232,10 @@ impl Session<'_> {
             http,
             auth: std::sync::Mutex::new(Auth::Unsettled),
         })
+    }
+
+    fn auth(&self) -> std::sync::MutexGuard<'_, Auth> {
+        self.auth.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn unreachable(&self, e: impl std::fmt::Display) -> WinrmError {
@@ -307,7 +311,7 @@ impl Session<'_> {
             )));
         }
         let _ = second.bytes().await;
-        Ok(Auth::Ntlm(Some(done.security)))
+        Ok(Auth::Ntlm(done.security))
     }
 
     /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code
@@ -316,24 +320,21 @@ impl Session<'_> {
     async fn post(&self, body: String) -> Result<Element, WinrmError> {
         let mut retried = false;
         let (status, bytes) = loop {
-            let settled = !matches!(
-                *self.auth.lock().unwrap_or_else(|p| p.into_inner()),
-                Auth::Unsettled | Auth::Ntlm(None)
-            );
-            if !settled {
+            let unsettled = matches!(*self.auth(), Auth::Unsettled);
+            if unsettled {
                 let auth = self.authenticate().await?;
-                *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = auth;
+                *self.auth() = auth;
             }
             let req = self
                 .http
                 .post(&self.t.endpoint)
                 .timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS + 30));
-            let req = match &mut *self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
+            let req = match &mut *self.auth() {
                 Auth::Basic => req
                     .basic_auth(&self.t.username, Some(&self.t.password))
                     .header("Content-Type", "application/soap+xml;charset=UTF-8")
                     .body(body.clone()),
-                Auth::Ntlm(Some(security)) if self.seals() => req
+                Auth::Ntlm(security) if self.seals() => req
                     .header("Content-Type", winrm_sealing::CONTENT_TYPE)
                     .body(winrm_sealing::seal(security, body.as_bytes())),
                 _ => req
@@ -343,9 +344,9 @@ impl Session<'_> {
             let r = req.send().await.map_err(|e| self.unreachable(e))?;
             let status = r.status();
             if status == reqwest::StatusCode::UNAUTHORIZED {
-                let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+                let mut auth = self.auth();
                 if matches!(*auth, Auth::Ntlm(_)) && !retried {
-                    *auth = Auth::Ntlm(None);
+                    *auth = Auth::Unsettled;
                     retried = true;
                     continue;
                 }
@@ -358,8 +359,8 @@ impl Session<'_> {
                 .is_some_and(winrm_sealing::is_sealed);
             let bytes = r.bytes().await.map_err(|e| self.unreachable(e))?;
             let bytes = if sealed {
-                match &mut *self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
-                    Auth::Ntlm(Some(security)) => winrm_sealing::open(security, &bytes)
+                match &mut *self.auth() {
+                    Auth::Ntlm(security) => winrm_sealing::open(security, &bytes)
                         .map_err(|e| WinrmError::Protocol(e.to_string()))?,
                     _ => {
                         return Err(WinrmError::Protocol(
