@@ -19,7 +19,7 @@ use super::steps;
 use super::timers;
 use crate::store::artifacts;
 use crate::store::jobs::{self, JobKind, JobRow, NewJob};
-use crate::store::{flows, now_millis, Conn, Savepoint, Store, StoreError};
+use crate::store::{flows, now_millis, Conn, Store, StoreError};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -28,7 +28,7 @@ use shared::dto::Id;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -260,6 +260,8 @@ struct Effects {
     new_jobs: bool,
     cancel_jobs: Vec<Id>,
     update: Option<Live>,
+    /// Steps this process claimed and began in the transaction, each with its slot.
+    begun: Vec<(Begun, OwnedSemaphorePermit)>,
 }
 
 /// A change of an instance of a company, for the monitors of that company.
@@ -285,11 +287,17 @@ enum Claimed {
     Other(JobRow),
 }
 
-/// A step result waiting for the committer.
+/// A write waiting for the committer.
 struct Pending {
-    instance: Id,
-    change: Change,
-    done: oneshot::Sender<RuntimeResult<()>>,
+    work: Work,
+    /// The instance written (started or changed).
+    done: oneshot::Sender<RuntimeResult<Id>>,
+}
+
+#[derive(Clone)]
+enum Work {
+    Start(StartSpec),
+    Change { instance: Id, change: Change },
 }
 
 type Commits = (
@@ -316,12 +324,28 @@ struct Inner {
     commits: Mutex<Commits>,
     /// The agents, for steps that run on a host (absent in `lwams flow run`).
     reach: std::sync::OnceLock<crate::agents::reach::Reach>,
+    /// While the work loop runs: the instance trees it works (`Some(None)`: all), whose
+    /// steps are claimed and begun as they are queued when a slot is free.
+    dispatch: Mutex<Option<Option<Id>>>,
 }
 
 /// The runtime: cheap to clone, one per process.
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
+}
+
+fn new_job(at: JobAt, kind: JobKind, ni: i64, run_at: i64, payload: String) -> NewJob {
+    NewJob {
+        company_id: at.company_id,
+        instance_id: Some(at.instance),
+        definition_id: None,
+        root_instance: Some(at.root),
+        node_instance: ni,
+        kind,
+        run_at,
+        payload,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -379,6 +403,7 @@ impl Runtime {
                 lease: LEASE,
                 commits: Mutex::new((commits, Some(results))),
                 reach: std::sync::OnceLock::new(),
+                dispatch: Mutex::new(None),
             }),
         }
     }
@@ -435,11 +460,7 @@ impl Runtime {
 
     /// Starts an instance; returns its id once its first steps are queued.
     pub async fn start(&self, spec: StartSpec) -> RuntimeResult<Id> {
-        let mut tx = self.inner.store.begin().await?;
-        let (id, effects) = self.start_in(&mut tx, spec).await?;
-        tx.commit().await?;
-        self.after(effects);
-        Ok(id)
+        self.through_committer(Work::Start(spec)).await
     }
 
     async fn start_in(&self, tx: &mut Conn, spec: StartSpec) -> RuntimeResult<(Id, Effects)> {
@@ -652,11 +673,39 @@ impl Runtime {
                             }
                         }
                     }
-                    let payload = serde_json::to_string(&StepPayload { local })
-                        .map_err(|e| corrupt("payload", e))?;
-                    self.enqueue(tx, JobAt::of(rec), JobKind::Step, ni as i64, now, payload)
-                        .await?;
-                    effects.new_jobs = true;
+                    let payload = serde_json::to_string(&StepPayload {
+                        local: local.clone(),
+                    })
+                    .map_err(|e| corrupt("payload", e))?;
+                    let job = new_job(JobAt::of(rec), JobKind::Step, ni as i64, now, payload);
+                    match self.free_slot(rec.root) {
+                        // A slot is free here: the step is claimed and begun as it is
+                        // queued, and runs once this transaction commits.
+                        Some(slot) => {
+                            let until = now + self.inner.lease.as_millis() as i64;
+                            let id =
+                                jobs::insert_claimed(tx, &job, &self.inner.owner, until).await?;
+                            let mut run_vars = vars.clone();
+                            run_vars.extend(local);
+                            let row = JobRow {
+                                id,
+                                company_id: job.company_id,
+                                instance_id: job.instance_id,
+                                definition_id: None,
+                                node_instance: job.node_instance,
+                                kind: JobKind::Step,
+                                attempt: 1,
+                                payload: job.payload,
+                            };
+                            let node = ex.nodes[node].clone();
+                            let begun = self.begin_run(tx, row, rec, node, run_vars).await?;
+                            effects.begun.push((begun, slot));
+                        }
+                        None => {
+                            jobs::insert(tx, &job).await?;
+                            effects.new_jobs = true;
+                        }
+                    }
                 }
                 Command::OpenUserTask { .. } => {}
                 Command::StartTimer { ni, node, def } => {
@@ -826,24 +875,26 @@ impl Runtime {
         run_at: i64,
         payload: String,
     ) -> RuntimeResult<Id> {
-        Ok(jobs::insert(
-            tx,
-            &NewJob {
-                company_id: at.company_id,
-                instance_id: Some(at.instance),
-                definition_id: None,
-                root_instance: Some(at.root),
-                node_instance: ni,
-                kind,
-                run_at,
-                payload,
-            },
-        )
-        .await?)
+        Ok(jobs::insert(tx, &new_job(at, kind, ni, run_at, payload)).await?)
     }
 
-    /// After a commit: wake the workers, stop cancelled steps, tell the monitors.
+    /// A free slot to run a step of instance tree `root` in, when this process's worker
+    /// works that tree (and has recovered its jobs since it started).
+    fn free_slot(&self, root: Id) -> Option<OwnedSemaphorePermit> {
+        match *lock(&self.inner.dispatch) {
+            Some(None) => {}
+            Some(Some(r)) if r == root => {}
+            _ => return None,
+        }
+        self.inner.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// After a commit: run the steps begun in it, wake the workers, stop cancelled
+    /// steps, tell the monitors.
     fn after(&self, effects: Effects) {
+        for (begun, slot) in effects.begun {
+            self.spawn_step(begun, slot);
+        }
         if effects.new_jobs {
             self.inner.wake.notify_one();
         }
@@ -924,6 +975,9 @@ impl Runtime {
                     tracing::error!(error = %e, "recovering jobs failed");
                 }
             }
+            // From now on (jobs of before a restart recovered), steps queued in this
+            // process may begin at once.
+            lock(&self.inner.dispatch).get_or_insert(root);
             let free = self.inner.slots.available_permits();
             let mut claimed = 0usize;
             if free > 0 {
@@ -934,31 +988,20 @@ impl Runtime {
                             let Ok(permit) = self.inner.slots.clone().acquire_owned().await else {
                                 return;
                             };
-                            let rt = self.clone();
-                            tokio::spawn(async move {
-                                match claimed {
-                                    Claimed::Step(b) => {
-                                        let id = b.job.id;
-                                        // Its outcome could not be recorded: the job stays
-                                        // running; recovery applies the idempotent rule.
-                                        if let Err(e) = rt.run_step(b).await {
-                                            tracing::error!(job = id, error = %e, "a step's result was not recorded");
-                                        }
-                                    }
-                                    Claimed::Other(job) => {
+                            match claimed {
+                                Claimed::Step(b) => self.spawn_step(b, permit),
+                                Claimed::Other(job) => {
+                                    let rt = self.clone();
+                                    tokio::spawn(async move {
                                         let id = job.id;
                                         if let Err(e) = rt.run_job(job).await {
                                             tracing::error!(job = id, error = %e, "job failed to run");
                                             rt.release(id).await;
                                         }
-                                    }
+                                        rt.slot_freed(permit);
+                                    });
                                 }
-                                drop(permit);
-                                // The loop waits for a free slot only when all were busy.
-                                if rt.inner.slots.available_permits() == 1 {
-                                    rt.inner.wake.notify_one();
-                                }
-                            });
+                            }
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
@@ -986,6 +1029,7 @@ impl Runtime {
                 _ = stop.changed() => {}
             }
         }
+        *lock(&self.inner.dispatch) = None;
         // Let running steps finish their transaction before the caller goes on.
         let all = self.inner.slots.available_permits();
         let _ = tokio::time::timeout(Duration::from_secs(30), async {
@@ -994,6 +1038,28 @@ impl Runtime {
             }
         })
         .await;
+    }
+
+    /// Runs a begun step in its slot.
+    fn spawn_step(&self, b: Begun, slot: OwnedSemaphorePermit) {
+        let rt = self.clone();
+        tokio::spawn(async move {
+            let id = b.job.id;
+            // Its outcome could not be recorded: the job stays running; recovery
+            // applies the idempotent rule.
+            if let Err(e) = rt.run_step(b).await {
+                tracing::error!(job = id, error = %e, "a step's result was not recorded");
+            }
+            rt.slot_freed(slot);
+        });
+    }
+
+    fn slot_freed(&self, slot: OwnedSemaphorePermit) {
+        drop(slot);
+        // The work loop waits for a free slot only when all were busy.
+        if self.inner.slots.available_permits() == 1 {
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Claims due jobs and, in the same transaction, begins the steps among them.
@@ -1029,26 +1095,49 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Applies a step's result: queued for the committer, which applies the results
-    /// that arrive together in one transaction (each in a savepoint).
+    /// Applies a step's result through the committer.
     async fn commit(&self, instance: Id, change: Change) -> RuntimeResult<()> {
-        let sender = lock(&self.inner.commits).0.clone();
-        let (done, answer) = oneshot::channel();
-        let pending = Pending {
-            instance,
-            change: change.clone(),
-            done,
+        self.through_committer(Work::Change { instance, change })
+            .await
+            .map(|_| ())
+    }
+
+    /// Has the committer carry out `work`: the writes that arrive together are applied
+    /// in one transaction (one by one when one of them fails). Without a running
+    /// committer (no work loop yet), in a transaction of its own.
+    async fn through_committer(&self, work: Work) -> RuntimeResult<Id> {
+        let sender = {
+            let commits = lock(&self.inner.commits);
+            commits.1.is_none().then(|| commits.0.clone())
         };
-        if sender.send(pending).is_err() {
-            return self.apply(None, instance, change).await;
-        }
-        match answer.await {
-            Ok(r) => r,
-            Err(_) => self.apply(None, instance, change).await,
+        let work = match sender {
+            Some(sender) => {
+                let (done, answer) = oneshot::channel();
+                match sender.send(Pending { work, done }) {
+                    Ok(()) => {
+                        return answer.await.unwrap_or_else(|_| {
+                            Err(RuntimeError::Corrupt("the committer stopped".into()))
+                        })
+                    }
+                    Err(mpsc::error::SendError(p)) => p.work,
+                }
+            }
+            None => work,
+        };
+        match work {
+            Work::Change { instance, change } => {
+                self.apply(None, instance, change).await?;
+                Ok(instance)
+            }
+            start => {
+                let (id, effects) = self.carry_out_alone(start).await?;
+                self.after(effects);
+                Ok(id)
+            }
         }
     }
 
-    /// The committer: applies queued results in batches while the runtime lives.
+    /// The committer: applies queued writes in batches while the runtime lives.
     async fn committer(self, mut rx: mpsc::UnboundedReceiver<Pending>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
@@ -1063,68 +1152,79 @@ impl Runtime {
     }
 
     async fn apply_batch(&self, batch: Vec<Pending>) {
+        let (works, answers): (Vec<Work>, Vec<_>) =
+            batch.into_iter().map(|p| (p.work, p.done)).unzip();
         // Instance locks in id order, then the transaction (the order `apply` uses).
-        let ids: std::collections::BTreeSet<Id> = batch.iter().map(|p| p.instance).collect();
+        let ids: std::collections::BTreeSet<Id> = works
+            .iter()
+            .filter_map(|w| match w {
+                Work::Change { instance, .. } => Some(*instance),
+                Work::Start(_) => None,
+            })
+            .collect();
         let mut held = Vec::with_capacity(ids.len());
         for id in ids {
             held.push(self.instance_lock(id).lock_owned().await);
         }
-        let mut tx = match self.inner.store.begin().await {
-            Ok(tx) => tx,
-            Err(e) => {
-                let m = e.to_string();
-                for p in batch {
-                    let _ = p
-                        .done
-                        .send(Err(RuntimeError::Corrupt(format!("store: {m}"))));
-                }
-                return;
-            }
+        let together = if works.len() > 1 {
+            self.carry_out_together(&works).await
+        } else {
+            None
         };
-        let mut results = Vec::with_capacity(batch.len());
-        for p in &batch {
-            let r = self
-                .apply_in_savepoint(&mut tx, p.instance, p.change.clone())
-                .await;
-            results.push(r);
-        }
-        let committed = tx.commit().await;
+        let results = match together {
+            Some(done) => done.into_iter().map(Ok).collect(),
+            None => self.carry_out_each(works).await,
+        };
         drop(held);
-        for (p, r) in batch.into_iter().zip(results) {
-            let answer = match (&committed, r) {
-                (Ok(()), Ok(effects)) => {
-                    self.after(effects);
-                    Ok(())
-                }
-                (Ok(()), Err(e)) => Err(e),
-                (Err(e), _) => Err(RuntimeError::Corrupt(format!(
-                    "the batch did not commit: {e}"
-                ))),
-            };
-            let _ = p.done.send(answer);
+        for (done, r) in answers.into_iter().zip(results) {
+            let _ = done.send(r.map(|(id, effects)| {
+                self.after(effects);
+                id
+            }));
         }
     }
 
-    async fn apply_in_savepoint(
-        &self,
-        tx: &mut Conn,
-        id: Id,
-        change: Change,
-    ) -> RuntimeResult<Effects> {
-        crate::store::savepoint(tx, Savepoint::Begin).await?;
-        let r = async {
-            let rec = flows::load_for_update(tx, self.inner.store.backend(), id)
-                .await?
-                .ok_or(RuntimeError::NotFound("instance"))?;
-            let def = self.definition(tx, rec.definition_id).await?;
-            self.transition(tx, &rec, &def, change).await
+    /// Carries out all `works` in one transaction; `None` (and nothing written) when
+    /// one of them fails or the commit does, for the caller to carry them out one by
+    /// one.
+    async fn carry_out_together(&self, works: &[Work]) -> Option<Vec<(Id, Effects)>> {
+        let mut tx = self.inner.store.begin().await.ok()?;
+        let mut done = Vec::with_capacity(works.len());
+        for w in works {
+            done.push(self.carry_out(&mut tx, w.clone()).await.ok()?);
         }
-        .await;
-        if r.is_err() {
-            crate::store::savepoint(tx, Savepoint::RollBack).await?;
+        tx.commit().await.ok()?;
+        Some(done)
+    }
+
+    /// Carries out each of `works` in a transaction of its own.
+    async fn carry_out_each(&self, works: Vec<Work>) -> Vec<RuntimeResult<(Id, Effects)>> {
+        let mut results = Vec::with_capacity(works.len());
+        for w in works {
+            results.push(self.carry_out_alone(w).await);
         }
-        crate::store::savepoint(tx, Savepoint::Release).await?;
-        r
+        results
+    }
+
+    async fn carry_out_alone(&self, work: Work) -> RuntimeResult<(Id, Effects)> {
+        let mut tx = self.inner.store.begin().await?;
+        let done = self.carry_out(&mut tx, work).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn carry_out(&self, tx: &mut Conn, work: Work) -> RuntimeResult<(Id, Effects)> {
+        match work {
+            Work::Start(spec) => self.start_in(tx, spec).await,
+            Work::Change { instance, change } => {
+                let rec = flows::load_for_update(tx, self.inner.store.backend(), instance)
+                    .await?
+                    .ok_or(RuntimeError::NotFound("instance"))?;
+                let def = self.definition(tx, rec.definition_id).await?;
+                let effects = self.transition(tx, &rec, &def, change).await?;
+                Ok((instance, effects))
+            }
+        }
     }
 
     async fn next_due(&self, root: Option<Id>) -> Option<i64> {
@@ -1231,24 +1331,38 @@ impl Runtime {
         let mut vars: Map<String, Value> =
             serde_json::from_str(&rec.variables).map_err(|e| corrupt("instance variables", e))?;
         vars.extend(payload.local);
+        Ok(Some(
+            self.begin_run(tx, job.clone(), &rec, node, vars).await?,
+        ))
+    }
+
+    /// Resolves a step's parameters and records its node run as running.
+    async fn begin_run(
+        &self,
+        tx: &mut Conn,
+        job: JobRow,
+        rec: &flows::InstanceRecord,
+        node: super::compile::ExecNode,
+        vars: Map<String, Value>,
+    ) -> RuntimeResult<Begun> {
         let prepared = steps::prepare(rec.company_id, &node, &vars);
         let attempt = flows::start_node_run(
             tx,
-            instance,
+            rec.id,
             job.node_instance,
             &node.id,
             &prepared.input().to_string(),
         )
         .await?;
-        Ok(Some(Begun {
-            job: job.clone(),
-            instance,
+        Ok(Begun {
+            job,
+            instance: rec.id,
             company_id: rec.company_id,
             node,
             prepared,
             vars,
             attempt,
-        }))
+        })
     }
 
     async fn run_step(&self, begun: Begun) -> RuntimeResult<()> {
@@ -1683,3 +1797,7 @@ fn returned_into(
     entry.insert("result".into(), Value::Object(r.variables));
     vars.insert(n.id.clone(), Value::Object(entry));
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -59,7 +59,8 @@ pub struct NewInstance<'a> {
     pub created_by: Option<Id>,
     /// The calling instance and node instance (call activity), if any.
     pub parent: Option<(Id, i64)>,
-    /// The first instance of the tree (itself when `None`).
+    /// The first instance of the tree (itself when `None`: set by the first
+    /// `save_revision`, in the same transaction).
     pub root: Option<Id>,
 }
 
@@ -83,12 +84,6 @@ pub async fn insert_instance(c: &mut Conn, i: &NewInstance<'_>) -> StoreResult<I
     .fetch_one(&mut *c)
     .await?
     .try_get("id")?;
-    if i.root.is_none() {
-        sqlx::query("UPDATE flow_instances SET root_instance = id WHERE id = $1")
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-    }
     Ok(id)
 }
 
@@ -157,6 +152,7 @@ async fn load_with(c: &mut Conn, id: Id, lock: &str) -> StoreResult<Option<Insta
 }
 
 /// Saves an instance changed from `revision`; false when someone else changed it first.
+/// A new root instance becomes its own root here.
 pub async fn save_revision(
     c: &mut Conn,
     id: Id,
@@ -167,7 +163,7 @@ pub async fn save_revision(
     ended: bool,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE flow_instances SET status = $1, state = $2, variables = $3, revision = revision + 1, \
+        "UPDATE flow_instances SET status = $1, state = $2, variables = $3, revision = revision + 1, root_instance = COALESCE(root_instance, id), \
          ended_at = CASE WHEN $4 = 1 THEN $5 ELSE ended_at END WHERE id = $6 AND revision = $7",
     )
     .bind(status)
@@ -382,26 +378,20 @@ pub async fn start_node_run(
     node_id: &str,
     input: &str,
 ) -> StoreResult<i64> {
+    // The next attempt of the node instance, numbered in the insert itself.
     let attempt: i64 = sqlx::query(
-        "SELECT COALESCE(MAX(attempt), 0) + 1 AS a FROM node_runs WHERE instance_id = $1 AND node_instance = $2",
-    )
-    .bind(instance)
-    .bind(ni)
-    .fetch_one(&mut *c)
-    .await?
-    .try_get("a")?;
-    sqlx::query(
         "INSERT INTO node_runs (instance_id, node_instance, attempt, node_id, status, started_at, input) \
-         VALUES ($1, $2, $3, $4, 'running', $5, $6)",
+         SELECT $1, $2, COALESCE(MAX(attempt), 0) + 1, $3, 'running', $4, $5 FROM node_runs \
+         WHERE instance_id = $1 AND node_instance = $2 RETURNING attempt",
     )
     .bind(instance)
     .bind(ni)
-    .bind(attempt)
     .bind(node_id)
     .bind(now_millis())
     .bind(input)
-    .execute(&mut *c)
-    .await?;
+    .fetch_one(&mut *c)
+    .await?
+    .try_get("attempt")?;
     Ok(attempt)
 }
 

@@ -88,9 +88,25 @@ fn row(r: &sqlx::any::AnyRow) -> StoreResult<JobRow> {
 }
 
 pub async fn insert(c: &mut Conn, j: &NewJob) -> StoreResult<Id> {
+    insert_as(c, j, None).await
+}
+
+/// Inserts a job already claimed by `owner` until `lease_until` (a step its own
+/// process begins at once, as if it had claimed it).
+pub async fn insert_claimed(
+    c: &mut Conn,
+    j: &NewJob,
+    owner: &str,
+    lease_until: i64,
+) -> StoreResult<Id> {
+    insert_as(c, j, Some((owner, lease_until))).await
+}
+
+async fn insert_as(c: &mut Conn, j: &NewJob, lease: Option<(&str, i64)>) -> StoreResult<Id> {
+    let status = if lease.is_some() { "running" } else { "queued" };
     Ok(sqlx::query(
-        "INSERT INTO jobs (company_id, instance_id, definition_id, root_instance, node_instance, kind, status, run_at, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9) RETURNING id",
+        "INSERT INTO jobs (company_id, instance_id, definition_id, root_instance, node_instance, kind, status, run_at, payload, created_at, lease_owner, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(j.company_id)
     .bind(j.instance_id)
@@ -98,9 +114,12 @@ pub async fn insert(c: &mut Conn, j: &NewJob) -> StoreResult<Id> {
     .bind(j.root_instance)
     .bind(j.node_instance)
     .bind(j.kind.as_str())
+    .bind(status)
     .bind(j.run_at)
     .bind(&j.payload)
     .bind(now_millis())
+    .bind(lease.map(|l| l.0))
+    .bind(lease.map(|l| l.1))
     .fetch_one(&mut *c)
     .await?
     .try_get("id")?)

@@ -220,25 +220,6 @@ impl Store {
     }
 }
 
-/// One savepoint inside a transaction (both back-ends): begin it, roll back to it, or
-/// release it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Savepoint {
-    Begin,
-    RollBack,
-    Release,
-}
-
-pub async fn savepoint(c: &mut Conn, step: Savepoint) -> StoreResult<()> {
-    let sql = match step {
-        Savepoint::Begin => "SAVEPOINT lwams_item",
-        Savepoint::RollBack => "ROLLBACK TO SAVEPOINT lwams_item",
-        Savepoint::Release => "RELEASE SAVEPOINT lwams_item",
-    };
-    sqlx::query(sql).execute(&mut *c).await?;
-    Ok(())
-}
-
 /// Deletes row `id` of a company-scoped table (`company_id`, `id` columns); whether it
 /// was there.
 pub async fn delete_scoped(
