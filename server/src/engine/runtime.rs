@@ -683,20 +683,10 @@ impl Runtime {
                         // queued, and runs once this transaction commits.
                         Some(slot) => {
                             let until = now + self.inner.lease.as_millis() as i64;
-                            let id =
-                                jobs::insert_claimed(tx, &job, &self.inner.owner, until).await?;
+                            let row =
+                                jobs::insert_claimed(tx, job, &self.inner.owner, until).await?;
                             let mut run_vars = vars.clone();
                             run_vars.extend(local);
-                            let row = JobRow {
-                                id,
-                                company_id: job.company_id,
-                                instance_id: job.instance_id,
-                                definition_id: None,
-                                node_instance: job.node_instance,
-                                kind: JobKind::Step,
-                                attempt: 1,
-                                payload: job.payload,
-                            };
                             let node = ex.nodes[node].clone();
                             let begun = self.begin_run(tx, row, rec, node, run_vars).await?;
                             effects.begun.push((begun, slot));

@@ -92,14 +92,25 @@ pub async fn insert(c: &mut Conn, j: &NewJob) -> StoreResult<Id> {
 }
 
 /// Inserts a job already claimed by `owner` until `lease_until` (a step its own
-/// process begins at once, as if it had claimed it).
+/// process begins at once, as if it had claimed it); returns it as `claim` would.
 pub async fn insert_claimed(
     c: &mut Conn,
-    j: &NewJob,
+    j: NewJob,
     owner: &str,
     lease_until: i64,
-) -> StoreResult<Id> {
-    insert_as(c, j, Some((owner, lease_until))).await
+) -> StoreResult<JobRow> {
+    let id = insert_as(c, &j, Some((owner, lease_until))).await?;
+    Ok(JobRow {
+        id,
+        company_id: j.company_id,
+        instance_id: j.instance_id,
+        definition_id: j.definition_id,
+        node_instance: j.node_instance,
+        kind: j.kind,
+        // The column's default: a new job is on its first attempt.
+        attempt: 1,
+        payload: j.payload,
+    })
 }
 
 async fn insert_as(c: &mut Conn, j: &NewJob, lease: Option<(&str, i64)>) -> StoreResult<Id> {
