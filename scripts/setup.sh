@@ -68,10 +68,12 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}"
 fi
 
-# pywinrm (a real WinRM client) checks that the tests' WinRM server is faithful.
-if [ "$want_tests" = 1 ] && ! python3 -c "import winrm" 2>/dev/null; then
-  log "installing pywinrm (PyPI)"
-  python3 -m pip install --quiet --disable-pip-version-check pywinrm==0.5.0
+# pywinrm (a real WinRM client) checks that the tests' WinRM server is faithful;
+# tree-sitter's PowerShell grammar checks the syntax of what LWAMS sends to Windows.
+if [ "$want_tests" = 1 ] && ! python3 -c "import winrm, tree_sitter_powershell" 2>/dev/null; then
+  log "installing pywinrm and tree-sitter-powershell (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check pywinrm==0.5.0 \
+    tree-sitter==0.26.1 tree-sitter-powershell==0.26.4
 fi
 
 if [ "$want_tests" = 1 ] && [ ! -d end2end/node_modules/playwright-core ]; then

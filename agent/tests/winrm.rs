@@ -8,8 +8,11 @@
 mod fake_winrm;
 
 use agent::executors::local::ignore_output;
+use agent::executors::script::{self, ScriptError};
 use agent::executors::winrm::{self, WinrmError, WinrmTarget};
+use base64::Engine;
 use shared::agent::CommandResult;
+use shared::dto::script::ScriptKind;
 use std::time::Duration;
 
 const USER: &str = "ops";
@@ -17,7 +20,8 @@ const PASSWORD: &str = "Winrm-pass-1";
 
 /// pywinrm's own session API and its low-level protocol: commands, exit codes, stderr,
 /// PowerShell (encoded), a working directory, a Receive that times out on the server
-/// (the client asks again), closing the shell (RelatesTo checked), a wrong password.
+/// (the client asks again), standard input sent in two pieces and closed, closing the
+/// shell (RelatesTo checked), a wrong password.
 const PYWINRM_CHECK: &str = r#"
 import sys, winrm
 from winrm.exceptions import InvalidCredentialsError
@@ -35,6 +39,12 @@ shell = p.open_shell(working_directory='/tmp')
 cmd = p.run_command(shell, 'sleep 2; pwd')
 out, err, code = p.get_command_output(shell, cmd)
 assert (out, code) == (b'/tmp\n', 0), (out, err, code)
+p.cleanup_command(shell, cmd)
+cmd = p.run_command(shell, 'tr a-z A-Z', console_mode_stdin=False)
+p.send_command_input(shell, cmd, b'fed ')
+p.send_command_input(shell, cmd, b'stdin\n', end=True)
+out, err, code = p.get_command_output(shell, cmd)
+assert (out, code) == (b'FED STDIN\n', 0), (out, err, code)
 p.cleanup_command(shell, cmd)
 p.close_shell(shell)
 try:
@@ -74,6 +84,11 @@ shell = p.open_shell()
 cmd = p.run_command(shell, 'sleep 2; echo after-timeout')
 out, err, code = p.get_command_output(shell, cmd)
 assert (out, code) == (b'after-timeout\n', 0), (out, err, code)
+p.cleanup_command(shell, cmd)
+cmd = p.run_command(shell, 'cat', console_mode_stdin=False)
+p.send_command_input(shell, cmd, b'sealed input', end=True)
+out, err, code = p.get_command_output(shell, cmd)
+assert (out, code) == (b'sealed input', 0), (out, err, code)
 p.cleanup_command(shell, cmd)
 p.close_shell(shell)
 try:
@@ -273,4 +288,201 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
         2,
         "the timed-out and the cancelled command"
     );
+}
+
+#[tokio::test]
+async fn standard_input_is_sent_in_pieces_and_closed() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    let t = target(&fake.endpoint, USER, PASSWORD);
+    let fed = |command: &'static str, input: Vec<u8>| {
+        let t = t.clone();
+        async move {
+            winrm::run_fed(
+                &t,
+                command,
+                Some(&input),
+                None,
+                Duration::from_secs(20),
+                std::future::pending(),
+                &ignore_output,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // 200,000 bytes: five Sends, the last one ending the stream.
+    let big: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let r = fed("wc -c", big.clone()).await;
+    assert_eq!((r.exit_code, r.stdout.trim()), (Some(0), "200000"), "{r:?}");
+    let r = fed("cat", "ünï\r\n<&>".as_bytes().to_vec()).await;
+    assert_eq!(r.stdout, "ünï\r\n<&>");
+    let r = fed("wc -c", Vec::new()).await;
+    assert_eq!(r.stdout.trim(), "0", "an empty input is closed at once");
+
+    let seen = fake.commands_seen();
+    assert_eq!(seen[0].stdin, big);
+    assert!(seen.iter().all(|c| c.stdin_closed && !c.console_mode_stdin));
+    run(&t, "echo plain", None, 20).await.unwrap();
+    let plain = fake.commands_seen().pop().unwrap();
+    assert!(plain.console_mode_stdin && plain.stdin.is_empty() && !plain.stdin_closed);
+    assert_eq!(fake.open_shells(), 0);
+}
+
+#[tokio::test]
+async fn standard_input_is_sealed_over_ntlm() {
+    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
+    let t = target(&fake.endpoint, DOMAIN_USER, PASSWORD);
+    let r = winrm::run_fed(
+        &t,
+        "tr a-z A-Z",
+        Some(b"sealed stdin"),
+        None,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.stdout, "SEALED STDIN");
+    // Create, Command, Send, Receive…, Signal, Delete.
+    assert!(fake.sealed_messages() >= 6, "{}", fake.sealed_messages());
+}
+
+/// What a Windows machine is asked to run for a library script: the launcher as
+/// `powershell -EncodedCommand`, and the body, base64, on standard input — exactly the
+/// bytes the script's interpreter should find in its file. (The fake cannot run
+/// PowerShell, so the launcher itself is checked as text in `script.rs`.)
+#[tokio::test]
+async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_body() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    let t = target(&fake.endpoint, USER, PASSWORD);
+    let body = "@echo off\necho ünï & exit /b 3";
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for kind in [
+        ScriptKind::Bat,
+        ScriptKind::Vbs,
+        ScriptKind::Powershell,
+        ScriptKind::Python,
+        ScriptKind::Java,
+        ScriptKind::Bash,
+    ] {
+        script::run_winrm(
+            &t,
+            kind,
+            "nightly report",
+            body,
+            Some("/tmp"),
+            Duration::from_secs(20),
+            std::future::pending(),
+            &ignore_output,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let seen = fake.commands_seen().pop().unwrap();
+        assert_eq!(
+            seen.script,
+            script::windows_launcher(kind, "nightly report").unwrap(),
+            "{kind:?}"
+        );
+        assert!(seen.stdin_closed && !seen.console_mode_stdin, "{kind:?}");
+        let text: String = String::from_utf8(seen.stdin)
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let saved = b64.decode(text).unwrap();
+        let expected: Vec<u8> = match kind {
+            ScriptKind::Bat => "@echo off\r\necho ünï & exit /b 3\r\n".into(),
+            ScriptKind::Vbs => [0xFF, 0xFE]
+                .into_iter()
+                .chain(
+                    "@echo off\r\necho ünï & exit /b 3\r\n"
+                        .encode_utf16()
+                        .flat_map(u16::to_le_bytes),
+                )
+                .collect(),
+            ScriptKind::Powershell => "\u{feff}@echo off\necho ünï & exit /b 3\n".into(),
+            _ => "@echo off\necho ünï & exit /b 3\n".into(),
+        };
+        assert_eq!(saved, expected, "{kind:?}");
+    }
+    assert_eq!(fake.open_shells(), 0);
+
+    let e = script::run_winrm(
+        &t,
+        ScriptKind::Sql,
+        "q",
+        "select 1",
+        None,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ScriptError::NotACommand(_)), "{e}");
+    assert_eq!(fake.shells_created(), 6, "nothing is sent for a SQL script");
+}
+
+/// Parses each file given as PowerShell (tree-sitter's grammar) and prints `syntax-ok`
+/// or where the first error is.
+const POWERSHELL_SYNTAX_CHECK: &str = r#"
+import sys, tree_sitter, tree_sitter_powershell as grammar
+parser = tree_sitter.Parser(tree_sitter.Language(grammar.language()))
+def first_error(node):
+    if node.type == 'ERROR' or node.is_missing:
+        return node
+    for child in node.children:
+        found = first_error(child)
+        if found:
+            return found
+for path in sys.argv[1:]:
+    text = open(path, 'rb').read()
+    bad = first_error(parser.parse(text).root_node)
+    if bad:
+        raise SystemExit(f'{path}: line {bad.start_point[0] + 1}: {text[bad.start_byte:bad.end_byte][:60]!r}')
+print('syntax-ok')
+"#;
+
+/// No PowerShell runs here, so the launcher's syntax is checked by a PowerShell parser
+/// (and the check is shown to catch a broken script).
+#[test]
+fn the_windows_launcher_is_valid_powershell_for_every_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for kind in [
+        ScriptKind::Bat,
+        ScriptKind::Vbs,
+        ScriptKind::Powershell,
+        ScriptKind::Python,
+        ScriptKind::Java,
+        ScriptKind::Sh,
+        ScriptKind::Bash,
+    ] {
+        let path = dir.path().join(format!("{kind:?}.ps1"));
+        std::fs::write(
+            &path,
+            script::windows_launcher(kind, "nightly report").unwrap(),
+        )
+        .unwrap();
+        files.push(path);
+    }
+    let check = |files: &[std::path::PathBuf]| {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(POWERSHELL_SYNTAX_CHECK)
+            .args(files)
+            .output()
+            .expect("python3 runs (scripts/setup.sh --test installs tree-sitter-powershell)")
+    };
+    let out = check(&files);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("syntax-ok"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = dir.path().join("broken.ps1");
+    let launcher = script::windows_launcher(ScriptKind::Bat, "x").unwrap();
+    std::fs::write(&broken, launcher.replace("} finally {", "} finally")).unwrap();
+    let out = check(&[broken]);
+    assert!(!out.status.success(), "a broken script is caught");
 }

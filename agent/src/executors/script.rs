@@ -2,8 +2,10 @@
 //! as a file named after the script with its language's extension, run by that
 //! language's interpreter, and removed. On a terminal the file goes into a private
 //! `mktemp -d` directory, fed through the command's standard input (no size limit of a
-//! command line, nothing of the body in `ps`); on the agent's own machine it is
-//! written by the agent.
+//! command line, nothing of the body in `ps`); on a Windows terminal over WinRM the same
+//! way, by a PowerShell launcher that reads the body (base64) from standard input into a
+//! fresh directory under the user's `%TEMP%` (how Ansible feeds its modules); on the
+//! agent's own machine it is written by the agent.
 
 use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
 use super::ssh::{SshError, SshPool, SshTarget};
@@ -28,8 +30,6 @@ pub enum ScriptError {
     Local(#[from] LocalCommandError),
     #[error(transparent)]
     Ssh(#[from] SshError),
-    #[error("over WinRM library scripts run as PowerShell; run this {0} script on an SSH terminal or on the agent's machine")]
-    NotOverWinrm(&'static str),
     #[error(transparent)]
     Winrm(#[from] WinrmError),
 }
@@ -105,13 +105,31 @@ pub fn posix_launcher(
 }
 
 /// The body as saved: with a final line break (cmd and some interpreters ignore an
-/// unterminated last line).
-fn saved_body(body: &str) -> Vec<u8> {
-    let mut b = body.replace('\0', "").into_bytes();
-    if !b.ends_with(b"\n") {
-        b.push(b'\n');
+/// unterminated last line); on Windows as its interpreter reads it best: batch files
+/// with CRLF line ends (cmd mis-jumps to labels in LF-only files), VBScript in UTF-16
+/// with a byte-order mark (WSH reads UTF-8 as the ANSI code page), PowerShell in UTF-8
+/// with a byte-order mark (Windows PowerShell 5 reads it as ANSI otherwise).
+fn saved_body(kind: ScriptKind, body: &str, windows: bool) -> Vec<u8> {
+    let mut text = body.replace('\0', "");
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
-    b
+    if !windows {
+        return text.into_bytes();
+    }
+    let crlf = || text.replace("\r\n", "\n").replace('\n', "\r\n");
+    match kind {
+        ScriptKind::Bat => crlf().into_bytes(),
+        ScriptKind::Vbs => [0xFF, 0xFE]
+            .into_iter()
+            .chain(crlf().encode_utf16().flat_map(u16::to_le_bytes))
+            .collect(),
+        ScriptKind::Powershell => [0xEF, 0xBB, 0xBF]
+            .into_iter()
+            .chain(text.into_bytes())
+            .collect(),
+        _ => text.into_bytes(),
+    }
 }
 
 /// Runs the script on a terminal over SSH.
@@ -129,27 +147,84 @@ pub async fn run_ssh(
 ) -> Result<CommandResult, ScriptError> {
     let command = posix_launcher(kind, name, work_dir)?;
     Ok(pool
-        .run_fed(t, &command, &saved_body(body), timeout, cancel, on_output)
+        .run_fed(
+            t,
+            &command,
+            &saved_body(kind, body, false),
+            timeout,
+            cancel,
+            on_output,
+        )
         .await?)
 }
 
-/// Runs a PowerShell script on a Windows terminal over WinRM (`-EncodedCommand`: the
-/// script must fit cmd's 8191-character command line once encoded, about 3,000
-/// characters).
+/// How the Windows launcher runs the saved script `$f`, in PowerShell: the interpreter
+/// of [`interpreter`], called directly (no path passes through cmd's quoting); batch
+/// files by `cmd` (`call` is cmd's own).
+fn windows_runner(kind: ScriptKind) -> Result<String, ScriptError> {
+    Ok(match kind {
+        ScriptKind::Bat => "& cmd.exe /d /c $f".to_string(),
+        _ => format!("& {}", interpreter(kind, "$f", true)?),
+    })
+}
+
+/// The PowerShell script that saves its standard input (the body, base64) as the script
+/// `@FILE@` in a fresh directory under `%TEMP%`, runs it (`@RUN@`) in the shell's
+/// working directory, removes the directory and exits with the script's exit code.
+const WINDOWS_LAUNCHER: &str = r#"$ErrorActionPreference = 'Stop'
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding } catch { }
+$d = Join-Path ([IO.Path]::GetTempPath()) ('lwams-script-' + [Guid]::NewGuid().ToString('N'))
+$null = New-Item -ItemType Directory -Path $d
+$rc = 125
+try {
+    $f = Join-Path $d '@FILE@'
+    $b64 = ($input | Out-String) -replace '\s', ''
+    [IO.File]::WriteAllBytes($f, [Convert]::FromBase64String($b64))
+    $ErrorActionPreference = 'Continue'
+    @RUN@
+    $rc = $LASTEXITCODE
+} finally {
+    Remove-Item -LiteralPath $d -Recurse -Force -ErrorAction SilentlyContinue
+}
+exit $rc
+"#;
+
+/// [`WINDOWS_LAUNCHER`] for a script of `kind` named `name`.
+pub fn windows_launcher(kind: ScriptKind, name: &str) -> Result<String, ScriptError> {
+    let run = windows_runner(kind)?;
+    // `file_name` keeps only ASCII letters, digits, `-`, `_` and the extension: safe
+    // inside single quotes.
+    Ok(WINDOWS_LAUNCHER
+        .replace("@FILE@", &file_name(kind, name))
+        .replace("@RUN@", &run))
+}
+
+/// Runs the script on a Windows terminal over WinRM: `powershell -EncodedCommand` with
+/// [`windows_launcher`], the body fed as base64 through standard input (no
+/// command-line limit on its size).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_winrm(
     t: &WinrmTarget,
     kind: ScriptKind,
+    name: &str,
     body: &str,
     work_dir: Option<&str>,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ScriptError> {
-    if kind != ScriptKind::Powershell {
-        return Err(ScriptError::NotOverWinrm(kind.label()));
-    }
-    let command = winrm::powershell_command(body);
-    Ok(winrm::run(t, &command, work_dir, timeout, cancel, on_output).await?)
+    let command = winrm::powershell_command(&windows_launcher(kind, name)?);
+    let stdin = base64::engine::general_purpose::STANDARD.encode(saved_body(kind, body, true));
+    Ok(winrm::run_fed(
+        t,
+        &command,
+        Some(stdin.as_bytes()),
+        work_dir,
+        timeout,
+        cancel,
+        on_output,
+    )
+    .await?)
 }
 
 /// A fresh private directory for one script run on this machine.
@@ -200,7 +275,7 @@ pub async fn run_local(
     let dir = private_dir().map_err(ScriptError::Save)?;
     let path = dir.join(file_name(kind, name));
     let ran = async {
-        tokio::fs::write(&path, saved_body(body))
+        tokio::fs::write(&path, saved_body(kind, body, windows))
             .await
             .map_err(ScriptError::Save)?;
         let req = LocalCommand {
@@ -323,6 +398,61 @@ mod tests {
         assert_eq!(
             interpreter(ScriptKind::Vbs, "\"C:\\t\\a.vbs\"", true).unwrap(),
             "cscript //Nologo \"C:\\t\\a.vbs\""
+        );
+    }
+
+    #[test]
+    fn the_windows_launcher_saves_the_script_under_its_name_and_runs_its_interpreter() {
+        for (kind, file, run) in [
+            (ScriptKind::Bat, "'nightly_report.bat'", "& cmd.exe /d /c $f\n"),
+            (ScriptKind::Vbs, "'nightly_report.vbs'", "& cscript //Nologo $f\n"),
+            (ScriptKind::Python, "'nightly_report.py'", "& python $f\n"),
+            (ScriptKind::Java, "'nightly_report.java'", "& java $f\n"),
+            (
+                ScriptKind::Powershell,
+                "'nightly_report.ps1'",
+                "& powershell -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $f\n",
+            ),
+        ] {
+            let l = windows_launcher(kind, "nightly report").unwrap();
+            assert!(l.contains(&format!("$f = Join-Path $d {file}\n")), "{l}");
+            assert!(l.contains(&format!("    {run}")), "{l}");
+            assert!(l.contains("($input | Out-String)"), "{l}");
+            assert!(!l.contains('@'), "every placeholder is filled: {l}");
+            // One `-EncodedCommand` fits cmd's command line with room to spare.
+            let line = winrm::powershell_command(&l);
+            assert!(line.len() < winrm::COMMAND_LINE_MAX / 2, "{}", line.len());
+        }
+        assert!(matches!(
+            windows_launcher(ScriptKind::Sql, "q"),
+            Err(ScriptError::NotACommand(_))
+        ));
+    }
+
+    #[test]
+    fn scripts_are_saved_as_their_windows_interpreters_read_them() {
+        assert_eq!(saved_body(ScriptKind::Bat, "a\nb", false), b"a\nb\n");
+        assert_eq!(
+            saved_body(ScriptKind::Bat, "@echo off\r\n:top\necho ü", true),
+            "@echo off\r\n:top\r\necho ü\r\n".as_bytes()
+        );
+        let vbs = saved_body(ScriptKind::Vbs, "WScript.Echo \"ü\"\n", true);
+        assert_eq!(&vbs[..2], &[0xFF, 0xFE]);
+        let units: Vec<u16> = vbs[2..]
+            .chunks(2)
+            .map(|p| u16::from_le_bytes([p[0], p[1]]))
+            .collect();
+        assert_eq!(
+            String::from_utf16(&units).unwrap(),
+            "WScript.Echo \"ü\"\r\n"
+        );
+        assert_eq!(
+            saved_body(ScriptKind::Powershell, "Write-Output 'ü'", true),
+            "\u{feff}Write-Output 'ü'\n".as_bytes()
+        );
+        assert_eq!(
+            saved_body(ScriptKind::Python, "print(1)\0", true),
+            b"print(1)\n"
         );
     }
 

@@ -116,6 +116,7 @@ pub async fn run(
                     script::run_winrm(
                         &t,
                         *language,
+                        name,
                         body,
                         work_dir.as_deref(),
                         timeout,

@@ -5,7 +5,9 @@
 //! every message is sealed, `winrm_sealing.rs` — Windows' default set-up), or Basic when
 //! that is all the server offers (HTTPS, or HTTP where unencrypted traffic is allowed).
 //! Output is asked for in UTF-8 (code page 65001).
-//! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64).
+//! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64). A command may be
+//! fed standard input (`Send`, in chunks, the last one ending the stream), which is how
+//! library scripts travel (`script.rs`).
 
 use super::local::OnOutput;
 use super::{ntlm, winrm_sealing};
@@ -24,6 +26,7 @@ pub const ACTION_DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/
 pub const ACTION_COMMAND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command";
 pub const ACTION_RECEIVE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive";
 pub const ACTION_SIGNAL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal";
+pub const ACTION_SEND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send";
 pub const SIGNAL_TERMINATE: &str =
     "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate";
 pub const STATE_DONE: &str =
@@ -37,6 +40,9 @@ pub const FAULT_TIMED_OUT: &str = "2150858793";
 const OPERATION_TIMEOUT_SECS: u64 = 20;
 /// The longest command line `cmd` runs.
 pub const COMMAND_LINE_MAX: usize = 8191;
+/// Bytes of standard input per Send (base64 ≈ 64 KiB, well inside the 150 KiB envelope
+/// limit of older Windows).
+const STDIN_CHUNK: usize = 48 * 1024;
 
 /// A Windows terminal account reached over WinRM.
 #[derive(Debug, Clone)]
@@ -430,7 +436,14 @@ impl Session<'_> {
             .ok_or_else(|| WinrmError::Protocol("no ShellId in the Create answer".into()))
     }
 
-    async fn command(&self, shell: &str, command_line: &str) -> Result<String, WinrmError> {
+    /// Starts `command_line`; a command `fed` standard input gets it as a pipe (console
+    /// mode off, as pywinrm and Ansible do when they send input).
+    async fn command(
+        &self,
+        shell: &str,
+        command_line: &str,
+        fed: bool,
+    ) -> Result<String, WinrmError> {
         let body = format!(
             "<rsp:CommandLine><rsp:Command>{}</rsp:Command></rsp:CommandLine>",
             escape(command_line)
@@ -441,7 +454,10 @@ impl Session<'_> {
                 ACTION_COMMAND,
                 Some(shell),
                 &[
-                    ("WINRS_CONSOLEMODE_STDIN", "TRUE"),
+                    (
+                        "WINRS_CONSOLEMODE_STDIN",
+                        if fed { "FALSE" } else { "TRUE" },
+                    ),
                     ("WINRS_SKIP_CMD_SHELL", "FALSE"),
                 ],
                 &body,
@@ -508,6 +524,30 @@ impl Session<'_> {
         Ok((out, done))
     }
 
+    /// Sends `bytes` to the command's standard input; `end` closes it.
+    async fn send(
+        &self,
+        shell: &str,
+        command: &str,
+        bytes: &[u8],
+        end: bool,
+    ) -> Result<(), WinrmError> {
+        let body = format!(
+            r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="{}" End="{end}">{}</rsp:Stream></rsp:Send>"#,
+            escape(command),
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        );
+        self.post(envelope(
+            &self.t.endpoint,
+            ACTION_SEND,
+            Some(shell),
+            &[],
+            &body,
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Terminates the command (best effort).
     async fn terminate(&self, shell: &str, command: &str) {
         let body = format!(
@@ -553,6 +593,20 @@ pub async fn run(
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, WinrmError> {
+    run_fed(t, command_line, None, work_dir, timeout, cancel, on_output).await
+}
+
+/// [`run`], with `stdin` (when given) sent as the command's standard input and then
+/// closed.
+pub async fn run_fed(
+    t: &WinrmTarget,
+    command_line: &str,
+    stdin: Option<&[u8]>,
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, WinrmError> {
     let chars = command_line.chars().count();
     if chars > COMMAND_LINE_MAX {
         return Err(WinrmError::TooLong(chars));
@@ -564,8 +618,17 @@ pub async fn run(
     let mut out = (Vec::new(), Vec::new());
     let mut truncated = false;
     let work = async {
-        let id = s.command(&shell, command_line).await?;
+        let id = s.command(&shell, command_line, stdin.is_some()).await?;
         command_id = Some(id.clone());
+        if let Some(input) = stdin {
+            let mut chunks = input.chunks(STDIN_CHUNK).peekable();
+            if chunks.peek().is_none() {
+                s.send(&shell, &id, &[], true).await?;
+            }
+            while let Some(chunk) = chunks.next() {
+                s.send(&shell, &id, chunk, chunks.peek().is_none()).await?;
+            }
+        }
         loop {
             let (chunks, done) = s.receive(&shell, &id).await?;
             for (stream, bytes) in chunks {

@@ -5,14 +5,17 @@
 //! NTLMv2 authenticating the connection (challenge, proof and MIC checked) and every
 //! message sealed (unencrypted envelopes refused). It is checked against a real client
 //! (pywinrm with requests-ntlm/pyspnego) in `agent/tests/winrm.rs`.
-//! What it cannot be is Windows: command lines run under `sh -c`, and
-//! `powershell -EncodedCommand …` runs the decoded script under `sh -c` too.
+//! Standard input sent to a command (`Send`) reaches the process as a pipe, closed by
+//! the stream's `End`. What it cannot be is Windows: command lines run under `sh -c`,
+//! and `powershell -EncodedCommand …` runs the decoded script under `sh -c` too; what
+//! each command was given (its script, its standard input) is kept for tests that
+//! check what a Windows machine would have been asked to run.
 
 use agent::executors::ntlm::{self, Security};
 use agent::executors::winrm::{
     attr, escape, find_all, ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
-    ACTION_SIGNAL, FAULT_TIMED_OUT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN, RESOURCE_CMD,
-    STATE_DONE, STATE_RUNNING,
+    ACTION_SEND, ACTION_SIGNAL, FAULT_TIMED_OUT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN,
+    RESOURCE_CMD, STATE_DONE, STATE_RUNNING,
 };
 use agent::executors::winrm_sealing;
 use axum::body::Bytes;
@@ -28,8 +31,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::sync::{oneshot, Notify};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 const NS_FAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault";
 const NS_TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
@@ -45,6 +48,23 @@ struct Command {
     output: Mutex<Output>,
     changed: Notify,
     kill: Mutex<Option<oneshot::Sender<()>>>,
+    /// The process's standard input until a stream with `End="true"` closes it.
+    stdin: Mutex<Option<mpsc::UnboundedSender<Vec<u8>>>>,
+    /// Its entry in `Fake::seen`.
+    seen: usize,
+}
+
+/// What one command was given.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// What ran (a PowerShell command line decoded, see [`script_of`]).
+    pub script: String,
+    /// `WINRS_CONSOLEMODE_STDIN` as the client set it.
+    pub console_mode_stdin: bool,
+    /// Everything sent to its standard input.
+    pub stdin: Vec<u8>,
+    /// Whether a stream with `End="true"` closed it.
+    pub stdin_closed: bool,
 }
 
 struct Shell {
@@ -74,6 +94,7 @@ struct Fake {
     next: AtomicU64,
     /// How many shells were ever created / are open (tests check none is left).
     created: AtomicU64,
+    seen: Mutex<Vec<Seen>>,
 }
 
 /// A running fake: its endpoint, and how many shells are still open.
@@ -95,6 +116,11 @@ impl FakeWinrm {
     /// How many envelopes arrived sealed (Negotiate mode).
     pub fn sealed_messages(&self) -> u64 {
         self.fake.sealed.load(Ordering::SeqCst)
+    }
+
+    /// Every command run so far, oldest first.
+    pub fn commands_seen(&self) -> Vec<Seen> {
+        self.fake.seen.lock().unwrap().clone()
     }
 }
 
@@ -120,6 +146,7 @@ async fn serve(user: &str, password: &str, negotiate: bool) -> FakeWinrm {
         shells: Mutex::new(HashMap::new()),
         next: AtomicU64::new(1),
         created: AtomicU64::new(0),
+        seen: Mutex::new(Vec::new()),
     });
     let app = Router::new()
         .route("/wsman", post(handle))
@@ -502,7 +529,21 @@ async fn answer(fake: &Fake, body: &[u8]) -> Response {
                     None => return no_shell(),
                 }
             };
-            let command = spawn(&command_line, work_dir);
+            let console_mode_stdin = find_all(&root, "Option")
+                .into_iter()
+                .find(|o| attr(o, "Name") == Some("WINRS_CONSOLEMODE_STDIN"))
+                .is_none_or(|o| o.text().trim().eq_ignore_ascii_case("TRUE"));
+            let seen = {
+                let mut seen = fake.seen.lock().unwrap();
+                seen.push(Seen {
+                    script: script_of(&command_line),
+                    console_mode_stdin,
+                    stdin: Vec::new(),
+                    stdin_closed: false,
+                });
+                seen.len() - 1
+            };
+            let command = spawn(&command_line, work_dir, seen);
             let id = format!(
                 "C0DE{:04}-0000-4000-8000-000000000000",
                 fake.next.fetch_add(1, Ordering::SeqCst)
@@ -592,6 +633,60 @@ async fn answer(fake: &Fake, body: &[u8]) -> Response {
                 "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse",
                 &message_id,
                 &body,
+            )
+        }
+        ACTION_SEND => {
+            let Some(shell_id) = shell_id else {
+                return no_shell();
+            };
+            let b64 = base64::engine::general_purpose::STANDARD;
+            for stream in find_all(&root, "Stream") {
+                if attr(stream, "Name") != Some("stdin") {
+                    return fault(
+                        &message_id,
+                        "w:InvalidParameter",
+                        "2150858882",
+                        "only the stdin stream can be sent to",
+                    );
+                }
+                let command_id = attr(stream, "CommandId").unwrap_or_default();
+                let Some(command) = fake
+                    .shells
+                    .lock()
+                    .unwrap()
+                    .get(&shell_id)
+                    .and_then(|s| s.commands.get(command_id).cloned())
+                else {
+                    return no_shell();
+                };
+                let Ok(bytes) = b64.decode(stream.text().trim()) else {
+                    return fault(
+                        &message_id,
+                        "w:SchemaValidationError",
+                        "2150858817",
+                        "stream not base64",
+                    );
+                };
+                let end = attr(stream, "End").is_some_and(|e| e.eq_ignore_ascii_case("true"));
+                {
+                    let mut seen = fake.seen.lock().unwrap();
+                    let entry = &mut seen[command.seen];
+                    entry.stdin.extend_from_slice(&bytes);
+                    entry.stdin_closed |= end;
+                }
+                let mut stdin = command.stdin.lock().unwrap();
+                if let Some(tx) = stdin.as_ref() {
+                    let _ = tx.send(bytes);
+                }
+                if end {
+                    stdin.take();
+                }
+            }
+            soap(
+                StatusCode::OK,
+                "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/SendResponse",
+                &message_id,
+                "<rsp:SendResponse/>",
             )
         }
         ACTION_SIGNAL => {
@@ -689,18 +784,20 @@ pub fn script_of(command_line: &str) -> String {
     command_line.to_string()
 }
 
-fn spawn(command_line: &str, work_dir: Option<String>) -> Arc<Command> {
+fn spawn(command_line: &str, work_dir: Option<String>, seen: usize) -> Arc<Command> {
     let command = Arc::new(Command {
         output: Mutex::new(Output::default()),
         changed: Notify::new(),
         kill: Mutex::new(None),
+        stdin: Mutex::new(None),
+        seen,
     });
     let (kill_tx, kill_rx) = oneshot::channel();
     *command.kill.lock().unwrap() = Some(kill_tx);
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c")
         .arg(script_of(command_line))
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
@@ -715,6 +812,17 @@ fn spawn(command_line: &str, work_dir: Option<String>) -> Arc<Command> {
             o.exit = Some(1);
         }
         Ok(mut child) => {
+            let mut input = child.stdin.take().unwrap();
+            let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+            *c.stdin.lock().unwrap() = Some(tx);
+            tokio::spawn(async move {
+                while let Some(bytes) = rx.recv().await {
+                    if input.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                // Dropping `input` closes the pipe: the process reads end of file.
+            });
             let out = child.stdout.take().unwrap();
             let err = child.stderr.take().unwrap();
             let pump = |mut r: Box<dyn tokio::io::AsyncRead + Unpin + Send>, stdout: bool| {
