@@ -195,6 +195,42 @@ fn target(endpoint: &str, username: &str, password: &str) -> WinrmTarget {
     }
 }
 
+/// Runs a command fed `input` with LWAMS's client.
+async fn fed(t: &WinrmTarget, command: &str, input: &[u8]) -> CommandResult {
+    winrm::run_fed(
+        t,
+        command,
+        Some(input),
+        None,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs a library script on the terminal.
+async fn script_on(
+    t: &WinrmTarget,
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    work_dir: Option<&str>,
+) -> Result<CommandResult, ScriptError> {
+    script::run_winrm(
+        t,
+        kind,
+        name,
+        body,
+        work_dir,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn commands_run_over_winrm_with_output_exit_code_and_work_dir() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
@@ -294,29 +330,13 @@ async fn winrm_failures_are_named_and_leave_no_shell() {
 async fn standard_input_is_sent_in_pieces_and_closed() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
     let t = target(&fake.endpoint, USER, PASSWORD);
-    let fed = |command: &'static str, input: Vec<u8>| {
-        let t = t.clone();
-        async move {
-            winrm::run_fed(
-                &t,
-                command,
-                Some(&input),
-                None,
-                Duration::from_secs(20),
-                std::future::pending(),
-                &ignore_output,
-            )
-            .await
-            .unwrap()
-        }
-    };
     // 200,000 bytes: five Sends, the last one ending the stream.
     let big: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let r = fed("wc -c", big.clone()).await;
+    let r = fed(&t, "wc -c", &big).await;
     assert_eq!((r.exit_code, r.stdout.trim()), (Some(0), "200000"), "{r:?}");
-    let r = fed("cat", "ünï\r\n<&>".as_bytes().to_vec()).await;
+    let r = fed(&t, "cat", "ünï\r\n<&>".as_bytes()).await;
     assert_eq!(r.stdout, "ünï\r\n<&>");
-    let r = fed("wc -c", Vec::new()).await;
+    let r = fed(&t, "wc -c", b"").await;
     assert_eq!(r.stdout.trim(), "0", "an empty input is closed at once");
 
     let seen = fake.commands_seen();
@@ -332,17 +352,7 @@ async fn standard_input_is_sent_in_pieces_and_closed() {
 async fn standard_input_is_sealed_over_ntlm() {
     let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
     let t = target(&fake.endpoint, DOMAIN_USER, PASSWORD);
-    let r = winrm::run_fed(
-        &t,
-        "tr a-z A-Z",
-        Some(b"sealed stdin"),
-        None,
-        Duration::from_secs(20),
-        std::future::pending(),
-        &ignore_output,
-    )
-    .await
-    .unwrap();
+    let r = fed(&t, "tr a-z A-Z", b"sealed stdin").await;
     assert_eq!(r.stdout, "SEALED STDIN");
     // Create, Command, Send, Receive…, Signal, Delete.
     assert!(fake.sealed_messages() >= 6, "{}", fake.sealed_messages());
@@ -351,7 +361,8 @@ async fn standard_input_is_sealed_over_ntlm() {
 /// What a Windows machine is asked to run for a library script: the launcher as
 /// `powershell -EncodedCommand`, and the body, base64, on standard input — exactly the
 /// bytes the script's interpreter should find in its file. (The fake cannot run
-/// PowerShell, so the launcher itself is checked as text in `script.rs`.)
+/// PowerShell: it emulates the launcher's effect, whose text is checked in `script.rs`
+/// and its syntax below.)
 #[tokio::test]
 async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_body() {
     let fake = fake_winrm::start(USER, PASSWORD).await;
@@ -366,18 +377,9 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
         ScriptKind::Java,
         ScriptKind::Bash,
     ] {
-        script::run_winrm(
-            &t,
-            kind,
-            "nightly report",
-            body,
-            Some("/tmp"),
-            Duration::from_secs(20),
-            std::future::pending(),
-            &ignore_output,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        script_on(&t, kind, "nightly report", body, Some("/tmp"))
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let seen = fake.commands_seen().pop().unwrap();
         assert_eq!(
             seen.script,
@@ -405,22 +407,31 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
         };
         assert_eq!(saved, expected, "{kind:?}");
     }
-    assert_eq!(fake.open_shells(), 0);
-
-    let e = script::run_winrm(
+    // The fake emulates the launcher's effect (the saved file run by sh): output, exit
+    // code and the shell's working directory come back.
+    let dir = tempfile::tempdir().unwrap();
+    let r = script_on(
         &t,
-        ScriptKind::Sql,
-        "q",
-        "select 1",
-        None,
-        Duration::from_secs(20),
-        std::future::pending(),
-        &ignore_output,
+        ScriptKind::Powershell,
+        "probe",
+        "echo ünï; pwd; exit 3",
+        Some(&dir.path().to_string_lossy()),
     )
     .await
-    .unwrap_err();
+    .unwrap();
+    assert_eq!(r.exit_code, Some(3), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        format!("ünï\n{}\n", dir.path().display()),
+        "{r:?}"
+    );
+    assert_eq!(fake.open_shells(), 0);
+
+    let e = script_on(&t, ScriptKind::Sql, "q", "select 1", None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ScriptError::NotACommand(_)), "{e}");
-    assert_eq!(fake.shells_created(), 6, "nothing is sent for a SQL script");
+    assert_eq!(fake.shells_created(), 7, "nothing is sent for a SQL script");
 }
 
 /// Parses each file given as PowerShell (tree-sitter's grammar) and prints `syntax-ok`

@@ -818,6 +818,13 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
     };
     assert_eq!(out("n0")["stdout"], "cmd:; rm -rf /\n", "{}", out("n0"));
     assert_eq!(out("n1")["stdout"], "ps:; rm -rf /\n", "{}", out("n1"));
+    assert!(
+        winrm
+            .commands_seen()
+            .iter()
+            .any(|c| c.script.contains("Join-Path $d 'win-info.ps1'") && c.stdin_closed),
+        "the script went as the launcher, its body fed on standard input"
+    );
     assert_eq!(winrm.open_shells(), 0, "every shell is deleted");
     assert!(
         winrm.sealed_messages() >= 10,

@@ -784,6 +784,27 @@ pub fn script_of(command_line: &str) -> String {
     command_line.to_string()
 }
 
+/// What `sh -c` runs for a decoded script: the script itself, or for LWAMS's script
+/// launcher (it reads `$input` into `Join-Path $d 'NAME'`) the same steps in `sh`.
+fn emulated(script: &str) -> String {
+    let launcher_file = script
+        .contains("($input | Out-String)")
+        .then(|| script.split("Join-Path $d '").nth(1)?.split('\'').next())
+        .flatten()
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    match launcher_file {
+        None => script.to_string(),
+        Some(name) => format!(
+            "d=$(mktemp -d) && f=\"$d/{name}\" && tr -d ' \\r\\n\\t' | base64 -d > \"$f\" && \
+             sed -i '1s/^\\xEF\\xBB\\xBF//' \"$f\" || exit 125; \
+             sh \"$f\"; rc=$?; rm -rf \"$d\"; exit $rc"
+        ),
+    }
+}
+
 fn spawn(command_line: &str, work_dir: Option<String>, seen: usize) -> Arc<Command> {
     let command = Arc::new(Command {
         output: Mutex::new(Output::default()),
@@ -796,7 +817,7 @@ fn spawn(command_line: &str, work_dir: Option<String>, seen: usize) -> Arc<Comma
     *command.kill.lock().unwrap() = Some(kill_tx);
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c")
-        .arg(script_of(command_line))
+        .arg(emulated(&script_of(command_line)))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
