@@ -206,7 +206,7 @@ impl Agent {
                     tokio::time::sleep(Duration::from_secs(HEARTBEAT_SECS)).await;
                     n += 1;
                     // Facts (free memory…) every minute, a bare beat otherwise.
-                    let facts = (n % 6 == 0).then(facts::collect);
+                    let facts = n.is_multiple_of(6).then(facts::collect);
                     if out.send(FromAgent::Heartbeat { facts }).is_err() {
                         break;
                     }

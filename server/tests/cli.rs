@@ -228,18 +228,16 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
         )
         .await
         .unwrap();
-        terminals::insert_user(
-            &mut c,
-            1,
-            t,
-            "ops",
-            TerminalAuth::Password,
-            &old.seal("pw-1"),
-            "",
-            "",
-        )
-        .await
-        .unwrap();
+        let account = terminals::SealedAccount {
+            username: "ops".into(),
+            auth: TerminalAuth::Password,
+            comments: String::new(),
+            secret: Some(old.seal("pw-1")),
+            passphrase: None,
+        };
+        terminals::insert_user(&mut c, 1, t, &account)
+            .await
+            .unwrap();
     }
     store.close().await;
 

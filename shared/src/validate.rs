@@ -109,7 +109,7 @@ pub fn element_id(value: &str, current: &str, taken: &[String]) -> Result<String
             "must start with a letter or _ and contain only letters, digits, _ and -",
         ));
     }
-    if v != current && taken.iter().any(|t| *t == v) {
+    if v != current && taken.contains(&v) {
         return Err(FieldError::new(
             "id",
             FieldErrorCode::Duplicate,

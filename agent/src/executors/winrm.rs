@@ -198,7 +198,7 @@ enum Auth {
     Unsettled,
     Basic,
     /// NTLM on the current connection, sealing every message over plain HTTP.
-    Ntlm(ntlm::Security),
+    Ntlm(Box<ntlm::Security>),
 }
 
 /// One open shell on the terminal, over a connection of its own (NTLM authenticates
@@ -317,7 +317,7 @@ impl Session<'_> {
             )));
         }
         let _ = second.bytes().await;
-        Ok(Auth::Ntlm(done.security))
+        Ok(Auth::Ntlm(Box::new(done.security)))
     }
 
     /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code

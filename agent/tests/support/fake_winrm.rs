@@ -79,7 +79,7 @@ enum Conn {
         challenge: Vec<u8>,
         server_challenge: [u8; 8],
     },
-    Authenticated(Security),
+    Authenticated(Box<Security>),
 }
 
 struct Fake {
@@ -391,7 +391,7 @@ async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[
                 };
                 match accepted {
                     Some(security) => {
-                        conns.insert(peer, Conn::Authenticated(security));
+                        conns.insert(peer, Conn::Authenticated(Box::new(security)));
                     }
                     None => return refuse_negotiate(None),
                 }

@@ -611,19 +611,11 @@ pub async fn delete_terminal(
 
 // ---- terminal users ---------------------------------------------------------------
 
-/// Validated account fields and the sealed secrets (`None`: keep the stored one).
-struct UserFields {
-    username: String,
-    comments: String,
-    secret: Option<String>,
-    passphrase: Option<String>,
-}
-
 fn user_input(
     state: &AppState,
     req: &TerminalUserInput,
     creating: bool,
-) -> Result<UserFields, FieldError> {
+) -> Result<terminals::SealedAccount, FieldError> {
     let username = validate::required_text("username", &req.username, validate::LOGIN_MAX)?;
     let comments = validate::optional_text("comments", &req.comments, validate::TEXT_MAX)?;
     let secret = req.secret.as_deref().filter(|s| !s.is_empty());
@@ -650,8 +642,9 @@ fn user_input(
             ));
         }
     }
-    Ok(UserFields {
+    Ok(terminals::SealedAccount {
         username,
+        auth: req.auth,
         comments,
         secret: secret.map(|s| state.secrets.seal(s)),
         passphrase: req
@@ -677,17 +670,7 @@ pub async fn create_terminal_user(
         .await?
         .ok_or(AppError::NotFound("terminal"))?;
     unique(
-        terminals::insert_user(
-            &mut tx,
-            p.company_id,
-            id,
-            &f.username,
-            req.auth,
-            f.secret.as_deref().unwrap_or_default(),
-            f.passphrase.as_deref().unwrap_or_default(),
-            &f.comments,
-        )
-        .await,
+        terminals::insert_user(&mut tx, p.company_id, id, &f).await,
         "username",
         "this account on the terminal",
     )?;
@@ -719,17 +702,7 @@ pub async fn update_terminal_user(
         .into());
     }
     unique(
-        terminals::update_user(
-            &mut tx,
-            p.company_id,
-            user_id,
-            &f.username,
-            req.auth,
-            f.secret.as_deref(),
-            f.passphrase.as_deref(),
-            &f.comments,
-        )
-        .await,
+        terminals::update_user(&mut tx, p.company_id, user_id, &f).await,
         "username",
         "this account on the terminal",
     )?;

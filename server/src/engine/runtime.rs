@@ -283,7 +283,7 @@ struct Begun {
 }
 
 enum Claimed {
-    Step(Begun),
+    Step(Box<Begun>),
     Other(JobRow),
 }
 
@@ -979,7 +979,7 @@ impl Runtime {
                                 return;
                             };
                             match claimed {
-                                Claimed::Step(b) => self.spawn_step(b, permit),
+                                Claimed::Step(b) => self.spawn_step(*b, permit),
                                 Claimed::Other(job) => {
                                     let rt = self.clone();
                                     tokio::spawn(async move {
@@ -1072,7 +1072,7 @@ impl Runtime {
                 continue;
             }
             match self.begin_step(&mut tx, &job).await {
-                Ok(Some(b)) => out.push(Claimed::Step(b)),
+                Ok(Some(b)) => out.push(Claimed::Step(Box::new(b))),
                 Ok(None) => jobs::finish(&mut tx, job.id, "cancelled").await?,
                 Err(e @ (RuntimeError::Corrupt(_) | RuntimeError::NotFound(_))) => {
                     tracing::error!(job = job.id, error = %e, "a step cannot start; cancelled");

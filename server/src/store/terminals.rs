@@ -267,15 +267,22 @@ pub async fn find_user(
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// A terminal account as written: validated fields and its secrets already sealed
+/// (`None`: none given — on update, keep the stored one).
+#[derive(Debug, Clone)]
+pub struct SealedAccount {
+    pub username: String,
+    pub auth: TerminalAuth,
+    pub comments: String,
+    pub secret: Option<String>,
+    pub passphrase: Option<String>,
+}
+
 pub async fn insert_user(
     c: &mut Conn,
     company_id: Id,
     terminal_id: Id,
-    username: &str,
-    auth: TerminalAuth,
-    sealed_secret: &str,
-    sealed_passphrase: &str,
-    comments: &str,
+    a: &SealedAccount,
 ) -> StoreResult<Id> {
     let row = sqlx::query(
         "INSERT INTO terminal_users (company_id, terminal_id, username, auth, secret, passphrase, \
@@ -283,11 +290,11 @@ pub async fn insert_user(
     )
     .bind(company_id)
     .bind(terminal_id)
-    .bind(username)
-    .bind(auth_str(auth))
-    .bind(sealed_secret)
-    .bind(sealed_passphrase)
-    .bind(comments)
+    .bind(&a.username)
+    .bind(auth_str(a.auth))
+    .bind(a.secret.as_deref().unwrap_or_default())
+    .bind(a.passphrase.as_deref().unwrap_or_default())
+    .bind(&a.comments)
     .bind(now_millis())
     .fetch_one(&mut *c)
     .await?;
@@ -299,21 +306,17 @@ pub async fn update_user(
     c: &mut Conn,
     company_id: Id,
     id: Id,
-    username: &str,
-    auth: TerminalAuth,
-    sealed_secret: Option<&str>,
-    sealed_passphrase: Option<&str>,
-    comments: &str,
+    a: &SealedAccount,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
         "UPDATE terminal_users SET username = $1, auth = $2, secret = COALESCE($3, secret), \
          passphrase = COALESCE($4, passphrase), comments = $5 WHERE company_id = $6 AND id = $7",
     )
-    .bind(username)
-    .bind(auth_str(auth))
-    .bind(sealed_secret)
-    .bind(sealed_passphrase)
-    .bind(comments)
+    .bind(&a.username)
+    .bind(auth_str(a.auth))
+    .bind(a.secret.as_deref())
+    .bind(a.passphrase.as_deref())
+    .bind(&a.comments)
     .bind(company_id)
     .bind(id)
     .execute(&mut *c)
