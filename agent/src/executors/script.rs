@@ -170,7 +170,8 @@ fn windows_runner(kind: ScriptKind) -> Result<String, ScriptError> {
 
 /// The PowerShell script that saves its standard input (the body, base64) as the script
 /// `@FILE@` in a fresh directory under `%TEMP%`, runs it (`@RUN@`) in the shell's
-/// working directory, removes the directory and exits with the script's exit code.
+/// working directory, removes the directory and exits with the script's exit code
+/// (9009 when the interpreter is missing, never 0).
 const WINDOWS_LAUNCHER: &str = r#"$ErrorActionPreference = 'Stop'
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding } catch { }
 $d = Join-Path ([IO.Path]::GetTempPath()) ('lwams-script-' + [Guid]::NewGuid().ToString('N'))
@@ -182,7 +183,9 @@ try {
     [IO.File]::WriteAllBytes($f, [Convert]::FromBase64String($b64))
     $ErrorActionPreference = 'Continue'
     @RUN@
-    $rc = $LASTEXITCODE
+    # No exit code: the interpreter was not found (PowerShell said so on stderr); 9009
+    # is cmd's code for that.
+    $rc = if ($null -ne $LASTEXITCODE) { $LASTEXITCODE } else { 9009 }
 } finally {
     Remove-Item -LiteralPath $d -Recurse -Force -ErrorAction SilentlyContinue
 }
