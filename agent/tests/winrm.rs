@@ -210,6 +210,13 @@ async fn fed(t: &WinrmTarget, command: &str, input: &[u8]) -> CommandResult {
     .unwrap()
 }
 
+/// Every type of library script that runs as a command (all but SQL).
+fn command_kinds() -> impl Iterator<Item = ScriptKind> {
+    ScriptKind::ALL
+        .into_iter()
+        .filter(|k| *k != ScriptKind::Sql)
+}
+
 /// Runs a library script on the terminal.
 async fn script_on(
     t: &WinrmTarget,
@@ -369,14 +376,7 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
     let t = target(&fake.endpoint, USER, PASSWORD);
     let body = "@echo off\necho ünï & exit /b 3";
     let b64 = base64::engine::general_purpose::STANDARD;
-    for kind in [
-        ScriptKind::Bat,
-        ScriptKind::Vbs,
-        ScriptKind::Powershell,
-        ScriptKind::Python,
-        ScriptKind::Java,
-        ScriptKind::Bash,
-    ] {
+    for kind in command_kinds() {
         script_on(&t, kind, "nightly report", body, Some("/tmp"))
             .await
             .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
@@ -431,7 +431,7 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
         .await
         .unwrap_err();
     assert!(matches!(e, ScriptError::NotACommand(_)), "{e}");
-    assert_eq!(fake.shells_created(), 7, "nothing is sent for a SQL script");
+    assert_eq!(fake.shells_created(), 8, "nothing is sent for a SQL script");
 }
 
 /// Parses each file given as PowerShell (tree-sitter's grammar) and prints `syntax-ok`
@@ -460,15 +460,7 @@ print('syntax-ok')
 fn the_windows_launcher_is_valid_powershell_for_every_type() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for kind in [
-        ScriptKind::Bat,
-        ScriptKind::Vbs,
-        ScriptKind::Powershell,
-        ScriptKind::Python,
-        ScriptKind::Java,
-        ScriptKind::Sh,
-        ScriptKind::Bash,
-    ] {
+    for kind in command_kinds() {
         let path = dir.path().join(format!("{kind:?}.ps1"));
         std::fs::write(
             &path,
