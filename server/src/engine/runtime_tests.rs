@@ -46,6 +46,14 @@ impl Fixture {
     }
 
     /// Deploys a one-step flow running `command` on the server.
+    /// Starts an instance of `def` as the API would.
+    async fn start(&self, def: Id) -> Id {
+        self.rt
+            .start(StartSpec::new(self.company, def, "api"))
+            .await
+            .expect("start")
+    }
+
     async fn deploy(&self, key: &str, command: &str) -> Id {
         let xml = format!(
             r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0"><process id="{key}" isExecutable="true"><startEvent id="s"/><serviceTask id="t" lwams:kind="localCommand" lwams:command="{command}"/><endEvent id="e"/><sequenceFlow id="a" sourceRef="s" targetRef="t"/><sequenceFlow id="b" sourceRef="t" targetRef="e"/></process></definitions>"#
@@ -121,18 +129,12 @@ async fn a_step_queued_while_a_slot_is_free_is_claimed_and_begun_in_the_same_tra
     let f = fixture(1).await;
     f.work().await;
     let def = f.deploy("slow", "sleep 1").await;
-    let first =
-        f.rt.start(StartSpec::new(f.company, def, "api"))
-            .await
-            .unwrap();
+    let first = f.start(def).await;
     // As the start returns: the job is already this worker's and its run is recorded.
     assert_eq!(f.jobs(first).await, [running("unit")]);
     assert_eq!(f.runs(first).await, [("running".to_string(), None)]);
     // The only slot is taken: the next start's step waits in the queue.
-    let second =
-        f.rt.start(StartSpec::new(f.company, def, "api"))
-            .await
-            .unwrap();
+    let second = f.start(def).await;
     assert_eq!(f.jobs(second).await, [("queued".to_string(), None)]);
     assert!(f.runs(second).await.is_empty());
     f.wait_status(first, "completed").await;
@@ -146,10 +148,7 @@ async fn a_step_begun_as_it_was_queued_is_recovered_after_a_crash_like_a_claimed
     let f = fixture(4).await;
     f.work().await;
     let def = f.deploy("long", "sleep 30").await;
-    let id =
-        f.rt.start(StartSpec::new(f.company, def, "api"))
-            .await
-            .unwrap();
+    let id = f.start(def).await;
     assert_eq!(f.jobs(id).await, [running("unit")]);
     // The same engine node restarting after a crash finds the job it held: the step is
     // not idempotent, so it fails as interrupted instead of running twice.
