@@ -52,6 +52,16 @@ pub struct Config {
     pub engine_node: Option<String>,
     /// Steps run at the same time (`LWAMS_ENGINE_SLOTS`).
     pub engine_slots: usize,
+    /// Codes of the companies trusted with the server's own machine and network
+    /// (`LWAMS_TRUSTED_COMPANIES`, comma-separated; `*` every company): their flows may
+    /// run commands, scripts, file operations and SQL on files on the server, and what
+    /// the server connects to for them is not limited to public addresses. Unset: only
+    /// the company created at first start (the platform operator's).
+    pub trusted_companies: Option<Vec<String>>,
+    /// Addresses (`10.1.2.3`, CIDR `10.0.0.0/8`, a host name) that untrusted companies'
+    /// in-cloud HTTP/SQL, connection tests and mail may reach although they are private,
+    /// loopback or link-local (`LWAMS_EGRESS_ALLOW`, comma-separated).
+    pub egress_allow: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +80,8 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("engine_node", &self.engine_node)
             .field("engine_slots", &self.engine_slots)
+            .field("trusted_companies", &self.trusted_companies)
+            .field("egress_allow", &self.egress_allow)
             .finish()
     }
 }
@@ -87,6 +99,8 @@ impl Default for Config {
             log_format: "text".into(),
             engine_node: None,
             engine_slots: 16,
+            trusted_companies: None,
+            egress_allow: Vec::new(),
         }
     }
 }
@@ -179,6 +193,12 @@ impl Config {
                         message: format!("{v:?} is not a number from 1 to 1024"),
                     })?;
         }
+        if let Some(v) = get("LWAMS_TRUSTED_COMPANIES") {
+            self.trusted_companies = Some(comma_list(&v));
+        }
+        if let Some(v) = get("LWAMS_EGRESS_ALLOW") {
+            self.egress_allow = comma_list(&v);
+        }
         Ok(())
     }
 
@@ -239,6 +259,15 @@ impl Config {
     }
 }
 
+/// `a, b,,c` → `["a", "b", "c"]`.
+fn comma_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -271,6 +300,23 @@ mod tests {
             !format!("{c:?}").contains("pw@"),
             "Debug hides the database password"
         );
+    }
+
+    #[test]
+    fn trusted_companies_and_the_egress_allow_list_come_from_comma_lists() {
+        let mut c = Config::default();
+        assert_eq!(c.trusted_companies, None, "default: the first company only");
+        c.apply_env(|k| match k {
+            "LWAMS_TRUSTED_COMPANIES" => Some("ops, acme,".to_string()),
+            "LWAMS_EGRESS_ALLOW" => Some("10.0.0.0/8,db.internal".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.trusted_companies, Some(vec!["ops".into(), "acme".into()]));
+        assert_eq!(c.egress_allow, vec!["10.0.0.0/8", "db.internal"]);
+        c.apply_env(|k| (k == "LWAMS_TRUSTED_COMPANIES").then(String::new))
+            .unwrap();
+        assert_eq!(c.trusted_companies, Some(vec![]), "empty: no company");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod executors;
 pub mod live;
 pub mod login_form;
+pub mod security;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -36,14 +37,17 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let runtime =
         engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
     let agents = agents::hub::AgentHub::default();
+    let trust = security::Trust::new(store.clone(), &config);
     runtime.attach_agents(agents::reach::Reach {
         store: store.clone(),
         secrets: secrets.clone(),
         hub: agents.clone(),
+        trust: trust.clone(),
     });
     Ok(AppState {
         runtime,
         agents,
+        trust,
         store,
         secrets,
         config: Arc::new(config),

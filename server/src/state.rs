@@ -15,6 +15,8 @@ pub struct AppState {
     pub runtime: crate::engine::runtime::Runtime,
     /// The Sub Managers connected to this process.
     pub agents: crate::agents::hub::AgentHub,
+    /// Which companies may use the server's own machine and network.
+    pub trust: crate::security::Trust,
     pub leptos_options: LeptosOptions,
 }
 
@@ -25,6 +27,7 @@ impl AppState {
             store: self.store.clone(),
             secrets: self.secrets.clone(),
             hub: self.agents.clone(),
+            trust: self.trust.clone(),
         }
     }
 }

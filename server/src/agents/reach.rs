@@ -112,6 +112,7 @@ pub struct Reach {
     pub store: Store,
     pub secrets: SecretBox,
     pub hub: AgentHub,
+    pub trust: crate::security::Trust,
 }
 
 impl Reach {

@@ -55,6 +55,14 @@ pub async fn by_code(c: &mut Conn, code: &str) -> StoreResult<Option<CompanyRow>
     row.as_ref().map(from_row).transpose()
 }
 
+/// The company created at first start (the lowest id), if any.
+pub async fn first_id(c: &mut Conn) -> StoreResult<Option<Id>> {
+    let row = sqlx::query("SELECT id FROM companies ORDER BY id LIMIT 1")
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
 /// All companies, oldest first (login picks the only one when no code is given).
 pub async fn list(c: &mut Conn) -> StoreResult<Vec<CompanyRow>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM companies ORDER BY id"))
