@@ -18,8 +18,34 @@ pub enum HttpError {
     Timeout(String, Duration),
     #[error("cannot reach {0}: {1}")]
     Unreachable(String, String),
+    /// The client's address policy refused to connect (see [`Refused`]).
+    #[error("{0}")]
+    Refused(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+/// What a client's DNS resolver or redirect policy returns when it refuses an address
+/// (the server's egress policy for steps in cloud): [`run_with`] reports it as
+/// [`HttpError::Refused`] with this text rather than as an unreachable host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The settings every HTTP step client shares (TLS verification or not, user agent);
+/// the server adds its own resolver and redirect policy for steps in cloud.
+pub fn client_builder(verify_tls: bool) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(!verify_tls)
+        .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
+        .tcp_nodelay(true)
 }
 
 /// Two shared clients (connection pools) for HTTP steps: verifying TLS certificates,
@@ -31,11 +57,7 @@ pub fn shared_client(verify_tls: bool) -> Result<&'static reqwest::Client, reqwe
     if let Some(c) = cell.get() {
         return Ok(c);
     }
-    let c = reqwest::Client::builder()
-        .danger_accept_invalid_certs(!verify_tls)
-        .user_agent(concat!("LWAMS/", env!("CARGO_PKG_VERSION")))
-        .tcp_nodelay(true)
-        .build()?;
+    let c = client_builder(verify_tls).build()?;
     Ok(cell.get_or_init(|| c))
 }
 
@@ -45,6 +67,17 @@ fn client(verify_tls: bool) -> Result<&'static reqwest::Client, HttpError> {
 
 /// Sends `req` and reads the answer until it ends, `timeout` passes or `cancel` completes.
 pub async fn run(
+    req: &HttpRequest,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<HttpResult, HttpError> {
+    run_with(client(req.verify_tls)?, req, timeout, cancel).await
+}
+
+/// [`run`] with the caller's client (built from [`client_builder`] with the same
+/// `verify_tls` as `req`).
+pub async fn run_with(
+    client: &reqwest::Client,
     req: &HttpRequest,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
@@ -72,19 +105,14 @@ pub async fn run(
             .map_err(|e| HttpError::Header(k.clone(), e.to_string()))?;
         headers.append(name, value);
     }
-    let mut builder = client(req.verify_tls)?
-        .request(method, url.clone())
-        .headers(headers);
+    let mut builder = client.request(method, url.clone()).headers(headers);
     if let Some(body) = &req.body {
         builder = builder.body(body.clone());
     }
     let started = Instant::now();
     let shown = format!("{}://{}", url.scheme(), url.authority());
     let exchange = async {
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| HttpError::Unreachable(shown.clone(), error_chain(&e)))?;
+        let mut response = builder.send().await.map_err(|e| send_error(&shown, &e))?;
         let status = response.status();
         let headers = response
             .headers()
@@ -98,11 +126,7 @@ pub async fn run(
             .collect();
         let mut body = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| HttpError::Unreachable(shown.clone(), error_chain(&e)))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| send_error(&shown, &e))? {
             let room = OUTPUT_CAP.saturating_sub(body.len());
             if chunk.len() > room {
                 truncated = true;
@@ -131,6 +155,35 @@ pub async fn run(
         }
         _ = cancel => Err(HttpError::Cancelled),
     }
+}
+
+/// A failed exchange: refused by the client's policy, or unreachable.
+fn send_error(shown: &str, e: &reqwest::Error) -> HttpError {
+    match refusal(e) {
+        Some(r) => HttpError::Refused(r.0.clone()),
+        None => HttpError::Unreachable(shown.to_string(), error_chain(e)),
+    }
+}
+
+/// The [`Refused`] among an error's causes (looking inside `io::Error`s too, whose
+/// `source` skips the error they wrap).
+fn refusal<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Refused> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(r) = c.downcast_ref::<Refused>() {
+            return Some(r);
+        }
+        if let Some(inner) = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(r) = refusal(inner) {
+                return Some(r);
+            }
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// reqwest's error with its causes ("error sending request: connection refused").
@@ -180,6 +233,70 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("bad header"), "{e}");
+    }
+
+    struct RefuseAll;
+
+    impl reqwest::dns::Resolve for RefuseAll {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let why = format!("{} is not for you", name.as_str());
+            Box::pin(async move { Err(Box::new(Refused(why)) as _) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_the_clients_resolver_or_redirect_policy_is_reported_as_such() {
+        let client = client_builder(true)
+            .dns_resolver(std::sync::Arc::new(RefuseAll))
+            .build()
+            .unwrap();
+        let e = run_with(
+            &client,
+            &request("GET", "http://db.example.invalid/x"),
+            Duration::from_secs(5),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, HttpError::Refused(why) if why == "db.example.invalid is not for you"),
+            "{e:?}"
+        );
+
+        // A redirect the policy refuses.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 302 Found\r\nLocation: http://10.0.0.1/\r\nContent-Length: 0\r\n\r\n",
+                    )
+                    .await;
+            }
+        });
+        let client = client_builder(true)
+            .redirect(reqwest::redirect::Policy::custom(|a| {
+                let why = format!("no redirect to {}", a.url());
+                a.error(Refused(why))
+            }))
+            .build()
+            .unwrap();
+        let e = run_with(
+            &client,
+            &request("GET", &format!("http://127.0.0.1:{port}/")),
+            Duration::from_secs(5),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, HttpError::Refused(why) if why == "no redirect to http://10.0.0.1/"),
+            "{e:?}"
+        );
     }
 
     #[tokio::test]

@@ -8,10 +8,11 @@ use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 use shared::agent::{SqlConnect, SqlResult, SQL_ROW_CAP};
 use shared::dto::data_source::DataSourceKind;
-use sqlx::mysql::MySqlConnectOptions;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Column, ConnectOptions, Connection, Database, Either, Row, TypeInfo, ValueRef};
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -55,9 +56,99 @@ pub fn url_has_password(url: &str) -> bool {
         .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
+/// Where a data source's connection goes, seen from the machine that connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A SQLite file.
+    File(String),
+    /// A Unix-domain socket (PostgreSQL `host=/dir`, MySQL `socket=`).
+    Socket(String),
+    /// A server over TCP (`host` without IPv6 brackets).
+    Tcp { host: String, port: u16 },
+}
+
+/// Where `db` connects (as [`run`] would, defaults included).
+pub fn endpoint(db: &SqlConnect) -> Result<Endpoint, SqlError> {
+    let url = normalise_url(db.kind, &db.url);
+    let bad_url = |e: sqlx::Error| SqlError::Url(e.to_string());
+    let tcp = |host: &str, port: u16| Endpoint::Tcp {
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    };
+    Ok(match db.kind {
+        DataSourceKind::Postgres => {
+            let o = PgConnectOptions::from_str(&url).map_err(bad_url)?;
+            match o.get_socket() {
+                Some(dir) => Endpoint::Socket(dir.display().to_string()),
+                None if o.get_host().starts_with('/') => Endpoint::Socket(o.get_host().into()),
+                None => tcp(o.get_host(), o.get_port()),
+            }
+        }
+        DataSourceKind::Mysql => {
+            let o = MySqlConnectOptions::from_str(&url).map_err(bad_url)?;
+            match o.get_socket() {
+                Some(path) => Endpoint::Socket(path.display().to_string()),
+                None => tcp(o.get_host(), o.get_port()),
+            }
+        }
+        DataSourceKind::Sqlite => Endpoint::File(
+            url.trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+    })
+}
+
+/// The URL's parameters that name files of the machine that connects (TLS
+/// certificates and keys, sockets), as written.
+pub fn file_parameters(db: &SqlConnect) -> Vec<String> {
+    const FILES: &[&str] = &[
+        "sslrootcert",
+        "ssl-root-cert",
+        "ssl-ca",
+        "sslcert",
+        "ssl-cert",
+        "sslkey",
+        "ssl-key",
+        "socket",
+        "passfile",
+    ];
+    let url = normalise_url(db.kind, &db.url);
+    let Ok(url) = reqwest::Url::parse(&url) else {
+        return Vec::new();
+    };
+    url.query_pairs()
+        .filter(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            FILES.contains(&k.as_str()) || (k == "host" && v.starts_with('/'))
+        })
+        .map(|(k, _)| k.into_owned())
+        .collect()
+}
+
 /// Runs `sql` on `db` until it ends, `timeout` passes or `cancel` completes.
 pub async fn run(
     db: &SqlConnect,
+    sql: &str,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<SqlResult, SqlError> {
+    run_pinned(db, None, sql, timeout, cancel).await
+}
+
+/// [`run`], connecting to `pin` (an address the caller resolved the host name to and
+/// checked) instead of resolving the name again — unless TLS verifies the server's
+/// name (PostgreSQL `verify-full`, MySQL `VERIFY_IDENTITY`): the certificate then
+/// binds the connection to the name.
+pub async fn run_pinned(
+    db: &SqlConnect,
+    pin: Option<IpAddr>,
     sql: &str,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
@@ -69,6 +160,11 @@ pub async fn run(
         let mut result = match db.kind {
             DataSourceKind::Postgres => {
                 let mut o = PgConnectOptions::from_str(&url).map_err(bad_url)?;
+                if let Some(ip) = pin {
+                    if !matches!(o.get_ssl_mode(), PgSslMode::VerifyFull) {
+                        o = o.host(&ip.to_string());
+                    }
+                }
                 if !db.username.is_empty() {
                     o = o.username(&db.username);
                 }
@@ -79,6 +175,11 @@ pub async fn run(
             }
             DataSourceKind::Mysql => {
                 let mut o = MySqlConnectOptions::from_str(&url).map_err(bad_url)?;
+                if let Some(ip) = pin {
+                    if !matches!(o.get_ssl_mode(), MySqlSslMode::VerifyIdentity) {
+                        o = o.host(&ip.to_string());
+                    }
+                }
                 if !db.username.is_empty() {
                     o = o.username(&db.username);
                 }
@@ -250,6 +351,85 @@ fn typed(type_name: &str, text: String) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connect(kind: DataSourceKind, url: &str) -> SqlConnect {
+        SqlConnect {
+            kind,
+            url: url.into(),
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_endpoint_and_the_file_parameters_of_a_url_are_known_before_connecting() {
+        let tcp = |host: &str, port| Endpoint::Tcp {
+            host: host.into(),
+            port,
+        };
+        let cases = [
+            (
+                DataSourceKind::Postgres,
+                "postgres://db.example:6543/x",
+                tcp("db.example", 6543),
+            ),
+            (
+                DataSourceKind::Postgres,
+                "jdbc:postgresql://10.1.2.3/x",
+                tcp("10.1.2.3", 5432),
+            ),
+            (
+                DataSourceKind::Postgres,
+                "postgres://[::1]:5433/x",
+                tcp("::1", 5433),
+            ),
+            (
+                DataSourceKind::Postgres,
+                "postgres://db/x?host=/run/pg",
+                Endpoint::Socket("/run/pg".into()),
+            ),
+            (
+                DataSourceKind::Postgres,
+                "postgres://db/x?hostaddr=127.0.0.1",
+                tcp("127.0.0.1", 5432),
+            ),
+            (
+                DataSourceKind::Mysql,
+                "mysql://db.example/x",
+                tcp("db.example", 3306),
+            ),
+            (
+                DataSourceKind::Mysql,
+                "mysql://db/x?socket=/run/my.sock",
+                Endpoint::Socket("/run/my.sock".into()),
+            ),
+            (
+                DataSourceKind::Sqlite,
+                "sqlite:///var/x.db",
+                Endpoint::File("/var/x.db".into()),
+            ),
+            (
+                DataSourceKind::Sqlite,
+                "/var/x.db",
+                Endpoint::File("/var/x.db".into()),
+            ),
+        ];
+        for (kind, url, want) in cases {
+            assert_eq!(endpoint(&connect(kind, url)).unwrap(), want, "{url}");
+        }
+        assert_eq!(
+            file_parameters(&connect(
+                DataSourceKind::Postgres,
+                "postgres://db/x?sslmode=require&ssl%63ert=/etc/k&sslkey=/etc/k2&host=/tmp"
+            )),
+            ["sslcert", "sslkey", "host"]
+        );
+        assert!(file_parameters(&connect(
+            DataSourceKind::Postgres,
+            "postgres://db/x?sslmode=require&host=db2"
+        ))
+        .is_empty());
+    }
 
     #[test]
     fn jdbc_and_mariadb_urls_are_understood_and_passwords_in_urls_are_noticed() {

@@ -216,18 +216,7 @@ pub async fn run_service(
             timeout_secs,
         } => {
             let timeout = Duration::from_secs((*timeout_secs).max(1));
-            match http::run(request, timeout, cancel).await {
-                Ok(result) => TaskOutcome::Http { result },
-                Err(e) => {
-                    let code = match e {
-                        HttpError::Timeout(..) => FailureCode::Timeout,
-                        HttpError::Cancelled => FailureCode::Cancelled,
-                        HttpError::Unreachable(..) => FailureCode::Unreachable,
-                        _ => FailureCode::Other,
-                    };
-                    failed(&e, code)
-                }
-            }
+            http_outcome(http::run(request, timeout, cancel).await)
         }
         TaskSpec::Sql {
             database,
@@ -235,20 +224,7 @@ pub async fn run_service(
             timeout_secs,
         } => {
             let timeout = Duration::from_secs((*timeout_secs).max(1));
-            match sql::run(database, statement, timeout, cancel).await {
-                Ok(result) => TaskOutcome::Sql { result },
-                Err(e) => {
-                    let code = match e {
-                        SqlError::Timeout(_) => FailureCode::Timeout,
-                        SqlError::Cancelled => FailureCode::Cancelled,
-                        SqlError::Unreachable(_) => FailureCode::Unreachable,
-                        SqlError::Refused(_) => FailureCode::AuthFailed,
-                        SqlError::Statement(_) => FailureCode::Sql,
-                        SqlError::Url(_) => FailureCode::Other,
-                    };
-                    failed(&e, code)
-                }
-            }
+            sql_outcome(sql::run(database, statement, timeout, cancel).await)
         }
         TaskSpec::FileOp {
             tool,
@@ -283,6 +259,40 @@ pub async fn run_service(
             &format!("{} needs a Sub Manager", other.describe()),
             FailureCode::Other,
         ),
+    }
+}
+
+/// An HTTP task's outcome.
+pub fn http_outcome(r: Result<shared::agent::HttpResult, HttpError>) -> TaskOutcome {
+    match r {
+        Ok(result) => TaskOutcome::Http { result },
+        Err(e) => {
+            let code = match e {
+                HttpError::Timeout(..) => FailureCode::Timeout,
+                HttpError::Cancelled => FailureCode::Cancelled,
+                HttpError::Unreachable(..) => FailureCode::Unreachable,
+                _ => FailureCode::Other,
+            };
+            failed(&e, code)
+        }
+    }
+}
+
+/// A SQL task's outcome.
+pub fn sql_outcome(r: Result<shared::agent::SqlResult, SqlError>) -> TaskOutcome {
+    match r {
+        Ok(result) => TaskOutcome::Sql { result },
+        Err(e) => {
+            let code = match e {
+                SqlError::Timeout(_) => FailureCode::Timeout,
+                SqlError::Cancelled => FailureCode::Cancelled,
+                SqlError::Unreachable(_) => FailureCode::Unreachable,
+                SqlError::Refused(_) => FailureCode::AuthFailed,
+                SqlError::Statement(_) => FailureCode::Sql,
+                SqlError::Url(_) => FailureCode::Other,
+            };
+            failed(&e, code)
+        }
     }
 }
 
