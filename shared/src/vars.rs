@@ -3,6 +3,8 @@
 //! `${name}` and `${node.result.stdout}` look a variable up by its dotted path;
 //! `${raw:name}` inserts it without quoting (where the caller quotes, e.g. into shell
 //! commands); `$${` writes a literal `${`. An unknown variable is an error naming it.
+//! SQL does not quote values into text: `crate::sql` turns the placeholders of a
+//! statement into bind parameters (and `${raw:…}` is its explicit opt-out).
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VarError {
@@ -14,6 +16,94 @@ pub enum VarError {
     Empty(usize),
 }
 
+/// One part of a template: text as written (a `$${` escape gives the text `${`), or a
+/// placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Var {
+        /// The dotted path, trimmed (without `raw:`).
+        path: &'a str,
+        /// Written `${raw:path}`: inserted without quoting.
+        raw: bool,
+        /// Byte offset of its `${` in the template.
+        at: usize,
+    },
+}
+
+/// The parts of `template`, in order; a malformed placeholder ends it with an error.
+/// The one parser of `${…}`: [`resolve`], [`placeholders`] and the SQL parameters
+/// (`crate::sql`) read templates through it.
+pub fn pieces(template: &str) -> Pieces<'_> {
+    Pieces {
+        rest: template,
+        offset: 0,
+        pending: None,
+        failed: false,
+    }
+}
+
+/// The iterator of [`pieces`].
+#[derive(Debug, Clone)]
+pub struct Pieces<'a> {
+    rest: &'a str,
+    offset: usize,
+    pending: Option<Piece<'a>>,
+    failed: bool,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Result<Piece<'a>, VarError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(p) = self.pending.take() {
+            return Some(Ok(p));
+        }
+        if self.failed || self.rest.is_empty() {
+            return None;
+        }
+        let rest = self.rest;
+        let Some(i) = rest.find("${") else {
+            self.rest = "";
+            return Some(Ok(Piece::Text(rest)));
+        };
+        if i > 0 && rest.as_bytes()[i - 1] == b'$' {
+            // `$${`: the text before it, then a literal `${`.
+            self.rest = &rest[i + 2..];
+            self.offset += i + 2;
+            let escaped = Piece::Text(&rest[i..i + 2]);
+            if i > 1 {
+                self.pending = Some(escaped);
+                return Some(Ok(Piece::Text(&rest[..i - 1])));
+            }
+            return Some(Ok(escaped));
+        }
+        if i > 0 {
+            self.rest = &rest[i..];
+            self.offset += i;
+            return Some(Ok(Piece::Text(&rest[..i])));
+        }
+        let after = &rest[2..];
+        let Some(end) = after.find('}') else {
+            self.failed = true;
+            return Some(Err(VarError::Unclosed(self.offset)));
+        };
+        let inner = after[..end].trim();
+        if inner.is_empty() {
+            self.failed = true;
+            return Some(Err(VarError::Empty(self.offset)));
+        }
+        let (raw, path) = match inner.strip_prefix("raw:") {
+            Some(p) => (true, p.trim()),
+            None => (false, inner),
+        };
+        let at = self.offset;
+        self.rest = &after[end + 1..];
+        self.offset += 2 + end + 1;
+        Some(Ok(Piece::Var { path, raw, at }))
+    }
+}
+
 /// Replaces every `${path}` in `template` by `lookup(path)`, passed through `quote`
 /// unless written `${raw:path}`.
 pub fn resolve(
@@ -22,37 +112,19 @@ pub fn resolve(
     quote: impl Fn(&str) -> String,
 ) -> Result<String, VarError> {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    let mut offset = 0;
-    while let Some(i) = rest.find("${") {
-        if i > 0 && rest.as_bytes()[i - 1] == b'$' {
-            out.push_str(&rest[..i - 1]);
-            out.push_str("${");
-            rest = &rest[i + 2..];
-            offset += i + 2;
-            continue;
+    for piece in pieces(template) {
+        match piece? {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Var { path, raw, .. } => {
+                let value = lookup(path).ok_or_else(|| VarError::Unknown(path.to_string()))?;
+                if raw {
+                    out.push_str(&value);
+                } else {
+                    out.push_str(&quote(&value));
+                }
+            }
         }
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let end = after.find('}').ok_or(VarError::Unclosed(offset + i))?;
-        let inner = after[..end].trim();
-        if inner.is_empty() {
-            return Err(VarError::Empty(offset + i));
-        }
-        let (raw, path) = match inner.strip_prefix("raw:") {
-            Some(p) => (true, p.trim()),
-            None => (false, inner),
-        };
-        let value = lookup(path).ok_or_else(|| VarError::Unknown(path.to_string()))?;
-        if raw {
-            out.push_str(&value);
-        } else {
-            out.push_str(&quote(&value));
-        }
-        rest = &after[end + 1..];
-        offset += i + 2 + end + 1;
     }
-    out.push_str(rest);
     Ok(out)
 }
 
@@ -93,7 +165,8 @@ pub fn cmd_quote(v: &str) -> String {
     format!("\"{}\"", flat.replace('"', "\"\""))
 }
 
-/// Quotes a value as a standard SQL string literal (`'` doubled).
+/// Quotes a value as a standard SQL string literal (`'` doubled). SQL steps bind values
+/// as parameters instead (`crate::sql`); this is for showing a value as SQL.
 pub fn sql_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))
 }
@@ -181,6 +254,35 @@ mod tests {
             resolve("${ }", look, sh_quote).unwrap_err(),
             VarError::Empty(0)
         );
+    }
+
+    #[test]
+    fn pieces_are_text_and_placeholders_with_their_offsets() {
+        let p: Vec<Piece> = pieces("a $${b} ${ raw:c }${d.e}")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Text("a "),
+                Piece::Text("${"),
+                Piece::Text("b} "),
+                Piece::Var {
+                    path: "c",
+                    raw: true,
+                    at: 8
+                },
+                Piece::Var {
+                    path: "d.e",
+                    raw: false,
+                    at: 18
+                },
+            ]
+        );
+        let mut bad = pieces("x ${");
+        assert_eq!(bad.next(), Some(Ok(Piece::Text("x "))));
+        assert_eq!(bad.next(), Some(Err(VarError::Unclosed(2))));
+        assert_eq!(bad.next(), None);
     }
 
     #[test]
