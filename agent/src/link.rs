@@ -8,7 +8,9 @@ use crate::executors::{ssh::SshPool, task};
 use crate::facts;
 use crate::journal::Journal;
 use futures_util::{SinkExt, StreamExt};
-use shared::agent::{FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use shared::agent::{
+    FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS, PROTOCOL_VERSION,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,16 @@ pub enum LinkError {
     Dropped(String),
     #[error("bad configuration: {0}")]
     Config(String),
+    /// The server speaks another protocol version: this agent must be replaced.
+    #[error("{0}")]
+    Incompatible(String),
+}
+
+/// This process's id on the line: random per start, so the server tells a reconnect
+/// from a second process using the same credential.
+fn process_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}-{:016x}", std::process::id(), rand::random::<u64>()))
 }
 
 /// Shared by the line and the local page: what the agent is doing.
@@ -143,6 +155,12 @@ impl Agent {
                     self.journal.error(&e.to_string());
                     Duration::from_secs(30)
                 }
+                // Retrying will not help until the agent is replaced; try now and then
+                // in case the server is downgraded back.
+                Err(e @ LinkError::Incompatible(_)) => {
+                    self.journal.error(&e.to_string());
+                    Duration::from_secs(600)
+                }
                 Err(e) => {
                     self.journal.warn(&e.to_string());
                     backoff
@@ -185,6 +203,8 @@ impl Agent {
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromAgent>();
         let _ = out_tx.send(FromAgent::Hello {
+            protocol: PROTOCOL_VERSION,
+            process: process_id().to_string(),
             version: VERSION.into(),
             facts: facts::collect(),
         });
@@ -246,6 +266,9 @@ impl Agent {
                 }
                 Ok(ToAgent::Run { task, spec }) => self.clone().start(task, spec, out_tx.clone()),
                 Ok(ToAgent::Beat) => {}
+                Ok(ToAgent::Incompatible { message, .. }) => {
+                    break Err(LinkError::Incompatible(message))
+                }
                 Ok(ToAgent::Cancel { task }) => {
                     if let Some(stop) = self.running().remove(&task) {
                         let _ = stop.send(());

@@ -1,4 +1,5 @@
-//! The `lwams` command line: `serve` (default) and `admin create-user`.
+//! The `lwams` command line: `serve` (default), `admin create-user`,
+//! `admin create-company`, `admin rotate-secret-key`, `bpmn check`, `flow run`.
 
 use crate::auth::password;
 use crate::bootstrap::{self, FirstAdmin, ADMIN_GROUP};
@@ -89,6 +90,20 @@ pub enum AdminCommand {
         #[arg(long, env = "LWAMS_NEW_SECRET_KEY", hide_env_values = true)]
         new_key: Option<String>,
     },
+    /// Create a company (tenant) with an Administrators group holding every right and,
+    /// with --admin, its first administrator, whose password comes from
+    /// LWAMS_ADMIN_PASSWORD or is generated and printed once.
+    CreateCompany {
+        /// The code users type at sign-in: 1–32 letters, digits, - and _.
+        #[arg(long)]
+        code: String,
+        /// The company's name.
+        #[arg(long)]
+        name: String,
+        /// Login name of the company's first administrator.
+        #[arg(long, value_name = "LOGIN")]
+        admin: Option<String>,
+    },
     /// Create a user (optionally in the Administrators group).
     CreateUser {
         #[arg(long)]
@@ -139,6 +154,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::RotateSecretKey { new_key },
         } => rotate_secret_key(config, new_key).await,
+        Command::Admin {
+            command: AdminCommand::CreateCompany { code, name, admin },
+        } => create_company(config, &code, &name, admin.as_deref()).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -315,6 +333,8 @@ async fn serve(
             let _ = tcp.set_nodelay(true);
         });
     tracing::info!(addr = %listen, ready_ms = started.elapsed().as_millis() as u64, "LWAMS listening");
+    // The peer address reaches handlers (the per-address sign-in limit).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -447,6 +467,70 @@ async fn create_user(
     tx.commit().await.map_err(StoreError::from)?;
     println!("created user {login} (id {id}) in company {}", company.code);
     store.close().await;
+    Ok(())
+}
+
+/// `lwams admin create-company`: the company and its Administrators group, and with
+/// `admin` its first administrator, in one transaction.
+async fn create_company(
+    config: Config,
+    code: &str,
+    name: &str,
+    admin: Option<&str>,
+) -> anyhow::Result<()> {
+    let code = validate::company_code("--code", code)?;
+    let name = validate::required_text("--name", name, validate::NAME_MAX)?;
+    let admin = admin
+        .map(|login| validate::identifier("--admin", login, validate::LOGIN_MAX))
+        .transpose()?;
+    // The password is checked and hashed before anything is written.
+    let (hash, generated) = match &admin {
+        None => (None, None),
+        Some(_) => {
+            let given = std::env::var("LWAMS_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            let generated = given.is_none().then(bootstrap::generate_password);
+            let pw = given.or_else(|| generated.clone()).unwrap_or_default();
+            validate::password("LWAMS_ADMIN_PASSWORD", &pw)?;
+            (Some(password::hash(&pw).await?), generated)
+        }
+    };
+    let store = crate::store::Store::open(&config.database_url()).await?;
+    let mut tx = store.begin().await?;
+    let company = match bootstrap::create_company(&mut tx, &code, &name).await {
+        Err(e) if e.is_unique_violation() => {
+            anyhow::bail!("--code: a company with code {code:?} already exists")
+        }
+        other => other?,
+    };
+    if let (Some(login), Some(hash)) = (&admin, &hash) {
+        bootstrap::add_administrator(&mut tx, company.id, company.admin_group, login, login, hash)
+            .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    store.close().await;
+    let operator = if company.platform_operator {
+        " — the platform operator's company"
+    } else {
+        ""
+    };
+    println!(
+        "created company {code} ({name}, id {}){operator}",
+        company.id
+    );
+    match (admin, generated) {
+        // Printed once, on the console only (not through the log).
+        (Some(login), Some(pw)) => println!(
+            "  administrator '{login}' created — sign in with company code {code} and password: {pw}"
+        ),
+        (Some(login), None) => println!(
+            "  administrator '{login}' created with the password from LWAMS_ADMIN_PASSWORD"
+        ),
+        (None, _) => println!(
+            "  no administrator yet: add one with `lwams admin create-user --company {code} --admin`"
+        ),
+    }
     Ok(())
 }
 

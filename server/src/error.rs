@@ -28,6 +28,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     NotAllowed(String),
+    /// Sign-in to a disabled company (its code).
+    #[error("company {0} is disabled")]
+    CompanyDisabled(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -37,6 +40,9 @@ pub enum AppError {
     },
     #[error("request body: {0}")]
     BadRequest(String),
+    /// Too many sign-ins at once, or from one address: try again later.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -44,6 +50,16 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::auth::password::PasswordError> for AppError {
+    fn from(e: crate::auth::password::PasswordError) -> Self {
+        use crate::auth::password::PasswordError as P;
+        match e {
+            P::Busy => AppError::Busy(e.to_string()),
+            other => AppError::Internal(other.into()),
+        }
     }
 }
 
@@ -90,9 +106,11 @@ impl AppError {
             AppError::Csrf => (StatusCode::FORBIDDEN, "csrf", None),
             AppError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", None),
             AppError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed", None),
+            AppError::CompanyDisabled(_) => (StatusCode::FORBIDDEN, "company_disabled", None),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             AppError::Conflict { field, .. } => (StatusCode::CONFLICT, "conflict", field.clone()),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", None),
+            AppError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy", None),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }

@@ -38,16 +38,24 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
     let agents = agents::hub::AgentHub::default();
     let trust = security::Trust::new(store.clone(), &config);
+    let egress = security::EgressPolicy::new(&config)?;
+    // Steps on the server may not read the database file or the key.
+    security::confined::protect_data_files(&config.data_dir);
+    let confinement = security::Confinement::new(&config.data_dir);
     runtime.attach_agents(agents::reach::Reach {
         store: store.clone(),
         secrets: secrets.clone(),
         hub: agents.clone(),
         trust: trust.clone(),
+        egress: egress.clone(),
+        confinement: confinement.clone(),
     });
     Ok(AppState {
         runtime,
         agents,
         trust,
+        egress,
+        confinement,
         store,
         secrets,
         config: Arc::new(config),

@@ -17,6 +17,10 @@ pub struct AppState {
     pub agents: crate::agents::hub::AgentHub,
     /// Which companies may use the server's own machine and network.
     pub trust: crate::security::Trust,
+    /// Where the server connects for untrusted companies.
+    pub egress: crate::security::EgressPolicy,
+    /// How steps on the server are confined.
+    pub confinement: crate::security::Confinement,
     pub leptos_options: LeptosOptions,
 }
 
@@ -28,6 +32,8 @@ impl AppState {
             secrets: self.secrets.clone(),
             hub: self.agents.clone(),
             trust: self.trust.clone(),
+            egress: self.egress.clone(),
+            confinement: self.confinement.clone(),
         }
     }
 }

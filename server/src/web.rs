@@ -20,6 +20,26 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// The login page shows the company-code field only when several companies use the
+/// server: for `GET /login` that is looked up here and handed to the page as a request
+/// extension (`LoginOptions`), which the page reads while it renders. A failed look-up
+/// leaves it out, and the page then shows the field.
+async fn login_options(
+    State(state): State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.method() == axum::http::Method::GET && req.uri().path() == "/login" {
+        match crate::auth::login::options(&state.store).await {
+            Ok(options) => {
+                req.extensions_mut().insert(options);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not count the companies for the login page"),
+        }
+    }
+    next.run(req).await
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
@@ -40,6 +60,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            login_options,
+        ))
+        .layer(axum::middleware::from_fn(crate::auth::throttle::sign_ins))
+        .layer(axum::middleware::from_fn(crate::security::headers::add))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -45,6 +45,16 @@ async fn engine(db: common::TestDb) -> Engine {
 }
 
 impl Engine {
+    /// Where the instance's steps on the server work.
+    async fn work_dir(&self, instance: i64) -> std::path::PathBuf {
+        let mut c = self.t.state.store.conn().await.unwrap();
+        let company = lwams_server::store::companies::first_id(&mut c)
+            .await
+            .unwrap()
+            .unwrap();
+        self.t.state.confinement.work_dir(company, instance).unwrap()
+    }
+
     async fn deploy(&self, xml: &str) {
         let r = self
             .t
@@ -121,17 +131,14 @@ fn node<'a>(d: &'a InstanceDetail, id: &str) -> &'a NodeStatus {
 async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() {
     for db in common::both_backends().await {
         let e = engine(db).await;
-        let dir = tempfile::tempdir().unwrap();
-        let marker = dir.path().join("ready");
         e.deploy(&chain(
             "approve-then-run",
-            &[
-                user_task(0),
-                cmd(1, &format!("test -f {}", marker.display()), ""),
-            ],
+            &[user_task(0), cmd(1, "test -f ready", "")],
         ))
         .await;
         let id = e.start("approve-then-run", json!({})).await;
+        // The step runs on the server, in its instance's directory.
+        let marker = e.work_dir(id).await.join("ready");
         let d = e
             .wait(id, "the user task", |d| {
                 d.nodes
@@ -262,18 +269,14 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
 #[tokio::test]
 async fn a_failing_step_is_retried_automatically_with_back_off_then_succeeds() {
     let e = engine(common::sqlite_db().await).await;
-    let dir = tempfile::tempdir().unwrap();
-    let count = dir.path().join("count");
-    // Fails on its first two runs, succeeds on the third.
-    let command = format!(
-        "echo x >> {c}; test $(wc -l < {c}) -ge 3",
-        c = count.display()
-    );
+    // Fails on its first two runs, succeeds on the third (its directory is the
+    // instance's, kept across retries).
+    let command = "echo x >> count; test $(wc -l < count) -ge 3";
     e.deploy(&chain(
         "flaky",
         &[cmd(
             0,
-            &command,
+            command,
             r#"lwams:retries="3" lwams:retryDelay="0.2""#,
         )],
     ))
@@ -389,14 +392,10 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
 #[tokio::test]
 async fn terminating_stops_a_running_step_and_its_processes() {
     let e = engine(common::sqlite_db().await).await;
-    let dir = tempfile::tempdir().unwrap();
-    let late = dir.path().join("late");
-    e.deploy(&chain(
-        "slow",
-        &[cmd(0, &format!("sleep 3 && touch {}", late.display()), "")],
-    ))
-    .await;
+    e.deploy(&chain("slow", &[cmd(0, "sleep 3 && touch late", "")]))
+        .await;
     let id = e.start("slow", json!({})).await;
+    let late = e.work_dir(id).await.join("late");
     e.wait(id, "the step to run", |d| {
         d.runs.iter().any(|r| r.status == "running")
     })
@@ -499,7 +498,6 @@ mod kill9 {
     #[tokio::test]
     async fn after_kill_9_a_step_runs_again_only_if_idempotent_else_it_fails_as_interrupted() {
         let data = tempfile::tempdir().unwrap();
-        let work = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -535,18 +533,14 @@ mod kill9 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
+        // Steps on the server work in their instance's directory.
+        let work = |id: i64| data.path().join(format!("steps/{company}/{id}"));
         let step = |key: &str, idempotent: bool| {
-            let started = work.path().join(format!("{key}.started"));
-            let done = work.path().join(format!("{key}.done"));
             chain(
                 key,
                 &[cmd(
                     0,
-                    &format!(
-                        "echo run >> {}; sleep 2; touch {}",
-                        started.display(),
-                        done.display()
-                    ),
+                    "echo run >> started; sleep 2; touch done",
                     if idempotent {
                         r#"lwams:idempotent="true""#
                     } else {
@@ -578,8 +572,8 @@ mod kill9 {
         }
         // Both steps are running on the server: kill it.
         let t = Instant::now();
-        while !(work.path().join("once.started").exists()
-            && work.path().join("again.started").exists())
+        while !(work(ids[0].1).join("started").exists()
+            && work(ids[1].1).join("started").exists())
         {
             assert!(
                 t.elapsed() < Duration::from_secs(20),
@@ -638,7 +632,7 @@ mod kill9 {
             ["interrupted", "completed"],
             "the idempotent step ran again"
         );
-        let started = std::fs::read_to_string(work.path().join("once.started")).unwrap();
+        let started = std::fs::read_to_string(work(ids[0].1).join("started")).unwrap();
         assert_eq!(started.lines().count(), 1);
         drop(c);
         // The operator retries the interrupted step; it runs and the flow completes.

@@ -481,8 +481,12 @@ async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_bounda
 
 /// write → read → rename → delete a file in `dir`, in cloud or on `host`'s agent.
 async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) {
-    let a = dir.join("note.txt").display().to_string();
-    let b = dir.join("moved.txt").display().to_string();
+    // On the server, paths are relative to the instance's directory.
+    let in_dir = |name: &str| match host {
+        Some(_) => dir.join(name).display().to_string(),
+        None => name.to_string(),
+    };
+    let (a, b) = (in_dir("note.txt"), in_dir("moved.txt"));
     let on = |mut attrs: Vec<(&'static str, String)>| {
         if let Some(h) = host {
             attrs.push(("host", h.to_string()));
@@ -536,7 +540,11 @@ async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) 
     assert_eq!(d.instance.status, "completed", "{host:?}: {d:#?}");
     assert_eq!(output(&d, "n1")["stdout"], "hello O'Brien");
     assert_eq!(output(&d, "n3")["stdout"], "hello O'Brien\nhello O'Brien\n");
-    assert!(!std::path::Path::new(&a).exists() && !std::path::Path::new(&b).exists());
+    let base = match host {
+        Some(_) => std::path::PathBuf::new(),
+        None => s.t.state.config.data_dir.join(format!("steps/1/{id}")),
+    };
+    assert!(!base.join(&a).exists() && !base.join(&b).exists());
     // Reading a missing file fails the step, naming the file.
     let xml = chain(
         "file-missing",
@@ -587,7 +595,11 @@ async fn create_scripts(s: &Served) {
 /// Command and SQL steps run library scripts by name: sh, python and java files and a
 /// SQL script, a hostile value arriving intact in each (quoted for its language).
 async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<&str>) {
-    let dir = work_dir.to_string_lossy().into_owned();
+    // On the server, a work dir is relative to the instance's directory.
+    let dir = match host {
+        Some(_) => work_dir.to_string_lossy().into_owned(),
+        None => "sub".to_string(),
+    };
     let with_host = |mut a: Vec<(&'static str, String)>| {
         if let Some(h) = host {
             a.push(("host", h.to_string()));
@@ -641,9 +653,20 @@ async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<
     let d = finished(s, id).await;
     assert_eq!(d.instance.status, "completed", "{host:?}: {d:#?}");
     let sh = output(&d, "n0");
+    let ran_in = match host {
+        Some(_) => dir.clone(),
+        None => s
+            .t
+            .state
+            .config
+            .data_dir
+            .join(format!("steps/1/{id}/sub"))
+            .display()
+            .to_string(),
+    };
     assert_eq!(
         sh["stdout"].as_str().unwrap().trim_end(),
-        format!("{who}\ndir={dir}\none\ntwo"),
+        format!("{who}\ndir={ran_in}\none\ntwo"),
         "{host:?}: {sh}"
     );
     assert_eq!(output(&d, "n1")["stdout"].as_str().unwrap().trim_end(), who);

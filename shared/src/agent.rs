@@ -7,11 +7,18 @@
 use crate::dto::data_source::DataSourceKind;
 use crate::dto::host::HostFacts;
 use crate::dto::script::ScriptKind;
+use crate::sql::SqlStatement;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The request header carrying the company code on the upgrade.
 pub const COMPANY_HEADER: &str = "x-lwams-company";
+/// The wire protocol's version, said in `Hello`. Bumped whenever a message changes so
+/// that the other side would misread it; the server refuses an agent speaking another
+/// version (`ToAgent::Incompatible`) rather than sending it tasks it cannot run right.
+/// 1: the protocol before it was versioned (a `Hello` without `protocol`).
+pub const PROTOCOL_VERSION: u32 = 2;
+
 /// Seconds between the agent's heartbeats; the server counts an agent silent for three
 /// of them as gone.
 pub const HEARTBEAT_SECS: u64 = 10;
@@ -40,6 +47,15 @@ pub enum ToAgent {
         request: u64,
         outcome: LoginOutcome,
     },
+    /// The agent speaks another protocol version than the server: the server closes
+    /// the line after this; `message` says which Sub Manager version to download.
+    Incompatible {
+        /// The server's protocol version.
+        protocol: u32,
+        /// The server's (and so the Sub Manager package's) version.
+        server_version: String,
+        message: String,
+    },
 }
 
 /// Whether an LWAMS account may sign in to the Sub Manager's local page.
@@ -55,6 +71,13 @@ pub enum LoginOutcome {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromAgent {
     Hello {
+        /// [`PROTOCOL_VERSION`] of the agent; absent (1) from agents before versioning.
+        #[serde(default = "unversioned")]
+        protocol: u32,
+        /// Random per agent process, so a reconnect of the same process is told apart
+        /// from a second process using the same credential (a copied package).
+        #[serde(default)]
+        process: String,
         version: String,
         facts: HostFacts,
     },
@@ -83,6 +106,20 @@ pub enum FromAgent {
         login: String,
         password: String,
     },
+}
+
+fn unversioned() -> u32 {
+    1
+}
+
+/// Why the server refuses an agent of another protocol version (agent log and host page).
+pub fn incompatible_message(agent_version: &str, agent_protocol: u32, server_version: &str) -> String {
+    format!(
+        "Sub Manager {agent_version} speaks agent protocol {agent_protocol}, this LWAMS server \
+         {server_version} speaks protocol {PROTOCOL_VERSION}: download the Sub Manager \
+         {server_version} package from System › Hosts (the host's \"Download package\") and \
+         replace this one"
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,10 +166,15 @@ pub enum TaskSpec {
         content: Option<String>,
         timeout_secs: u64,
     },
-    /// SQL against a database the agent can reach.
+    /// SQL against a database the agent can reach: the statements run in order, each
+    /// with its values bound as parameters ([`crate::sql`]); on PostgreSQL several run
+    /// in one transaction.
     Sql {
         database: SqlConnect,
-        sql: String,
+        /// Also read from `sql`, the one text of a server before bind parameters
+        /// (values already quoted in), which runs as it is.
+        #[serde(alias = "sql", deserialize_with = "statements_or_text")]
+        statements: Vec<SqlStatement>,
         timeout_secs: u64,
     },
     /// A script of the library, values already substituted: saved as a file and run by
@@ -227,6 +269,23 @@ impl HttpRequest {
             })
             .collect()
     }
+}
+
+/// `TaskSpec::Sql`'s statements, or the single text of an older server.
+fn statements_or_text<'de, D>(d: D) -> Result<Vec<SqlStatement>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Statements(Vec<SqlStatement>),
+    }
+    Ok(match Given::deserialize(d)? {
+        Given::Text(sql) => vec![SqlStatement::text(sql)],
+        Given::Statements(s) => s,
+    })
 }
 
 /// A database to connect to: a data source with its password, only inside a task.
@@ -338,9 +397,19 @@ impl TaskSpec {
                 Some(to) => format!("{} {filename} → {to}", tool.as_str()),
                 None => format!("{} {filename}", tool.as_str()),
             },
-            TaskSpec::Sql { database, sql, .. } => {
-                let first = sql.lines().next().unwrap_or("");
-                format!("{first} — {}", database.url)
+            TaskSpec::Sql {
+                database,
+                statements,
+                ..
+            } => {
+                let first = statements
+                    .first()
+                    .and_then(|s| s.sql.lines().next())
+                    .unwrap_or("");
+                match statements.len() {
+                    0 | 1 => format!("{first} — {}", database.url),
+                    n => format!("{first} (+{} statements) — {}", n - 1, database.url),
+                }
             }
         }
     }
@@ -583,6 +652,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_hello_from_an_agent_before_versioning_reads_as_protocol_1() {
+        let old = r#"{"type":"hello","version":"0.1.0","facts":{}}"#;
+        match serde_json::from_str::<FromAgent>(old).unwrap() {
+            FromAgent::Hello {
+                protocol, process, ..
+            } => {
+                assert_eq!(protocol, 1);
+                assert_ne!(protocol, PROTOCOL_VERSION);
+                assert!(process.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let m = incompatible_message("0.1.0", 1, "0.2.0");
+        assert!(m.contains("protocol 1") && m.contains(&format!("protocol {PROTOCOL_VERSION}")));
+        assert!(m.contains("Sub Manager 0.2.0 package"), "{m}");
+    }
+
+    #[test]
     fn messages_round_trip_and_redaction_hides_secrets() {
         let spec = TaskSpec::Command {
             target: Target::Ssh {
@@ -614,14 +701,27 @@ mod tests {
                 username: "u".into(),
                 password: "s3cret".into(),
             },
-            sql: "select 1".into(),
+            statements: vec![SqlStatement {
+                sql: "select $1".into(),
+                params: vec![serde_json::json!("it's")],
+            }],
             timeout_secs: 5,
         };
         let shown = serde_json::to_string(&sql.redacted()).unwrap();
         assert!(
-            !shown.contains("s3cret") && shown.contains("select 1"),
+            !shown.contains("s3cret") && shown.contains("select $1") && shown.contains("it's"),
             "{shown}"
         );
+        assert_eq!(serde_json::from_str::<TaskSpec>(&shown).unwrap(), sql.redacted());
+        // The single text of a server before parameters is one statement without values.
+        let old = r#"{"kind":"sql","database":{"kind":"sqlite","url":"sqlite://x.db",
+            "username":"","password":""},"sql":"select 'a'; select 2","timeout_secs":5}"#;
+        match serde_json::from_str::<TaskSpec>(old).unwrap() {
+            TaskSpec::Sql { statements, .. } => {
+                assert_eq!(statements, vec![SqlStatement::text("select 'a'; select 2")])
+            }
+            other => panic!("{other:?}"),
+        }
         let http = TaskSpec::Http {
             request: HttpRequest {
                 method: "GET".into(),

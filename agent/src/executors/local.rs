@@ -68,8 +68,11 @@ pub async fn run_until(
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, LocalCommandError> {
-    let started = Instant::now();
-    // `sh -c` on Unix, `cmd /C` on Windows.
+    run_command(command_for(req)?, req.timeout, cancel, on_output).await
+}
+
+/// The `sh -c` (on Windows `cmd /C`) command for `req`, in its work dir, not started.
+pub fn command_for(req: &LocalCommand) -> Result<Command, LocalCommandError> {
     #[cfg(unix)]
     let mut cmd = {
         let mut c = Command::new("sh");
@@ -82,14 +85,28 @@ pub async fn run_until(
         c.arg("/C").arg(&req.command);
         c
     };
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
     if let Some(dir) = req.work_dir.as_deref().filter(|d| !d.is_empty()) {
         std::fs::metadata(dir).map_err(|e| LocalCommandError::WorkDir(dir.to_string(), e))?;
         cmd.current_dir(dir);
     }
+    Ok(cmd)
+}
+
+/// Runs a command built by the caller (its program, arguments, environment, work dir
+/// and any confinement are the caller's): without standard input, output captured and
+/// handed on, in its own process group, the whole group
+/// killed on timeout or when `cancel` completes.
+pub async fn run_command(
+    mut cmd: Command,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, LocalCommandError> {
+    let started = Instant::now();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(LocalCommandError::Spawn)?;
@@ -121,7 +138,7 @@ pub async fn run_until(
         (o, e, status)
     };
     let outcome = tokio::select! {
-        r = tokio::time::timeout(req.timeout, work) => r.map_err(|_| LocalCommandError::Timeout(req.timeout)),
+        r = tokio::time::timeout(timeout, work) => r.map_err(|_| LocalCommandError::Timeout(timeout)),
         _ = cancel => Err(LocalCommandError::Cancelled),
     };
     match outcome {

@@ -230,14 +230,15 @@ pub async fn run_winrm(
     .await?)
 }
 
-/// A fresh private directory for one script run on this machine.
-fn private_dir() -> Result<PathBuf, std::io::Error> {
+/// A fresh private directory for one script run on this machine, under `parent` or
+/// the temp directory.
+fn private_dir(parent: Option<&Path>) -> Result<PathBuf, std::io::Error> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
+    let dir = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir).join(format!(
         "lwams-script-{}-{nanos:x}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
@@ -262,7 +263,41 @@ fn quoted_path(path: &Path, windows: bool) -> String {
     }
 }
 
-/// Runs the script on this machine (the agent's host, or the server "in cloud").
+/// A script saved on this machine to be run: its private directory (remove it after)
+/// and the command that runs it.
+#[derive(Debug)]
+pub struct SavedScript {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub command: String,
+}
+
+/// Saves `body` in a fresh private directory under `parent` (default: the temp
+/// directory) as its interpreter reads it; refused before anything is written when the
+/// language cannot run here.
+pub fn save_local(
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    parent: Option<&Path>,
+) -> Result<SavedScript, ScriptError> {
+    let windows = cfg!(windows);
+    interpreter(kind, "", windows)?;
+    let dir = private_dir(parent).map_err(ScriptError::Save)?;
+    let path = dir.join(file_name(kind, name));
+    let saved = std::fs::write(&path, saved_body(kind, body, windows))
+        .map_err(ScriptError::Save)
+        .and_then(|_| interpreter(kind, &quoted_path(&path, windows), windows));
+    match saved {
+        Ok(command) => Ok(SavedScript { dir, path, command }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+/// Runs the script on this machine (the agent's host).
 pub async fn run_local(
     kind: ScriptKind,
     name: &str,
@@ -272,25 +307,15 @@ pub async fn run_local(
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ScriptError> {
-    let windows = cfg!(windows);
-    // Refuse before writing anything.
-    interpreter(kind, "", windows)?;
-    let dir = private_dir().map_err(ScriptError::Save)?;
-    let path = dir.join(file_name(kind, name));
-    let ran = async {
-        tokio::fs::write(&path, saved_body(kind, body, windows))
-            .await
-            .map_err(ScriptError::Save)?;
-        let req = LocalCommand {
-            command: interpreter(kind, &quoted_path(&path, windows), windows)?,
-            work_dir,
-            timeout,
-        };
-        Ok::<_, ScriptError>(local::run_until(&req, cancel, on_output).await?)
-    }
-    .await;
-    let _ = tokio::fs::remove_dir_all(&dir).await;
-    ran
+    let saved = save_local(kind, name, body, None)?;
+    let req = LocalCommand {
+        command: saved.command.clone(),
+        work_dir,
+        timeout,
+    };
+    let ran = local::run_until(&req, cancel, on_output).await;
+    let _ = tokio::fs::remove_dir_all(&saved.dir).await;
+    Ok(ran?)
 }
 
 /// Runs an RPA script on this machine in a fresh directory (its working directory),
@@ -303,7 +328,7 @@ pub async fn run_rpa(
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<(CommandResult, Vec<Artifact>), ScriptError> {
-    let dir = private_dir().map_err(ScriptError::Save)?;
+    let dir = private_dir(None).map_err(ScriptError::Save)?;
     let ran = run_local(
         kind,
         name,

@@ -12,7 +12,11 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use shared::agent::{FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS};
+use axum::extract::ws::CloseFrame;
+use shared::agent::{
+    incompatible_message, FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS,
+    PROTOCOL_VERSION,
+};
 use shared::dto::host::{Host, HostState};
 use shared::dto::Id;
 use std::time::Duration;
@@ -102,7 +106,7 @@ async fn check_login(
             Ok(_) => LoginOutcome::Refused {
                 reason: "this account may not log in to Sub Manager".into(),
             },
-            Err(e @ (AppError::BadCredentials | AppError::Locked(_))) => LoginOutcome::Refused {
+            Err(e @ (AppError::BadCredentials | AppError::Locked(_) | AppError::Busy(_))) => LoginOutcome::Refused {
                 reason: e.to_string(),
             },
             Err(e) => {
@@ -128,14 +132,49 @@ async fn check_login(
     outcome
 }
 
+/// An agent of another protocol version: told which Sub Manager to download (its log),
+/// the host page says the same, and the line is closed.
+async fn refuse_incompatible(
+    socket: &mut WebSocket,
+    state: &AppState,
+    host_id: Id,
+    agent_version: &str,
+    agent_protocol: u32,
+) {
+    let server_version = env!("CARGO_PKG_VERSION");
+    let message = incompatible_message(agent_version, agent_protocol, server_version);
+    state.agents.log(host_id, "error", &message);
+    tracing::warn!(host = host_id, agent_version, agent_protocol, "refused an agent of another protocol version");
+    let refusal = ToAgent::Incompatible {
+        protocol: PROTOCOL_VERSION,
+        server_version: server_version.to_string(),
+        message,
+    };
+    let _ = send(socket, &refusal).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 4000,
+            reason: format!("incompatible agent protocol: the server speaks {PROTOCOL_VERSION}").into(),
+        })))
+        .await;
+}
+
 async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Host) {
     let hub = state.agents.clone();
-    let Some(FromAgent::Hello { version, facts }) =
-        next(&mut socket, Duration::from_secs(10)).await
+    let Some(FromAgent::Hello {
+        protocol,
+        process,
+        version,
+        facts,
+    }) = next(&mut socket, Duration::from_secs(10)).await
     else {
         hub.log(host.id, "warn", "an agent connected but did not say hello");
         return;
     };
+    if protocol != PROTOCOL_VERSION {
+        refuse_incompatible(&mut socket, &state, host.id, &version, protocol).await;
+        return;
+    }
     record(
         &state,
         host.id,
@@ -145,8 +184,20 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
     )
     .await;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let session = hub.connect(company_id, host.id, tx.clone());
+    let (session, other) = hub.connect(company_id, host.id, &process, tx.clone());
     hub.log(host.id, "info", &format!("Sub Manager {version} connected"));
+    if let Some(other) = other {
+        hub.log(
+            host.id,
+            "warn",
+            &format!(
+                "a second Sub Manager process ({process}) connected with this host's credential \
+                 while process {other} was connected, and took over its line; if you did not \
+                 start it, rotate the host's credential (that cuts both)"
+            ),
+        );
+        tracing::warn!(host = host.id, process, other, "a second agent process with the same credential");
+    }
     tracing::info!(host = host.id, version, "agent connected");
     let welcome = ToAgent::Welcome {
         host_id: host.id,

@@ -28,6 +28,8 @@ struct Pending {
 /// One agent's live connection.
 struct Connection {
     session: u64,
+    /// The agent process's id from its `Hello`.
+    process: String,
     company_id: Id,
     send: mpsc::UnboundedSender<ToAgent>,
     pending: HashMap<u64, Pending>,
@@ -66,31 +68,39 @@ impl AgentHub {
     }
 
     /// Registers a host's new connection; an older one of the same host is dropped
-    /// (its tasks end as interrupted). Returns the session number.
+    /// (its tasks end as interrupted). Returns the session number, and the process id
+    /// of the connection it replaced when that was *another* agent process (a second
+    /// Sub Manager using the same credential, not a reconnect).
     pub fn connect(
         &self,
         company_id: Id,
         host_id: Id,
+        process: &str,
         send: mpsc::UnboundedSender<ToAgent>,
-    ) -> u64 {
+    ) -> (u64, Option<String>) {
         let session = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let old = self.lock().agents.insert(
             host_id,
             Connection {
                 session,
+                process: process.to_string(),
                 company_id,
                 send,
                 pending: HashMap::new(),
             },
         );
+        let mut other = None;
         if let Some(old) = old {
+            if old.process != process && !old.send.is_closed() {
+                other = Some(old.process);
+            }
             for (_, p) in old.pending {
                 let _ = p
                     .done
                     .send(interrupted("the agent reconnected while the task ran"));
             }
         }
-        session
+        (session, other)
     }
 
     /// Forgets the connection (if it is still the host's current one); its tasks end
@@ -300,7 +310,7 @@ mod tests {
     async fn a_task_ends_with_the_agents_outcome_or_as_interrupted_when_it_leaves() {
         let hub = AgentHub::default();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let session = hub.connect(1, 10, tx);
+        let (session, _) = hub.connect(1, 10, "p1", tx);
         let h = hub.clone();
         let waiting =
             tokio::spawn(async move { h.run(1, 10, spec(), None, std::future::pending()).await });
@@ -334,7 +344,7 @@ mod tests {
     async fn output_reaches_the_waiting_task_as_it_comes() {
         let hub = AgentHub::default();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        hub.connect(1, 10, tx);
+        hub.connect(1, 10, "p1", tx);
         let seen = Arc::new(Mutex::new(String::new()));
         let sink: OutputSink = {
             let seen = seen.clone();
@@ -364,7 +374,7 @@ mod tests {
     async fn another_companys_host_or_a_missing_agent_is_unreachable() {
         let hub = AgentHub::default();
         let (tx, _rx) = mpsc::unbounded_channel();
-        hub.connect(1, 10, tx);
+        hub.connect(1, 10, "p1", tx);
         for (company, host) in [(2, 10), (1, 11)] {
             match hub
                 .run(company, host, spec(), None, std::future::pending())

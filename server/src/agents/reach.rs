@@ -11,6 +11,7 @@ use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
 use shared::agent::{SqlConnect, SshAuth, Target, TaskOutcome, TaskSpec};
+use shared::dto::data_source::DataSourceKind;
 use shared::dto::host::{ConnectionType, Host, TerminalAuth};
 use shared::dto::script::Script;
 use shared::dto::Id;
@@ -31,6 +32,18 @@ pub enum ReachError {
     NoDataSource(String),
     #[error("data source {0}: its password cannot be unsealed (was the secret key changed?)")]
     DataSourceSecret(String),
+    #[error(
+        "data source {source_name} may not be used on host {host}: it is usable only on \
+         the hosts it names (Resource › Data sources)"
+    )]
+    DataSourceHost { source_name: String, host: String },
+    #[error(
+        "data source {0} may not be used in cloud (on the LWAMS server): run the step on \
+         one of its hosts (lwams:host) or allow it in cloud (Resource › Data sources)"
+    )]
+    DataSourceInCloud(String),
+    #[error(transparent)]
+    Egress(#[from] crate::security::egress::EgressError),
     #[error("terminal {0}: WinRM accounts sign in with a password")]
     WinrmPassword(String),
     #[error("script {0:?} is not in the script library")]
@@ -113,6 +126,9 @@ pub struct Reach {
     pub secrets: SecretBox,
     pub hub: AgentHub,
     pub trust: crate::security::Trust,
+    /// Where in-cloud work of untrusted companies may connect.
+    pub egress: crate::security::EgressPolicy,
+    pub confinement: crate::security::Confinement,
 }
 
 impl Reach {
@@ -150,22 +166,71 @@ impl Reach {
         })
     }
 
-    /// A data source by name or id, with its password unsealed into the connection.
+    /// A data source by name or id, with its password unsealed into the connection for
+    /// use on the host named `on` (by name or id; `None`: in cloud) — refused when the
+    /// data source may not be used there.
     pub async fn database(
         &self,
         company_id: Id,
         reference: &str,
+        on: Option<&str>,
     ) -> Result<(DataSourceRow, SqlConnect), ReachError> {
-        let mut c = self.store.conn().await?;
-        let row = data_sources::find(&mut c, company_id, reference)
-            .await?
-            .ok_or_else(|| ReachError::NoDataSource(reference.to_string()))?;
-        let connect = self.connect(&row)?;
+        let (row, host) = {
+            let mut c = self.store.conn().await?;
+            let row = data_sources::find(&mut c, company_id, reference)
+                .await?
+                .ok_or_else(|| ReachError::NoDataSource(reference.to_string()))?;
+            let host = match on {
+                Some(h) => Some(
+                    hosts::find_host(&mut c, company_id, h)
+                        .await?
+                        .ok_or_else(|| ReachError::NoHost(h.to_string()))?,
+                ),
+                None => None,
+            };
+            (row, host)
+        };
+        let connect = self.connect_on(company_id, &row, host.as_ref()).await?;
         Ok((row, connect))
     }
 
-    /// The connection to a data source, its password unsealed.
-    pub fn connect(&self, row: &DataSourceRow) -> Result<SqlConnect, ReachError> {
+    /// The connection to a data source for use on `host` (`None`: in cloud), its
+    /// password unsealed only once the data source may be used there: on a host it
+    /// names (when it names any), in cloud when allowed — and, for a company the server
+    /// does not trust, not on a file of the server.
+    pub async fn connect_on(
+        &self,
+        company_id: Id,
+        row: &DataSourceRow,
+        host: Option<&Host>,
+    ) -> Result<SqlConnect, ReachError> {
+        let ds = &row.source;
+        match host {
+            Some(h) if !ds.allowed_hosts.is_empty() && !ds.allowed_hosts.contains(&h.id) => {
+                return Err(ReachError::DataSourceHost {
+                    source_name: ds.name.clone(),
+                    host: h.name.clone(),
+                })
+            }
+            Some(_) => {}
+            None if !ds.in_cloud_allowed => {
+                return Err(ReachError::DataSourceInCloud(ds.name.clone()))
+            }
+            None => {
+                if ds.kind == DataSourceKind::Sqlite && !self.trust.is_trusted(company_id).await? {
+                    return Err(crate::security::egress::EgressError::ServerFile(
+                        ds.name.clone(),
+                    )
+                    .into());
+                }
+            }
+        }
+        self.connect(row)
+    }
+
+    /// The connection to a data source, its password unsealed (where it is used is the
+    /// caller's to check: see [`Reach::connect_on`]).
+    fn connect(&self, row: &DataSourceRow) -> Result<SqlConnect, ReachError> {
         let password = if row.sealed_password.is_empty() {
             String::new()
         } else {
@@ -198,7 +263,8 @@ impl Reach {
     }
 
     /// Runs an HTTP, SQL or file operation task here on the server (`host` `None`:
-    /// "in cloud") or on that host's Sub Manager.
+    /// "in cloud") or on that host's Sub Manager. In cloud, a company the server does not
+    /// trust connects only where the egress policy allows (`security::egress`).
     pub async fn run_service(
         &self,
         company_id: Id,
@@ -206,10 +272,31 @@ impl Reach {
         spec: TaskSpec,
         cancel: impl std::future::Future<Output = ()>,
     ) -> TaskOutcome {
-        match host {
-            None => agent::executors::task::run_service(&spec, cancel).await,
-            Some(h) => self.hub.run(company_id, h.id, spec, None, cancel).await,
+        if let Some(h) = host {
+            return self.hub.run(company_id, h.id, spec, None, cancel).await;
         }
+        match self.untrusted_code(company_id).await {
+            Ok(None) => agent::executors::task::run_service(&spec, cancel).await,
+            Ok(Some(code)) => self.egress.run_service(&code, &spec, cancel).await,
+            Err(e) => TaskOutcome::Failed {
+                error: e.to_string(),
+                code: shared::agent::FailureCode::Other,
+            },
+        }
+    }
+
+    /// `None` for a trusted company, else its code (for messages).
+    async fn untrusted_code(&self, company_id: Id) -> Result<Option<String>, StoreError> {
+        if self.trust.is_trusted(company_id).await? {
+            return Ok(None);
+        }
+        let mut c = self.store.conn().await?;
+        Ok(Some(
+            crate::store::companies::get(&mut c, company_id)
+                .await?
+                .map(|row| row.code)
+                .unwrap_or_else(|| company_id.to_string()),
+        ))
     }
 
     /// The task target for a terminal account, its secret unsealed.

@@ -10,13 +10,16 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use shared::dto::auth::{ChangePassword, CompanyBrief, LoginRequest, Me, SetLocale};
+use shared::dto::auth::{
+    ChangePassword, CompanyBrief, LoginOptions, LoginRequest, Me, SetLocale,
+};
 use shared::dto::error::ErrorBody;
 use shared::validate;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(sign_in))
+        .route("/auth/login-options", get(login_options))
         .route("/auth/logout", post(sign_out))
         .route("/auth/me", get(me))
         .route("/auth/password", post(change_password))
@@ -40,12 +43,24 @@ async fn me_of(state: &AppState, p: &Principal) -> AppResult<Me> {
         },
         permissions: p.permissions.clone(),
         csrf_token: p.csrf_token.clone(),
+        platform_operator: p.is_platform_operator(),
     })
+}
+
+/// What the sign-in page asks for: the company code once several companies use the
+/// server. Needs no session (the page shows it before anyone signs in).
+#[utoipa::path(get, path = "/api/v1/auth/login-options", tag = "auth",
+    responses((status = 200, body = LoginOptions)))]
+pub async fn login_options(State(state): State<AppState>) -> AppResult<Json<LoginOptions>> {
+    Ok(Json(login::options(&state.store).await?))
 }
 
 /// Signs in and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody),
+        (status = 403, description = "the company is disabled (`company_disabled`)", body = ErrorBody),
+        (status = 422, description = "login, password, or the company code when several companies exist", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -80,6 +95,7 @@ pub async fn sign_in(
         permissions,
         csrf_token: row.csrf_token,
         session_hash: hash,
+        operator_company: row.platform_operator,
     };
     let me = me_of(&state, &p).await?;
     let max_age = state.config.session_hours as i64 * 3600;
@@ -129,7 +145,7 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthorized)?;
     drop(c);
-    if !password::verify(Some(u.password_hash), &req.current_password).await {
+    if !password::verify(Some(u.password_hash), &req.current_password).await? {
         return Err(validate::FieldError::new(
             "current_password",
             validate::FieldErrorCode::Invalid,

@@ -93,6 +93,22 @@ impl IntoResponse for Refused {
     }
 }
 
+/// Whether an executable process of the file starts on a timer (an unreadable file is
+/// refused later by deploy, with its problems).
+fn starts_itself(xml: &str) -> bool {
+    shared::bpmn::Document::parse(xml).is_ok_and(|doc| {
+        doc.model.processes.iter().filter(|p| p.is_executable).any(|p| {
+            p.nodes.iter().any(|n| {
+                n.kind == shared::bpmn::model::NodeKind::StartEvent
+                    && n.parent.is_none()
+                    && n.events
+                        .iter()
+                        .any(|e| matches!(e, shared::bpmn::model::EventDef::Timer(_)))
+            })
+        })
+    })
+}
+
 /// Deploys every executable process of the file as a new (immutable) version.
 #[utoipa::path(post, path = "/api/v1/flows", tag = "flows", request_body = DeployFlow,
     responses((status = 201, body = [FlowVersion]), (status = 422, body = ErrorBody)))]
@@ -102,6 +118,10 @@ pub async fn deploy(
     JsonBody(req): JsonBody<DeployFlow>,
 ) -> Result<Response, AppError> {
     p.require(Function::FlowEditor, Level::Manage)?;
+    // A flow that starts itself (a timer start event) needs the right to start flows.
+    if starts_itself(&req.xml) {
+        p.require(Function::FlowMonitor, Level::Manage)?;
+    }
     let about = req.about.checked()?;
     let deployed = match engine_deploy(
         &state.runtime,
@@ -254,7 +274,7 @@ pub async fn instance_diagram(
     let xml = flows::xml_of_instance(&mut c, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("instance"))?;
-    Ok(xml_response(xml))
+    Ok(xml_response(xml, &format!("instance-{id}.bpmn")))
 }
 
 /// The flow's draft (saved in the designer, not deployed).
@@ -503,10 +523,29 @@ pub async fn version_diff(
     )))
 }
 
-/// A BPMN file as the answer.
-fn xml_response(xml: String) -> Response {
+/// A BPMN file as the answer: a download (`attachment`), never rendered by the browser
+/// as a document of this origin.
+fn xml_response(xml: String, file_name: &str) -> Response {
     let content_type = "application/xml; charset=utf-8";
-    ([(axum::http::header::CONTENT_TYPE, content_type)], xml).into_response()
+    let safe: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{safe}\"");
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        xml,
+    )
+        .into_response()
 }
 
 /// The BPMN XML of one version (the designer opens it).
@@ -522,7 +561,7 @@ pub async fn version_xml(
     let xml = flows::version_xml(&mut c, p.company_id, &key, version)
         .await?
         .ok_or(AppError::NotFound("flow version"))?;
-    Ok(xml_response(xml))
+    Ok(xml_response(xml, &format!("{key}-v{version}.bpmn")))
 }
 
 /// Instances, newest first, filtered by flow key and status.

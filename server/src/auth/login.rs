@@ -1,11 +1,14 @@
-//! Signing in: company lookup, lock-out after repeated failures, password check and
-//! session creation. Unknown users and wrong passwords get the same answer.
+//! Signing in: company lookup (the code is required once several companies exist; a
+//! disabled company is refused by name), lock-out after repeated failures, password
+//! check and session creation. Unknown companies, unknown users and wrong passwords
+//! get the same answer.
 
 use super::{password, session};
 use crate::error::{AppError, AppResult};
 use crate::store::{companies, now_millis, sessions, users, Store};
-use shared::dto::auth::LoginRequest;
+use shared::dto::auth::{LoginOptions, LoginRequest};
 use shared::dto::Id;
+use shared::validate::{FieldError, FieldErrorCode};
 
 /// Consecutive failures after which an account is locked.
 pub const MAX_FAILURES: i64 = 5;
@@ -19,6 +22,17 @@ pub struct NewSession {
     pub company_id: Id,
 }
 
+/// What the sign-in page asks for: the company code when more than one company uses
+/// the server.
+pub async fn options(store: &Store) -> AppResult<LoginOptions> {
+    let n = companies::count(&mut *store.conn().await?).await?;
+    Ok(LoginOptions {
+        company_code_required: n > 1,
+    })
+}
+
+/// Signs in: the company by its code (required when there are several; the only one
+/// otherwise), refused while the company is disabled, then the password.
 pub async fn login(store: &Store, req: &LoginRequest, session_hours: u64) -> AppResult<NewSession> {
     let company = match req
         .company_code
@@ -28,14 +42,21 @@ pub async fn login(store: &Store, req: &LoginRequest, session_hours: u64) -> App
     {
         Some(code) => companies::by_code(&mut *store.conn().await?, code).await?,
         None => {
-            let all = companies::list(&mut *store.conn().await?).await?;
-            if all.len() == 1 {
-                all.into_iter().next()
-            } else {
-                None
+            let mut all = companies::list(&mut *store.conn().await?).await?;
+            if all.len() > 1 {
+                return Err(FieldError::new(
+                    "company_code",
+                    FieldErrorCode::Required,
+                    "is required: several companies use this server",
+                )
+                .into());
             }
+            all.pop()
         }
     };
+    if let Some(co) = company.as_ref().filter(|co| co.disabled) {
+        return Err(AppError::CompanyDisabled(co.code.clone()));
+    }
     let u = check_password(store, company.map(|co| co.id), &req.login, &req.password).await?;
     let now = now_millis();
     let token = session::new_token();
@@ -78,19 +99,20 @@ pub async fn check_password(
         if u.locked_until > now {
             return Err(AppError::Locked((u.locked_until - now + 999) / 1000));
         }
+        // Counted before the check, atomically: concurrent guesses cannot exceed the
+        // limit (the attempt that reaches it locks the account).
+        if !users::claim_login_attempt(&mut c, u.id, now, MAX_FAILURES, now + LOCK_MILLIS).await? {
+            return Err(AppError::Locked(LOCK_MILLIS / 1000));
+        }
     }
-    let ok = password::verify(user.as_ref().map(|u| u.password_hash.clone()), password).await;
+    let ok = password::verify(user.as_ref().map(|u| u.password_hash.clone()), password).await?;
     match user {
         Some(u) if ok && u.enabled => {
-            if u.failed_logins > 0 {
-                users::reset_failed_logins(&mut c, u.id).await?;
-            }
+            users::reset_failed_logins(&mut c, u.id).await?;
             Ok(u)
         }
         Some(u) => {
-            let lock = (u.failed_logins + 1 >= MAX_FAILURES).then_some(now + LOCK_MILLIS);
-            users::record_failed_login(&mut c, u.id, lock).await?;
-            tracing::info!(user_id = u.id, locked = lock.is_some(), "failed sign-in");
+            tracing::info!(user_id = u.id, "failed sign-in");
             Err(AppError::BadCredentials)
         }
         None => Err(AppError::BadCredentials),

@@ -5,5 +5,6 @@ pub mod guard;
 pub mod login;
 pub mod password;
 pub mod session;
+pub mod throttle;
 
-pub use guard::Principal;
+pub use guard::{PlatformOperator, Principal};

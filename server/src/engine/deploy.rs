@@ -139,6 +139,23 @@ pub async fn deploy(
         }
         other => refused(0, None, other.to_string()),
     })?;
+    if let Some(trust) = runtime.trust() {
+        if !trust.is_trusted(company_id).await? {
+            let problems: Vec<FlowProblem> = compiled
+                .iter()
+                .filter(|ex| chosen.iter().any(|p| p.id == ex.process_id))
+                .flat_map(super::placement::server_steps)
+                .map(|(id, what)| FlowProblem {
+                    line: doc.line_of(&id),
+                    element_id: Some(id),
+                    message: crate::security::trust::not_on_server(what),
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(DeployError::Refused(problems));
+            }
+        }
+    }
     let compiled_json = serde_json::to_string(&compiled)
         .map_err(|e| refused(0, None, format!("cannot store the compiled flow: {e}")))?;
     let mut tx = runtime.store().begin().await?;
@@ -178,7 +195,7 @@ pub async fn deploy(
         let (id, version) = flows::insert_definition(&mut tx, company_id, &def).await?;
         if let Some(ex) = compiled.iter().find(|e| e.process_id == p.id) {
             runtime
-                .schedule_starts(&mut tx, company_id, id, ex)
+                .schedule_starts(&mut tx, company_id, id, ex, by)
                 .await
                 .map_err(|e| match e {
                     RuntimeError::Refused(m) => refused(doc.line_of(&p.id), Some(p.id.clone()), m),

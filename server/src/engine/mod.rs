@@ -9,8 +9,10 @@ pub mod conditions;
 pub mod core;
 pub mod deploy;
 pub mod duration;
+pub mod placement;
 pub mod runner;
 pub mod runtime;
+pub mod server_steps;
 pub mod steps;
 pub mod timers;
 

@@ -154,6 +154,13 @@ struct StartTimerPayload {
     /// How many starts this schedule has made.
     fired: u32,
     deployed_at: i64,
+    /// Who deployed the flow: its starts run with this user's rights, checked when the
+    /// timer fires (`None`: deployed before this was recorded, or by the command line).
+    #[serde(default)]
+    by: Option<Id>,
+    /// Why the schedule is paused (the job is held), when a fire was refused.
+    #[serde(default)]
+    paused: Option<String>,
 }
 
 /// How the variables change with an event.
@@ -415,6 +422,12 @@ impl Runtime {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Which companies may run steps on the server (`None`: no agents attached — a
+    /// headless `lwams flow run` by the operator, where every step is the operator's).
+    pub fn trust(&self) -> Option<&crate::security::Trust> {
+        self.inner.reach.get().map(|r| &r.trust)
     }
 
     /// Output of the steps this process runs, as it arrives.
@@ -909,6 +922,7 @@ impl Runtime {
         company_id: Id,
         definition_id: Id,
         ex: &Executable,
+        by: Option<Id>,
     ) -> RuntimeResult<()> {
         jobs::cancel_start_timers(tx, company_id, &ex.process_id).await?;
         let Some(def) = &ex.start_timer else {
@@ -921,6 +935,8 @@ impl Runtime {
             let payload = serde_json::to_string(&StartTimerPayload {
                 fired: 0,
                 deployed_at: now,
+                by,
+                paused: None,
             })
             .map_err(|e| corrupt("payload", e))?;
             jobs::insert(
@@ -1388,11 +1404,16 @@ impl Runtime {
                 }
             })
         };
+        let at = super::server_steps::StepAt {
+            company_id,
+            instance_id: instance,
+            now: now_millis(),
+        };
         let finished = steps::execute(
             node,
             &prepared,
             &vars,
-            now_millis(),
+            &at,
             self.inner.reach.get(),
             output,
             async {
@@ -1601,11 +1622,29 @@ impl Runtime {
         let p: StartTimerPayload = serde_json::from_str(&job.payload).unwrap_or_default();
         let mut tx = self.inner.store.begin().await?;
         let def = self.definition(&mut tx, def_id).await?;
-        let spec = StartSpec {
-            initiator: Initiator {
+        // The start runs with the rights of who deployed the flow, as they are now.
+        let initiator = match p.by {
+            None => Initiator {
                 name: "timer".into(),
                 ..Default::default()
             },
+            Some(by) => match may_start(&mut tx, job.company_id, by).await? {
+                Ok(initiator) => initiator,
+                Err(why) => {
+                    tracing::warn!(job = job.id, definition = def_id, %why, "a timer start was refused: its schedule is paused");
+                    let payload = serde_json::to_string(&StartTimerPayload {
+                        paused: Some(why),
+                        ..p
+                    })
+                    .map_err(|e| corrupt("payload", e))?;
+                    jobs::pause(&mut tx, job.id, &payload).await?;
+                    tx.commit().await?;
+                    return Ok(());
+                }
+            },
+        };
+        let spec = StartSpec {
+            initiator,
             ..StartSpec::new(job.company_id, def_id, "timer")
         };
         let (_, effects) = self.start_in(&mut tx, spec).await?;
@@ -1622,6 +1661,8 @@ impl Runtime {
             let payload = serde_json::to_string(&StartTimerPayload {
                 fired: p.fired + 1,
                 deployed_at: p.deployed_at,
+                by: p.by,
+                paused: None,
             })
             .map_err(|e| corrupt("payload", e))?;
             jobs::insert(
@@ -1791,3 +1832,28 @@ fn returned_into(
 #[cfg(test)]
 #[path = "runtime_tests.rs"]
 mod tests;
+
+/// Whether user `by` may start instances now (enabled, with Flow › Monitor *manage*):
+/// the initiator of a start made on their behalf, or why not.
+async fn may_start(c: &mut Conn, company_id: Id, by: Id) -> RuntimeResult<Result<Initiator, String>> {
+    let Some(u) = crate::store::users::get(c, company_id, by).await? else {
+        return Ok(Err(format!("user {by}, who deployed the flow, no longer exists")));
+    };
+    if !u.enabled {
+        return Ok(Err(format!("{} ({}), who deployed the flow, is disabled", u.display_name, u.login)));
+    }
+    let rights = crate::store::groups::user_permissions(c, by).await?;
+    if !rights.allows(shared::Function::FlowMonitor, shared::Level::Manage) {
+        return Ok(Err(format!(
+            "{} ({}), who deployed the flow, may no longer start flows (Flow › Monitor manage)",
+            u.display_name, u.login
+        )));
+    }
+    Ok(Ok(Initiator {
+        id: Some(u.id),
+        name: u.display_name,
+        phone: u.phone,
+        email: u.email,
+        mobile: u.mobile,
+    }))
+}

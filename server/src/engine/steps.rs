@@ -9,17 +9,16 @@ use super::core::Event;
 use crate::agents::hub::OutputSink;
 use crate::agents::reach::{host_params, Reach, RemoteRef};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
-use agent::executors::script::ScriptError;
+use super::server_steps::{self, ServerStepError, StepAt};
 use serde_json::{json, Map, Value};
 use shared::agent::Target;
 use shared::agent::{
     Artifact, Direction, FailureCode, FileTool, HttpRequest, HttpResult, SqlResult, TaskOutcome,
     TaskSpec, TransferProtocol,
 };
-use shared::dto::data_source::DataSourceKind;
 use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Id;
-use shared::vars::{cmd_quote, lookup_json, mysql_quote, resolve, sh_quote, sql_quote};
+use shared::vars::{cmd_quote, lookup_json, resolve, sh_quote};
 use std::time::Duration;
 
 /// Default step timeout when `lwams:timeout` (seconds) is not set.
@@ -247,9 +246,9 @@ impl RemoteWork {
 /// What a SQL step runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlStatement {
-    /// `lwams:sql`: `sql` has the values quoted as standard SQL literals (what is shown);
-    /// `template` is resolved again with MySQL's quoting for MySQL.
-    Inline { sql: String, template: String },
+    /// `lwams:sql`: the statement (or script) with its `${…}` placeholders, made into
+    /// statements with bind parameters once the data source's kind is known.
+    Inline { template: String },
     /// `lwams:script`: a SQL script of the library, by name.
     Library(String),
 }
@@ -308,9 +307,12 @@ impl ServiceStep {
                 query,
             } => {
                 match statement {
-                    SqlStatement::Inline { sql, .. } => {
-                        m.insert("sql".into(), json!(sql));
-                        m.insert("query".into(), json!(query.unwrap_or(reads_rows(sql))));
+                    SqlStatement::Inline { template } => {
+                        m.insert("sql".into(), json!(template));
+                        m.insert(
+                            "query".into(),
+                            json!(query.unwrap_or(reads_rows(template))),
+                        );
                     }
                     SqlStatement::Library(name) => {
                         m.insert("script".into(), json!({ "name": name }));
@@ -634,6 +636,21 @@ fn file_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
     })
 }
 
+/// What a SQL step's input shows: the statements' text with their placeholders (one
+/// per line, `;` between) and their values, in order.
+fn shown_statements(statements: &[shared::sql::SqlStatement]) -> (String, Vec<Value>) {
+    let sql = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n");
+    let values = statements
+        .iter()
+        .flat_map(|s| s.params.iter().cloned())
+        .collect();
+    (sql, values)
+}
+
 /// Whether a statement reads rows (its first word), when `lwams:query` does not say.
 fn reads_rows(sql: &str) -> bool {
     let first = sql
@@ -660,11 +677,15 @@ fn sql_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
     let data_source =
         param(n, root, "dataSource")?.ok_or("dataSource: which data source to use")?;
     let statement = match n.lwams.get("sql").filter(|t| !t.trim().is_empty()) {
-        Some(template) => SqlStatement::Inline {
-            sql: resolve(template, |p| lookup_json(root, p), sql_quote)
-                .map_err(|e| format!("sql: {e}"))?,
-            template: template.clone(),
-        },
+        Some(template) => {
+            // Every placeholder must resolve now; where each value may go is known once
+            // the data source's kind is (`run_service`).
+            resolve(template, |p| lookup_json(root, p), |v| v.to_string())
+                .map_err(|e| format!("sql: {e}"))?;
+            SqlStatement::Inline {
+                template: template.clone(),
+            }
+        }
         None => SqlStatement::Library(
             param(n, root, "script")?
                 .ok_or("sql: which statement to run (or script: a SQL script of the library)")?,
@@ -687,11 +708,12 @@ pub async fn execute(
     n: &ExecNode,
     prepared: &Prepared,
     vars: &Map<String, Value>,
-    now: i64,
+    at: &StepAt,
     reach: Option<&Reach>,
     output: OutputSink,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
+    let now = at.now;
     match prepared {
         Prepared::Remote(step) => {
             let Some(reach) = reach else {
@@ -707,7 +729,7 @@ pub async fn execute(
                     "HTTP and SQL steps run only in `lwams serve`".into(),
                 ));
             };
-            run_service(n, step, reach, vars, now, cancel).await
+            run_service(n, step, reach, vars, at, cancel).await
         }
         Prepared::Refused(why) => Some(Finished::failed(why.clone())),
         Prepared::Noop => {
@@ -733,35 +755,53 @@ pub async fn execute(
                 Ok(l) => l,
                 Err(why) => return Some(Finished::failed(why)),
             };
-            let ran = agent::executors::script::run_local(
+            let ran = server_steps::script(
+                reach,
+                at,
+                n,
                 loaded.script.kind,
                 &loaded.script.name,
                 &loaded.body,
-                loaded.work_dir.clone(),
+                loaded.work_dir.as_deref(),
                 loaded.timeout,
                 cancel,
                 &*output,
             )
             .await;
-            match ran {
-                Ok(r) => {
-                    let mut params = loaded.params();
-                    params.insert("connectionType".into(), json!("local"));
-                    Some(command_finished(n, params, r, vars, now))
-                }
-                Err(ScriptError::Local(LocalCommandError::Cancelled)) => None,
-                Err(e) => Some(Finished::failed(e.to_string())),
-            }
+            let mut params = loaded.params();
+            params.insert("connectionType".into(), json!("local"));
+            on_server_finished(n, params, ran, vars, now)
         }
-        Prepared::Local(req) => match local_command::run_until(req, cancel, &*output).await {
-            Ok(r) => {
-                let mut params = RemoteWork::Command(req.clone()).params();
-                params.insert("connectionType".into(), json!("local"));
-                Some(command_finished(n, params, r, vars, now))
-            }
-            Err(LocalCommandError::Cancelled) => None,
-            Err(e) => Some(Finished::failed(e.to_string())),
-        },
+        Prepared::Local(req) => {
+            let mut params = RemoteWork::Command(req.clone()).params();
+            params.insert("connectionType".into(), json!("local"));
+            let ran = match reach {
+                Some(reach) => server_steps::command(reach, at, n, req, cancel, &*output).await,
+                // `lwams flow run` (no server): the operator's own machine and flow.
+                None => local_command::run_until(req, cancel, &*output)
+                    .await
+                    .map_err(|e| match e {
+                        LocalCommandError::Cancelled => ServerStepError::Cancelled,
+                        other => ServerStepError::Failed(other.to_string()),
+                    }),
+            };
+            on_server_finished(n, params, ran, vars, now)
+        }
+    }
+}
+
+/// The end of a step on the server (`None`: cancelled).
+fn on_server_finished(
+    n: &ExecNode,
+    params: Map<String, Value>,
+    ran: Result<CommandResult, ServerStepError>,
+    vars: &Map<String, Value>,
+    now: i64,
+) -> Option<Finished> {
+    match ran {
+        Ok(r) => Some(command_finished(n, params, r, vars, now)),
+        Err(ServerStepError::Cancelled) => None,
+        Err(e) => Some(Finished::failed(e.to_string())),
     }
 }
 
@@ -875,9 +915,36 @@ async fn run_service(
     step: &ServiceStep,
     reach: &Reach,
     vars: &Map<String, Value>,
-    now: i64,
+    at: &StepAt,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
+    let now = at.now;
+    // A file operation in cloud runs on the server, confined (SQL and HTTP in cloud
+    // run in-process under the address policy).
+    if let (
+        None,
+        ServiceWork::FileOp {
+            tool,
+            filename,
+            new_filename,
+            content,
+        },
+    ) = (&step.host, &step.work)
+    {
+        let ran = server_steps::file_op(
+            reach,
+            at,
+            n,
+            *tool,
+            filename,
+            new_filename.as_deref(),
+            content.as_deref(),
+            step.timeout,
+            cancel,
+        )
+        .await;
+        return on_server_finished(n, step.params(), ran, vars, now);
+    }
     let mut params = step.params();
     // Whether the SQL reads rows (known once the statement is resolved).
     let mut reads = false;
@@ -903,7 +970,10 @@ async fn run_service(
             statement,
             query,
         } => {
-            let (row, database) = match reach.database(step.company_id, data_source).await {
+            let (row, database) = match reach
+                .database(step.company_id, data_source, step.host.as_deref())
+                .await
+            {
                 Ok(d) => d,
                 Err(e) => return Some(Finished::failed(e.to_string())),
             };
@@ -932,23 +1002,23 @@ async fn run_service(
                     Err(e) => return Some(Finished::failed(e.to_string())),
                 },
             };
-            // Values become literals of this database's dialect.
-            let quote = match database.kind {
-                DataSourceKind::Mysql => mysql_quote,
-                _ => sql_quote,
-            };
+            // Values become bind parameters of this database's driver, never SQL text.
             let root = Value::Object(vars.clone());
-            let sql = match resolve(&template, |p| lookup_json(&root, p), quote) {
+            let statements = match shared::sql::parameterize(&template, database.kind, |p| {
+                shared::vars::lookup_value(&root, p).cloned()
+            }) {
                 Ok(s) => s,
                 Err(e) => return Some(Finished::failed(format!("sql: {e}"))),
             };
+            let (sql, values) = shown_statements(&statements);
             let query = query.unwrap_or_else(|| reads_rows(&sql));
             params.insert("sql".into(), json!(sql));
+            params.insert("values".into(), Value::Array(values));
             params.insert("query".into(), json!(query));
             reads = query;
             TaskSpec::Sql {
                 database,
-                sql,
+                statements,
                 timeout_secs: step.timeout.as_secs(),
             }
         }
@@ -1239,40 +1309,56 @@ mod tests {
     }
 
     #[test]
-    fn sql_values_are_quoted_as_literals_and_queries_are_told_from_updates() {
-        let mut n = node(&[
-            ("dataSource", "inventory"),
-            (
-                "sql",
-                "SELECT * FROM t WHERE name = ${who} AND id IN (${raw:ids})",
-            ),
-        ]);
+    fn sql_steps_keep_their_placeholders_for_parameters_and_queries_are_told_from_updates() {
+        let template = "SELECT * FROM t WHERE name = ${who} AND id IN (${raw:ids})";
+        let mut n = node(&[("dataSource", "inventory"), ("sql", template)]);
         n.behaviour = Behaviour::Job { kind: "sql".into() };
         let mut vars = Map::new();
         vars.insert("who".into(), json!("x'; DROP TABLE t; --"));
         vars.insert("ids".into(), json!("1,2"));
         match prepare(1, &n, &vars) {
-            Prepared::Service(ServiceStep {
-                host: None,
-                work:
+            Prepared::Service(step) => {
+                match &step.work {
                     ServiceWork::Sql {
-                        statement: SqlStatement::Inline { sql, .. },
+                        statement: SqlStatement::Inline { template: t },
                         query,
                         ..
-                    },
-                ..
-            }) => {
-                assert_eq!(
-                    sql,
-                    "SELECT * FROM t WHERE name = 'x''; DROP TABLE t; --' AND id IN (1,2)"
-                );
-                assert_eq!(query, None, "told from the statement when it runs");
-                assert!(reads_rows(&sql));
+                    } => {
+                        assert_eq!(t, template, "made into parameters once the kind is known");
+                        assert_eq!(*query, None, "told from the statement when it runs");
+                    }
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(step.host, None);
+                let input = Prepared::Service(step).input();
+                assert_eq!(input["sql"], template);
+                assert_eq!(input["query"], true);
             }
             other => panic!("{other:?}"),
         }
+        // What ran is shown with its placeholders, the values beside it.
+        let statements = shared::sql::parameterize(
+            &format!("{template}; DELETE FROM t WHERE id = ${{who}}"),
+            shared::dto::data_source::DataSourceKind::Postgres,
+            |p| vars.get(p).cloned(),
+        )
+        .unwrap();
+        assert_eq!(
+            shown_statements(&statements),
+            (
+                "SELECT * FROM t WHERE name = $1 AND id IN (1,2);\nDELETE FROM t WHERE id = $1"
+                    .to_string(),
+                vec![json!("x'; DROP TABLE t; --"), json!("x'; DROP TABLE t; --")]
+            )
+        );
         assert!(reads_rows("  with x as (select 1) select * from x"));
         assert!(!reads_rows("UPDATE t SET a = 1"));
+        let mut unknown = n.clone();
+        unknown.lwams.insert("sql".into(), "SELECT ${nope}".into());
+        match prepare(1, &unknown, &vars) {
+            Prepared::Refused(why) => assert!(why.contains("${nope}"), "{why}"),
+            other => panic!("{other:?}"),
+        }
         n.lwams.remove("dataSource");
         match prepare(1, &n, &vars) {
             Prepared::Refused(why) => assert!(why.starts_with("dataSource"), "{why}"),

@@ -216,6 +216,19 @@ pub async fn finish(c: &mut Conn, id: Id, status: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Holds a job with a new payload saying why (a schedule paused by a refused fire).
+pub async fn pause(c: &mut Conn, id: Id, payload: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'held', payload = $1, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $2",
+    )
+    .bind(payload)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
 /// Puts a job back in the queue, due at `run_at`, as its next attempt.
 pub async fn requeue(c: &mut Conn, id: Id, run_at: i64, next_attempt: bool) -> StoreResult<()> {
     sqlx::query(

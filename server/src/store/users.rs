@@ -187,23 +187,30 @@ pub async fn set_locale(c: &mut Conn, company_id: Id, id: Id, locale: Locale) ->
 
 /// Records a failed sign-in: counts it, or locks the account until `lock_until`
 /// (and restarts the count) when the caller decided the limit is reached.
-pub async fn record_failed_login(c: &mut Conn, id: Id, lock_until: Option<i64>) -> StoreResult<()> {
-    match lock_until {
-        Some(until) => {
-            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
-                .bind(until)
-                .bind(id)
-                .execute(&mut *c)
-                .await?
-        }
-        None => {
-            sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *c)
-                .await?
-        }
-    };
-    Ok(())
+/// Counts a sign-in attempt *before* its password is checked, atomically: the attempt
+/// that reaches `max` failures locks the account until `lock_until` (and starts the
+/// count again). `false`: the account is locked now, so the attempt is not checked at
+/// all — concurrent guesses can never get more than `max` verifications.
+pub async fn claim_login_attempt(
+    c: &mut Conn,
+    id: Id,
+    now: i64,
+    max: i64,
+    lock_until: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET \
+           failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END, \
+           locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
+         WHERE id = $3 AND locked_until <= $4",
+    )
+    .bind(max)
+    .bind(lock_until)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn reset_failed_logins(c: &mut Conn, id: Id) -> StoreResult<()> {

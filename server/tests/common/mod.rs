@@ -103,23 +103,36 @@ pub struct TestApp {
     pub app: Router,
     pub state: AppState,
     pub db: TestDb,
+    /// The data directory (steps on the server work under it).
+    pub data: tempfile::TempDir,
 }
 
 /// An app over `db` with the first company and admin created.
 pub async fn app_on(db: TestDb) -> TestApp {
+    app_with(db, |_| {}).await
+}
+
+/// [`app_on`] with the configuration changed by `tweak`.
+pub async fn app_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
+    let mut config = Config {
         database_url: Some(db.url.clone()),
         data_dir: dir.path().into(),
         secret_key: Some(lwams_server::crypto::SecretBox::generate_key()),
         ..Config::default()
     };
+    tweak(&mut config);
     let state = lwams_server::build_state(config).await.expect("state");
     lwams_server::bootstrap::ensure_first_admin(&state.store, "admin", Some(ADMIN_PASSWORD))
         .await
         .expect("first admin");
     let app = lwams_server::web::app(state.clone());
-    TestApp { app, state, db }
+    TestApp {
+        app,
+        state,
+        db,
+        data: dir,
+    }
 }
 
 pub async fn sqlite_app() -> TestApp {

@@ -20,12 +20,19 @@ pub struct Served {
 
 /// The app on a real listener (for the agent) with its engine working.
 pub async fn served() -> Served {
+    served_with(|_| {}).await
+}
+
+/// [`served`] with the configuration changed by `tweak`.
+pub async fn served_with(tweak: impl FnOnce(&mut lwams_server::config::Config)) -> Served {
     // Host packages carry the Sub Manager built beside the tests.
     std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
-    let t = super::sqlite_app().await;
+    let t = super::app_with(super::sqlite_db().await, tweak).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = lwams_server::web::app(t.state.clone());
+    // As `lwams serve`: handlers see the peer's address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let (stop, rx) = tokio::sync::watch::channel(false);
     let rt = t.state.runtime.clone();
