@@ -33,7 +33,9 @@ impl Throttle {
     pub fn blocked(&self, ip: IpAddr, now: Instant) -> Option<u64> {
         let m = self.lock();
         let (since, n) = m.get(&ip)?;
-        let left = WINDOW.checked_sub(now.duration_since(*since))?;
+        let left = WINDOW
+            .checked_sub(now.duration_since(*since))
+            .filter(|d| !d.is_zero())?;
         (*n >= MAX_FAILURES_PER_ADDRESS).then(|| left.as_secs().max(1))
     }
 
