@@ -357,6 +357,176 @@ async fn sql_steps_query_and_change_postgres_mariadb_and_sqlite_in_cloud() {
     );
 }
 
+/// SQL values are bound as parameters: hostile values arrive as data and change
+/// nothing, `id = ${x}` and `LIMIT ${n}` work, text arrives byte for byte, and the
+/// node's input shows the statement with its placeholders and the values beside it.
+async fn sql_values_round_trip(s: &Served, source: &str, placeholder: &str) {
+    let t = table("lwams_bound");
+    let sql = |i: usize, sql: &str, var: &str| {
+        step(
+            i,
+            "sql",
+            &[
+                ("dataSource", source),
+                ("sql", sql),
+                ("resultVariable", var),
+            ],
+        )
+    };
+    let nodes = vec![
+        sql(
+            0,
+            &format!(
+                "CREATE TABLE {t} (id INTEGER, name TEXT); \
+                 INSERT INTO {t} VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')"
+            ),
+            "created",
+        ),
+        sql(
+            1,
+            &format!("SELECT id, name FROM {t} WHERE id = ${{x}}"),
+            "byId",
+        ),
+        sql(
+            2,
+            &format!("SELECT id FROM {t} ORDER BY id LIMIT ${{n}}"),
+            "limited",
+        ),
+        sql(
+            3,
+            &format!("SELECT id FROM {t} WHERE name = ${{or}}"),
+            "matched",
+        ),
+        sql(
+            4,
+            &format!("UPDATE {t} SET name = 'z' WHERE name = ${{or}} OR name = '${{drop}}'"),
+            "updated",
+        ),
+        sql(
+            5,
+            &format!("DELETE FROM {t} WHERE name = ${{drop}}"),
+            "deleted",
+        ),
+        sql(
+            6,
+            &format!(
+                "INSERT INTO {t} VALUES (10, ${{uni}}); INSERT INTO {t} VALUES (11, ${{big}})"
+            ),
+            "inserted",
+        ),
+        sql(
+            7,
+            &format!("SELECT id, name FROM {t} WHERE id >= 10 OR name = 'z' ORDER BY id"),
+            "back",
+        ),
+        sql(8, &format!("SELECT COUNT(*) AS c FROM {t}"), "count"),
+        sql(9, &format!("DROP TABLE {t}"), "dropped"),
+        step(
+            10,
+            "localCommand",
+            &[("command", "printf '%s|%s' ${n1.sql} ${n1.values}")],
+        ),
+    ];
+    let big: String = "0123456789 ünï 中文 '\"\\;".repeat(400);
+    assert!(big.len() > 10_000);
+    let vars = json!({
+        "x": 3, "n": "2",
+        "or": "' OR 1=1 --",
+        "drop": format!("x'; DROP TABLE {t}; --"),
+        "uni": "中文 ünïcödé 🎉 \\' \" `",
+        "big": big,
+    });
+    let key = format!("sql-bound-{source}");
+    let id = s
+        .deploy_and_start_with(&chain(&key, &nodes), &key, vars.clone())
+        .await;
+    let d = finished(s, id).await;
+    assert_eq!(d.instance.status, "completed", "{source}: {d:#?}");
+    let by_id = output(&d, "n1");
+    assert_eq!(by_id["rows"], json!([{ "id": 3, "name": "c" }]), "{source}");
+    assert_eq!(
+        output(&d, "n2")["rows"],
+        json!([{ "id": 1 }, { "id": 2 }]),
+        "{source}"
+    );
+    assert_eq!(output(&d, "n3")["rows"], json!([]), "{source}");
+    assert_eq!(output(&d, "n4")["rowsAffected"], 0, "{source}");
+    assert_eq!(output(&d, "n5")["rowsAffected"], 0, "{source}");
+    assert_eq!(output(&d, "n6")["rowsAffected"], 2, "{source}");
+    let back = output(&d, "n7");
+    assert_eq!(back["rows"][0]["name"], vars["uni"], "{source}");
+    assert_eq!(
+        back["rows"][1]["name"], vars["big"],
+        "{source}: 10 KB byte for byte"
+    );
+    assert_eq!(
+        back["rows"].as_array().map(Vec::len),
+        Some(2),
+        "{source}: {back}"
+    );
+    assert_eq!(
+        output(&d, "n8")["rows"][0]["c"],
+        7,
+        "{source}: nothing else changed"
+    );
+    // The node shows the statement with the driver's placeholder and the values.
+    assert_eq!(
+        output(&d, "n10")["stdout"],
+        format!("SELECT id, name FROM {t} WHERE id = {placeholder}|[3]"),
+        "{source}"
+    );
+}
+
+#[tokio::test]
+async fn sql_values_are_bound_as_data_on_postgres_mariadb_and_sqlite() {
+    let s = served().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bound.db");
+    std::fs::File::create(&file).unwrap();
+    for body in [
+        json!({ "name": "pg", "kind": "postgres", "url": "postgres://127.0.0.1:5432/test", "username": "postgres" }),
+        json!({ "name": "maria", "kind": "mysql", "url": "mysql://127.0.0.1:3306/test", "username": "root" }),
+        json!({ "name": "file", "kind": "sqlite", "url": format!("sqlite://{}", file.display()) }),
+    ] {
+        create_source(&s, body).await;
+    }
+    for (source, placeholder) in [("pg", "$1"), ("maria", "?"), ("file", "?1")] {
+        sql_values_round_trip(&s, source, placeholder).await;
+    }
+
+    // A placeholder that cannot be a value is refused by name: at deploy, and when a
+    // SQL script is saved.
+    let like = "SELECT * FROM t WHERE name LIKE '%${who}%'";
+    let r =
+        s.t.post(
+            "/api/v1/flows",
+            &s.admin,
+            &json!({ "xml": chain("sql-like", &[step(0, "sql", &[("dataSource", "pg"), ("sql", like)])]) }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body
+            .to_string()
+            .contains("${who} is inside the string literal '%${who}%'"),
+        "{}",
+        r.body
+    );
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "like", "kind": "sql", "body": format!("SELECT 1;\n{like}") }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.to_string().contains("line 2: ${who} is inside"),
+        "{}",
+        r.body
+    );
+}
+
 #[tokio::test]
 async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_boundary() {
     let s = served().await;

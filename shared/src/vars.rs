@@ -171,11 +171,6 @@ pub fn sql_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))
 }
 
-/// Quotes a value as a MySQL/MariaDB string literal, where a backslash escapes.
-pub fn mysql_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''"))
-}
-
 /// The JSON value at a dotted path (`a.b.0.c`).
 pub fn lookup_value<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut v = root;
@@ -207,7 +202,6 @@ mod tests {
         assert_eq!(sql_quote("O'Brien"), "'O''Brien'");
         assert_eq!(sql_quote("x'; DROP TABLE t; --"), "'x''; DROP TABLE t; --'");
         assert_eq!(sql_quote("a\\'"), "'a\\'''");
-        assert_eq!(mysql_quote("a\\'"), "'a\\\\'''");
     }
 
     #[test]

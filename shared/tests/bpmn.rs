@@ -231,3 +231,45 @@ fn mutated_files_fail_cleanly_never_panic() {
     }
     assert!(parsed > 0, "some mutants are still valid XML");
 }
+
+#[test]
+fn sql_steps_whose_placeholders_cannot_be_parameters_are_refused_at_deploy() {
+    let flow = |sql: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:lwams="http://lwams.io/schema/bpmn/1.0" id="d1">
+  <bpmn:process id="p1" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="q" lwams:kind="sql" lwams:dataSource="db" lwams:sql="{sql}"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="q"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="q" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#
+        )
+    };
+    let problems = |sql: &str| {
+        let doc = Document::parse(&flow(sql)).unwrap();
+        validate(&doc)
+            .into_iter()
+            .filter(|p| p.element_id.as_deref() == Some("q"))
+            .map(|p| (p.class, p.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        problems("SELECT * FROM t WHERE a = ${a} AND b = '${b}' LIMIT ${n}"),
+        vec![]
+    );
+    let p = problems("SELECT * FROM t WHERE a LIKE '%${a}%'");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, ProblemClass::Execution);
+    assert!(
+        p[0].1
+            .contains("sql: ${a} is inside the string literal '%${a}%'"),
+        "{p:?}"
+    );
+    assert!(problems("SELECT 1 -- ${a}&#10;")
+        .iter()
+        .any(|(_, m)| m.contains("comment")));
+}

@@ -220,7 +220,7 @@ pub async fn run_service(
         }
         TaskSpec::Sql {
             database,
-            sql: statement,
+            statements: statement,
             timeout_secs,
         } => {
             let timeout = Duration::from_secs((*timeout_secs).max(1));

@@ -259,7 +259,7 @@ pub async fn test_data_source(
     };
     let spec = TaskSpec::Sql {
         database,
-        sql: PROBE_SQL.into(),
+        statements: vec![shared::sql::SqlStatement::text(PROBE_SQL)],
         timeout_secs: 20,
     };
     let outcome = reach

@@ -89,12 +89,28 @@ fn fields(req: &ScriptInput) -> Result<Fields, FieldError> {
             ),
         ));
     }
+    if kind == ScriptKind::Sql {
+        sql_placeholders(&req.body)?;
+    }
     let comments = validate::optional_text("comments", &req.comments, validate::TEXT_MAX)?;
     Ok(Fields {
         name,
         kind,
         body: req.body.replace("\r\n", "\n"),
         comments,
+    })
+}
+
+/// A SQL script's values become bind parameters when it runs: each placeholder must
+/// stand where a value can (not inside a larger literal, a comment or a name), in the
+/// dialect of every kind of data source.
+fn sql_placeholders(body: &str) -> Result<(), FieldError> {
+    shared::sql::check_every_kind(body).map_err(|r| {
+        FieldError::new(
+            "body",
+            FieldErrorCode::Invalid,
+            format!("line {}: {r}", line_of(body, r.error.at())),
+        )
     })
 }
 
@@ -213,6 +229,31 @@ mod tests {
         assert!(e.message.contains("line 2"), "{}", e.message);
         assert!(fields(&input("echo $${HOME} ${dir}")).is_ok());
         assert_eq!(fields(&input("  ")).err().unwrap().field, "body");
+        // A SQL script's placeholders must be able to become parameters.
+        let sql = |body: &str| ScriptInput {
+            kind: Some(ScriptKind::Sql),
+            ..input(body)
+        };
+        assert!(fields(&sql("SELECT * FROM t WHERE a = ${a} AND b = '${b}'")).is_ok());
+        assert!(fields(&sql("SELECT * FROM ${raw:t} WHERE a LIKE ${p}")).is_ok());
+        let e = fields(&sql("SELECT 1;\nSELECT * FROM t WHERE a LIKE '%${p}%'"))
+            .err()
+            .unwrap();
+        assert_eq!(e.field, "body");
+        assert!(
+            e.message
+                .starts_with("line 2: ${p} is inside the string literal '%${p}%'"),
+            "{}",
+            e.message
+        );
+        let e = fields(&sql("SELECT \"${c}\" FROM t")).err().unwrap();
+        assert!(
+            e.message.contains("(in PostgreSQL, SQLite)"),
+            "{}",
+            e.message
+        );
+        // The same text is fine as a shell script.
+        assert!(fields(&input("echo '%${p}%'")).is_ok());
         let mut no_kind = input("ls");
         no_kind.kind = None;
         assert_eq!(fields(&no_kind).err().unwrap().field, "kind");

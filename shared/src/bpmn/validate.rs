@@ -137,6 +137,19 @@ fn process(doc: &Document, p: &Process, out: &mut Vec<Problem>) {
                             ));
                         }
                     }
+                    // SQL values become bind parameters: each placeholder must stand
+                    // where a value can.
+                    if kind == "sql" {
+                        let template = n.lwams.get("sql").filter(|t| !t.trim().is_empty());
+                        if let Some(Err(r)) = template.map(|t| crate::sql::check_every_kind(t)) {
+                            out.push(problem(
+                                doc,
+                                Execution,
+                                &n.id,
+                                format!("{} step: sql: {r}", spec.label),
+                            ));
+                        }
+                    }
                 }
             }
         }

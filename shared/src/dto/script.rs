@@ -1,7 +1,8 @@
 //! The script library (Resource › Scripts, SPEC §3): named script templates that
 //! command and SQL steps pick by name instead of carrying code in every flow. A body
 //! holds `${…}` placeholders; each value is quoted as a literal of the script's own
-//! language (`${raw:…}` inserts it as written).
+//! language (`${raw:…}` inserts it as written) — except in SQL scripts, whose values
+//! SQL steps bind as parameters (`crate::sql`).
 
 use super::Id;
 use super::Millis;
@@ -91,8 +92,8 @@ impl ScriptKind {
     }
 
     /// A value as one literal of this language, so that whatever it holds (quotes,
-    /// `; rm -rf /`, `%PATH%`) stays data. SQL uses standard literals; MySQL's
-    /// backslash escaping is applied by the SQL step once the database is known.
+    /// `; rm -rf /`, `%PATH%`) stays data. SQL: a standard literal, for showing only —
+    /// SQL steps bind a SQL script's values as parameters (`crate::sql`).
     pub fn quote(self, v: &str) -> String {
         match self {
             ScriptKind::Sh | ScriptKind::Bash => sh_quote(v),

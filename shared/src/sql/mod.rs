@@ -9,7 +9,7 @@
 pub mod params;
 pub mod split;
 
-pub use params::{check, parameterize, placeholder, SqlTemplateError};
+pub use params::{check, check_every_kind, parameterize, placeholder, Refused, SqlTemplateError};
 pub use split::split;
 
 use serde::{Deserialize, Serialize};

@@ -175,6 +175,46 @@ pub fn check(template: &str, kind: DataSourceKind) -> Result<(), SqlTemplateErro
     parameterize(template, kind, |_| Some(Value::String(String::new()))).map(|_| ())
 }
 
+/// Why [`check_every_kind`] refuses a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The first refusal.
+    pub error: SqlTemplateError,
+    /// The kinds of database whose dialect refuses it, when others accept it.
+    pub only: Vec<DataSourceKind>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)?;
+        if !self.only.is_empty() {
+            let kinds: Vec<&str> = self.only.iter().map(|k| k.label()).collect();
+            write!(f, " (in {})", kinds.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// [`check`] for every kind of data source, as a saved SQL script or a flow's SQL step
+/// may run against any: each placeholder must be able to become a parameter in all.
+pub fn check_every_kind(template: &str) -> Result<(), Refused> {
+    let refused: Vec<(DataSourceKind, SqlTemplateError)> = DataSourceKind::ALL
+        .into_iter()
+        .filter_map(|k| check(template, k).err().map(|e| (k, e)))
+        .collect();
+    let Some((_, error)) = refused.first().cloned() else {
+        return Ok(());
+    };
+    let only = if refused.len() < DataSourceKind::ALL.len() {
+        refused.iter().map(|(k, _)| *k).collect()
+    } else {
+        Vec::new()
+    };
+    Err(Refused { error, only })
+}
+
 /// A value as SQL text (`${raw:…}`): strings as they are, anything else as JSON.
 fn as_text(v: &Value) -> String {
     match v {
@@ -551,5 +591,15 @@ mod tests {
         let e = check("SELECT '${x}%'", Sqlite).unwrap_err();
         assert_eq!(e.at(), 8);
         assert!(e.to_string().starts_with("${x} is inside"), "{e}");
+        assert!(check_every_kind("SELECT ${a}, '${b}' FROM ${raw:t}").is_ok());
+        let r = check_every_kind("SELECT '${x}%'").unwrap_err();
+        assert!(
+            r.only.is_empty() && r.to_string().starts_with("${x} is inside"),
+            "{r}"
+        );
+        // A name in PostgreSQL and SQLite, a string in MySQL.
+        let r = check_every_kind("SELECT \"${x}\"").unwrap_err();
+        assert_eq!(r.only, vec![Postgres, Sqlite]);
+        assert!(r.to_string().ends_with(" (in PostgreSQL, SQLite)"), "{r}");
     }
 }
