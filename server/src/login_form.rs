@@ -1,8 +1,9 @@
 //! `POST /auth/login`: the login page's plain HTML form (no JavaScript needed). Success
 //! sets the session and language cookies and redirects into the app; failure redirects
-//! back to the login page with an error code. Cross-site posts are refused (the
-//! `Origin`, or else `Referer`, must name this host), so no one can sign a visitor in
-//! to an account of theirs.
+//! back to the login page with an error code (`bad_credentials`, `locked`,
+//! `company_required`, `company_disabled`; the company code typed is kept as
+//! `company=`). Cross-site posts are refused (the `Origin`, or else `Referer`, must
+//! name this host), so no one can sign a visitor in to an account of theirs.
 
 use crate::auth::{login, session};
 use crate::error::AppError;
@@ -68,6 +69,10 @@ fn back_to_login(code: &str, form: &LoginForm) -> Response {
     if shared::validate::identifier("login", &form.login, shared::validate::LOGIN_MAX).is_ok() {
         url.push_str(&format!("&login={}", form.login.trim()));
     }
+    // Only characters that need no escaping in a URL pass these two checks.
+    if let Ok(code) = shared::validate::company_code("company_code", &form.company_code) {
+        url.push_str(&format!("&company={code}"));
+    }
     Redirect::to(&url).into_response()
 }
 
@@ -92,6 +97,10 @@ pub async fn form_login(
         Ok(s) => s,
         Err(AppError::Locked(_)) => return back_to_login("locked", &form),
         Err(AppError::BadCredentials) => return back_to_login("bad_credentials", &form),
+        Err(AppError::CompanyDisabled(_)) => return back_to_login("company_disabled", &form),
+        Err(AppError::Validation(f)) if f.field == "company_code" => {
+            return back_to_login("company_required", &form)
+        }
         Err(e) => return e.into_response(),
     };
     let locale = match state.store.conn().await {

@@ -34,7 +34,9 @@ async fn login_options(
             Ok(options) => {
                 req.extensions_mut().insert(options);
             }
-            Err(e) => tracing::warn!(error = %e, "could not count the companies for the login page"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count the companies for the login page")
+            }
         }
     }
     next.run(req).await

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use shared::dto::auth::Me;
 use shared::dto::company::Company;
 use shared::dto::group::Group;
+use shared::dto::platform::PlatformCompany;
 use shared::dto::user::User;
 use shared::{Function, Level, PermissionMatrix};
 
@@ -62,6 +63,9 @@ async fn healthz_and_openapi_document_answer() {
         "/api/v1/users/{id}",
         "/api/v1/groups/{id}/members",
         "/api/v1/company",
+        "/api/v1/auth/login-options",
+        "/api/v1/platform/companies",
+        "/api/v1/platform/companies/{id}/admins",
     ] {
         assert!(
             paths.contains_key(p),
@@ -159,6 +163,8 @@ struct HostIds {
     user: i64,
     data_source: i64,
     script: i64,
+    /// A company without users, for the platform operator's rows.
+    company: i64,
 }
 
 fn endpoints(
@@ -278,6 +284,51 @@ fn endpoints(
             SystemCompany,
             Manage,
             Some(json!({"code": "default", "name": "Ops"})),
+        ),
+        // The platform operator's endpoints: 404 (not 403) for everybody else.
+        (
+            Method::GET,
+            "/api/v1/platform/companies".into(),
+            SystemCompany,
+            Manage,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/platform/companies".into(),
+            SystemCompany,
+            Manage,
+            Some(json!({"code": "gamma", "name": "Gamma"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/platform/companies/{}", h.company),
+            SystemCompany,
+            Manage,
+            Some(json!({"name": "Tenant renamed"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/platform/companies/{}/disable", h.company),
+            SystemCompany,
+            Manage,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/platform/companies/{}/enable", h.company),
+            SystemCompany,
+            Manage,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/platform/companies/{}/admins", h.company),
+            SystemCompany,
+            Manage,
+            Some(
+                json!({"login": "first", "display_name": "First", "password": "first-password-1"}),
+            ),
         ),
         (Method::GET, "/api/v1/users".into(), SystemUsers, View, None),
         (
@@ -568,6 +619,26 @@ fn endpoints(
     ]
 }
 
+/// The path names an object of a company (an id, a flow key) or is the platform
+/// operator's: another company gets 404 for it.
+fn names_an_object(path: &str) -> bool {
+    [
+        "/users/",
+        "/groups/",
+        "/instances/",
+        "/versions",
+        "/diff",
+        "/hosts/",
+        "/host-groups/",
+        "/terminals/",
+        "/data-sources/",
+        "/scripts/",
+        "/platform/",
+    ]
+    .iter()
+    .any(|p| path.contains(p))
+}
+
 #[tokio::test]
 async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_with_it() {
     let t = sqlite_app().await;
@@ -647,6 +718,15 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
             &json!({"name": "s1", "kind": "sh", "body": "ls ${dir}"}),
         )
         .await;
+    // A company without users, for the platform operator's rows.
+    let tenant = {
+        let mut tx = t.state.store.begin().await.unwrap();
+        let co = lwams_server::bootstrap::create_company(&mut tx, "tenant", "Tenant")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        co.id
+    };
     let host_ids = HostIds {
         data_source: ds.body["id"].as_i64().unwrap(),
         script: script.body["id"].as_i64().unwrap(),
@@ -654,6 +734,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
         host: host_id,
         terminal,
         user: tu.body["users"][0]["id"].as_i64().unwrap(),
+        company: tenant,
     };
 
     for (method, path, f, level, body) in endpoints(
@@ -663,42 +744,32 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
         run.instance_id,
         &host_ids,
     ) {
+        // The platform operator's endpoints do not exist for anybody else.
+        let (denied, error) = if path.starts_with("/api/v1/platform/") {
+            (StatusCode::NOT_FOUND, "not_found")
+        } else {
+            (StatusCode::FORBIDDEN, "forbidden")
+        };
         let r = t
             .request(method.clone(), &path, Some(&weak), body.clone())
             .await;
         assert_eq!(
-            r.status,
-            StatusCode::FORBIDDEN,
+            r.status, denied,
             "{method} {path} without {f:?}: {}",
             r.body
         );
-        assert_eq!(r.body["error"], "forbidden");
+        assert_eq!(r.body["error"], error);
         if level == Level::Manage {
             let r = t
                 .request(method.clone(), &path, Some(&viewer), body.clone())
                 .await;
             assert_eq!(
-                r.status,
-                StatusCode::FORBIDDEN,
+                r.status, denied,
                 "{method} {path} with view only: {}",
                 r.body
             );
         }
-        let names_an_object = [
-            "/users/",
-            "/groups/",
-            "/instances/",
-            "/versions",
-            "/diff",
-            "/hosts/",
-            "/host-groups/",
-            "/terminals/",
-            "/data-sources/",
-            "/scripts/",
-        ]
-        .iter()
-        .any(|p| path.contains(p));
-        if names_an_object {
+        if names_an_object(&path) {
             let r = t
                 .request(method.clone(), &path, Some(&other_admin), body.clone())
                 .await;
@@ -1383,4 +1454,707 @@ async fn a_deploy_carries_the_basic_data_group_and_comments_and_an_import_keeps_
     assert_eq!(r.body["field"], "group", "{}", r.body);
     let versions: Vec<Value> = t.get("/api/v1/flows/hello/versions", &c).await.json();
     assert_eq!(versions.len(), 2);
+}
+
+/// A company created through the platform operator's API, with its first
+/// administrator (`admin`, password `<code>-password-1`), signed in.
+async fn tenant(
+    t: &TestApp,
+    operator: &Client,
+    code: &str,
+    name: &str,
+) -> (PlatformCompany, Client) {
+    let r = t
+        .post(
+            "/api/v1/platform/companies",
+            operator,
+            &json!({"code": code, "name": name}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let co: PlatformCompany = r.json();
+    let password = format!("{code}-password-1");
+    let r = t
+        .post(
+            &format!("/api/v1/platform/companies/{}/admins", co.id),
+            operator,
+            &json!({"login": "admin", "display_name": format!("{name} admin"), "password": password}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let co: PlatformCompany = r.json();
+    assert_eq!(co.users, 1);
+    let client = t.login(Some(code), "admin", &password).await;
+    (co, client)
+}
+
+#[tokio::test]
+async fn the_platform_operator_creates_renames_disables_and_enables_companies() {
+    let t = sqlite_app().await;
+    let op = t.admin().await;
+    let me: Me = t.get("/api/v1/auth/me", &op).await.json();
+    assert!(
+        me.platform_operator,
+        "the first company's admin operates the platform"
+    );
+    let options = t
+        .request(Method::GET, "/api/v1/auth/login-options", None, None)
+        .await;
+    assert_eq!(options.status, StatusCode::OK);
+    assert_eq!(options.body["company_code_required"], false);
+
+    let list: shared::dto::Page<PlatformCompany> =
+        t.get("/api/v1/platform/companies", &op).await.json();
+    assert_eq!(list.total, 1);
+    assert_eq!(list.items[0].code, "default");
+    assert!(list.items[0].platform_operator && !list.items[0].disabled);
+    assert_eq!(list.items[0].users, 1);
+
+    // Create: the code is checked, a taken code is named.
+    for (body, field) in [
+        (json!({"code": "a b", "name": "X"}), "code"),
+        (json!({"code": "a.b", "name": "X"}), "code"),
+        (json!({"code": "x".repeat(33), "name": "X"}), "code"),
+        (json!({"code": "ok", "name": " "}), "name"),
+    ] {
+        let r = t.post("/api/v1/platform/companies", &op, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], field, "{}", r.body);
+    }
+    let r = t
+        .post(
+            "/api/v1/platform/companies",
+            &op,
+            &json!({"code": "acme", "name": "ACME Ltd"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let acme: PlatformCompany = r.json();
+    assert_eq!(
+        (
+            acme.code.as_str(),
+            acme.name.as_str(),
+            acme.users,
+            acme.disabled,
+            acme.platform_operator
+        ),
+        ("acme", "ACME Ltd", 0, false, false)
+    );
+    let r = t
+        .post(
+            "/api/v1/platform/companies",
+            &op,
+            &json!({"code": "acme", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["field"], "code");
+    assert!(
+        r.body["message"].as_str().unwrap().contains("acme"),
+        "{}",
+        r.body
+    );
+    // Its Administrators group holds every right.
+    {
+        let mut c = t.state.store.conn().await.unwrap();
+        let (groups, _) = lwams_server::store::groups::list(&mut c, acme.id, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, "Administrators");
+        let perms = lwams_server::store::groups::permissions(&mut c, acme.id)
+            .await
+            .unwrap();
+        assert_eq!(perms.get(&groups[0].id), Some(&PermissionMatrix::full()));
+    }
+    // Sign-in now asks for the company code.
+    let options = t
+        .request(Method::GET, "/api/v1/auth/login-options", None, None)
+        .await;
+    assert_eq!(options.body["company_code_required"], true);
+    let r = t.try_login(None, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "company_code");
+    t.login(Some("default"), "admin", ADMIN_PASSWORD).await;
+
+    // The first administrator: validated as any new user, and only once.
+    let first =
+        |login: &str, pw: &str| json!({"login": login, "display_name": "Boss", "password": pw});
+    let admins = format!("/api/v1/platform/companies/{}/admins", acme.id);
+    for (body, field) in [
+        (first("bad login", "boss-password-1"), "login"),
+        (first("boss", "short"), "password"),
+        (
+            json!({"login": "boss", "display_name": "", "password": "boss-password-1"}),
+            "display_name",
+        ),
+    ] {
+        let r = t.post(&admins, &op, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], field, "{}", r.body);
+    }
+    let r = t
+        .post(&admins, &op, &first("boss", "boss-password-1"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json::<PlatformCompany>().users, 1);
+    let r = t
+        .post(&admins, &op, &first("boss2", "boss-password-1"))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("already has users"));
+    assert_eq!(
+        t.post(
+            "/api/v1/platform/companies/99999/admins",
+            &op,
+            &first("x", "boss-password-1")
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let boss = t.login(Some("acme"), "boss", "boss-password-1").await;
+    let me: Me = t.get("/api/v1/auth/me", &boss).await.json();
+    assert_eq!(me.company.code, "acme");
+    assert_eq!(me.permissions, PermissionMatrix::full());
+    assert!(
+        !me.platform_operator,
+        "a tenant's administrator is no operator"
+    );
+
+    // Rename.
+    let r = t
+        .put(
+            &format!("/api/v1/platform/companies/{}", acme.id),
+            &op,
+            &json!({"name": "ACME Group"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json::<PlatformCompany>().name, "ACME Group");
+    let r = t
+        .put(
+            "/api/v1/platform/companies/99999",
+            &op,
+            &json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The operator's own company cannot be disabled.
+    let r = t
+        .post(
+            &format!(
+                "/api/v1/platform/companies/{}/disable",
+                me_company(&t, &op).await
+            ),
+            &op,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(t.get("/api/v1/auth/me", &op).await.status.is_success());
+
+    // Disabled: sessions end, sign-in is refused by name, nothing else changes.
+    let r = t
+        .post(
+            &format!("/api/v1/platform/companies/{}/disable", acme.id),
+            &op,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json::<PlatformCompany>().disabled);
+    assert_eq!(
+        t.get("/api/v1/auth/me", &boss).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.get("/api/v1/users", &boss).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = t.try_login(Some("acme"), "boss", "boss-password-1").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.body["error"], "company_disabled");
+    assert_eq!(r.body["message"], "company acme is disabled");
+    assert!(
+        t.get("/api/v1/auth/me", &op).await.status.is_success(),
+        "other companies carry on"
+    );
+    let list: shared::dto::Page<PlatformCompany> =
+        t.get("/api/v1/platform/companies?q=acme", &op).await.json();
+    assert_eq!(list.total, 1);
+    assert!(list.items[0].disabled);
+    assert_eq!(list.items[0].name, "ACME Group");
+
+    // Enabled again: its users sign in anew (the old session stays ended).
+    let r = t
+        .post(
+            &format!("/api/v1/platform/companies/{}/enable", acme.id),
+            &op,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.json::<PlatformCompany>().disabled);
+    assert_eq!(
+        t.get("/api/v1/auth/me", &boss).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let boss = t.login(Some("acme"), "boss", "boss-password-1").await;
+    assert!(t.get("/api/v1/auth/me", &boss).await.status.is_success());
+}
+
+async fn me_company(t: &TestApp, c: &Client) -> i64 {
+    t.get("/api/v1/auth/me", c).await.json::<Me>().company.id
+}
+
+#[tokio::test]
+async fn the_platform_endpoints_answer_everybody_else_like_an_unknown_endpoint() {
+    let t = sqlite_app().await;
+    let op = t.admin().await;
+    // Operator company users without System › Company manage.
+    let viewers = make_group(
+        &t,
+        &op,
+        "viewers",
+        &[(Function::SystemCompany, Level::View)],
+    )
+    .await;
+    make_user(&t, &op, "viewer", &[viewers.id]).await;
+    let viewer = t.login(None, "viewer", "user-password-1").await;
+    let (acme, boss) = tenant(&t, &op, "acme", "ACME").await;
+    let unknown = t.get("/api/v1/no-such-endpoint", &op).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let anonymous = Client {
+        cookie: "lwams_session=made-up".into(),
+        csrf: "x".into(),
+    };
+    let no_csrf = Client {
+        cookie: boss.cookie.clone(),
+        csrf: "forged".into(),
+    };
+    let calls = [
+        (Method::GET, "/api/v1/platform/companies".to_string(), None),
+        (
+            Method::GET,
+            "/api/v1/platform/companies?limit=abc".to_string(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/platform/companies".to_string(),
+            Some(json!({"code": "evil", "name": "Evil"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/platform/companies".to_string(),
+            Some(json!({"bad": 1})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/platform/companies/{}", acme.id),
+            Some(json!({"name": "Taken over"})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/platform/companies/abc".to_string(),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/platform/companies/1/disable".to_string(),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/platform/companies/{}/enable", acme.id),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/platform/companies/1/admins".to_string(),
+            Some(json!({"login": "evil", "display_name": "E", "password": "evil-password-1"})),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/platform/companies".to_string(),
+            None,
+        ),
+    ];
+    for (who, c) in [
+        ("a tenant's administrator", Some(&boss)),
+        (
+            "a tenant's administrator without CSRF token",
+            Some(&no_csrf),
+        ),
+        (
+            "a user of the operator's company without manage",
+            Some(&viewer),
+        ),
+        ("a made-up session", Some(&anonymous)),
+        ("nobody signed in", None),
+    ] {
+        for (method, path, body) in &calls {
+            let r = t.request(method.clone(), path, c, body.clone()).await;
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{who}: {method} {path}: {}",
+                r.body
+            );
+            assert_eq!(
+                r.body, unknown.body,
+                "{who}: {method} {path}: the unknown-endpoint answer"
+            );
+        }
+    }
+    // A method the endpoint does not serve is 404 for the operator too (not 405).
+    let r = t.delete("/api/v1/platform/companies", &op).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Nothing changed.
+    let list: shared::dto::Page<PlatformCompany> =
+        t.get("/api/v1/platform/companies", &op).await.json();
+    assert_eq!(list.total, 2);
+    assert!(list.items.iter().all(|c| !c.disabled && c.code != "evil"));
+    assert_eq!(list.items[1].name, "ACME");
+    assert_eq!(
+        list.items[0].users, 2,
+        "no user was added to the operator's company"
+    );
+}
+
+#[tokio::test]
+async fn the_login_page_asks_for_the_company_code_once_several_companies_exist() {
+    let t = sqlite_app().await;
+    let get = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (_, _, one) = raw(&t, get("/login?lang=en")).await;
+    assert!(one.contains("name=\"login\""), "{one}");
+    assert!(
+        !one.contains("name=\"company_code\""),
+        "one company: no code asked: {one}"
+    );
+    let (_, _, given) = raw(&t, get("/login?lang=en&company=acme")).await;
+    assert!(given.contains("name=\"company_code\""), "{given}");
+    assert!(
+        given.contains("value=\"acme\""),
+        "taken from ?company=: {given}"
+    );
+
+    let op = t.admin().await;
+    let (acme, _) = tenant(&t, &op, "acme", "ACME").await;
+    let (_, _, two) = raw(&t, get("/login?lang=en")).await;
+    assert!(two.contains("name=\"company_code\""), "{two}");
+    assert!(two.contains("Company code"), "{two}");
+    let (_, _, zh) = raw(&t, get("/login?lang=zh-CN")).await;
+    assert!(zh.contains("公司代码"), "{zh}");
+
+    // The form: no code → asked for it; a disabled company → named, the code kept.
+    let (status, headers, _) = raw(
+        &t,
+        form_post(
+            &format!("login=admin&password={ADMIN_PASSWORD}&lang=en"),
+            "http://lwams.test",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        "/login?error=company_required&lang=en&login=admin"
+    );
+    let (_, headers, _) = raw(
+        &t,
+        form_post(
+            &format!("company_code=default&login=admin&password={ADMIN_PASSWORD}&lang=en"),
+            "http://lwams.test",
+        ),
+    )
+    .await;
+    assert_eq!(headers["location"], "/");
+    let r = t
+        .post(
+            &format!("/api/v1/platform/companies/{}/disable", acme.id),
+            &op,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (_, headers, _) = raw(
+        &t,
+        form_post(
+            "company_code=acme&login=admin&password=acme-password-1&lang=en",
+            "http://lwams.test",
+        ),
+    )
+    .await;
+    assert_eq!(
+        headers["location"],
+        "/login?error=company_disabled&lang=en&login=admin&company=acme"
+    );
+    assert!(headers.get("set-cookie").is_none());
+    let (_, _, page) = raw(
+        &t,
+        get("/login?error=company_disabled&lang=en&login=admin&company=acme"),
+    )
+    .await;
+    assert!(
+        page.contains("acme") && page.contains("is disabled"),
+        "{page}"
+    );
+    let (_, _, page) = raw(&t, get("/login?error=company_required&lang=en")).await;
+    assert!(page.contains("Enter your company code"), "{page}");
+}
+
+/// Company A's names, which nothing company B sees may contain.
+const A_MARKERS: [&str; 4] = ["alpha-", "Alpha ", "10.77.77.77", "Default company"];
+
+fn assert_no_a_names(what: &str, body: &str) {
+    for m in A_MARKERS {
+        assert!(!body.contains(m), "{what} shows company A's {m:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn another_companys_administrator_reaches_nothing_of_company_a_through_any_endpoint_or_the_live_feed(
+) {
+    let t = sqlite_app().await;
+    let a = t.admin().await;
+    // Company A's objects, every name marked.
+    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
+    let a_group = make_group(&t, &a, "alpha-group", &[]).await;
+    let a_member = make_user(&t, &a, "alpha-member", &[a_group.id]).await;
+    let a_user = make_user(&t, &a, "alpha-user", &[]).await;
+    let hg = t
+        .post("/api/v1/host-groups", &a, &json!({"name": "alpha-hosts"}))
+        .await;
+    let host = t
+        .post("/api/v1/hosts", &a, &json!({"name": "alpha-host"}))
+        .await;
+    let host_id = host.body["id"].as_i64().unwrap();
+    let term = t
+        .post(
+            "/api/v1/terminals",
+            &a,
+            &json!({"host_id": host_id, "host_name": "alpha-term", "host_address": "10.77.77.77", "connection_type": "ssh"}),
+        )
+        .await;
+    let terminal = term.body["id"].as_i64().unwrap();
+    let tu = t
+        .post(
+            &format!("/api/v1/terminals/{terminal}/users"),
+            &a,
+            &json!({"username": "alpha-account", "auth": "password", "secret": "alpha-secret"}),
+        )
+        .await;
+    let ds = t
+        .post(
+            "/api/v1/data-sources",
+            &a,
+            &json!({"name": "alpha-db", "kind": "sqlite", "url": "sqlite:///nonexistent/alpha-db.db"}),
+        )
+        .await;
+    let script = t
+        .post(
+            "/api/v1/scripts",
+            &a,
+            &json!({"name": "alpha-script", "kind": "sh", "body": "echo alpha-body"}),
+        )
+        .await;
+    let r = t
+        .post(
+            "/api/v1/flows",
+            &a,
+            &json!({ "xml": FLOW.replace("name=\"Hello\"", "name=\"Alpha Hello\"") }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let waiting = WAITING_FLOW.replace("id=\"waits\"", "id=\"alpha-waits\" name=\"Alpha Waits\"");
+    let r = t
+        .post("/api/v1/flows", &a, &json!({ "xml": waiting }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = t
+        .post("/api/v1/instances", &a, &json!({"key": "alpha-waits"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a_instance = r.body["id"].as_i64().unwrap();
+    let r = t
+        .put(
+            "/api/v1/flows/hello/draft",
+            &a,
+            &json!({"xml": "<definitions id=\"alpha-draft\"/>", "base_version": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A company without users, for the platform rows.
+    let spare = t
+        .post(
+            "/api/v1/platform/companies",
+            &a,
+            &json!({"code": "spare", "name": "Spare"}),
+        )
+        .await;
+    let ids = HostIds {
+        group: hg.body["id"].as_i64().unwrap(),
+        host: host_id,
+        terminal,
+        user: tu.body["users"][0]["id"].as_i64().unwrap(),
+        data_source: ds.body["id"].as_i64().unwrap(),
+        script: script.body["id"].as_i64().unwrap(),
+        company: spare.body["id"].as_i64().unwrap(),
+    };
+    // What A sees of itself carries the markers (so the check below can fail).
+    let own = t.get(&format!("/api/v1/instances/{a_instance}"), &a).await;
+    assert!(own.body.to_string().contains("alpha-waits"), "{}", own.body);
+
+    // Company B, created through the platform API, with its own administrator.
+    let (_, b) = tenant(&t, &a, "beta", "Beta Co").await;
+
+    // The live feed, as A and as B, on a real listener with the engine working.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = t.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let rt = t.state.runtime.clone();
+    tokio::spawn(async move { rt.work(None, stop).await });
+    let feed = |c: &Client| {
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("ws://{addr}/ws"),
+            )
+            .unwrap();
+        req.headers_mut()
+            .insert("cookie", c.cookie.parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    let (mut a_ws, _) = feed(&a).await.expect("A's live feed");
+    let (mut b_ws, _) = feed(&b).await.expect("B's live feed");
+
+    let table = endpoints(a_user.id, a_group.id, a_member.id, a_instance, &ids);
+    // Every endpoint naming one of A's objects (or the platform's): 404, nothing of A.
+    for (method, path, _, _, body) in table.iter().filter(|row| names_an_object(&row.1)) {
+        let r = t
+            .request(method.clone(), path, Some(&b), body.clone())
+            .await;
+        assert!(
+            matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "{method} {path} as B with A's ids: {} {}",
+            r.status,
+            r.body
+        );
+        assert_no_a_names(&format!("{method} {path}"), &r.body.to_string());
+    }
+    // Every other endpoint works on B's own data only (B deploys its own `hello`).
+    for (method, path, _, _, body) in table.iter().filter(|row| !names_an_object(&row.1)) {
+        let r = t
+            .request(method.clone(), path, Some(&b), body.clone())
+            .await;
+        assert!(
+            !r.status.is_server_error(),
+            "{method} {path} as B: {} {}",
+            r.status,
+            r.body
+        );
+        assert_no_a_names(&format!("{method} {path}"), &r.body.to_string());
+    }
+    for list in [
+        "/api/v1/users",
+        "/api/v1/groups",
+        "/api/v1/hosts",
+        "/api/v1/host-groups",
+        "/api/v1/data-sources",
+        "/api/v1/scripts",
+        "/api/v1/flows",
+        "/api/v1/flow-drafts",
+        "/api/v1/instances",
+        "/api/v1/company",
+        "/api/v1/auth/me",
+    ] {
+        let r = t.get(list, &b).await;
+        assert_eq!(r.status, StatusCode::OK, "{list}: {}", r.body);
+        assert_no_a_names(list, &r.body.to_string());
+    }
+    // A's objects are as they were.
+    let u: User = t
+        .get(&format!("/api/v1/users/{}", a_user.id), &a)
+        .await
+        .json();
+    assert_eq!(u.display_name, "alpha-user");
+    let h = t.get(&format!("/api/v1/hosts/{host_id}"), &a).await;
+    assert_eq!(h.body["host"]["name"], "alpha-host", "{}", h.body);
+    let i = t.get(&format!("/api/v1/instances/{a_instance}"), &a).await;
+    assert_eq!(i.body["instance"]["status"], "running", "{}", i.body);
+
+    // The live feed: A's new instance reaches A, never B; B's own reaches B.
+    let r = t
+        .post("/api/v1/instances", &a, &json!({"key": "alpha-waits"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a_new = r.body["id"].as_i64().unwrap();
+    let r = t
+        .post("/api/v1/instances", &b, &json!({"key": "hello"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let b_new = r.body["id"].as_i64().unwrap();
+    loop {
+        let text = next_message(&mut a_ws, "A's update").await;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if v["instance_id"] == a_new {
+            break;
+        }
+    }
+    loop {
+        let text = next_message(&mut b_ws, "B's update").await;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_ne!(
+            v["instance_id"], a_new,
+            "B's feed shows A's instance: {text}"
+        );
+        assert_ne!(
+            v["instance_id"], a_instance,
+            "B's feed shows A's instance: {text}"
+        );
+        assert_no_a_names("B's live feed", &text);
+        if v["instance_id"] == b_new && v["status"] == "completed" {
+            break;
+        }
+    }
+}
+
+/// The next text message of a WebSocket, within 10 s.
+async fn next_message<S>(ws: &mut S, what: &str) -> String
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+        .await
+        .unwrap_or_else(|_| panic!("{what} within 10 s"))
+        .expect("the feed is open")
+        .expect("a message");
+    msg.to_text().expect("a text message").to_string()
 }

@@ -286,3 +286,125 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--new-key"));
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
 }
+
+#[tokio::test]
+async fn create_company_makes_a_tenant_with_an_administrators_group_and_its_first_admin() {
+    use lwams_server::store::{companies, groups, users, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut cmd = lwams();
+        cmd.env("LWAMS_DATA_DIR", dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("LWAMS_ADMIN_PASSWORD")
+            .args(["admin", "create-company"])
+            .args(args);
+        if let Some(pw) = password {
+            cmd.env("LWAMS_ADMIN_PASSWORD", pw);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // The first company of the database is the platform operator's.
+    let (ok, out, err) = run(
+        &["--code", "ops", "--name", "Operations", "--admin", "root"],
+        Some("root-password-1"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("platform operator"), "{out}");
+    assert!(
+        out.contains("LWAMS_ADMIN_PASSWORD") && !out.contains("root-password-1"),
+        "{out}"
+    );
+    // A tenant with a generated password, printed once.
+    let (ok, out, err) = run(
+        &["--code", "acme-1", "--name", "ACME Ltd", "--admin", "boss"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains("platform operator"), "{out}");
+    let generated = out
+        .split("password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password printed: {out}"))
+        .to_string();
+    assert_eq!(generated.len(), 16, "{out}");
+    // A tenant without an administrator yet.
+    let (ok, out, err) = run(&["--code", "empty_co", "--name", "Empty"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("no administrator yet"), "{out}");
+    // Refusals: a taken code (named), bad codes, a weak password — nothing created.
+    let (ok, _, err) = run(&["--code", "acme-1", "--name", "Again"], None);
+    assert!(!ok);
+    assert!(
+        err.contains("\"acme-1\"") && err.contains("already exists"),
+        "{err}"
+    );
+    for bad in ["a.b", "a b", &"x".repeat(33), ""] {
+        let (ok, _, err) = run(&["--code", bad, "--name", "Bad"], None);
+        assert!(!ok, "{bad:?} accepted");
+        assert!(err.contains("--code"), "{bad:?}: {err}");
+    }
+    let (ok, _, err) = run(
+        &["--code", "weak", "--name", "Weak", "--admin", "w"],
+        Some("short"),
+    );
+    assert!(!ok);
+    assert!(err.contains("LWAMS_ADMIN_PASSWORD"), "{err}");
+    let (ok, _, err) = run(
+        &["--code", "badlogin", "--name", "X", "--admin", "no body"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("--admin"), "{err}");
+
+    let store = Store::open(&format!("sqlite:{}", dir.path().join("lwams.db").display()))
+        .await
+        .unwrap();
+    let mut c = store.conn().await.unwrap();
+    let all = companies::list(&mut c).await.unwrap();
+    let codes: Vec<_> = all
+        .iter()
+        .map(|co| (co.code.as_str(), co.platform_operator))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![("ops", true), ("acme-1", false), ("empty_co", false)]
+    );
+    let acme = &all[1];
+    assert_eq!(acme.name, "ACME Ltd");
+    // The administrator signs in with the printed password and holds every right.
+    let boss = lwams_server::auth::login::check_password(&store, Some(acme.id), "boss", &generated)
+        .await
+        .expect("the printed password signs in");
+    assert_eq!(
+        groups::user_permissions(&mut c, boss.id).await.unwrap(),
+        shared::PermissionMatrix::full()
+    );
+    let root = users::by_login(&mut c, all[0].id, "root")
+        .await
+        .unwrap()
+        .unwrap();
+    lwams_server::auth::login::check_password(&store, Some(all[0].id), "root", "root-password-1")
+        .await
+        .expect("the password from LWAMS_ADMIN_PASSWORD");
+    assert_eq!(root.company_id, all[0].id);
+    // Every company has its Administrators group with every right; the empty one no user.
+    for co in &all {
+        let (g, _) = groups::list(&mut c, co.id, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(g.len(), 1, "{}", co.code);
+        assert_eq!(g[0].name, "Administrators");
+        let perms = groups::permissions(&mut c, co.id).await.unwrap();
+        assert_eq!(perms.get(&g[0].id), Some(&shared::PermissionMatrix::full()));
+    }
+    let (empty_users, n) = users::list(&mut c, all[2].id, &Default::default())
+        .await
+        .unwrap();
+    assert!(empty_users.is_empty() && n == 0);
+}

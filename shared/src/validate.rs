@@ -93,6 +93,26 @@ pub fn identifier(field: &str, value: &str, max: usize) -> Result<String, FieldE
     Ok(v)
 }
 
+/// The longest company code.
+pub const COMPANY_CODE_MAX: usize = 32;
+
+/// A company code (typed at sign-in, sent by Sub Managers): 1–32 letters, digits, `-`
+/// and `_`.
+pub fn company_code(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = required_text(field, value, COMPANY_CODE_MAX)?;
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Invalid,
+            "may contain only letters, digits, - and _",
+        ));
+    }
+    Ok(v)
+}
+
 /// A new id for a diagram element: an XML name that `${id.result}` can address — a
 /// letter or `_` first, then letters, digits, `_` or `-` — and not used by another
 /// element of the diagram (`taken`, which may hold the element's current id).
@@ -192,6 +212,25 @@ pub fn password(field: &str, value: &str) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn company_codes_are_letters_digits_dash_and_underscore_up_to_32() {
+        assert_eq!(company_code("code", " acme-2_b ").unwrap(), "acme-2_b");
+        assert_eq!(company_code("code", &"a".repeat(32)).unwrap().len(), 32);
+        assert_eq!(
+            company_code("code", &"a".repeat(33)).unwrap_err().code,
+            FieldErrorCode::TooLong
+        );
+        assert_eq!(
+            company_code("code", "").unwrap_err().code,
+            FieldErrorCode::Required
+        );
+        for bad in ["a b", "a.b", "a@b", "a/b", "ä"] {
+            let e = company_code("code", bad).unwrap_err();
+            assert_eq!(e.code, FieldErrorCode::Invalid, "{bad}");
+            assert_eq!(e.field, "code");
+        }
+    }
 
     #[test]
     fn required_text_trims_and_rejects_empty_and_long() {

@@ -10,9 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use shared::dto::auth::{
-    ChangePassword, CompanyBrief, LoginOptions, LoginRequest, Me, SetLocale,
-};
+use shared::dto::auth::{ChangePassword, CompanyBrief, LoginOptions, LoginRequest, Me, SetLocale};
 use shared::dto::error::ErrorBody;
 use shared::validate;
 

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod flows;
 pub mod groups;
 pub mod hosts;
+pub mod platform;
 pub mod scripts;
 pub mod users;
 
@@ -22,7 +23,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "LWAMS API", description = "IT-operations automation: flows, schedules, agents."),
     paths(
-        auth::sign_in, auth::sign_out, auth::me, auth::change_password, auth::set_locale,
+        auth::login_options, auth::sign_in, auth::sign_out, auth::me, auth::change_password, auth::set_locale,
         company::get_company, company::update_company,
         users::list_users, users::get_user, users::create_user, users::update_user, users::delete_user,
         groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
@@ -38,6 +39,8 @@ use utoipa::OpenApi;
         data_sources::list_data_sources, data_sources::get_data_source, data_sources::create_data_source,
         data_sources::update_data_source, data_sources::delete_data_source, data_sources::test_data_source,
         scripts::list_scripts, scripts::get_script, scripts::create_script, scripts::update_script, scripts::delete_script,
+        platform::list_companies, platform::create_company, platform::rename_company,
+        platform::disable_company, platform::enable_company, platform::create_first_admin,
     ),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
@@ -48,6 +51,9 @@ use utoipa::OpenApi;
         (name = "data sources", description = "Resource › Data sources: databases SQL steps run against"),
         (name = "scripts", description = "Resource › Scripts: the script library command and SQL steps run by name"),
         (name = "flows", description = "Flow › Editor (deployed versions) and Flow › Monitor (instances)"),
+        (name = "platform", description = "System › Companies: the platform operator manages every company (tenant). \
+            Only for users of the platform operator's company with System › Company manage; \
+            everybody else gets 404 `endpoint not found`, as for an unknown endpoint, so other tenants do not learn it exists"),
     )
 )]
 pub struct ApiDoc;
@@ -63,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .merge(hosts::router())
         .merge(data_sources::router())
         .merge(scripts::router())
+        .merge(platform::router())
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", v1).route(
         "/api/openapi.json",

@@ -147,10 +147,7 @@ pub struct CompanyStats {
 
 /// A page of companies whose code or name matches the filter, oldest first, with their
 /// user counts (the platform operator's list).
-pub async fn list_with_users(
-    c: &mut Conn,
-    q: &ListQuery,
-) -> StoreResult<(Vec<CompanyStats>, i64)> {
+pub async fn list_with_users(c: &mut Conn, q: &ListQuery) -> StoreResult<(Vec<CompanyStats>, i64)> {
     let pattern = like_pattern(q.filter().unwrap_or(""));
     let filter = "LOWER(co.code) LIKE $1 ESCAPE '\\' OR LOWER(co.name) LIKE $1 ESCAPE '\\'";
     let total: i64 = sqlx::query(&format!(

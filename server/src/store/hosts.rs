@@ -264,7 +264,19 @@ pub async fn sealed_credential(
         .transpose()
 }
 
-/// The host an agent credential belongs to, within the company with this code.
+/// The ids of every host of a company.
+pub async fn ids(c: &mut Conn, company_id: Id) -> StoreResult<Vec<Id>> {
+    let rows = sqlx::query("SELECT id FROM hosts WHERE company_id = $1 ORDER BY id")
+        .bind(company_id)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("id").map_err(StoreError::from))
+        .collect()
+}
+
+/// The host an agent credential belongs to, within the enabled company with this code
+/// (a disabled company's Sub Managers are refused).
 pub async fn by_credential(
     c: &mut Conn,
     company_code: &str,
@@ -272,7 +284,7 @@ pub async fn by_credential(
 ) -> StoreResult<Option<(Id, Host)>> {
     let row = sqlx::query(&format!(
         "SELECT {} FROM hosts h JOIN companies co ON co.id = h.company_id \
-         WHERE h.credential_hash = $1 AND co.code = $2",
+         WHERE h.credential_hash = $1 AND co.code = $2 AND co.disabled = $3",
         HOST_COLUMNS
             .split(", ")
             .map(|col| format!("h.{col}"))
@@ -281,6 +293,7 @@ pub async fn by_credential(
     ))
     .bind(credential_hash)
     .bind(company_code)
+    .bind(0_i64)
     .fetch_optional(&mut *c)
     .await?;
     match row {

@@ -10,6 +10,8 @@ pub struct SessionRow {
     pub company_id: Id,
     pub csrf_token: String,
     pub expires_at: i64,
+    /// The session's company is the platform operator's.
+    pub platform_operator: bool,
 }
 
 pub async fn insert(
@@ -35,16 +37,19 @@ pub async fn insert(
     Ok(())
 }
 
-/// The live session of an enabled user, if any.
+/// The live session of an enabled user of an enabled company, if any.
 pub async fn get_live(c: &mut Conn, token_hash: &str) -> StoreResult<Option<SessionRow>> {
     let row = sqlx::query(
-        "SELECT s.user_id, s.company_id, s.csrf_token, s.expires_at FROM sessions s \
+        "SELECT s.user_id, s.company_id, s.csrf_token, s.expires_at, co.platform_operator \
+         FROM sessions s \
          JOIN users u ON u.id = s.user_id AND u.company_id = s.company_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.enabled = $3",
+         JOIN companies co ON co.id = s.company_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.enabled = $3 AND co.disabled = $4",
     )
     .bind(token_hash)
     .bind(now_millis())
     .bind(1_i64)
+    .bind(0_i64)
     .fetch_optional(&mut *c)
     .await?;
     row.map(|r| {
@@ -53,6 +58,7 @@ pub async fn get_live(c: &mut Conn, token_hash: &str) -> StoreResult<Option<Sess
             company_id: r.try_get("company_id")?,
             csrf_token: r.try_get("csrf_token")?,
             expires_at: r.try_get("expires_at")?,
+            platform_operator: r.try_get::<i64, _>("platform_operator")? != 0,
         })
     })
     .transpose()
@@ -82,6 +88,15 @@ pub async fn delete_for_user(c: &mut Conn, user_id: Id) -> StoreResult<()> {
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// Ends every session of a company (when it is disabled).
+pub async fn delete_for_company(c: &mut Conn, company_id: Id) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE company_id = $1")
+        .bind(company_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn purge_expired(c: &mut Conn) -> StoreResult<u64> {

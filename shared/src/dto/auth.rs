@@ -34,6 +34,18 @@ pub struct Me {
     pub permissions: PermissionMatrix,
     /// Send back in the `X-CSRF-Token` header of every state-changing request.
     pub csrf_token: String,
+    /// The user administers the platform operator's company (System › Company manage
+    /// in it) and so may manage every company (System › Companies).
+    #[serde(default)]
+    pub platform_operator: bool,
+}
+
+/// What the sign-in page must ask (`GET /api/v1/auth/login-options`, no session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginOptions {
+    /// More than one company uses this server: the company code is required.
+    pub company_code_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod flow;
 pub mod group;
 pub mod host;
+pub mod platform;
 pub mod script;
 pub mod user;
 
