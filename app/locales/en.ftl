@@ -28,12 +28,14 @@ level-manage = Manage
 
 login-title = Sign in
 login-company = Company code
-login-company-hint = Leave empty if there is only one company
+login-company-hint = The code your administrator gave you
 login-login = Login name
 login-password = Password
 login-submit = Sign in
 login-failed = Wrong company code, login name or password.
 login-locked = Too many failed sign-ins. Try again later.
+login-company-required = Enter your company code: several companies use this server.
+login-company-disabled = Company { $code } is disabled. Ask your platform operator.
 
 nav-menu = Menu
 nav-logout = Sign out

@@ -28,12 +28,14 @@ level-manage = 管理
 
 login-title = 登录
 login-company = 公司代码
-login-company-hint = 只有一个公司时可不填
+login-company-hint = 管理员告知的公司代码
 login-login = 登录名
 login-password = 密码
 login-submit = 登录
 login-failed = 公司代码、登录名或密码错误。
 login-locked = 登录失败次数过多，请稍后再试。
+login-company-required = 请输入公司代码：本服务器上有多个公司。
+login-company-disabled = 公司 { $code } 已停用，请联系平台运营方。
 
 nav-menu = 菜单
 nav-logout = 退出登录

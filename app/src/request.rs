@@ -28,6 +28,27 @@ pub fn path() -> Option<String> {
     }
 }
 
+/// Whether the sign-in page must ask for the company code. On the server the answer
+/// comes with the request (the server adds `LoginOptions` to a `/login` request;
+/// missing, the field is shown). In the browser it is not known here: the page asks
+/// the API (`/auth/login-options`) once mounted.
+pub fn company_code_required() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        parts()
+            .and_then(|p| {
+                p.extensions
+                    .get::<shared::dto::auth::LoginOptions>()
+                    .copied()
+            })
+            .is_none_or(|o| o.company_code_required)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}
+
 /// The UI language to render in: `?lang=`, else the cookie (server), else what the
 /// server wrote into `<html lang>` (browser, so hydration matches), else zh-CN.
 pub fn initial_locale() -> Locale {

@@ -1,20 +1,27 @@
 //! The sign-in page. Served as plain HTML: the form posts to `/auth/login` without
 //! JavaScript (the server redirects back with `?error=` on failure). When the app is
 //! already running (after signing out) the same form signs in through the JSON API.
+//! The company-code field is shown only when several companies use the server (the
+//! server says so with the request; in the running app the page asks
+//! `/auth/login-options`), or when `?company=CODE` fills it in.
 
 use crate::api::{self, ApiError, Method};
 use crate::i18n::{t, translate, use_i18n};
+use crate::request;
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use shared::dto::auth::{LoginRequest, Me};
+use shared::dto::auth::{LoginOptions, LoginRequest, Me};
 use shared::Locale;
 
-/// The message for an error code (`bad_credentials`, `locked`, or an API message).
+/// The message for an error code (`bad_credentials`, `locked`, `company_required`,
+/// `company_disabled`, or an API message).
 fn error_key(code: &str) -> Option<&'static str> {
     match code {
         "bad_credentials" => Some("login-failed"),
         "locked" => Some("login-locked"),
+        "company_required" => Some("login-company-required"),
+        "company_disabled" => Some("login-company-disabled"),
         _ => None,
     }
 }
@@ -25,12 +32,29 @@ pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
     let navigate = use_navigate();
     let query = use_query_map();
-    let company = RwSignal::new(String::new());
+    let initial_company = query.with_untracked(|q| q.get("company").unwrap_or_default());
+    let company = RwSignal::new(initial_company.clone());
     let initial_login = query.with_untracked(|q| q.get("login").unwrap_or_default());
     let login = RwSignal::new(initial_login.clone());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(query.with_untracked(|q| q.get("error")));
     let busy = RwSignal::new(false);
+    let ask_company = RwSignal::new(
+        request::company_code_required()
+            || !initial_company.is_empty()
+            || error.with_untracked(|e| e.as_deref().is_some_and(|e| e.starts_with("company_"))),
+    );
+    // In the running app (never on the server): ask whether a code is needed.
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let needed = api::get::<LoginOptions>("/auth/login-options")
+                .await
+                .map_or(true, |o| o.company_code_required);
+            if needed {
+                ask_company.set(true);
+            }
+        });
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -52,7 +76,11 @@ pub fn LoginPage() -> impl IntoView {
                     navigate("/", Default::default());
                 }
                 Err(e) => {
-                    error.set(Some(api_error_code(&e)));
+                    let code = api_error_code(&e);
+                    if code.starts_with("company_") {
+                        ask_company.set(true);
+                    }
+                    error.set(Some(code));
                     password.set(String::new());
                 }
             }
@@ -62,7 +90,11 @@ pub fn LoginPage() -> impl IntoView {
 
     let message = move || {
         error.get().map(|code| match error_key(&code) {
-            Some(key) => translate(i18n.locale.get(), key, &[]),
+            Some(key) => translate(
+                i18n.locale.get(),
+                key,
+                &[("code", company.get_untracked().trim().to_string())],
+            ),
             None => code,
         })
     };
@@ -100,15 +132,26 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
                 <h2>{t("login-title")}</h2>
                 <input type="hidden" name="lang" value=move || i18n.locale.get().tag() />
-                <label>
-                    <span>{t("login-company")}</span>
-                    <input
-                        name="company_code"
-                        autocomplete="organization"
-                        placeholder=move || t("login-company-hint")()
-                        bind:value=company
-                    />
-                </label>
+                {move || {
+                    let initial_company = initial_company.clone();
+                    ask_company
+                        .get()
+                        .then(|| {
+                            view! {
+                                <label>
+                                    <span>{t("login-company")}</span>
+                                    <input
+                                        name="company_code"
+                                        autocomplete="organization"
+                                        data-testid="login-company"
+                                        placeholder=move || t("login-company-hint")()
+                                        value=initial_company
+                                        bind:value=company
+                                    />
+                                </label>
+                            }
+                        })
+                }}
                 <label>
                     <span>{t("login-login")}</span>
                     <input name="login" autocomplete="username" required autofocus value=initial_login bind:value=login />
@@ -126,7 +169,10 @@ pub fn LoginPage() -> impl IntoView {
 
 fn api_error_code(e: &ApiError) -> String {
     match e.body.error.as_str() {
-        "bad_credentials" | "locked" => e.body.error.clone(),
+        "bad_credentials" | "locked" | "company_disabled" => e.body.error.clone(),
+        "validation" if e.body.field.as_deref() == Some("company_code") => {
+            "company_required".into()
+        }
         _ => e.message().to_string(),
     }
 }
