@@ -9,7 +9,7 @@ use crate::facts;
 use crate::journal::Journal;
 use futures_util::{SinkExt, StreamExt};
 use shared::agent::{
-    FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS, PROTOCOL_VERSION,
+    wire, FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS, PROTOCOL_VERSION,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -209,15 +209,27 @@ impl Agent {
             facts: facts::collect(),
         });
         let writer = tokio::spawn(async move {
-            while let Some(m) = out_rx.recv().await {
-                let Ok(text) = serde_json::to_string(&m) else {
+            // Messages larger than a frame go in parts (`shared::agent::wire`).
+            let mut number = 0u64;
+            'out: while let Some(m) = out_rx.recv().await {
+                number += 1;
+                let Ok(frames) = wire::frames(&m, number, |message, last, text| {
+                    FromAgent::Part {
+                        message,
+                        last,
+                        text,
+                    }
+                }) else {
                     continue;
                 };
-                if sink.send(Message::text(text)).await.is_err() {
-                    break;
+                for f in frames {
+                    if sink.send(Message::text(f)).await.is_err() {
+                        break 'out;
+                    }
                 }
             }
         });
+        let mut parts = wire::Reassembly::default();
         let heartbeat = {
             let out = out_tx.clone();
             tokio::spawn(async move {
@@ -254,7 +266,19 @@ impl Agent {
                 Message::Close(_) => break Ok(()),
                 _ => continue,
             };
-            match serde_json::from_str::<ToAgent>(&text) {
+            let message = match serde_json::from_str::<ToAgent>(&text) {
+                Ok(ToAgent::Part {
+                    message,
+                    last,
+                    text,
+                }) => match parts.add(message, last, &text) {
+                    Ok(None) => continue,
+                    Ok(Some(whole)) => serde_json::from_str::<ToAgent>(&whole),
+                    Err(e) => break Err(LinkError::Dropped(e.to_string())),
+                },
+                other => other,
+            };
+            match message {
                 Ok(ToAgent::Welcome { host_name, .. }) => {
                     self.journal.info(&format!("signed in as host {host_name}"));
                     self.line().host_name = Some(host_name);
@@ -265,7 +289,7 @@ impl Agent {
                     }
                 }
                 Ok(ToAgent::Run { task, spec }) => self.clone().start(task, spec, out_tx.clone()),
-                Ok(ToAgent::Beat) => {}
+                Ok(ToAgent::Beat | ToAgent::Part { .. }) => {}
                 Ok(ToAgent::Incompatible { message, .. }) => {
                     break Err(LinkError::Incompatible(message))
                 }

@@ -695,11 +695,16 @@ async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) 
                     ("newFilename", b.clone()),
                 ],
             ),
-            step(
-                3,
-                "localCommand",
-                &[("command", &format!("cat {b}; echo; echo ${{content}}"))],
-            ),
+            {
+                // Where the file is: on the host's machine, or the server.
+                let attrs = on(vec![(
+                    "command",
+                    format!("cat {b}; echo; echo ${{content}}"),
+                )]);
+                let attrs: Vec<(&str, &str)> =
+                    attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                step(3, "localCommand", &attrs)
+            },
             op(4, vec![("tool", "delete".into()), ("filename", b.clone())]),
         ],
     );
@@ -1044,6 +1049,50 @@ async fn a_real_sub_manager_runs_http_and_sql_steps_and_tests_data_sources() {
         let r = s.t.get(&path, &other).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
     }
+
+    // A robot leaving a 10 MB file and printing 1 MB: its outcome is larger than a
+    // frame of the line and comes in parts; the line stays up for the next step.
+    let big = "import os\nopen('big.bin', 'wb').write(bytes(i % 251 for i in range(10 * 1024 * 1024)))\nprint('y' * (1024 * 1024 - 1))";
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "big-robot", "kind": "python", "body": big }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let xml = chain(
+        "rpa-big",
+        &[step(0, "rpa", &[("host", "edge-db"), ("script", "big-robot")])],
+    );
+    let id = s.deploy_and_start(&xml, "rpa-big").await;
+    let d = finished(&s, id).await;
+    assert_eq!(d.instance.status, "completed", "{:?}", d.nodes);
+    assert_eq!(output(&d, "n0")["stdout"].as_str().unwrap().len(), 1024 * 1024);
+    let list: Vec<ArtifactInfo> =
+        s.t.get(&format!("/api/v1/instances/{id}/artifacts"), &s.admin)
+            .await
+            .json();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(list[0].stored && list[0].size == 10 * 1024 * 1024, "{list:?}");
+    let (_, _, got) =
+        s.t.request_raw(
+            axum::http::Method::GET,
+            &format!("/api/v1/instances/{id}/artifacts/{}", list[0].id),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(got.len(), 10 * 1024 * 1024);
+    assert!(got.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+    assert!(
+        !s.host(host.id)
+            .await
+            .log
+            .iter()
+            .any(|l| l.message.contains("disconnected")),
+        "the line never dropped"
+    );
 
     let xml = chain(
         "http-agent",

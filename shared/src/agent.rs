@@ -4,9 +4,12 @@
 //! company code (`X-LWAMS-Company`), then says `Hello`; the server answers `Welcome`
 //! and pushes tasks; the agent streams log lines and one `Done` per task.
 
+pub mod wire;
+
 use crate::dto::data_source::DataSourceKind;
 use crate::dto::host::HostFacts;
 use crate::dto::script::ScriptKind;
+use crate::redact::{Masker, MASK};
 use crate::sql::SqlStatement;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,6 +49,12 @@ pub enum ToAgent {
     LoginChecked {
         request: u64,
         outcome: LoginOutcome,
+    },
+    /// A slice of a message too large for one frame ([`wire`]).
+    Part {
+        message: u64,
+        last: bool,
+        text: String,
     },
     /// The agent speaks another protocol version than the server: the server closes
     /// the line after this; `message` says which Sub Manager version to download.
@@ -98,6 +107,12 @@ pub enum FromAgent {
     Log {
         level: String,
         message: String,
+    },
+    /// A slice of a message too large for one frame ([`wire`]).
+    Part {
+        message: u64,
+        last: bool,
+        text: String,
     },
     /// Someone signs in to the agent's local page: is this an account of the host's
     /// company that may log in to Sub Manager? (The password is never logged.)
@@ -241,33 +256,12 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// Header names whose values are secrets (never shown or recorded).
     pub fn is_secret_header(name: &str) -> bool {
-        let n = name.to_ascii_lowercase();
-        [
-            "authorization",
-            "cookie",
-            "token",
-            "secret",
-            "password",
-            "api-key",
-            "apikey",
-        ]
-        .iter()
-        .any(|s| n.contains(s))
+        crate::redact::is_secret_header(name)
     }
 
-    /// The headers with secret values replaced.
+    /// The headers with secret values replaced ([`crate::redact`]).
     pub fn shown_headers(&self) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .map(|(k, v)| {
-                let v = if HttpRequest::is_secret_header(k) {
-                    "***".to_string()
-                } else {
-                    v.clone()
-                };
-                (k.clone(), v)
-            })
-            .collect()
+        crate::redact::headers(&self.headers)
     }
 }
 
@@ -349,8 +343,63 @@ impl Direction {
 }
 
 impl TaskSpec {
-    /// One line saying what the task does and where, without secrets.
+    /// The secret values this task carries (an account's password, private key and
+    /// passphrase, a database password), for masking what is shown of it.
+    pub fn secrets(&self) -> Vec<&str> {
+        let target = match self {
+            TaskSpec::Command { target, .. }
+            | TaskSpec::TestConnection { target, .. }
+            | TaskSpec::Transfer { target, .. }
+            | TaskSpec::Script { target, .. } => Some(target),
+            TaskSpec::Sql { database, .. } => return vec![database.password.as_str()],
+            TaskSpec::Http { .. } | TaskSpec::FileOp { .. } => None,
+        };
+        match target {
+            Some(Target::Ssh {
+                auth: SshAuth::Password { password },
+                ..
+            })
+            | Some(Target::Winrm { password, .. }) => vec![password.as_str()],
+            Some(Target::Ssh {
+                auth:
+                    SshAuth::Key {
+                        private_key,
+                        passphrase,
+                    },
+                ..
+            }) => {
+                let mut v = vec![private_key.as_str()];
+                v.extend(passphrase.as_deref());
+                v
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The masker for what is shown of this task: `extra` (values known secret by the
+    /// caller, e.g. global variables marked secret) plus the task's own secrets.
+    pub fn masker(&self, extra: &Masker) -> Masker {
+        let mut m = extra.clone();
+        for s in self.secrets() {
+            m.add(s);
+        }
+        m
+    }
+
+    /// One line saying what the task does and where, secrets masked: the ones it
+    /// carries, and whatever [`crate::redact`] recognises (URL credentials, secret
+    /// parameters and headers).
     pub fn describe(&self) -> String {
+        self.describe_masked(&Masker::new())
+    }
+
+    /// [`TaskSpec::describe`], also masking the values `extra` knows.
+    pub fn describe_masked(&self, extra: &Masker) -> String {
+        self.masker(extra).text(&self.describe_plain())
+    }
+
+    /// One line saying what the task does and where, as it is.
+    fn describe_plain(&self) -> String {
         let at = |t: &Target| match t {
             Target::Local => "the agent's machine".to_string(),
             Target::Ssh {
@@ -414,17 +463,47 @@ impl TaskSpec {
         }
     }
 
-    /// The spec as it may be shown or recorded: secrets replaced.
+    /// The spec as it may be shown or recorded: the secrets it carries replaced by
+    /// [`MASK`], and its texts (command, script, URL, body, SQL) masked.
     pub fn redacted(&self) -> TaskSpec {
+        let m = self.masker(&Masker::new());
         let mut s = self.clone();
         match &mut s {
-            TaskSpec::Command { target, .. }
-            | TaskSpec::TestConnection { target, .. }
-            | TaskSpec::Transfer { target, .. }
-            | TaskSpec::Script { target, .. } => target.redact(),
-            TaskSpec::Http { request, .. } => request.headers = request.shown_headers(),
-            TaskSpec::Sql { database, .. } => database.password = "***".into(),
-            TaskSpec::FileOp { .. } => {}
+            TaskSpec::Command {
+                target, command, ..
+            } => {
+                target.redact();
+                *command = m.text(command);
+            }
+            TaskSpec::Script { target, body, .. } => {
+                target.redact();
+                *body = m.text(body);
+            }
+            TaskSpec::TestConnection { target, .. } | TaskSpec::Transfer { target, .. } => {
+                target.redact()
+            }
+            TaskSpec::Http { request, .. } => {
+                request.headers = m.headers(&request.headers);
+                request.url = m.text(&request.url);
+                request.body = request.body.as_deref().map(|b| m.text(b));
+            }
+            TaskSpec::Sql {
+                database,
+                statements,
+                ..
+            } => {
+                database.password = MASK.into();
+                database.url = m.text(&database.url);
+                for st in statements {
+                    st.sql = m.text(&st.sql);
+                    for p in &mut st.params {
+                        *p = m.json(p);
+                    }
+                }
+            }
+            TaskSpec::FileOp { content, .. } => {
+                *content = content.as_deref().map(|c| m.text(c));
+            }
         }
         s
     }
@@ -458,15 +537,15 @@ impl Target {
             Target::Ssh { auth, .. } => {
                 *auth = match auth {
                     SshAuth::Password { .. } => SshAuth::Password {
-                        password: "***".into(),
+                        password: MASK.into(),
                     },
                     SshAuth::Key { .. } => SshAuth::Key {
-                        private_key: "***".into(),
+                        private_key: MASK.into(),
                         passphrase: None,
                     },
                 }
             }
-            Target::Winrm { password, .. } => *password = "***".into(),
+            Target::Winrm { password, .. } => *password = MASK.into(),
             Target::Local => {}
         }
     }
@@ -507,7 +586,7 @@ pub struct Artifact {
 
 /// What an RPA step brings back: at most this many files, this many bytes each and in
 /// all (the rest is listed without content).
-pub const ARTIFACT_LIMITS: (usize, u64, u64) = (50, 8 * 1024 * 1024, 8 * 1024 * 1024);
+pub const ARTIFACT_LIMITS: (usize, u64, u64) = (50, 16 * 1024 * 1024, 32 * 1024 * 1024);
 
 /// At most this much of stdout and of stderr is kept (the rest is counted, not stored).
 pub const OUTPUT_CAP: usize = 1024 * 1024;
@@ -667,6 +746,59 @@ mod tests {
         let m = incompatible_message("0.1.0", 1, "0.2.0");
         assert!(m.contains("protocol 1") && m.contains(&format!("protocol {PROTOCOL_VERSION}")));
         assert!(m.contains("Sub Manager 0.2.0 package"), "{m}");
+    }
+
+    #[test]
+    fn a_task_described_for_lists_and_journals_never_shows_its_secrets() {
+        // The command carries the account's own password (typed into the step), a URL
+        // with credentials and a token parameter.
+        let spec = TaskSpec::Command {
+            target: Target::Ssh {
+                address: "10.0.0.5".into(),
+                port: 22,
+                username: "ops".into(),
+                auth: SshAuth::Password {
+                    password: "hunter2-pw".into(),
+                },
+            },
+            command: "echo hunter2-pw | sudo -S true; curl https://u:p4ss@api/x?token=t0k"
+                .into(),
+            work_dir: None,
+            timeout_secs: 30,
+        };
+        let line = spec.describe();
+        for secret in ["hunter2-pw", "p4ss", "t0k"] {
+            assert!(!line.contains(secret), "{line}");
+        }
+        assert!(line.contains("echo ••• | sudo -S true"), "{line}");
+        assert!(line.contains("ops@10.0.0.5:22"), "{line}");
+        let redacted = serde_json::to_string(&spec.redacted()).unwrap();
+        assert!(!redacted.contains("hunter2-pw") && !redacted.contains("p4ss"), "{redacted}");
+        // Values the caller knows are secret (global variables, later) too.
+        let extra = Masker::with_secrets(["global-s3cret"]);
+        let spec = TaskSpec::Http {
+            request: HttpRequest {
+                method: "GET".into(),
+                url: "https://api/x?q=global-s3cret".into(),
+                headers: vec![],
+                body: None,
+                verify_tls: true,
+            },
+            timeout_secs: 5,
+        };
+        assert!(spec.describe().contains("global-s3cret"));
+        assert_eq!(spec.describe_masked(&extra), "GET https://api/x?q=•••");
+        let sql = TaskSpec::Sql {
+            database: SqlConnect {
+                kind: DataSourceKind::Postgres,
+                url: "postgres://db/x".into(),
+                username: "u".into(),
+                password: "db-pass-9".into(),
+            },
+            statements: vec![SqlStatement::text("ALTER USER u PASSWORD 'db-pass-9'")],
+            timeout_secs: 5,
+        };
+        assert!(!sql.describe().contains("db-pass-9"), "{}", sql.describe());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::extract::ws::CloseFrame;
 use shared::agent::{
-    incompatible_message, FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS,
+    incompatible_message, wire, FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS,
     PROTOCOL_VERSION,
 };
 use shared::dto::host::{Host, HostState};
@@ -22,7 +22,8 @@ use shared::dto::Id;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Largest message an agent may send (output arrives in chunks well below this).
+/// Largest frame an agent may send: larger messages come in parts
+/// (`shared::agent::wire`), put back together up to `wire::MESSAGE_LIMIT`.
 const MAX_MESSAGE: usize = 4 << 20;
 
 pub async fn agent(
@@ -51,16 +52,49 @@ pub async fn agent(
 }
 
 async fn send(socket: &mut WebSocket, m: &ToAgent) -> bool {
-    match serde_json::to_string(m) {
-        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
-        Err(_) => false,
+    // Messages larger than a frame go in parts (`shared::agent::wire`).
+    static NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let number = NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Ok(frames) = wire::frames(m, number, |message, last, text| ToAgent::Part {
+        message,
+        last,
+        text,
+    }) else {
+        return false;
+    };
+    for f in frames {
+        if socket.send(Message::Text(f.into())).await.is_err() {
+            return false;
+        }
     }
+    true
 }
 
-async fn next(socket: &mut WebSocket, within: Duration) -> Option<FromAgent> {
+/// The agent's next whole message (parts put back together), or `None` when the line
+/// ends, stays silent for `within`, or sends a message in parts too large to keep.
+async fn next(
+    socket: &mut WebSocket,
+    within: Duration,
+    parts: &mut wire::Reassembly,
+) -> Option<FromAgent> {
     loop {
         match tokio::time::timeout(within, socket.recv()).await {
             Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(&t) {
+                Ok(FromAgent::Part {
+                    message,
+                    last,
+                    text,
+                }) => match parts.add(message, last, &text) {
+                    Ok(None) => {}
+                    Ok(Some(whole)) => match serde_json::from_str(&whole) {
+                        Ok(m) => return Some(m),
+                        Err(e) => tracing::warn!(error = %e, "unreadable message from an agent"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "an agent's message in parts was refused");
+                        return None;
+                    }
+                },
                 Ok(m) => return Some(m),
                 Err(e) => tracing::warn!(error = %e, "unreadable message from an agent"),
             },
@@ -161,12 +195,13 @@ async fn refuse_incompatible(
 
 async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Host) {
     let hub = state.agents.clone();
+    let mut parts = wire::Reassembly::default();
     let Some(FromAgent::Hello {
         protocol,
         process,
         version,
         facts,
-    }) = next(&mut socket, Duration::from_secs(10)).await
+    }) = next(&mut socket, Duration::from_secs(10), &mut parts).await
     else {
         hub.log(host.id, "warn", "an agent connected but did not say hello");
         return;
@@ -211,7 +246,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                     Some(m) => if !send(&mut socket, &m).await { break },
                     None => break,
                 },
-                got = next(&mut socket, silent) => {
+                got = next(&mut socket, silent, &mut parts) => {
                     // A kicked session (credential rotated) stops here.
                     if !hub.is_current(host.id, session) { break }
                     match got {
@@ -230,7 +265,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                                 let _ = tx.send(ToAgent::LoginChecked { request, outcome });
                             });
                         }
-                        Some(FromAgent::Hello { .. }) => {}
+                        Some(FromAgent::Hello { .. } | FromAgent::Part { .. }) => {}
                     }
                 }
             }
