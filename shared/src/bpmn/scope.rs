@@ -65,6 +65,7 @@ pub fn kind_parameters(kind: &str) -> Vec<&'static str> {
         "report" => &["report.id", "report.name", "report.comments"],
         "sql" => &[
             "sql",
+            "values",
             "query",
             "inCloud",
             "dataSource.id",
