@@ -331,6 +331,8 @@ async fn postgres(
 
 /// SQLSTATE of "could not determine data type of parameter".
 const PG_INDETERMINATE: &str = "42P18";
+/// SQLSTATE of a syntax error.
+const PG_SYNTAX: &str = "42601";
 
 /// One PostgreSQL statement with values: described, its values sent as the types of
 /// its parameters, its rows read from the binary protocol.
@@ -340,7 +342,18 @@ async fn pg_bound(
     in_transaction: bool,
     out: &mut SqlResult,
 ) -> Result<(), SqlError> {
-    let types = pg_parameter_types(c, st, in_transaction).await?;
+    let types = pg_parameter_types(c, st, in_transaction)
+        .await
+        .map_err(|e| match e {
+            SqlError::Statement(m) if m.ends_with(&format!("({PG_SYNTAX})")) => {
+                SqlError::Statement(format!(
+                    "{m}; its values are bound as parameters, which PostgreSQL takes only in \
+                     SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES and CALL — not in SET, \
+                     CREATE, ALTER… (use ${{raw:…}} there only for trusted text)"
+                ))
+            }
+            other => other,
+        })?;
     if types.len() != st.params.len() {
         return Err(SqlError::Statement(format!(
             "the statement takes {} values, {} given",
@@ -1378,6 +1391,11 @@ mod tests {
         assert!(e.to_string().contains("nope"), "{e}");
         let r = ok(&db, &format!("SELECT COUNT(*) AS c FROM {t}"), &vars).await;
         assert_eq!(r.rows[0]["c"], 0, "rolled back");
+        // A statement that takes no parameters says so.
+        let e = go(&db, "SET application_name = ${word}", &vars)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not in SET"), "{e}");
         // A parameter PostgreSQL cannot type alone is text, also inside a script.
         let r = ok(
             &db,

@@ -70,7 +70,10 @@ enum Place {
 }
 
 /// Keywords after which SQL expects a name, not a value.
-const NAME_KEYWORDS: &[&str] = &["FROM", "JOIN", "INTO", "UPDATE", "TABLE", "BY", "AS"];
+const NAME_KEYWORDS: &[&str] = &[
+    "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "BY", "AS", "USER", "ROLE", "DATABASE", "SCHEMA",
+    "INDEX", "VIEW", "SEQUENCE", "COLUMN", "EXISTS",
+];
 
 /// The statements of `template` for `kind`'s database: a script is cut into its
 /// statements once it has values; one without placeholders (or with `${raw:…}` only)
@@ -512,6 +515,13 @@ mod tests {
         assert!(e.starts_with("${t} follows FROM"), "{e}");
         assert!(refused("SELECT * FROM x ORDER BY ${t}", Sqlite).contains("follows BY"));
         assert!(refused("INSERT INTO ${t} VALUES (1)", Postgres).contains("INTO"));
+        assert!(refused("DROP TABLE IF EXISTS ${t}", Mysql).contains("EXISTS"));
+        assert!(refused("CREATE USER ${t}", Postgres).contains("follows USER"));
+        // Casts and operators next to a value are fine.
+        assert_eq!(
+            one("SELECT ${n}::int, '${n}'::date, -${n}, (${n})", Postgres).0,
+            "SELECT $1::int, $2::date, -$3, ($4)"
+        );
         let e = refused("SELECT DATE '${n}'", Postgres);
         assert!(e.contains("CAST(${n} AS DATE)"), "{e}");
         assert!(refused("SELECT now() - INTERVAL ${n}", Postgres).contains("INTERVAL"));
