@@ -272,6 +272,12 @@ ds-clear-password = Remove the stored password
 ds-url-hint = The URL without the password, e.g. postgres://db:5432/inventory, mysql://db:3306/inventory or sqlite:///var/lib/app/data.db (JDBC URLs work too). The password is stored encrypted and never shown again.
 ds-test-from = Test from
 ds-test-from-server = the LWAMS server
+ds-usable-on = Usable on
+ds-hosts = Usable on these hosts
+ds-hosts-hint = Its password goes only to the Sub Managers of the hosts ticked here; with none ticked, every host of the company may use it.
+ds-hosts-all = every host
+ds-in-cloud = Usable in cloud (steps on the LWAMS server and tests from it)
+ds-in-cloud-short = in cloud
 
 scripts-new = New script
 scripts-edit = Edit script

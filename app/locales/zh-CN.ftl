@@ -272,6 +272,12 @@ ds-clear-password = 删除已保存的密码
 ds-url-hint = 不含密码的 URL，例如 postgres://db:5432/inventory、mysql://db:3306/inventory 或 sqlite:///var/lib/app/data.db（也可用 JDBC URL）。密码加密保存，之后不再显示。
 ds-test-from = 测试位置
 ds-test-from-server = LWAMS 服务器
+ds-usable-on = 可用位置
+ds-hosts = 仅以下主机可用
+ds-hosts-hint = 密码只会发送给所勾选主机的 Sub Manager；不勾选任何主机时，本公司的所有主机都可使用。
+ds-hosts-all = 所有主机
+ds-in-cloud = 允许在云端使用（在 LWAMS 服务器上运行的步骤及从服务器发起的测试）
+ds-in-cloud-short = 云端
 
 scripts-new = 新建脚本
 scripts-edit = 编辑脚本

@@ -210,6 +210,15 @@ pub async fn run_service(
     spec: &TaskSpec,
     cancel: impl std::future::Future<Output = ()>,
 ) -> TaskOutcome {
+    run_service_pinned(spec, None, cancel).await
+}
+
+/// [`run_service`], a SQL task connecting to `pin` (see [`sql::run_pinned`]).
+pub async fn run_service_pinned(
+    spec: &TaskSpec,
+    pin: Option<std::net::IpAddr>,
+    cancel: impl std::future::Future<Output = ()>,
+) -> TaskOutcome {
     match spec {
         TaskSpec::Http {
             request,
@@ -224,7 +233,7 @@ pub async fn run_service(
             timeout_secs,
         } => {
             let timeout = Duration::from_secs((*timeout_secs).max(1));
-            sql_outcome(sql::run(database, statement, timeout, cancel).await)
+            sql_outcome(sql::run_pinned(database, pin, statement, timeout, cancel).await)
         }
         TaskSpec::FileOp {
             tool,

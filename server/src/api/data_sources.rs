@@ -7,7 +7,7 @@ use super::hosts::SECRET_MAX;
 use crate::auth::Principal;
 use crate::error::{unique, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::data_sources::{self, DataSourceFields};
+use crate::store::data_sources::{self, DataSourceFields, Usable};
 use crate::store::hosts;
 use crate::store::StoreError;
 use agent::executors::sql::{normalise_url, url_has_password};
@@ -48,6 +48,34 @@ struct Fields {
     url: String,
     username: String,
     comments: String,
+}
+
+/// The hosts a data source names, checked: hosts of the company, or ids it already
+/// named (a deleted host stays named, so the restriction never widens by itself).
+async fn check_hosts(
+    c: &mut crate::store::Conn,
+    company_id: Id,
+    hosts: Option<&[Id]>,
+    named: &[Id],
+) -> AppResult<()> {
+    for id in hosts.unwrap_or_default() {
+        if !named.contains(id) && hosts::get_host(c, company_id, *id).await?.is_none() {
+            return Err(FieldError::new(
+                "allowed_hosts",
+                FieldErrorCode::Invalid,
+                format!("host {id} is not a host of this company"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn usable(req: &DataSourceInput) -> Usable<'_> {
+    Usable {
+        hosts: req.allowed_hosts.as_deref(),
+        in_cloud: req.in_cloud_allowed,
+    }
 }
 
 fn fields(req: &DataSourceInput) -> Result<Fields, FieldError> {
@@ -160,12 +188,16 @@ pub async fn create_data_source(
         None => String::new(),
     };
     let id = {
-        let mut c = state.store.conn().await?;
-        unique(
-            data_sources::insert(&mut c, p.company_id, &f.row(), &sealed).await,
+        let mut tx = state.store.begin().await?;
+        check_hosts(&mut tx, p.company_id, req.allowed_hosts.as_deref(), &[]).await?;
+        let id = unique(
+            data_sources::insert(&mut tx, p.company_id, &f.row(), &sealed).await,
             "name",
             "this data source name",
-        )?
+        )?;
+        data_sources::set_usable(&mut tx, p.company_id, id, &usable(&req)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        id
     };
     Ok((
         StatusCode::CREATED,
@@ -189,15 +221,19 @@ pub async fn update_data_source(
         None => None,
     };
     {
-        let mut c = state.store.conn().await?;
+        let mut tx = state.store.begin().await?;
+        let named = data_sources::allowed_hosts(&mut tx, p.company_id, id).await?;
+        check_hosts(&mut tx, p.company_id, req.allowed_hosts.as_deref(), &named).await?;
         let found = unique(
-            data_sources::update(&mut c, p.company_id, id, &f.row(), sealed.as_deref()).await,
+            data_sources::update(&mut tx, p.company_id, id, &f.row(), sealed.as_deref()).await,
             "name",
             "this data source name",
         )?;
         if !found {
             return Err(AppError::NotFound("data source"));
         }
+        data_sources::set_usable(&mut tx, p.company_id, id, &usable(&req)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
     }
     Ok(Json(load(&state, p.company_id, id).await?))
 }
@@ -219,7 +255,8 @@ pub async fn delete_data_source(
 }
 
 /// "Test connection": signs in and runs `SELECT 1`, from the server or, with `host_id`,
-/// from that host's Sub Manager.
+/// from that host's Sub Manager — only where the data source may be used, and from the
+/// server only where the egress policy lets the company connect.
 #[utoipa::path(post, path = "/api/v1/data-sources/{id}/test", tag = "data sources", params(DataSourceTestQuery),
     responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
 pub async fn test_data_source(
@@ -242,10 +279,6 @@ pub async fn test_data_source(
         message,
         millis: started.elapsed().as_millis() as u64,
     };
-    let database = match reach.connect(&row) {
-        Ok(d) => d,
-        Err(e) => return Ok(Json(answer(false, e.to_string()))),
-    };
     let host = match q.host_id {
         Some(host_id) => {
             let mut c = state.store.conn().await?;
@@ -256,6 +289,12 @@ pub async fn test_data_source(
             )
         }
         None => None,
+    };
+    // Where the data source may be used, and (in cloud, for an untrusted company) the
+    // egress policy, apply to the test as to a step.
+    let database = match reach.connect_on(p.company_id, &row, host.as_ref()).await {
+        Ok(d) => d,
+        Err(e) => return Ok(Json(answer(false, e.to_string()))),
     };
     let spec = TaskSpec::Sql {
         database,

@@ -160,10 +160,10 @@ pub enum EgressError {
     )]
     ServerFile(String),
     #[error(
-        "data source {name}: {detail} names a file on the LWAMS server; only the platform \
+        "sql: {url} names a file on the LWAMS server ({detail}); only the platform \
          operator's company may use it in cloud (or run the step on a host)"
     )]
-    ServerPath { name: String, detail: String },
+    ServerPath { url: String, detail: String },
     #[error("http: the client cannot be built: {0}")]
     Client(String),
 }
@@ -256,11 +256,8 @@ impl Rules {
         if self.nets.iter().any(|n| n.contains(ip)) {
             return Ok(());
         }
-        let why = if self.own.contains(&ip) {
-            Some(Forbidden::Own)
-        } else {
-            classify(ip)
-        };
+        // The range first: "a loopback address" says more than "the server's own".
+        let why = classify(ip).or_else(|| self.own.contains(&ip).then_some(Forbidden::Own));
         match why {
             None => Ok(()),
             Some(why) => Err(Refusal {
@@ -450,8 +447,8 @@ impl EgressPolicy {
         let files = sql_exec::file_parameters(database);
         if !files.is_empty() {
             return Err(EgressError::ServerPath {
-                name: shown,
-                detail: format!("its URL's {}", files.join(", ")),
+                url: shown,
+                detail: files.join(", "),
             });
         }
         let endpoint = sql_exec::endpoint(database).map_err(|e| EgressError::Resolve {
@@ -464,7 +461,7 @@ impl EgressPolicy {
             Endpoint::File(_) => return Err(EgressError::ServerFile(shown)),
             Endpoint::Socket(path) => {
                 return Err(EgressError::ServerPath {
-                    name: shown,
+                    url: shown,
                     detail: format!("the socket {path}"),
                 })
             }
@@ -898,7 +895,7 @@ mod tests {
             ),
             (
                 sql(DataSourceKind::Postgres, "postgres://db.example/test?sslkey=/etc/lwams/key"),
-                "its URL's sslkey names a file on the LWAMS server",
+                "sql: postgres://db.example/test?sslkey=/etc/lwams/key names a file on the LWAMS server (sslkey);",
             ),
             (
                 sql(DataSourceKind::Sqlite, "sqlite:///var/lib/lwams/lwams.db"),

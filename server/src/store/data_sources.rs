@@ -22,7 +22,16 @@ pub struct DataSourceFields<'a> {
     pub comments: &'a str,
 }
 
-const COLUMNS: &str = "id, name, kind, url, username, password, comments, updated_at";
+/// Where a data source may be used; `None` fields are left as they are on update (and
+/// take their defaults on insert: every host, in cloud allowed).
+#[derive(Debug, Clone, Default)]
+pub struct Usable<'a> {
+    pub hosts: Option<&'a [Id]>,
+    pub in_cloud: Option<bool>,
+}
+
+const COLUMNS: &str =
+    "id, name, kind, url, username, password, comments, in_cloud_allowed, updated_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<DataSourceRow> {
     let kind: String = r.try_get("kind")?;
@@ -37,6 +46,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<DataSourceRow> {
             username: r.try_get("username")?,
             has_password: !sealed_password.is_empty(),
             comments: r.try_get("comments")?,
+            allowed_hosts: Vec::new(),
+            in_cloud_allowed: r.try_get::<i64, _>("in_cloud_allowed")? != 0,
             updated_at: r.try_get("updated_at")?,
         },
         sealed_password,
@@ -53,7 +64,84 @@ pub async fn list(c: &mut Conn, company_id: Id, q: &str) -> StoreResult<Vec<Data
     .bind(pattern)
     .fetch_all(&mut *c)
     .await?;
-    rows.iter().map(from_row).collect()
+    let mut list = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    let hosts = sqlx::query(
+        "SELECT data_source_id, host_id FROM data_source_hosts WHERE company_id = $1 \
+         ORDER BY data_source_id, host_id",
+    )
+    .bind(company_id)
+    .fetch_all(&mut *c)
+    .await?;
+    for h in &hosts {
+        let ds: Id = h.try_get("data_source_id")?;
+        if let Some(row) = list.iter_mut().find(|r| r.source.id == ds) {
+            row.source.allowed_hosts.push(h.try_get("host_id")?);
+        }
+    }
+    Ok(list)
+}
+
+/// The hosts a data source may be used from (empty: every host).
+pub async fn allowed_hosts(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<Vec<Id>> {
+    let rows = sqlx::query(
+        "SELECT host_id FROM data_source_hosts WHERE company_id = $1 AND data_source_id = $2 \
+         ORDER BY host_id",
+    )
+    .bind(company_id)
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("host_id")?)).collect()
+}
+
+/// The row with its allowed hosts.
+async fn with_hosts(
+    c: &mut Conn,
+    company_id: Id,
+    row: Option<sqlx::any::AnyRow>,
+) -> StoreResult<Option<DataSourceRow>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut ds = from_row(&row)?;
+    ds.source.allowed_hosts = allowed_hosts(c, company_id, ds.source.id).await?;
+    Ok(Some(ds))
+}
+
+/// Sets where a data source may be used (the fields given).
+pub async fn set_usable(c: &mut Conn, company_id: Id, id: Id, u: &Usable<'_>) -> StoreResult<()> {
+    if let Some(in_cloud) = u.in_cloud {
+        sqlx::query(
+            "UPDATE data_sources SET in_cloud_allowed = $1 WHERE company_id = $2 AND id = $3",
+        )
+        .bind(i64::from(in_cloud))
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    }
+    if let Some(hosts) = u.hosts {
+        sqlx::query("DELETE FROM data_source_hosts WHERE company_id = $1 AND data_source_id = $2")
+            .bind(company_id)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        let mut hosts = hosts.to_vec();
+        hosts.sort_unstable();
+        hosts.dedup();
+        for host in hosts {
+            sqlx::query(
+                "INSERT INTO data_source_hosts (company_id, data_source_id, host_id) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(company_id)
+            .bind(id)
+            .bind(host)
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn get(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<Option<DataSourceRow>> {
@@ -64,7 +152,7 @@ pub async fn get(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<Option<Dat
     .bind(id)
     .fetch_optional(&mut *c)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    with_hosts(c, company_id, row).await
 }
 
 /// A data source by name or id, as a step names it.
@@ -83,7 +171,7 @@ pub async fn find(
     .bind(id)
     .fetch_optional(&mut *c)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    with_hosts(c, company_id, row).await
 }
 
 pub async fn insert(
@@ -139,5 +227,10 @@ pub async fn update(
 }
 
 pub async fn delete(c: &mut Conn, company_id: Id, id: Id) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM data_source_hosts WHERE company_id = $1 AND data_source_id = $2")
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
     super::delete_scoped(c, "data_sources", company_id, id).await
 }

@@ -68,7 +68,18 @@ pub struct DataSource {
     /// Whether a password is stored (it is never sent back).
     pub has_password: bool,
     pub comments: String,
+    /// The hosts whose Sub Managers may use it (ids); empty: every host of the company.
+    /// The password is unsealed only for a step or test on one of them.
+    #[serde(default)]
+    pub allowed_hosts: Vec<Id>,
+    /// Whether steps "in cloud" (and "Test connection" from the server) may use it.
+    #[serde(default = "yes")]
+    pub in_cloud_allowed: bool,
     pub updated_at: Millis,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -86,6 +97,13 @@ pub struct DataSourceInput {
     pub clear_password: bool,
     #[serde(default)]
     pub comments: String,
+    /// The hosts that may use it (see [`DataSource::allowed_hosts`]); `None`: none named
+    /// on create, unchanged on update.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<Id>>,
+    /// `None`: allowed on create, unchanged on update.
+    #[serde(default)]
+    pub in_cloud_allowed: Option<bool>,
 }
 
 /// "Test connection" of a data source: from the server, or from a host's Sub Manager.

@@ -1,6 +1,7 @@
 //! Resource › Data sources: the databases SQL steps run against (PostgreSQL,
 //! MySQL/MariaDB, SQLite). The password is write-only; "Test connection" signs in and
-//! runs `SELECT 1` from the server or from a host's Sub Manager.
+//! runs `SELECT 1` from the server or from a host's Sub Manager. A data source names the
+//! hosts that may use it (none: every host) and whether steps in cloud may.
 
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::confirm::confirm_delete;
@@ -120,7 +121,7 @@ fn DataSources() -> impl IntoView {
                 </button>
             </Show>
         </div>
-        {move || editing.get().map(|e| view! { <DataSourceEditor editing=e close=move || editing.set(None) saved=move || version.update(|v| *v += 1) /> })}
+        {move || editing.get().map(|e| view! { <DataSourceEditor editing=e hosts close=move || editing.set(None) saved=move || version.update(|v| *v += 1) /> })}
         <div class="table-wrap">
             <table class="grid" data-testid="data-sources-table">
                 <thead>
@@ -129,6 +130,7 @@ fn DataSources() -> impl IntoView {
                         <th>{t("ds-kind")}</th>
                         <th class="hide-phone">{t("ds-url")}</th>
                         <th class="hide-phone">{t("ds-username")}</th>
+                        <th class="hide-phone">{t("ds-usable-on")}</th>
                         <th class="hide-phone">{t("ds-updated")}</th>
                         <th>{t("common-actions")}</th>
                     </tr>
@@ -147,6 +149,11 @@ fn DataSources() -> impl IntoView {
                                     <td>{d.kind.label()}</td>
                                     <td class="hide-phone mono">{d.url.clone()}</td>
                                     <td class="hide-phone">{d.username.clone()}</td>
+                                    <td class="hide-phone" data-testid="ds-usable-on">{
+                                        let allowed = d.allowed_hosts.clone();
+                                        let in_cloud = d.in_cloud_allowed;
+                                        move || usable_on(&allowed, in_cloud, &hosts.get())
+                                    }</td>
                                     <td class="hide-phone">{datetime(d.updated_at)}</td>
                                     <td class="actions">
                                         <Show when=can_manage>
@@ -179,9 +186,35 @@ fn DataSources() -> impl IntoView {
     }
 }
 
+/// Where a data source may be used, as the list shows it: its hosts (or every host)
+/// and whether in cloud.
+fn usable_on(allowed: &[Id], in_cloud: bool, hosts: &[Host]) -> String {
+    let mut parts = Vec::new();
+    if allowed.is_empty() {
+        parts.push(tr("ds-hosts-all"));
+    } else {
+        parts.extend(allowed.iter().map(|id| host_label(*id, hosts)));
+    }
+    if in_cloud {
+        parts.push(tr("ds-in-cloud-short"));
+    }
+    parts.join(", ")
+}
+
+/// A host's name, or `#id` for one this user cannot see (or that was deleted).
+fn host_label(id: Id, hosts: &[Host]) -> String {
+    hosts
+        .iter()
+        .find(|h| h.id == id)
+        .map(|h| h.name.clone())
+        .unwrap_or_else(|| format!("#{id}"))
+}
+
 #[component]
 fn DataSourceEditor(
     editing: Editing,
+    /// The company's hosts (empty for users who may not see them).
+    hosts: RwSignal<Vec<Host>>,
     #[prop(into)] close: Callback<()>,
     #[prop(into)] saved: Callback<()>,
 ) -> impl IntoView {
@@ -220,6 +253,14 @@ fn DataSourceEditor(
             .map(|d| d.comments.clone())
             .unwrap_or_default(),
     );
+    // The hosts named (ids of hosts not listed — deleted or not visible — are kept).
+    let allowed_hosts = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|d| d.allowed_hosts.clone())
+            .unwrap_or_default(),
+    );
+    let in_cloud = RwSignal::new(existing.as_ref().is_none_or(|d| d.in_cloud_allowed));
     let error = RwSignal::new(None::<ApiError>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -231,6 +272,8 @@ fn DataSourceEditor(
             password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
             clear_password: clear_password.get_untracked(),
             comments: comments.get_untracked(),
+            allowed_hosts: Some(allowed_hosts.get_untracked()),
+            in_cloud_allowed: Some(in_cloud.get_untracked()),
         };
         leptos::task::spawn_local(async move {
             let r = match id {
@@ -300,6 +343,48 @@ fn DataSourceEditor(
                     <span>{t("ds-clear-password")}</span>
                 </label>
             </Show>
+            <fieldset class="checks" data-testid="ds-allowed-hosts">
+                <legend>{t("ds-hosts")}</legend>
+                <For each=move || hosts.get() key=|h| h.id let:h>
+                    {
+                        let hid = h.id;
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    data-host=h.name.clone()
+                                    prop:checked=move || allowed_hosts.with(|a| a.contains(&hid))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        allowed_hosts.update(|a| {
+                                            a.retain(|x| *x != hid);
+                                            if on {
+                                                a.push(hid);
+                                            }
+                                        });
+                                    }
+                                />
+                                <span>{h.name.clone()}</span>
+                            </label>
+                        }
+                    }
+                </For>
+                // Named hosts this page does not list stay named.
+                {move || {
+                    let listed = hosts.get();
+                    allowed_hosts
+                        .get()
+                        .into_iter()
+                        .filter(|id| !listed.iter().any(|h| h.id == *id))
+                        .map(|id| view! { <span class="muted">{format!("#{id}")}</span> })
+                        .collect_view()
+                }}
+            </fieldset>
+            <p class="muted">{t("ds-hosts-hint")}</p>
+            <label class="check">
+                <input type="checkbox" name="in_cloud_allowed" data-testid="ds-in-cloud" bind:checked=in_cloud />
+                <span>{t("ds-in-cloud")}</span>
+            </label>
             <p class="muted">{t("ds-url-hint")}</p>
             <ErrorLine error />
             <FormButtons testid="save-data-source" on_cancel=move |_| close.run(()) />
