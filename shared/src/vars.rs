@@ -1,10 +1,13 @@
 //! The `${…}` resolver used by the engine, forms and reports: one implementation.
 //!
 //! `${name}` and `${node.result.stdout}` look a variable up by its dotted path;
-//! `${raw:name}` inserts it without quoting (where the caller quotes, e.g. into shell
-//! commands); `$${` writes a literal `${`. An unknown variable is an error naming it.
-//! SQL does not quote values into text: `crate::sql` turns the placeholders of a
-//! statement into bind parameters (and `${raw:…}` is its explicit opt-out).
+//! `${raw:name}` inserts it as written, never encoded (the documented opt-out); `$${`
+//! writes a literal `${`. An unknown variable is an error naming it. Code never gets
+//! values as text: commands and scripts get them as variables of their language
+//! ([`data`]: `"$LWAMS_V_1"`, `!LWAMS_V_1!`, `${env:LWAMS_V_1}`…, the values passed
+//! outside the code), and SQL as bind parameters (`crate::sql`).
+
+pub mod data;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VarError {
@@ -159,7 +162,8 @@ pub fn sh_quote(v: &str) -> String {
 
 /// Quotes a value as one argument on a Windows `cmd` command line: in double quotes,
 /// inner `"` doubled (how the C runtime reads it back); `& | < > ^` are literal inside
-/// the quotes. cmd still expands `%NAME%` of a defined variable on a command line.
+/// the quotes. cmd still expands `%NAME%` of a defined variable on a command line, so
+/// values never reach a command this way (they arrive as data, [`data`]).
 pub fn cmd_quote(v: &str) -> String {
     let flat = v.replace(['\r', '\n'], " ");
     format!("\"{}\"", flat.replace('"', "\"\""))
