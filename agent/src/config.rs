@@ -22,6 +22,13 @@ pub struct AgentConfig {
     pub tls: bool,
 }
 
+/// `localhost`, `127.x.y.z`, `::1` (with or without brackets).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn default_http_host() -> String {
     "0.0.0.0".into()
 }
@@ -73,6 +80,18 @@ impl AgentConfig {
         Ok(c)
     }
 
+    /// The line to the server is plaintext (`ws://`) to another machine: tasks and
+    /// their secrets cross the network readable.
+    pub fn line_is_plaintext_off_machine(&self) -> bool {
+        !self.tls && !is_loopback(&self.server_host)
+    }
+
+    /// The local page (always plain HTTP) listens beyond this machine: the LWAMS
+    /// passwords typed there cross the network readable.
+    pub fn page_is_plaintext_off_machine(&self) -> bool {
+        self.http_port != 0 && !is_loopback(&self.http_host)
+    }
+
     /// The gateway address the agent dials.
     pub fn gateway_url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
@@ -108,6 +127,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.http_port, 9090);
         assert_eq!(c.gateway_url(), "wss://h:1/agent");
+        assert!(!c.line_is_plaintext_off_machine(), "wss");
+        assert!(!c.page_is_plaintext_off_machine(), "the page on 127.0.0.1");
+    }
+
+    #[test]
+    fn plaintext_off_this_machine_is_told_apart_from_loopback() {
+        let c: AgentConfig = serde_json::from_str(
+            r#"{"companyCode":"a","serverHost":"10.0.0.9","serverPort":80,"credential":"h1.x"}"#,
+        )
+        .unwrap();
+        assert!(c.line_is_plaintext_off_machine());
+        assert!(c.page_is_plaintext_off_machine(), "the page listens on 0.0.0.0");
+        for h in ["localhost", "127.0.0.1", "127.3.2.1", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["10.0.0.9", "0.0.0.0", "lwams.example"] {
+            assert!(!is_loopback(h), "{h}");
+        }
     }
 
     #[test]

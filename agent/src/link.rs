@@ -246,6 +246,13 @@ impl Agent {
             })
         };
         self.journal.info(&format!("connected to {url}"));
+        if self.config.line_is_plaintext_off_machine() {
+            self.journal.warn(&format!(
+                "the line to the LWAMS server is NOT encrypted ({url}): tasks and the secrets \
+                 in them cross the network readable — reach the server over HTTPS and set \
+                 \"tls\": true (download the package again from an https:// address)"
+            ));
+        }
         {
             let mut line = self.line();
             line.out = Some(out_tx.clone());
@@ -339,7 +346,7 @@ impl Agent {
                     text: text.to_string(),
                 });
             };
-            let outcome = task::run(
+            let (outcome, host_key) = task::run_reporting(
                 &self.pool,
                 &spec,
                 async {
@@ -350,7 +357,11 @@ impl Agent {
             .await;
             self.running().remove(&task);
             self.journal.task_ended(task, &spec, &outcome);
-            let _ = out.send(FromAgent::Done { task, outcome });
+            let _ = out.send(FromAgent::Done {
+                task,
+                outcome,
+                host_key,
+            });
         });
     }
 }

@@ -67,6 +67,13 @@ pub async fn serve(agent: Arc<Agent>) {
     match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => {
             agent.journal.info(&format!("local page on http://{addr}/"));
+            if agent.config.page_is_plaintext_off_machine() {
+                agent.journal.warn(&format!(
+                    "the local page on http://{addr}/ is NOT encrypted and listens beyond this \
+                     machine: LWAMS passwords typed there cross the network readable — set \
+                     \"http.host\": \"127.0.0.1\" or put it behind a TLS proxy"
+                ));
+            }
             if let Err(e) = axum::serve(listener, router(agent.clone())).await {
                 agent.journal.error(&format!("local page stopped: {e}"));
             }
@@ -139,6 +146,20 @@ button{{padding:8px 14px;border:0;border-radius:4px;background:#1570ef;color:#ff
     )
 }
 
+/// Said on the page itself when it is served without TLS beyond this machine.
+fn plaintext_warning(w: &Words, agent: &Agent) -> String {
+    if !agent.config.page_is_plaintext_off_machine() {
+        return String::new();
+    }
+    format!(
+        r#"<p class="bad" role="alert" id="plaintext">{}</p>"#,
+        w.w(
+            "This page is not encrypted: the password you type crosses the network readable. Open it on the agent's machine (127.0.0.1) or through a TLS proxy.",
+            "本页面未加密：输入的密码会以明文经过网络。请在本机（127.0.0.1）或通过 TLS 代理打开。"
+        )
+    )
+}
+
 fn login_page(w: &Words, agent: &Agent, error: Option<&str>) -> String {
     let error = error
         .map(|e| format!(r#"<p class="bad" role="alert">{}</p>"#, esc(e)))
@@ -146,12 +167,13 @@ fn login_page(w: &Words, agent: &Agent, error: Option<&str>) -> String {
     let host = agent.status().host_name.unwrap_or_default();
     let body = format!(
         r#"<main><section class="login"><h1>LWAMS Sub Manager {host}</h1>
-<p class="muted">{hint}</p>{error}
+{plaintext}<p class="muted">{hint}</p>{error}
 <form method="post" action="/login">
 <label>{login}<input name="login" autocomplete="username" required autofocus></label>
 <label>{password}<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">{sign_in}</button></form></section></main>"#,
         host = esc(&host),
+        plaintext = plaintext_warning(w, agent),
         hint = w.w(
             "Sign in with your LWAMS account (it must be allowed to log in to Sub Manager).",
             "使用 LWAMS 账号登录（账号需允许登录 Sub Manager）。"
@@ -223,13 +245,14 @@ fn status_page(w: &Words, agent: &Agent, user: &str) -> String {
     let body = format!(
         r#"<header><h1>LWAMS Sub Manager {host}</h1><span class="muted">{version}</span>
 <span>{user}</span><form method="post" action="/logout"><button type="submit">{sign_out}</button></form></header>
-<main><section id="connection"><h2>{connection}</h2><p>{line}</p>
+<main>{plaintext}<section id="connection"><h2>{connection}</h2><p>{line}</p>
 <p class="muted">{company}: {code} · {page}: {http_host}:{http_port} · {running}: <span id="running">{n}</span></p></section>
 <section id="tasks"><h2>{recent}</h2>{tasks_none}<table>{tasks}</table></section>
 <section id="log"><h2>{log_title}</h2>{log_none}<table>{log}</table></section></main>"#,
         host = esc(&s.host_name.clone().unwrap_or_default()),
         version = VERSION,
         user = esc(user),
+        plaintext = plaintext_warning(w, agent),
         sign_out = w.w("Sign out", "退出"),
         connection = w.w("Connection", "连接"),
         company = w.w("Company code", "公司代码"),

@@ -62,6 +62,10 @@ pub struct Config {
     /// in-cloud HTTP/SQL, connection tests and mail may reach although they are private,
     /// loopback or link-local (`LWAMS_EGRESS_ALLOW`, comma-separated).
     pub egress_allow: Vec<String>,
+    /// Refuse Sub Managers whose line is plaintext (`ws://`) from another machine
+    /// (`LWAMS_AGENT_REQUIRE_TLS`); the server behind a TLS proxy sees
+    /// `X-Forwarded-Proto: https` on encrypted lines.
+    pub agent_require_tls: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +86,7 @@ impl std::fmt::Debug for Config {
             .field("engine_slots", &self.engine_slots)
             .field("trusted_companies", &self.trusted_companies)
             .field("egress_allow", &self.egress_allow)
+            .field("agent_require_tls", &self.agent_require_tls)
             .finish()
     }
 }
@@ -101,6 +106,7 @@ impl Default for Config {
             engine_slots: 16,
             trusted_companies: None,
             egress_allow: Vec::new(),
+            agent_require_tls: false,
         }
     }
 }
@@ -195,6 +201,9 @@ impl Config {
         }
         if let Some(v) = get("LWAMS_TRUSTED_COMPANIES") {
             self.trusted_companies = Some(comma_list(&v));
+        }
+        if let Some(v) = get("LWAMS_AGENT_REQUIRE_TLS") {
+            self.agent_require_tls = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = get("LWAMS_EGRESS_ALLOW") {
             self.egress_allow = comma_list(&v);

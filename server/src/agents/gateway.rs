@@ -26,11 +26,38 @@ use tokio::sync::mpsc;
 /// (`shared::agent::wire`), put back together up to `wire::MESSAGE_LIMIT`.
 const MAX_MESSAGE: usize = 4 << 20;
 
+/// How the agent's line reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineSecurity {
+    /// TLS (the server behind a TLS proxy says so with `X-Forwarded-Proto: https`).
+    Encrypted,
+    /// Plaintext, but from this machine.
+    Loopback,
+    /// Plaintext from another machine: tasks and their secrets cross the network.
+    Plaintext,
+}
+
+pub fn line_security(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> LineSecurity {
+    let forwarded_tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if forwarded_tls {
+        LineSecurity::Encrypted
+    } else if peer.is_none_or(|p| p.ip().is_loopback()) {
+        LineSecurity::Loopback
+    } else {
+        LineSecurity::Plaintext
+    }
+}
+
 pub async fn agent(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
+    let security = line_security(&headers, peer.map(|p| p.0 .0));
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -46,6 +73,26 @@ pub async fn agent(
             .await?
             .ok_or(AppError::Unauthorized)?;
     drop(c);
+    if security == LineSecurity::Plaintext {
+        if state.config.agent_require_tls {
+            state.agents.log(
+                host.id,
+                "error",
+                "refused a Sub Manager line without TLS (this server requires wss://): \
+                 download the package again from the server's https:// address",
+            );
+            return Err(AppError::NotAllowed(
+                "this server accepts Sub Manager lines over TLS only (wss://)".into(),
+            ));
+        }
+        state.agents.log(
+            host.id,
+            "warn",
+            "this Sub Manager's line is NOT encrypted (ws:// from another machine): tasks \
+             and their secrets cross the network readable — put the server behind TLS \
+             (README: reverse proxy) and download the package again",
+        );
+    }
     Ok(upgrade
         .max_message_size(MAX_MESSAGE)
         .on_upgrade(move |socket| serve(socket, state, company_id, host)))
@@ -256,7 +303,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                             if !send(&mut socket, &ToAgent::Beat).await { break }
                         }
                         Some(FromAgent::Output { task, stream, text }) => hub.output(host.id, task, stream, &text),
-                        Some(FromAgent::Done { task, outcome }) => hub.done(host.id, task, outcome),
+                        Some(FromAgent::Done { task, outcome, host_key }) => hub.done(host.id, task, outcome, host_key),
                         Some(FromAgent::Log { level, message }) => hub.log(host.id, &level, &message),
                         Some(FromAgent::CheckLogin { request, login, password }) => {
                             let (state, tx, host_id) = (state.clone(), tx.clone(), host.id);
@@ -280,4 +327,22 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
         tracing::info!(host = host.id, "agent disconnected");
     }
     let _ = socket.send(Message::Close(None)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plaintext_line_from_another_machine_is_told_from_tls_and_loopback() {
+        let plain = HeaderMap::new();
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-proto", "HTTPS".parse().unwrap());
+        let far: std::net::SocketAddr = "10.0.0.5:40000".parse().unwrap();
+        let near: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(line_security(&plain, Some(far)), LineSecurity::Plaintext);
+        assert_eq!(line_security(&plain, Some(near)), LineSecurity::Loopback);
+        assert_eq!(line_security(&proxied, Some(far)), LineSecurity::Encrypted);
+        assert_eq!(line_security(&plain, None), LineSecurity::Loopback);
+    }
 }
