@@ -7,6 +7,7 @@ pub mod datetime;
 pub mod dto;
 pub mod locale;
 pub mod permission;
+pub mod redact;
 pub mod sql;
 pub mod validate;
 pub mod vars;
