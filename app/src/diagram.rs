@@ -331,6 +331,9 @@ mod js {
         let window = web_sys::window().ok_or("no window")?;
         let has =
             |name: &str| js_sys::Reflect::has(&window, &JsValue::from_str(name)).unwrap_or(false);
+        if !has("LwamsDiagram") {
+            load_script(BRIDGE_SCRIPT, "LwamsDiagram").await?;
+        }
         if has("BpmnJSModeler") {
             return Ok(());
         }
@@ -400,162 +403,19 @@ mod js {
             .unwrap_or_else(|| "bpmn-js failed".into())
     }
 
-    /// The body of a function of `entries` and `labels` that returns a bpmn-js module:
-    /// a palette provider adding one entry per LWAMS kind, which creates the element
-    /// with its `lwams:kind` (click, then click on the canvas; or drag), and a context
-    /// pad entry "Append LWAMS step" opening a searchable popup menu of the same kinds,
-    /// whose choice is placed after the element and connected to it.
-    const PALETTE_MODULE: &str = r#"
-        function shapeOf(e, bpmnFactory, elementFactory) {
-          var attrs = {};
-          if (e.kind) { attrs['lwams:kind'] = e.kind; }
-          var bo = bpmnFactory.create(e.bpmn_type, attrs);
-          return elementFactory.createShape({ type: e.bpmn_type, businessObject: bo });
-        }
-        function LwamsPalette(palette, create, elementFactory, bpmnFactory) {
-          palette.registerProvider(this);
-          this.getPaletteEntries = function () {
-            var out = {};
-            entries.forEach(function (e) {
-              function start(event) {
-                create.start(event, shapeOf(e, bpmnFactory, elementFactory));
-              }
-              out['lwams-create.' + e.key] = {
-                group: 'lwams', title: e.title, imageUrl: e.icon,
-                action: { dragstart: start, click: start }
-              };
-            });
-            return out;
-          };
-        }
-        LwamsPalette.$inject = ['palette', 'create', 'elementFactory', 'bpmnFactory'];
-        function LwamsAppend(contextPad, popupMenu, autoPlace, elementFactory, bpmnFactory) {
-          contextPad.registerProvider(this);
-          popupMenu.registerProvider('lwams-append', this);
-          this.getPopupMenuEntries = function (target) {
-            var out = {};
-            entries.forEach(function (e) {
-              out['lwams-append.' + e.key] = {
-                label: e.title, imageUrl: e.icon,
-                action: function () {
-                  autoPlace.append(target, shapeOf(e, bpmnFactory, elementFactory));
-                }
-              };
-            });
-            return out;
-          };
-          this.getContextPadEntries = function (element) {
-            var bo = element.businessObject;
-            var type = bo && bo.$type;
-            if (!type || element.labelTarget || type === 'bpmn:EndEvent'
-                || type === 'bpmn:SequenceFlow' || type.indexOf('bpmn:') !== 0
-                || !bo.$instanceOf('bpmn:FlowNode')) {
-              return {};
-            }
-            return {
-              'lwams-append': {
-                group: 'model', title: labels.append, imageUrl: labels.icon,
-                action: {
-                  click: function (event, el) {
-                    popupMenu.open(el, 'lwams-append',
-                      { x: event.clientX + 5, y: event.clientY + 5 },
-                      { title: labels.append, search: true, width: 260 });
-                  }
-                }
-              }
-            };
-          };
-        }
-        LwamsAppend.$inject = ['contextPad', 'popupMenu', 'autoPlace', 'elementFactory', 'bpmnFactory'];
-        return {
-          __init__: ['lwamsPalette', 'lwamsAppend'],
-          lwamsPalette: ['type', LwamsPalette],
-          lwamsAppend: ['type', LwamsAppend]
-        };
-    "#;
+    /// The designer's bridge script (`public/lwams-diagram.js`, served at the site root),
+    /// loaded with the modeler.
+    const BRIDGE_SCRIPT: &str = "/lwams-diagram.js";
 
-    /// The body of a function of a business object returning, as JSON, what
-    /// `super::Structure` holds.
-    const STRUCTURE_READ: &str = r#"
-        var out = {};
-        var type = bo.$type;
-        var gateways = ['bpmn:ExclusiveGateway', 'bpmn:InclusiveGateway', 'bpmn:ComplexGateway'];
-        if (type === 'bpmn:SequenceFlow' && bo.sourceRef && gateways.indexOf(bo.sourceRef.$type) >= 0) {
-          out.condition = bo.conditionExpression ? (bo.conditionExpression.body || '') : '';
-        }
-        if (gateways.indexOf(type) >= 0) {
-          out.defaultFlow = bo['default'] ? bo['default'].id : '';
-          // From the process's flows: `bo.outgoing` is empty when the file leaves out
-          // the optional <outgoing> references.
-          var flows = ((bo.$parent && bo.$parent.flowElements) || []).filter(function (f) {
-            return f.$type === 'bpmn:SequenceFlow' && f.sourceRef === bo;
-          });
-          out.outgoing = flows.map(function (f) {
-            var to = f.targetRef ? (f.targetRef.name || f.targetRef.id) : '';
-            return [f.id, f.name ? f.name + ' → ' + to : '→ ' + to];
-          });
-        }
-        var timer = (bo.eventDefinitions || []).filter(function (d) {
-          return d.$type === 'bpmn:TimerEventDefinition';
-        })[0];
-        if (timer) {
-          var kind = ['timeDuration', 'timeCycle', 'timeDate'].filter(function (k) { return timer[k]; })[0] || '';
-          out.timer = [kind, kind ? (timer[kind].body || '') : ''];
-        }
-        return JSON.stringify(out);
-    "#;
-
-    /// The body of a function of `modeler` returning `[process id, name]` as JSON, and
-    /// of `(modeler, id, name)` setting them (the process is the root, or the first
-    /// participant's of a collaboration).
-    const PROCESS_READ: &str = r#"
-        var root = modeler.get('canvas').getRootElement();
-        var bo = root && root.businessObject;
-        if (bo && bo.$type === 'bpmn:Collaboration') {
-          bo = (bo.participants || []).map(function (p) { return p.processRef; }).filter(Boolean)[0];
-        }
-        return bo ? JSON.stringify([bo.id || '', bo.name || '']) : null;
-    "#;
-    const PROCESS_WRITE: &str = r#"
-        var root = modeler.get('canvas').getRootElement();
-        var modeling = modeler.get('modeling');
-        var bo = root.businessObject;
-        if (bo.$type === 'bpmn:Process') {
-          modeling.updateProperties(root, { id: id, name: name || undefined });
-          return;
-        }
-        var process = (bo.participants || []).map(function (p) { return p.processRef; }).filter(Boolean)[0];
-        if (process) {
-          modeling.updateModdleProperties(root, process, { id: id, name: name || undefined });
-        }
-    "#;
-
-    /// The body of a function of (modeler, id, field, a, b) that sets, as one undoable
-    /// command: `condition` a (empty: none), `default` flow a (empty: none), `timer`
-    /// kind a with expression b.
-    const STRUCTURE_WRITE: &str = r#"
-        var registry = modeler.get('elementRegistry');
-        var modeling = modeler.get('modeling');
-        var factory = modeler.get('bpmnFactory');
-        var el = registry.get(id);
-        if (!el) { return; }
-        if (field === 'condition') {
-          modeling.updateProperties(el, {
-            conditionExpression: a ? factory.create('bpmn:FormalExpression', { body: a }) : undefined
-          });
-        } else if (field === 'default') {
-          var flow = a ? registry.get(a) : null;
-          modeling.updateProperties(el, { 'default': flow ? flow.businessObject : undefined });
-        } else if (field === 'timer') {
-          var timer = (el.businessObject.eventDefinitions || []).filter(function (d) {
-            return d.$type === 'bpmn:TimerEventDefinition';
-          })[0];
-          if (!timer) { return; }
-          var props = { timeDuration: undefined, timeCycle: undefined, timeDate: undefined };
-          if (a) { props[a] = factory.create('bpmn:FormalExpression', { body: b || '' }); }
-          modeling.updateModdleProperties(el, timer, props);
-        }
-    "#;
+    /// A function of the bridge script (`window.LwamsDiagram[name]`).
+    fn bridge(name: &str) -> Result<js_sys::Function, String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let b = js_sys::Reflect::get(&window, &"LwamsDiagram".into()).map_err(js_error)?;
+        js_sys::Reflect::get(&b, &name.into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or_else(|| format!("{BRIDGE_SCRIPT} has no {name}"))
+    }
 
     fn palette_module(append_label: &str) -> Result<JsValue, String> {
         let entries =
@@ -564,8 +424,8 @@ mod js {
         let labels = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&labels, &"append".into(), &append_label.into());
         let _ = js_sys::Reflect::set(&labels, &"icon".into(), &super::icon("append").into());
-        let make = js_sys::Function::new_with_args("entries, labels", PALETTE_MODULE);
-        make.call2(&JsValue::NULL, &entries, &labels)
+        bridge("paletteModule")?
+            .call2(&JsValue::NULL, &entries, &labels)
             .map_err(js_error)
     }
 
@@ -573,7 +433,7 @@ mod js {
     #[derive(Clone)]
     pub struct Modeler {
         js: ModelerJs,
-        /// `STRUCTURE_READ`, compiled once (it runs for every element on every change).
+        /// The bridge's `readStructure` (it runs for every element on every change).
         read_structure: js_sys::Function,
     }
 
@@ -604,7 +464,7 @@ mod js {
             let _ = js_sys::Reflect::set(&options, &"additionalModules".into(), &modules);
             Ok(Modeler {
                 js: ModelerJs::new(&options),
-                read_structure: js_sys::Function::new_with_args("bo", STRUCTURE_READ),
+                read_structure: bridge("readStructure")?,
             })
         }
 
@@ -710,27 +570,30 @@ mod js {
         /// The flow's process id (its key) and name: the root's, or for a collaboration
         /// its first participant's process.
         pub fn process(&self) -> Option<(String, String)> {
-            let read = js_sys::Function::new_with_args("modeler", PROCESS_READ);
+            let read = bridge("readProcess").ok()?;
             let j = read.call1(&JsValue::NULL, &self.js).ok()?.as_string()?;
             serde_json::from_str(&j).ok()
         }
 
         /// Renames the process (id = the flow key, name) as one undoable command.
         pub fn set_process(&self, id: &str, name: &str) {
-            let write = js_sys::Function::new_with_args("modeler, id, name", PROCESS_WRITE);
-            if let Err(e) = write.call3(&JsValue::NULL, &self.js, &id.into(), &name.into()) {
+            let done = bridge("writeProcess")
+                .map_err(|e| JsValue::from_str(&e))
+                .and_then(|write| write.call3(&JsValue::NULL, &self.js, &id.into(), &name.into()));
+            if let Err(e) = done {
                 web_sys::console::warn_1(&e);
             }
         }
 
-        /// Sets a condition, a default flow or a timer (see `STRUCTURE_WRITE`) as one
+        /// Sets a condition, a default flow or a timer (see `writeStructure` in the bridge script) as one
         /// undoable command.
         pub fn set_structure(&self, id: &str, field: &str, a: &str, b: &str) {
-            let write =
-                js_sys::Function::new_with_args("modeler, id, field, a, b", STRUCTURE_WRITE);
             let args =
                 js_sys::Array::of5(&self.js, &id.into(), &field.into(), &a.into(), &b.into());
-            if let Err(e) = write.apply(&JsValue::NULL, &args) {
+            let done = bridge("writeStructure")
+                .map_err(|e| JsValue::from_str(&e))
+                .and_then(|write| write.apply(&JsValue::NULL, &args));
+            if let Err(e) = done {
                 web_sys::console::warn_1(&e);
             }
         }

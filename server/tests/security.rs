@@ -61,8 +61,12 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
             .await;
     let hid = h.body["id"].as_i64().unwrap();
     let issued =
-        s.t.post(&format!("/api/v1/hosts/{hid}/credential"), &s.admin, &json!({}))
-            .await;
+        s.t.post(
+            &format!("/api/v1/hosts/{hid}/credential"),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
     assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
     let credential = issued.body["credential"].as_str().unwrap().to_string();
 
@@ -81,9 +85,15 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
         panic!("not refused: {refusal:?}")
     };
     assert_eq!(protocol, PROTOCOL_VERSION);
-    assert!(message.contains("Sub Manager 0.0.9 speaks agent protocol 1"), "{message}");
     assert!(
-        message.contains(&format!("Sub Manager {} package", env!("CARGO_PKG_VERSION"))),
+        message.contains("Sub Manager 0.0.9 speaks agent protocol 1"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "Sub Manager {} package",
+            env!("CARGO_PKG_VERSION")
+        )),
         "the message names the version to download: {message}"
     );
     assert_eq!(next_text(&mut ws).await, None, "then the line is closed");
@@ -118,7 +128,10 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
             .iter()
             .any(|l| l.message.contains("a second Sub Manager process"))
     };
-    assert!(!second_process(&s.host(hid).await), "a reconnect is not a clone");
+    assert!(
+        !second_process(&s.host(hid).await),
+        "a reconnect is not a clone"
+    );
     let mut clone = dial_agent(s.port, &credential).await;
     clone.send(Message::text(hello("222-b"))).await.unwrap();
     assert!(next_text(&mut clone).await.unwrap().contains("welcome"));
@@ -145,7 +158,9 @@ fn step(i: usize, kind: &str, attrs: &[(&str, &str)]) -> String {
 }
 
 /// The variables a step on the server may find in its environment.
-const STEP_ENV: &[&str] = &["PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "OLDPWD", "_"];
+const STEP_ENV: &[&str] = &[
+    "PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "OLDPWD", "_",
+];
 
 #[tokio::test]
 async fn another_companys_flow_cannot_run_commands_scripts_or_file_operations_on_the_server() {
@@ -154,18 +169,33 @@ async fn another_companys_flow_cannot_run_commands_scripts_or_file_operations_on
     let xml = chain(
         "on-server",
         &[
-            step(0, "localCommand", &[("command", "cat data/secret.key; env")]),
+            step(
+                0,
+                "localCommand",
+                &[("command", "cat data/secret.key; env")],
+            ),
             step(1, "localCommand", &[("script", "dump")]),
-            step(2, "fileOperation", &[("tool", "read"), ("filename", "data/secret.key")]),
+            step(
+                2,
+                "fileOperation",
+                &[("tool", "read"), ("filename", "data/secret.key")],
+            ),
             step(
                 3,
                 "fileOperation",
-                &[("tool", "read"), ("filename", "x"), ("host", "h"), ("inCloud", "true")],
+                &[
+                    ("tool", "read"),
+                    ("filename", "x"),
+                    ("host", "h"),
+                    ("inCloud", "true"),
+                ],
             ),
             step(4, "localCommand", &[("command", "env"), ("host", "edge-1")]),
         ],
     );
-    let r = s.t.post("/api/v1/flows", &other, &json!({ "xml": xml })).await;
+    let r =
+        s.t.post("/api/v1/flows", &other, &json!({ "xml": xml }))
+            .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let problems = r.body["problems"].as_array().expect("problems listed");
     let refused: Vec<&str> = problems
@@ -186,12 +216,15 @@ async fn another_companys_flow_cannot_run_commands_scripts_or_file_operations_on
     let flows = s.t.get("/api/v1/flows", &other).await;
     assert_eq!(flows.body["total"], 0, "nothing deployed: {}", flows.body);
     // The operator's company (created at first start) deploys the same flow.
-    let r = s.t.post("/api/v1/flows", &s.admin, &json!({ "xml": xml })).await;
+    let r =
+        s.t.post("/api/v1/flows", &s.admin, &json!({ "xml": xml }))
+            .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
 #[tokio::test]
-async fn a_step_on_the_server_reads_neither_the_secret_key_nor_the_database_nor_the_servers_environment() {
+async fn a_step_on_the_server_reads_neither_the_secret_key_nor_the_database_nor_the_servers_environment(
+) {
     let s = served().await;
     let data = s.t.state.config.data_dir.clone();
     std::fs::create_dir_all(&data).unwrap();
@@ -211,10 +244,7 @@ async fn a_step_on_the_server_reads_neither_the_secret_key_nor_the_database_nor_
         d = db.display(),
         data = data.display()
     );
-    let xml = chain(
-        "peek",
-        &[step(0, "localCommand", &[("command", &command)])],
-    );
+    let xml = chain("peek", &[step(0, "localCommand", &[("command", &command)])]);
     let id = s.deploy_and_start(&xml, "peek").await;
     let d = s
         .wait_instance(id, "the step ends", 30, |d| d.instance.status != "running")
@@ -225,17 +255,35 @@ async fn a_step_on_the_server_reads_neither_the_secret_key_nor_the_database_nor_
     let stderr = out["stderr"].as_str().unwrap();
     assert!(!stdout.contains("KEY-MATERIAL"), "{stdout}");
     assert!(!stdout.contains("DATABASE-PAGES"), "{stdout}");
-    assert!(!stdout.contains("lwams.db"), "the data directory is not listed: {stdout}");
+    assert!(
+        !stdout.contains("lwams.db"),
+        "the data directory is not listed: {stdout}"
+    );
     assert!(stderr.contains("secret.key"), "cat says why: {stderr}");
-    assert!(stdout.ends_with("written\n"), "its own directory is writable: {stdout}");
+    assert!(
+        stdout.ends_with("written\n"),
+        "its own directory is writable: {stdout}"
+    );
     for line in stdout.lines().filter(|l| l.contains('=')) {
         let name = line.split('=').next().unwrap();
         if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !name.is_empty() {
-            assert!(STEP_ENV.contains(&name), "{name} leaked into the step: {line}");
+            assert!(
+                STEP_ENV.contains(&name),
+                "{name} leaked into the step: {line}"
+            );
         }
     }
-    assert!(!stdout.contains("LWAMS_") && !stdout.contains("DATABASE_URL"), "{stdout}");
-    assert!(stdout.contains(&format!("HOME={}", data.join("steps/1").join(id.to_string()).display())), "{stdout}");
+    assert!(
+        !stdout.contains("LWAMS_") && !stdout.contains("DATABASE_URL"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "HOME={}",
+            data.join("steps/1").join(id.to_string()).display()
+        )),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -244,10 +292,38 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
     let xml = chain(
         "files",
         &[
-            step(0, "fileOperation", &[("tool", "write"), ("filename", "note.txt"), ("body", "a $(id) `id` ${who}")]),
-            step(1, "fileOperation", &[("tool", "read"), ("filename", "note.txt"), ("resultVariable", "got")]),
-            step(2, "fileOperation", &[("tool", "rename"), ("filename", "note.txt"), ("newFilename", "kept.txt")]),
-            step(3, "fileOperation", &[("tool", "read"), ("filename", "../../../secret.key")]),
+            step(
+                0,
+                "fileOperation",
+                &[
+                    ("tool", "write"),
+                    ("filename", "note.txt"),
+                    ("body", "a $(id) `id` ${who}"),
+                ],
+            ),
+            step(
+                1,
+                "fileOperation",
+                &[
+                    ("tool", "read"),
+                    ("filename", "note.txt"),
+                    ("resultVariable", "got"),
+                ],
+            ),
+            step(
+                2,
+                "fileOperation",
+                &[
+                    ("tool", "rename"),
+                    ("filename", "note.txt"),
+                    ("newFilename", "kept.txt"),
+                ],
+            ),
+            step(
+                3,
+                "fileOperation",
+                &[("tool", "read"), ("filename", "../../../secret.key")],
+            ),
         ],
     );
     let id = s
@@ -262,7 +338,12 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
     };
     assert_eq!(out("n1")["stdout"], "a $(id) `id` O'Brien; rm -rf /");
     assert_eq!(out("n2")["stdout"], "renamed note.txt to kept.txt\n");
-    let dir = s.t.state.config.data_dir.join("steps/1").join(id.to_string());
+    let dir =
+        s.t.state
+            .config
+            .data_dir
+            .join("steps/1")
+            .join(id.to_string());
     assert_eq!(
         std::fs::read_to_string(dir.join("kept.txt")).unwrap(),
         "a $(id) `id` O'Brien; rm -rf /"
@@ -270,7 +351,10 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
     let n3 = d.nodes.iter().find(|n| n.node_id == "n3").unwrap();
     assert_eq!(n3.state, "failed");
     assert!(
-        n3.error.as_deref().unwrap().contains("leaves the step's directory"),
+        n3.error
+            .as_deref()
+            .unwrap()
+            .contains("leaves the step's directory"),
         "{n3:?}"
     );
 }
@@ -285,18 +369,29 @@ async fn every_answer_carries_security_headers_and_bpmn_xml_downloads_as_an_atta
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("object-src 'none'") && csp.contains("default-src 'self'"));
+        assert!(!csp.contains("'unsafe-eval'"), "no eval: {csp}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
     }
     let xml = chain("dl", &[]);
-    let r = t.post("/api/v1/flows", &admin, &json!({ "xml": xml })).await;
+    let r = t
+        .post("/api/v1/flows", &admin, &json!({ "xml": xml }))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let (status, h, body) = t
-        .request_raw(Method::GET, "/api/v1/flows/dl/versions/1/xml", Some(&admin), None)
+        .request_raw(
+            Method::GET,
+            "/api/v1/flows/dl/versions/1/xml",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(h["content-disposition"], "attachment; filename=\"dl-v1.bpmn\"");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"dl-v1.bpmn\""
+    );
     assert!(String::from_utf8_lossy(&body).contains("<bpmn:"));
 }
 
@@ -361,7 +456,13 @@ async fn one_address_guessing_many_accounts_is_stopped_after_its_failures() {
         .unwrap();
     assert_eq!(r.status(), 429);
     let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    assert!(body["message"].as_str().unwrap().contains("from your address"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("from your address"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -376,10 +477,9 @@ async fn a_live_feed_closes_within_seconds_once_its_session_is_signed_out() {
     req.headers_mut()
         .insert("cookie", other_session.cookie.parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let r = s
-        .t
-        .post("/api/v1/auth/logout", &other_session, &json!({}))
-        .await;
+    let r =
+        s.t.post("/api/v1/auth/logout", &other_session, &json!({}))
+            .await;
     assert!(r.status.is_success(), "{}", r.body);
     let t = std::time::Instant::now();
     let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
@@ -406,9 +506,12 @@ async fn user_with(
     for (f, l) in perms {
         m.set(*f, *l);
     }
-    let g = s
-        .t
-        .post("/api/v1/groups", &s.admin, &json!({ "name": login, "permissions": m }))
+    let g =
+        s.t.post(
+            "/api/v1/groups",
+            &s.admin,
+            &json!({ "name": login, "permissions": m }),
+        )
         .await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", g.body);
     let u = s
@@ -435,11 +538,19 @@ async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_the
       </bpmn:process></bpmn:definitions>"#;
     // May edit flows but not start them: may not deploy one that starts itself.
     let (_, editor) = user_with(&s, "editor", &[(FlowEditor, Manage)]).await;
-    let r = s.t.post("/api/v1/flows", &editor, &json!({ "xml": xml })).await;
+    let r =
+        s.t.post("/api/v1/flows", &editor, &json!({ "xml": xml }))
+            .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let (starter_id, starter) =
-        user_with(&s, "starter", &[(FlowEditor, Manage), (FlowMonitor, Manage)]).await;
-    let r = s.t.post("/api/v1/flows", &starter, &json!({ "xml": xml })).await;
+    let (starter_id, starter) = user_with(
+        &s,
+        "starter",
+        &[(FlowEditor, Manage), (FlowMonitor, Manage)],
+    )
+    .await;
+    let r =
+        s.t.post("/api/v1/flows", &starter, &json!({ "xml": xml }))
+            .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let count = || async {
         let l = s.t.get("/api/v1/instances?key=tick", &s.admin).await;
@@ -451,11 +562,13 @@ async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_the
     })
     .await;
     assert_eq!(first[0]["start_way"], "timer");
-    assert_eq!(first[0]["created_by"], starter_id, "started as its deployer");
+    assert_eq!(
+        first[0]["created_by"], starter_id,
+        "started as its deployer"
+    );
     // The deployer is disabled: the next fire is refused and the schedule pauses.
-    let r = s
-        .t
-        .put(
+    let r =
+        s.t.put(
             &format!("/api/v1/users/{starter_id}"),
             &s.admin,
             &json!({ "display_name": "starter", "enabled": false, "group_ids": [] }),

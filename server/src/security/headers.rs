@@ -3,15 +3,16 @@
 //! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` for older browsers, and a
 //! `Referrer-Policy` that never sends paths to other sites.
 //!
-//! The policy still allows inline scripts (Leptos' hydration bootstrap) and
-//! `'unsafe-eval'` (the bpmn-js bridge in `app/src/diagram.rs` builds small functions
-//! from strings); moving those into a module and using a nonce is open work.
+//! No `eval` of any kind: the designer's bpmn-js bridge is a real script
+//! (`public/lwams-diagram.js`); only WebAssembly compilation (`'wasm-unsafe-eval'`) is
+//! allowed. The policy still allows inline scripts (Leptos' hydration bootstrap); a
+//! per-response nonce for them is open work.
 
 use axum::http::{HeaderName, HeaderValue};
 
 /// The Content-Security-Policy of every page and answer.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
-     script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; \
+     script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
      connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; \
      frame-ancestors 'none'";
