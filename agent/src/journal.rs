@@ -64,12 +64,13 @@ impl Journal {
     }
 
     pub fn task_started(&self, task: u64, spec: &TaskSpec) {
-        // Only the redacted spec is ever written down.
+        // Only the masked description is ever written down (`shared::redact`).
         self.info(&format!("task {task}: {}", spec.describe()));
     }
 
     pub fn task_ended(&self, task: u64, spec: &TaskSpec, outcome: &TaskOutcome) {
         let (ok, how) = outcome.summary();
+        let how = spec.masker(&shared::redact::Masker::new()).text(&how);
         if ok {
             self.info(&format!("task {task}: {how}"));
         } else {
@@ -82,7 +83,7 @@ impl Journal {
         tasks.push_back(TaskEntry {
             at: std::time::SystemTime::now(),
             task,
-            what: spec.redacted().describe(),
+            what: spec.describe(),
             ok,
             how,
         });
@@ -106,5 +107,45 @@ impl Journal {
             .iter()
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::agent::{FailureCode, SshAuth, Target};
+
+    #[test]
+    fn the_journal_never_writes_a_tasks_password_url_credentials_or_secret_parameters() {
+        let j = Journal::default();
+        let spec = TaskSpec::Command {
+            target: Target::Ssh {
+                address: "10.0.0.9".into(),
+                port: 22,
+                username: "ops".into(),
+                host_key: None,
+                auth: SshAuth::Password {
+                    password: "Acc0unt-pw".into(),
+                },
+            },
+            command: "echo Acc0unt-pw | sudo -S x; psql postgres://u:Url-pw@db/x?password=q-pw"
+                .into(),
+            work_dir: None,
+            timeout_secs: 5,
+        };
+        j.task_started(1, &spec);
+        j.task_ended(
+            1,
+            &spec,
+            &TaskOutcome::Failed {
+                error: "psql: password Acc0unt-pw refused".into(),
+                code: FailureCode::AuthFailed,
+            },
+        );
+        let written = format!("{:?}{:?}", j.lines(), j.tasks());
+        for secret in ["Acc0unt-pw", "Url-pw", "q-pw"] {
+            assert!(!written.contains(secret), "{written}");
+        }
+        assert!(written.contains("echo •••"), "{written}");
     }
 }

@@ -11,7 +11,7 @@ use agent::executors::local::ignore_output;
 use agent::executors::script::{self, ScriptError};
 use agent::executors::winrm::{self, WinrmError, WinrmTarget};
 use base64::Engine;
-use shared::agent::CommandResult;
+use shared::agent::{CommandResult, FailureCode};
 use shared::dto::script::ScriptKind;
 use std::time::Duration;
 
@@ -186,13 +186,46 @@ async fn run(
     .await
 }
 
+/// A target on the fake; the Basic fake is plain HTTP, so these tests of the protocol
+/// allow Basic over HTTP explicitly (what a terminal's flag does).
 fn target(endpoint: &str, username: &str, password: &str) -> WinrmTarget {
     WinrmTarget {
         endpoint: endpoint.to_string(),
         username: username.into(),
         password: password.into(),
         verify_tls: true,
+        allow_basic_http: true,
     }
+}
+
+#[tokio::test]
+async fn a_terminal_offering_only_basic_over_plain_http_never_gets_the_password_unless_allowed() {
+    let fake = fake_winrm::start(USER, PASSWORD).await;
+    assert!(fake.endpoint.starts_with("http://"));
+    let t = WinrmTarget {
+        allow_basic_http: false,
+        ..target(&fake.endpoint, USER, PASSWORD)
+    };
+    let e = run(&t, "echo x", None, 10).await.unwrap_err();
+    assert!(matches!(e, WinrmError::BasicOverHttp(_)), "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains("only Basic") && message.contains("allow Basic over HTTP"),
+        "{message}"
+    );
+    assert_eq!(e.code(), FailureCode::Other);
+    assert_eq!(
+        fake.basic_credentials_seen(),
+        0,
+        "the password never went out"
+    );
+    assert_eq!(fake.shells_created(), 0);
+    // Allowed on the terminal: it runs.
+    let r = run(&target(&fake.endpoint, USER, PASSWORD), "echo x", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.stdout, "x\n");
+    assert!(fake.basic_credentials_seen() > 0);
 }
 
 /// Runs a command fed `input` with LWAMS's client.

@@ -259,6 +259,16 @@ hosts-passphrase = Key passphrase (if any)
 hosts-secret-write-only = Secrets are stored encrypted and never shown again.
 hosts-test = Test connection
 hosts-testing = Testing…
+hosts-edit-terminal = Edit terminal
+hosts-move-warning = Changing the address or port clears the stored passwords and keys of this terminal's accounts, and its SSH host key: they were given for the old address. Enter them again below to keep them.
+hosts-secret-again = { $user }: password or private key again (empty: cleared)
+hosts-host-key = Host key
+hosts-host-key-none = not known yet: learnt on the first connection
+hosts-host-key-changed = The terminal showed another host key: { $shown } (trusted: { $trusted }). Connections are refused until it is accepted. Accept it only if you know the terminal's key was replaced.
+hosts-host-key-accept = Accept the new key
+hosts-allow-basic-http = Allow Basic authentication over plain HTTP (the password crosses the network readable: only on a network you trust)
+hosts-basic-http-allowed = Basic over HTTP allowed
+hosts-no-secret = no password or key stored
 
 ds-new = New data source
 ds-edit = Edit data source
@@ -278,6 +288,7 @@ ds-hosts-hint = Its password goes only to the Sub Managers of the hosts ticked h
 ds-hosts-all = every host
 ds-in-cloud = Usable in cloud (steps on the LWAMS server and tests from it)
 ds-in-cloud-short = in cloud
+ds-url-change-warning = Changing the URL or type removes the stored password (it was given for the old server) unless you enter it again.
 
 scripts-new = New script
 scripts-edit = Edit script

@@ -259,6 +259,16 @@ hosts-passphrase = 私钥口令（如有）
 hosts-secret-write-only = 密码和私钥加密保存，之后不再显示。
 hosts-test = 测试连接
 hosts-testing = 正在测试…
+hosts-edit-terminal = 编辑终端
+hosts-move-warning = 修改地址或端口会清除此终端各账户已保存的密码和私钥以及它的 SSH 主机密钥：它们是为旧地址提供的。如需保留，请在下面重新输入。
+hosts-secret-again = { $user }：重新输入密码或私钥（留空则清除）
+hosts-host-key = 主机密钥
+hosts-host-key-none = 尚未知道：首次连接时获取
+hosts-host-key-changed = 终端出示了另一个主机密钥：{ $shown }（受信任的：{ $trusted }）。在接受之前连接会被拒绝。只有在确知终端的密钥已更换时才接受。
+hosts-host-key-accept = 接受新密钥
+hosts-allow-basic-http = 允许通过明文 HTTP 使用 Basic 认证（密码在网络上可被读取：仅限可信网络）
+hosts-basic-http-allowed = 允许 HTTP 上的 Basic
+hosts-no-secret = 未保存密码或私钥
 
 ds-new = 新建数据源
 ds-edit = 编辑数据源
@@ -278,6 +288,7 @@ ds-hosts-hint = 密码只会发送给所勾选主机的 Sub Manager；不勾选�
 ds-hosts-all = 所有主机
 ds-in-cloud = 允许在云端使用（在 LWAMS 服务器上运行的步骤及从服务器发起的测试）
 ds-in-cloud-short = 云端
+ds-url-change-warning = 修改 URL 或类型会删除已保存的密码（它是为旧服务器提供的），除非重新输入。
 
 scripts-new = 新建脚本
 scripts-edit = 编辑脚本

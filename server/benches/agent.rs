@@ -56,6 +56,7 @@ async fn main() {
         port: sshd.port,
         username: sshd::USER.into(),
         auth: auth.clone(),
+        host_key: None,
     };
 
     // 1. Bare pooled russh.
@@ -122,7 +123,10 @@ async fn main() {
             1,
             h,
             &credential::hash(&cred),
-            &state.secrets.seal(&cred),
+            &state.secrets.seal(
+                &lwams_server::store::sealed::HOST_CREDENTIAL.at(1, h),
+                &cred,
+            ),
         )
         .await
         .expect("credential");
@@ -154,6 +158,7 @@ async fn main() {
             port: sshd.port,
             username: sshd::USER.into(),
             auth: auth.clone(),
+            host_key: None,
         },
         command: "true".into(),
         work_dir: None,

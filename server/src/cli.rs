@@ -546,7 +546,8 @@ async fn rotate_secret_key(config: Config, new_key: Option<String>) -> anyhow::R
     let mut tx = store.begin().await?;
     let all = crate::store::sealed::all(&mut tx).await?;
     for s in &all {
-        let plain = old.open(&s.value).map_err(|e| {
+        // `v1:` values not yet re-sealed at a start open too; all leave as `v2:`.
+        let plain = old.open_any(&s.at(), &s.value).map_err(|e| {
             anyhow::anyhow!(
                 "{}.{} of id {}: {e}; nothing was changed",
                 s.table,
@@ -554,7 +555,7 @@ async fn rotate_secret_key(config: Config, new_key: Option<String>) -> anyhow::R
                 s.id
             )
         })?;
-        crate::store::sealed::replace(&mut tx, s, &new.seal(&plain)).await?;
+        crate::store::sealed::replace(&mut tx, s, &new.seal(&s.at(), &plain)).await?;
     }
     tx.commit().await?;
     store.close().await;

@@ -28,6 +28,7 @@ use std::sync::Arc;
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let secrets = crypto::SecretBox::from_base64(&config.secret_key()?)?;
     let store = store::Store::open(&config.database_url()).await?;
+    reseal_v1_secrets(&store, &secrets).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("lwams")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -61,4 +62,26 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         leptos_options,
     })
+}
+
+/// Re-seals secrets of the old form (`v1:`, without associated data) as `v2:`, bound to
+/// their table, column, company and row — once, at the first start of a version that
+/// knows associated data (`store::sealed::upgrade`), in one transaction.
+pub async fn reseal_v1_secrets(
+    store: &store::Store,
+    secrets: &crypto::SecretBox,
+) -> Result<store::sealed::Upgraded, store::StoreError> {
+    let mut tx = store.begin().await?;
+    let done = store::sealed::upgrade(&mut tx, secrets).await?;
+    tx.commit().await?;
+    if done.resealed > 0 {
+        tracing::info!(
+            count = done.resealed,
+            "secrets re-sealed with associated data (v2)"
+        );
+    }
+    for which in &done.unreadable {
+        tracing::warn!(secret = %which, "a stored secret does not open with this key; left as it is");
+    }
+    Ok(done)
 }

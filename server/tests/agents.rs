@@ -525,7 +525,7 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
     assert!(rows.iter().any(|s| s.table == "terminal_users"));
     assert!(rows
         .iter()
-        .all(|s| !s.value.contains("hunter2") && s.value.starts_with("v1:")));
+        .all(|s| !s.value.contains("hunter2") && s.value.starts_with("v2:")));
     drop(c);
     // Testing needs the host's Sub Manager, which never connected: said so.
     let test =
@@ -839,4 +839,479 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
     );
     let _ = agent.kill();
     let _ = agent.wait();
+}
+
+/// A host with a connected Sub Manager and a terminal on `sshd` whose account signs in
+/// with the password.
+async fn edge_on_sshd(
+    s: &common::served::Served,
+    sshd: &Sshd,
+    work: &Path,
+) -> (Host, Terminal, std::process::Child) {
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "edge-1" }))
+            .await
+            .json();
+    let root = s.unpack_package(host.id, work).await;
+    let agent = start_agent(&root, &work.join("agent.log"));
+    s.wait_state(host.id, HostState::Connected).await;
+    let r = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "sshd", "host_address": "127.0.0.1", "port": sshd.port, "connection_type": "ssh" }),
+        )
+        .await;
+    let terminal: Terminal = r.json();
+    let r =
+        s.t.post(
+            &format!("/api/v1/terminals/{}/users", terminal.id),
+            &s.admin,
+            &json!({ "username": sshd::USER, "auth": "password", "secret": sshd::PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (host, r.json(), agent)
+}
+
+/// The terminal as the host page shows it.
+async fn terminal_now(s: &common::served::Served, host: &Host, id: i64) -> Terminal {
+    s.host(host.id)
+        .await
+        .terminals
+        .into_iter()
+        .find(|t| t.id == id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_ssh_terminal_showing_another_host_key_than_the_one_trusted_is_refused_until_accepted() {
+    let sshd = Sshd::start();
+    let s = served().await;
+    let work = tempfile::tempdir().unwrap();
+    let (host, terminal, mut agent) = edge_on_sshd(&s, &sshd, work.path()).await;
+    assert_eq!(
+        terminal.host_key, "",
+        "nothing known before the first connection"
+    );
+
+    // First use: the key is learnt and recorded on the terminal.
+    let t = s.test_connection(&terminal, sshd::USER).await;
+    assert!(t.ok, "{t:?}");
+    let learnt = terminal_now(&s, &host, terminal.id).await;
+    assert_eq!(learnt.host_key, sshd.host_fingerprint);
+    assert!(learnt.host_key_at.is_some());
+    assert!(s
+        .host(host.id)
+        .await
+        .log
+        .iter()
+        .any(|l| l.message.contains("learnt on first use")));
+
+    // The server trusts another key than the one the terminal shows (the machine at
+    // that address is not the one it was): refused, naming both fingerprints.
+    let trusted = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        sqlx::query("UPDATE terminals SET host_key = $1 WHERE id = $2")
+            .bind(trusted)
+            .bind(terminal.id)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    let t = s.test_connection(&terminal, sshd::USER).await;
+    assert!(!t.ok, "{t:?}");
+    assert!(
+        t.message.contains(trusted) && t.message.contains(&sshd.host_fingerprint),
+        "{t:?}"
+    );
+    assert!(t.message.contains("accept the new key"), "{t:?}");
+    let changed = terminal_now(&s, &host, terminal.id).await;
+    assert_eq!(changed.host_key, trusted, "still the trusted one");
+    assert_eq!(changed.host_key_pending, sshd.host_fingerprint);
+    // A step is refused as well, and nothing ran.
+    let id = s
+        .deploy_and_start(
+            &chain("changed-key", &[remote(0, "echo ran", "")]),
+            "changed-key",
+        )
+        .await;
+    let d = s
+        .wait_instance(id, "the step is refused", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    assert_eq!(n0.state, "failed");
+    assert!(
+        n0.error.as_deref().unwrap_or("").contains("host key"),
+        "{n0:?}"
+    );
+
+    // Accepting another fingerprint than the one waiting changes nothing.
+    let path = format!("/api/v1/terminals/{}/host-key", terminal.id);
+    let r =
+        s.t.post(&path, &s.admin, &json!({ "fingerprint": "SHA256:other" }))
+            .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // The operator accepts the key shown: it is trusted from then on.
+    let r =
+        s.t.post(
+            &path,
+            &s.admin,
+            &json!({ "fingerprint": sshd.host_fingerprint }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let accepted: Terminal = r.json();
+    assert_eq!(accepted.host_key, sshd.host_fingerprint);
+    assert_eq!(accepted.host_key_pending, "");
+    let t = s.test_connection(&terminal, sshd::USER).await;
+    assert!(t.ok, "{t:?}");
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_key_other_than_the_one_in_known_hosts_or_the_servers_is_refused_naming_both() {
+    use agent::executors::local::ignore_output;
+    use agent::executors::ssh::{SshError, SshPool, SshTarget};
+    use std::time::Duration;
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let target = |host_key: Option<&str>| SshTarget {
+        address: "127.0.0.1".into(),
+        port: sshd.port,
+        username: sshd::USER.into(),
+        auth: shared::agent::SshAuth::Password {
+            password: sshd::PASSWORD.into(),
+        },
+        host_key: host_key.map(str::to_string),
+    };
+    let run = async |pool: &SshPool, t: &SshTarget| {
+        pool.run(
+            t,
+            "true",
+            Duration::from_secs(10),
+            std::future::pending(),
+            &ignore_output,
+        )
+        .await
+    };
+    // First use without the server's say: learnt into known_hosts and reported.
+    let pool = SshPool::new(known_hosts.clone());
+    let since = std::time::Instant::now();
+    run(&pool, &target(None)).await.unwrap();
+    let seen = pool.host_key_seen("127.0.0.1", sshd.port, since).unwrap();
+    assert_eq!(seen.fingerprint, sshd.host_fingerprint);
+    assert_eq!(seen.expected, None);
+    assert!(std::fs::read_to_string(&known_hosts)
+        .unwrap()
+        .contains(&format!("[127.0.0.1]:{}", sshd.port)));
+
+    // The server trusts another key: refused, even with a connection pooled.
+    let wrong = "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+    let since = std::time::Instant::now();
+    match run(&pool, &target(Some(wrong))).await {
+        Err(e @ SshError::KeyChanged { .. }) => {
+            let m = e.to_string();
+            assert!(
+                m.contains(wrong) && m.contains(&sshd.host_fingerprint),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let seen = pool.host_key_seen("127.0.0.1", sshd.port, since).unwrap();
+    assert_eq!(seen.expected.as_deref(), Some(wrong));
+    // The key the server trusts is the one shown: it runs.
+    run(&pool, &target(Some(&sshd.host_fingerprint)))
+        .await
+        .unwrap();
+
+    // known_hosts holds another key of the same type for the address: refused, naming
+    // the file's key and the one shown.
+    let other = dir.path().join("other");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let mut fields = other_pub.split_whitespace();
+    let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+    std::fs::write(
+        &known_hosts,
+        format!("[127.0.0.1]:{} {kind} {b64}\n", sshd.port),
+    )
+    .unwrap();
+    let listed = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(other.with_extension("pub"))
+        .output()
+        .unwrap();
+    let other_fp = String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let fresh = SshPool::new(known_hosts.clone());
+    match run(&fresh, &target(None)).await {
+        Err(e @ SshError::KeyChanged { .. }) => {
+            let m = e.to_string();
+            assert!(
+                m.contains(&other_fp) && m.contains(&sshd.host_fingerprint),
+                "{m}"
+            );
+            assert!(m.contains("known_hosts line 1"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn moving_a_terminal_clears_its_stored_secrets_so_they_never_reach_the_new_address() {
+    use lwams_server::store::{sealed, terminals};
+    let s = served().await;
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "mover" }))
+            .await
+            .json();
+    let t: Terminal = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "t", "host_address": "10.0.0.1", "connection_type": "ssh" }),
+        )
+        .await
+        .json();
+    let users = format!("/api/v1/terminals/{}/users", t.id);
+    s.t.post(
+        &users,
+        &s.admin,
+        &json!({ "username": "ops", "auth": "password", "secret": "Old-pw-1" }),
+    )
+    .await;
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----";
+    let t: Terminal = s
+        .t
+        .post(&users, &s.admin, &json!({ "username": "keyed", "auth": "private_key", "secret": key, "passphrase": "pp-1" }))
+        .await
+        .json();
+    let id_of = |t: &Terminal, name: &str| t.users.iter().find(|u| u.username == name).unwrap().id;
+    let (ops, keyed) = (id_of(&t, "ops"), id_of(&t, "keyed"));
+    let path = format!("/api/v1/terminals/{}", t.id);
+    let body = |address: &str, port: u16, again: Value| {
+        json!({ "host_id": host.id, "host_name": "t", "host_address": address, "port": port,
+                "connection_type": "ssh", "comments": "c", "account_secrets": again })
+    };
+    // Saved where it is: the secrets stay.
+    let kept: Terminal =
+        s.t.put(&path, &s.admin, &body("10.0.0.1", 22, json!([])))
+            .await
+            .json();
+    assert!(kept.users.iter().all(|u| u.has_secret), "{kept:?}");
+    {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        terminals::record_host_key(&mut c, 1, t.id, "10.0.0.1", 22, "SHA256:old-machine", false)
+            .await
+            .unwrap();
+    }
+    // Moved to another address: every secret and the host key are cleared, except the
+    // one given again in the same request.
+    let r =
+        s.t.put(
+            &path,
+            &s.admin,
+            &body(
+                "10.9.9.9",
+                22,
+                json!([{ "user_id": ops, "secret": "New-pw-2" }]),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let moved: Terminal = r.json();
+    let has = |t: &Terminal, id: i64| t.users.iter().find(|u| u.id == id).unwrap().has_secret;
+    assert!(has(&moved, ops), "given again: {moved:?}");
+    assert!(!has(&moved, keyed), "cleared: {moved:?}");
+    assert_eq!(moved.host_key, "", "the old machine's key is forgotten");
+    {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        let rows = terminals::list_users(&mut c, 1, &[t.id]).await.unwrap();
+        let keyed_row = rows.iter().find(|u| u.id == keyed).unwrap();
+        assert_eq!(
+            (
+                keyed_row.sealed_secret.as_str(),
+                keyed_row.sealed_passphrase.as_str()
+            ),
+            ("", "")
+        );
+        let ops_row = rows.iter().find(|u| u.id == ops).unwrap();
+        assert_eq!(
+            s.t.state
+                .secrets
+                .open(&sealed::TERMINAL_SECRET.at(1, ops), &ops_row.sealed_secret)
+                .unwrap(),
+            "New-pw-2"
+        );
+    }
+    // Testing the cleared account sends nothing anywhere: refused before the agent.
+    let r =
+        s.t.post(
+            &format!("/api/v1/terminals/{}/users/{keyed}/test", t.id),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.body["ok"], false, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no password or key stored"),
+        "{}",
+        r.body
+    );
+    assert!(
+        s.host(host.id).await.recent_tasks.is_empty(),
+        "no task was sent"
+    );
+    // Another port is a move too; a secret for another terminal's account is refused.
+    let moved: Terminal =
+        s.t.put(&path, &s.admin, &body("10.9.9.9", 2222, json!([])))
+            .await
+            .json();
+    assert!(moved.users.iter().all(|u| !u.has_secret), "{moved:?}");
+    let r =
+        s.t.put(
+            &path,
+            &s.admin,
+            &body(
+                "10.9.9.9",
+                2222,
+                json!([{ "user_id": 999_999, "secret": "x-pw-123" }]),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_sealed_secret_copied_into_another_accounts_row_does_not_open_there() {
+    let s = served().await;
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "copy" }))
+            .await
+            .json();
+    let t: Terminal = s
+        .t
+        .post(
+            "/api/v1/terminals",
+            &s.admin,
+            &json!({ "host_id": host.id, "host_name": "t", "host_address": "10.0.0.1", "connection_type": "ssh" }),
+        )
+        .await
+        .json();
+    let users = format!("/api/v1/terminals/{}/users", t.id);
+    s.t.post(
+        &users,
+        &s.admin,
+        &json!({ "username": "root", "auth": "password", "secret": "Root-pw-1" }),
+    )
+    .await;
+    let t: Terminal =
+        s.t.post(
+            &users,
+            &s.admin,
+            &json!({ "username": "guest", "auth": "password", "secret": "Guest-pw-1" }),
+        )
+        .await
+        .json();
+    let id_of = |name: &str| t.users.iter().find(|u| u.username == name).unwrap().id;
+    // Someone with write access to the database copies root's sealed password into
+    // the guest account, hoping a "test" as guest would send it.
+    {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        sqlx::query(
+            "UPDATE terminal_users SET secret = (SELECT secret FROM terminal_users WHERE id = $1) \
+             WHERE id = $2",
+        )
+        .bind(id_of("root"))
+        .bind(id_of("guest"))
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
+    let r =
+        s.t.post(
+            &format!("{users}/{}/test", id_of("guest")),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.body["ok"], false, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be unsealed"),
+        "{}",
+        r.body
+    );
+    assert!(
+        s.host(host.id).await.recent_tasks.is_empty(),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn old_v1_secrets_are_resealed_bound_to_their_row_and_still_open() {
+    use lwams_server::store::{hosts, sealed};
+    let s = served().await;
+    let host: Host =
+        s.t.post("/api/v1/hosts", &s.admin, &json!({ "name": "legacy" }))
+            .await
+            .json();
+    let key = &s.t.state.secrets;
+    // A value sealed the old way (before associated data), as an older server left it.
+    let old = key.seal_v1_for_tests("h-legacy.credential");
+    {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        hosts::set_credential(&mut c, 1, host.id, "hash", &old)
+            .await
+            .unwrap();
+    }
+    assert!(
+        key.open(&sealed::HOST_CREDENTIAL.at(1, host.id), &old)
+            .is_err(),
+        "an unconverted v1 value is not opened as if it were bound"
+    );
+    let done = lwams_server::reseal_v1_secrets(&s.t.state.store, key)
+        .await
+        .unwrap();
+    assert_eq!(done.resealed, 1, "{done:?}");
+    let mut c = s.t.state.store.conn().await.unwrap();
+    let all = sealed::all(&mut c).await.unwrap();
+    assert!(all.iter().all(|v| v.value.starts_with("v2:")), "{all:?}");
+    let stored = hosts::sealed_credential(&mut c, 1, host.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        key.open(&sealed::HOST_CREDENTIAL.at(1, host.id), &stored)
+            .unwrap(),
+        "h-legacy.credential"
+    );
+    drop(c);
+    // Once converted there is nothing left to do.
+    let again = lwams_server::reseal_v1_secrets(&s.t.state.store, key)
+        .await
+        .unwrap();
+    assert_eq!(again.resealed, 0);
 }

@@ -491,6 +491,13 @@ fn endpoints(
             Some(json!({})),
         ),
         (
+            Method::POST,
+            format!("/api/v1/terminals/{}/host-key", h.terminal),
+            SystemHosts,
+            Manage,
+            Some(json!({"fingerprint": "SHA256:pending-key"})),
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/terminals/{}/users/{}", h.terminal, h.user),
             SystemHosts,
@@ -697,6 +704,21 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
         )
         .await;
     let terminal = term.body["id"].as_i64().unwrap();
+    // A changed host key waiting to be accepted (what an agent reports).
+    {
+        let mut c = t.state.store.conn().await.unwrap();
+        assert!(lwams_server::store::terminals::record_host_key(
+            &mut c,
+            1,
+            terminal,
+            "10.0.0.1",
+            22,
+            "SHA256:pending-key",
+            true
+        )
+        .await
+        .unwrap());
+    }
     let tu = t
         .post(
             &format!("/api/v1/terminals/{terminal}/users"),
@@ -1005,7 +1027,8 @@ async fn the_wechat_secret_is_write_only_and_encrypted_at_rest() {
     let row = companies::get(&mut conn, co.id).await.unwrap().unwrap();
     let stored = row.wechat_app_secret_enc.unwrap();
     assert!(!stored.contains("s3cr3t-value"));
-    assert_eq!(t.state.secrets.open(&stored).unwrap(), "s3cr3t-value");
+    let at = lwams_server::store::sealed::COMPANY_WECHAT_SECRET.at(co.id, co.id);
+    assert_eq!(t.state.secrets.open(&at, &stored).unwrap(), "s3cr3t-value");
     // Omitted keeps it, empty clears it.
     let co: Company = t
         .put(

@@ -209,9 +209,15 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
         let h = hosts::insert_host(&mut c, 1, "h", None, "", "hash")
             .await
             .unwrap();
-        hosts::set_credential(&mut c, 1, h, "hash", &old.seal("h1.cred"))
-            .await
-            .unwrap();
+        hosts::set_credential(
+            &mut c,
+            1,
+            h,
+            "hash",
+            &old.seal(&sealed::HOST_CREDENTIAL.at(1, h), "h1.cred"),
+        )
+        .await
+        .unwrap();
         let t = terminals::insert_terminal(
             &mut c,
             1,
@@ -224,6 +230,7 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
                 os_name: "",
                 os_version: "",
                 comments: "",
+                allow_basic_http: false,
             },
         )
         .await
@@ -232,7 +239,8 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
             username: "ops".into(),
             auth: TerminalAuth::Password,
             comments: String::new(),
-            secret: Some(old.seal("pw-1")),
+            // Of the old form (v1:, before associated data): rotated all the same.
+            secret: Some(old.seal_v1_for_tests("pw-1")),
             passphrase: None,
         };
         terminals::insert_user(&mut c, 1, t, &account)
@@ -264,11 +272,12 @@ async fn rotate_secret_key_reseals_every_secret_and_replaces_the_key_file() {
         .unwrap()
         .iter()
         .map(|s| {
+            assert!(s.value.starts_with("v2:"), "{s:?}");
             assert!(
-                old.open(&s.value).is_err(),
+                old.open(&s.at(), &s.value).is_err(),
                 "the old key no longer opens it"
             );
-            new.open(&s.value).unwrap()
+            new.open(&s.at(), &s.value).unwrap()
         })
         .collect();
     plain.sort();

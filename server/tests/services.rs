@@ -232,6 +232,75 @@ fn table(prefix: &str) -> String {
 
 /// create → insert a value holding quotes → select it back → use it in a command →
 /// drop, on one data source; the value arrives intact (quoted as a literal).
+#[tokio::test]
+async fn pointing_a_data_source_at_another_server_clears_its_password_so_it_never_goes_there() {
+    use lwams_server::store::{data_sources, sealed};
+    let s = served().await;
+    let ds = create_source(
+        &s,
+        json!({ "name": "erp", "kind": "postgres", "url": "postgres://db-a.internal:5432/erp",
+                "username": "erp", "password": "Erp-pw-1" }),
+    )
+    .await;
+    assert!(ds.has_password);
+    let path = format!("/api/v1/data-sources/{}", ds.id);
+    let edit = |url: &str, kind: &str, password: Option<&str>| {
+        let mut b = json!({ "name": "erp", "kind": kind, "url": url, "username": "erp" });
+        if let Some(p) = password {
+            b["password"] = json!(p);
+        }
+        b
+    };
+    let put = async |body: Value| -> DataSource {
+        let r = s.t.put(&path, &s.admin, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    };
+    let stored = async || {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        data_sources::get(&mut c, 1, ds.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_password
+    };
+    // Same URL: the password stays.
+    assert!(
+        put(edit("postgres://db-a.internal:5432/erp", "postgres", None))
+            .await
+            .has_password
+    );
+    // Someone points it at a server they listen on, hoping a test or a step sends the
+    // stored password there: it is cleared instead.
+    let moved = put(edit(
+        "postgres://listener.example:5432/erp",
+        "postgres",
+        None,
+    ))
+    .await;
+    assert!(!moved.has_password, "{moved:?}");
+    assert_eq!(stored().await, "");
+    // Given again in the same request, it is kept for the new URL (sealed for this row).
+    let back = put(edit(
+        "postgres://db-b.internal:5432/erp",
+        "postgres",
+        Some("Erp-pw-2"),
+    ))
+    .await;
+    assert!(back.has_password);
+    let sealed_now = stored().await;
+    assert_eq!(
+        s.t.state
+            .secrets
+            .open(&sealed::DATA_SOURCE_PASSWORD.at(1, ds.id), &sealed_now)
+            .unwrap(),
+        "Erp-pw-2"
+    );
+    // Another kind is another server too.
+    let other_kind = put(edit("mysql://db-b.internal:5432/erp", "mysql", None)).await;
+    assert!(!other_kind.has_password);
+}
+
 async fn sql_round_trip(s: &Served, source: &str, host: Option<&str>) {
     let t = table("lwams_sql");
     let mut where_: Vec<(&str, &str)> = vec![("dataSource", source)];
@@ -830,14 +899,14 @@ async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<
     let sh = output(&d, "n0");
     let ran_in = match host {
         Some(_) => dir.clone(),
-        None => s
-            .t
-            .state
-            .config
-            .data_dir
-            .join(format!("steps/1/{id}/sub"))
-            .display()
-            .to_string(),
+        None => {
+            s.t.state
+                .config
+                .data_dir
+                .join(format!("steps/1/{id}/sub"))
+                .display()
+                .to_string()
+        }
     };
     assert_eq!(
         sh["stdout"].as_str().unwrap().trim_end(),
@@ -1063,18 +1132,28 @@ async fn a_real_sub_manager_runs_http_and_sql_steps_and_tests_data_sources() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let xml = chain(
         "rpa-big",
-        &[step(0, "rpa", &[("host", "edge-db"), ("script", "big-robot")])],
+        &[step(
+            0,
+            "rpa",
+            &[("host", "edge-db"), ("script", "big-robot")],
+        )],
     );
     let id = s.deploy_and_start(&xml, "rpa-big").await;
     let d = finished(&s, id).await;
     assert_eq!(d.instance.status, "completed", "{:?}", d.nodes);
-    assert_eq!(output(&d, "n0")["stdout"].as_str().unwrap().len(), 1024 * 1024);
+    assert_eq!(
+        output(&d, "n0")["stdout"].as_str().unwrap().len(),
+        1024 * 1024
+    );
     let list: Vec<ArtifactInfo> =
         s.t.get(&format!("/api/v1/instances/{id}/artifacts"), &s.admin)
             .await
             .json();
     assert_eq!(list.len(), 1, "{list:?}");
-    assert!(list[0].stored && list[0].size == 10 * 1024 * 1024, "{list:?}");
+    assert!(
+        list[0].stored && list[0].size == 10 * 1024 * 1024,
+        "{list:?}"
+    );
     let (_, _, got) =
         s.t.request_raw(
             axum::http::Method::GET,

@@ -20,7 +20,9 @@ pub const COMPANY_HEADER: &str = "x-lwams-company";
 /// that the other side would misread it; the server refuses an agent speaking another
 /// version (`ToAgent::Incompatible`) rather than sending it tasks it cannot run right.
 /// 1: the protocol before it was versioned (a `Hello` without `protocol`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: `Target::Ssh.host_key` (the agent must check the key the server trusts; an older
+/// agent would ignore it and trust any key) and `Target::Winrm.allow_basic_http`.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Seconds between the agent's heartbeats; the server counts an agent silent for three
 /// of them as gone.
@@ -102,6 +104,10 @@ pub enum FromAgent {
     Done {
         task: u64,
         outcome: TaskOutcome,
+        /// The host key an SSH terminal showed for this task (learnt, matched or
+        /// refused as changed), for the server to record on the terminal.
+        #[serde(default)]
+        host_key: Option<HostKeySeen>,
     },
     /// A line of the agent's own log (connection, errors) for the host detail.
     Log {
@@ -128,7 +134,11 @@ fn unversioned() -> u32 {
 }
 
 /// Why the server refuses an agent of another protocol version (agent log and host page).
-pub fn incompatible_message(agent_version: &str, agent_protocol: u32, server_version: &str) -> String {
+pub fn incompatible_message(
+    agent_version: &str,
+    agent_protocol: u32,
+    server_version: &str,
+) -> String {
     format!(
         "Sub Manager {agent_version} speaks agent protocol {agent_protocol}, this LWAMS server \
          {server_version} speaks protocol {PROTOCOL_VERSION}: download the Sub Manager \
@@ -519,8 +529,15 @@ pub enum Target {
         port: u16,
         username: String,
         auth: SshAuth,
+        /// The fingerprint (`SHA256:…`, as OpenSSH prints it) of the host key the server
+        /// trusts for this terminal: the agent connects only to a terminal showing that
+        /// key. `None`: none recorded yet — the agent trusts the key its `known_hosts`
+        /// knows, or the first one it sees, and reports it ([`HostKeySeen`]).
+        #[serde(default)]
+        host_key: Option<String>,
     },
-    /// A Windows terminal over WinRM (WS-Management), Basic authentication.
+    /// A Windows terminal over WinRM (WS-Management): Negotiate (NTLM), or Basic when
+    /// that is all the terminal offers.
     Winrm {
         /// `http(s)://address:port/wsman`.
         endpoint: String,
@@ -528,6 +545,10 @@ pub enum Target {
         password: String,
         /// Check the server's certificate (HTTPS).
         verify_tls: bool,
+        /// Basic authentication over plain `http://` (the password readable by anyone
+        /// on the way) only when the terminal explicitly allows it; else refused.
+        #[serde(default)]
+        allow_basic_http: bool,
     },
 }
 
@@ -549,6 +570,22 @@ impl Target {
             Target::Local => {}
         }
     }
+}
+
+/// The host key an SSH terminal presented during a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostKeySeen {
+    pub address: String,
+    pub port: u16,
+    /// `SHA256:…` of the key presented (OpenSSH's form).
+    pub fingerprint: String,
+    /// The key's type (`ssh-ed25519`, `rsa-sha2-512`…).
+    pub algorithm: String,
+    /// When the key was refused: the fingerprint expected instead (the server's, or
+    /// the agent's `known_hosts` one when the server had none). `None`: the key
+    /// matched, or was seen for the first time and learnt.
+    #[serde(default)]
+    pub expected: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -749,6 +786,49 @@ mod tests {
     }
 
     #[test]
+    fn the_expected_host_key_and_the_basic_over_http_flag_travel_in_the_target() {
+        let spec = TaskSpec::TestConnection {
+            target: Target::Winrm {
+                endpoint: "http://w:5985/wsman".into(),
+                username: "u".into(),
+                password: "p".into(),
+                verify_tls: true,
+                allow_basic_http: false,
+            },
+            timeout_secs: 5,
+        };
+        let text = serde_json::to_string(&spec).unwrap();
+        assert!(text.contains(r#""allow_basic_http":false"#), "{text}");
+        // A target without the flag (never sent by this version) reads as "not allowed".
+        let old = r#"{"kind":"test_connection","target":{"via":"winrm","endpoint":"http://w/wsman","username":"u","password":"p","verify_tls":true},"timeout_secs":5}"#;
+        match serde_json::from_str::<TaskSpec>(old).unwrap() {
+            TaskSpec::TestConnection {
+                target: Target::Winrm {
+                    allow_basic_http, ..
+                },
+                ..
+            } => assert!(!allow_basic_http),
+            other => panic!("{other:?}"),
+        }
+        let done = FromAgent::Done {
+            task: 1,
+            outcome: TaskOutcome::Failed {
+                error: "x".into(),
+                code: FailureCode::Unreachable,
+            },
+            host_key: Some(HostKeySeen {
+                address: "10.0.0.5".into(),
+                port: 22,
+                fingerprint: "SHA256:new".into(),
+                algorithm: "ssh-ed25519".into(),
+                expected: Some("SHA256:old".into()),
+            }),
+        };
+        let text = serde_json::to_string(&done).unwrap();
+        assert_eq!(serde_json::from_str::<FromAgent>(&text).unwrap(), done);
+    }
+
+    #[test]
     fn a_task_described_for_lists_and_journals_never_shows_its_secrets() {
         // The command carries the account's own password (typed into the step), a URL
         // with credentials and a token parameter.
@@ -760,9 +840,9 @@ mod tests {
                 auth: SshAuth::Password {
                     password: "hunter2-pw".into(),
                 },
+                host_key: None,
             },
-            command: "echo hunter2-pw | sudo -S true; curl https://u:p4ss@api/x?token=t0k"
-                .into(),
+            command: "echo hunter2-pw | sudo -S true; curl https://u:p4ss@api/x?token=t0k".into(),
             work_dir: None,
             timeout_secs: 30,
         };
@@ -773,7 +853,10 @@ mod tests {
         assert!(line.contains("echo ••• | sudo -S true"), "{line}");
         assert!(line.contains("ops@10.0.0.5:22"), "{line}");
         let redacted = serde_json::to_string(&spec.redacted()).unwrap();
-        assert!(!redacted.contains("hunter2-pw") && !redacted.contains("p4ss"), "{redacted}");
+        assert!(
+            !redacted.contains("hunter2-pw") && !redacted.contains("p4ss"),
+            "{redacted}"
+        );
         // Values the caller knows are secret (global variables, later) too.
         let extra = Masker::with_secrets(["global-s3cret"]);
         let spec = TaskSpec::Http {
@@ -811,6 +894,7 @@ mod tests {
                 auth: SshAuth::Password {
                     password: "hunter2".into(),
                 },
+                host_key: Some("SHA256:abc".into()),
             },
             command: "uname -a".into(),
             work_dir: None,
@@ -844,7 +928,10 @@ mod tests {
             !shown.contains("s3cret") && shown.contains("select $1") && shown.contains("it's"),
             "{shown}"
         );
-        assert_eq!(serde_json::from_str::<TaskSpec>(&shown).unwrap(), sql.redacted());
+        assert_eq!(
+            serde_json::from_str::<TaskSpec>(&shown).unwrap(),
+            sql.redacted()
+        );
         // The single text of a server before parameters is one statement without values.
         let old = r#"{"kind":"sql","database":{"kind":"sqlite","url":"sqlite://x.db",
             "username":"","password":""},"sql":"select 'a'; select 2","timeout_secs":5}"#;

@@ -9,13 +9,38 @@ use super::sql::{self, SqlError};
 use super::ssh::{SshError, SshPool, SshTarget};
 use super::transfer::{self, TransferError};
 use super::winrm::{self, WinrmTarget};
-use shared::agent::{Direction, FailureCode, Target, TaskOutcome, TaskSpec, TransferProtocol};
+use shared::agent::{
+    Direction, FailureCode, HostKeySeen, Target, TaskOutcome, TaskSpec, TransferProtocol,
+};
 use std::time::Duration;
 
 /// What `TestConnection` runs on the terminal.
 pub const PROBE_COMMAND: &str = "uname -a";
 /// What `TestConnection` runs on a Windows terminal (WinRM).
 pub const WINDOWS_PROBE_COMMAND: &str = "hostname";
+
+/// [`run`], and the host key an SSH terminal showed for it (learnt, matched or
+/// refused), which the agent reports with the outcome.
+pub async fn run_reporting(
+    pool: &SshPool,
+    spec: &TaskSpec,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> (TaskOutcome, Option<HostKeySeen>) {
+    let started = std::time::Instant::now();
+    let outcome = run(pool, spec, cancel, on_output).await;
+    let host_key = match spec {
+        TaskSpec::Command { target, .. }
+        | TaskSpec::TestConnection { target, .. }
+        | TaskSpec::Transfer { target, .. }
+        | TaskSpec::Script { target, .. } => match target {
+            Target::Ssh { address, port, .. } => pool.host_key_seen(address, *port, started),
+            _ => None,
+        },
+        _ => None,
+    };
+    (outcome, host_key)
+}
 
 /// Carries out `spec` until it ends or `cancel` completes.
 pub async fn run(
@@ -91,8 +116,9 @@ pub async fn run(
                     port,
                     username,
                     auth,
+                    host_key,
                 } => {
-                    let t = ssh_target(address, *port, username, auth);
+                    let t = ssh_target(address, *port, username, auth, host_key);
                     script::run_ssh(
                         pool,
                         &t,
@@ -111,8 +137,10 @@ pub async fn run(
                     username,
                     password,
                     verify_tls,
+                    allow_basic_http,
                 } => {
-                    let t = winrm_target(endpoint, username, password, *verify_tls);
+                    let t =
+                        winrm_target(endpoint, username, password, *verify_tls, *allow_basic_http);
                     script::run_winrm(
                         &t,
                         *language,
@@ -167,8 +195,9 @@ pub async fn run(
             port,
             username,
             auth,
+            host_key,
         } => {
-            let t = ssh_target(address, *port, username, auth);
+            let t = ssh_target(address, *port, username, auth, host_key);
             let command = match &work_dir {
                 Some(dir) if !dir.is_empty() => {
                     format!("cd {} && {command}", shared::vars::sh_quote(dir))
@@ -185,8 +214,9 @@ pub async fn run(
             username,
             password,
             verify_tls,
+            allow_basic_http,
         } => {
-            let t = winrm_target(endpoint, username, password, *verify_tls);
+            let t = winrm_target(endpoint, username, password, *verify_tls, *allow_basic_http);
             match winrm::run(&t, command, work_dir.as_deref(), timeout, cancel, on_output).await {
                 Ok(result) => TaskOutcome::Ran { result },
                 Err(e) => failed(&e, e.code()),
@@ -195,12 +225,19 @@ pub async fn run(
     }
 }
 
-fn winrm_target(endpoint: &str, username: &str, password: &str, verify_tls: bool) -> WinrmTarget {
+fn winrm_target(
+    endpoint: &str,
+    username: &str,
+    password: &str,
+    verify_tls: bool,
+    allow_basic_http: bool,
+) -> WinrmTarget {
     WinrmTarget {
         endpoint: endpoint.to_string(),
         username: username.to_string(),
         password: password.to_string(),
         verify_tls,
+        allow_basic_http,
     }
 }
 
@@ -318,12 +355,14 @@ fn ssh_target(
     port: u16,
     username: &str,
     auth: &shared::agent::SshAuth,
+    host_key: &Option<String>,
 ) -> SshTarget {
     SshTarget {
         address: address.to_string(),
         port,
         username: username.to_string(),
         auth: auth.clone(),
+        host_key: host_key.clone(),
     }
 }
 
@@ -343,6 +382,7 @@ async fn transfer(
         port,
         username,
         auth,
+        host_key,
     } = target
     else {
         return failed(
@@ -350,7 +390,7 @@ async fn transfer(
             FailureCode::Other,
         );
     };
-    let t = ssh_target(address, *port, username, auth);
+    let t = ssh_target(address, *port, username, auth, host_key);
     match transfer::transfer(
         pool,
         &t,

@@ -3,7 +3,8 @@
 //! stdout/stderr until the command is done with its exit code, signal terminate and
 //! delete the shell. Authentication is Negotiate with NTLMv2 (`ntlm.rs`; over plain HTTP
 //! every message is sealed, `winrm_sealing.rs` — Windows' default set-up), or Basic when
-//! that is all the server offers (HTTPS, or HTTP where unencrypted traffic is allowed).
+//! that is all the server offers: over HTTPS, and over plain HTTP only when the terminal
+//! explicitly allows it (the password would cross the network readable) — else refused.
 //! Output is asked for in UTF-8 (code page 65001).
 //! PowerShell runs as `powershell -EncodedCommand` (UTF-16LE, base64). A command may be
 //! fed standard input (`Send`, in chunks, the last one ending the stream), which is how
@@ -52,6 +53,8 @@ pub struct WinrmTarget {
     pub username: String,
     pub password: String,
     pub verify_tls: bool,
+    /// Basic authentication over plain `http://` is allowed (the terminal says so).
+    pub allow_basic_http: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,13 @@ pub enum WinrmError {
     Unreachable(String, String),
     #[error("{0}: the user name or password was refused")]
     AuthFailed(String),
+    #[error(
+        "{0} offers only Basic authentication, which over plain HTTP would send the \
+         password readable on the network: refused. Use HTTPS (port 5986) or Negotiate on \
+         the terminal, or — on a network you trust — allow Basic over HTTP on the terminal \
+         (System › Hosts)"
+    )]
+    BasicOverHttp(String),
     #[error("WinRM fault: {0}")]
     Fault(String),
     #[error("WinRM: unexpected answer: {0}")]
@@ -282,6 +292,9 @@ impl Session<'_> {
             if first.status() == reqwest::StatusCode::UNAUTHORIZED
                 && offered(first.headers(), "Basic").is_some()
             {
+                if self.seals() && !self.t.allow_basic_http {
+                    return Err(WinrmError::BasicOverHttp(self.t.endpoint.clone()));
+                }
                 return Ok(Auth::Basic);
             }
             let schemes: Vec<&str> = first

@@ -95,6 +95,8 @@ struct Fake {
     /// How many shells were ever created / are open (tests check none is left).
     created: AtomicU64,
     seen: Mutex<Vec<Seen>>,
+    /// Requests that carried Basic credentials (a password in the clear over HTTP).
+    basic_credentials: AtomicU64,
 }
 
 /// A running fake: its endpoint, and how many shells are still open.
@@ -116,6 +118,11 @@ impl FakeWinrm {
     /// How many envelopes arrived sealed (Negotiate mode).
     pub fn sealed_messages(&self) -> u64 {
         self.fake.sealed.load(Ordering::SeqCst)
+    }
+
+    /// How many requests carried Basic credentials (user and password readable).
+    pub fn basic_credentials_seen(&self) -> u64 {
+        self.fake.basic_credentials.load(Ordering::SeqCst)
     }
 
     /// Every command run so far, oldest first.
@@ -147,6 +154,7 @@ async fn serve(user: &str, password: &str, negotiate: bool) -> FakeWinrm {
         next: AtomicU64::new(1),
         created: AtomicU64::new(0),
         seen: Mutex::new(Vec::new()),
+        basic_credentials: AtomicU64::new(0),
     });
     let app = Router::new()
         .route("/wsman", post(handle))
@@ -177,6 +185,7 @@ fn authorised(fake: &Fake, headers: &HeaderMap) -> bool {
     let Some(b64) = value.strip_prefix("Basic ") else {
         return false;
     };
+    fake.basic_credentials.fetch_add(1, Ordering::SeqCst);
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
         return false;
     };

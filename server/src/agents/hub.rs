@@ -3,9 +3,10 @@
 //! when the agent goes away every task it had ends as `interrupted`, never left
 //! running.
 
-use shared::agent::{FailureCode, Stream, TaskOutcome, TaskSpec, ToAgent};
+use shared::agent::{FailureCode, HostKeySeen, Stream, TaskOutcome, TaskSpec, ToAgent};
 use shared::dto::host::{AgentLogLine, AgentTaskRecord};
 use shared::dto::Id;
+use shared::redact::Masker;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,11 @@ const TASKS_KEEP: usize = 50;
 /// Receives a running task's output.
 pub type OutputSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 
+/// A task's outcome, and the SSH host key the terminal showed for it.
+type Ended = (TaskOutcome, Option<HostKeySeen>);
+
 struct Pending {
-    done: oneshot::Sender<TaskOutcome>,
+    done: oneshot::Sender<Ended>,
     output: Option<OutputSink>,
 }
 
@@ -95,9 +99,10 @@ impl AgentHub {
                 other = Some(old.process);
             }
             for (_, p) in old.pending {
-                let _ = p
-                    .done
-                    .send(interrupted("the agent reconnected while the task ran"));
+                let _ = p.done.send((
+                    interrupted("the agent reconnected while the task ran"),
+                    None,
+                ));
             }
         }
         (session, other)
@@ -116,9 +121,10 @@ impl AgentHub {
         match gone {
             Some(c) => {
                 for (_, p) in c.pending {
-                    let _ = p
-                        .done
-                        .send(interrupted("the agent disconnected while the task ran"));
+                    let _ = p.done.send((
+                        interrupted("the agent disconnected while the task ran"),
+                        None,
+                    ));
                 }
                 true
             }
@@ -162,15 +168,21 @@ impl AgentHub {
         }
     }
 
-    /// The outcome of a task, from the agent.
-    pub fn done(&self, host_id: Id, task: u64, outcome: TaskOutcome) {
+    /// The outcome of a task, from the agent, with the host key an SSH terminal showed.
+    pub fn done(
+        &self,
+        host_id: Id,
+        task: u64,
+        outcome: TaskOutcome,
+        host_key: Option<HostKeySeen>,
+    ) {
         let pending = self
             .lock()
             .agents
             .get_mut(&host_id)
             .and_then(|c| c.pending.remove(&task));
         if let Some(p) = pending {
-            let _ = p.done.send(outcome);
+            let _ = p.done.send((outcome, host_key));
         }
     }
 
@@ -196,10 +208,12 @@ impl AgentHub {
         &self,
         host_id: Id,
         what: String,
+        masker: &Masker,
         started: std::time::Instant,
         outcome: &TaskOutcome,
     ) {
         let (ok, detail) = outcome.summary();
+        let detail = masker.text(&detail);
         let record = AgentTaskRecord {
             at: crate::store::now_millis(),
             what,
@@ -223,7 +237,8 @@ impl AgentHub {
     }
 
     /// Runs a task on the host's agent and waits for its outcome; `cancel` stops it.
-    /// The outcome is remembered among the host's recent tasks.
+    /// The outcome is remembered among the host's recent tasks, secrets masked (those
+    /// the task carries and what `shared::redact` recognises).
     pub async fn run(
         &self,
         company_id: Id,
@@ -232,13 +247,44 @@ impl AgentHub {
         output: Option<OutputSink>,
         cancel: impl std::future::Future<Output = ()>,
     ) -> TaskOutcome {
-        let what = spec.describe();
+        self.run_masked(company_id, host_id, spec, &Masker::new(), output, cancel)
+            .await
+    }
+
+    /// [`AgentHub::run`], the recent task also masking the values `secrets` knows.
+    pub async fn run_masked(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        spec: TaskSpec,
+        secrets: &Masker,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
+        self.run_reporting(company_id, host_id, spec, secrets, output, cancel)
+            .await
+            .0
+    }
+
+    /// [`AgentHub::run_masked`], and the SSH host key the terminal showed for the task
+    /// (for the caller to record on the terminal).
+    pub async fn run_reporting(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        spec: TaskSpec,
+        secrets: &Masker,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Ended {
+        let masker = spec.masker(secrets);
+        let what = spec.describe_masked(secrets);
         let started = std::time::Instant::now();
-        let outcome = self
+        let (outcome, host_key) = self
             .send_and_wait(company_id, host_id, spec, output, cancel)
             .await;
-        self.record_task(host_id, what, started, &outcome);
-        outcome
+        self.record_task(host_id, what, &masker, started, &outcome);
+        (outcome, host_key)
     }
 
     async fn send_and_wait(
@@ -248,7 +294,7 @@ impl AgentHub {
         spec: TaskSpec,
         output: Option<OutputSink>,
         cancel: impl std::future::Future<Output = ()>,
-    ) -> TaskOutcome {
+    ) -> Ended {
         let task = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (done_tx, done_rx) = oneshot::channel();
         {
@@ -258,13 +304,14 @@ impl AgentHub {
                 .get_mut(&host_id)
                 .filter(|c| c.company_id == company_id)
             else {
-                return TaskOutcome::Failed {
+                let not_connected = TaskOutcome::Failed {
                     error: "the host's Sub Manager is not connected".into(),
                     code: FailureCode::Unreachable,
                 };
+                return (not_connected, None);
             };
             if conn.send.send(ToAgent::Run { task, spec }).is_err() {
-                return interrupted("the agent's connection is closing");
+                return (interrupted("the agent's connection is closing"), None);
             }
             conn.pending.insert(
                 task,
@@ -276,7 +323,7 @@ impl AgentHub {
         }
         let mut done_rx = done_rx;
         tokio::select! {
-            got = &mut done_rx => got.unwrap_or_else(|_| interrupted("the agent went away while the task ran")),
+            got = &mut done_rx => got.unwrap_or_else(|_| (interrupted("the agent went away while the task ran"), None)),
             _ = cancel => {
                 let send = self.lock().agents.get(&host_id).map(|c| c.send.clone());
                 if let Some(send) = send {
@@ -287,7 +334,7 @@ impl AgentHub {
                 if let Some(c) = self.lock().agents.get_mut(&host_id) {
                     c.pending.remove(&task);
                 }
-                TaskOutcome::Failed { error: "cancelled".into(), code: FailureCode::Cancelled }
+                (TaskOutcome::Failed { error: "cancelled".into(), code: FailureCode::Cancelled }, None)
             }
         }
     }
@@ -323,6 +370,7 @@ mod tests {
             TaskOutcome::Ran {
                 result: Default::default(),
             },
+            None,
         );
         assert!(matches!(waiting.await.unwrap(), TaskOutcome::Ran { .. }));
         let recent = hub.recent_tasks(10);
@@ -338,6 +386,62 @@ mod tests {
             TaskOutcome::Failed { code, .. } => assert_eq!(code, FailureCode::Interrupted),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_hosts_recent_tasks_never_show_a_password_the_command_or_its_error_carries() {
+        let hub = AgentHub::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.connect(1, 10, "p1", tx);
+        let spec = TaskSpec::Command {
+            target: shared::agent::Target::Ssh {
+                address: "10.0.0.9".into(),
+                port: 22,
+                username: "ops".into(),
+                host_key: None,
+                auth: shared::agent::SshAuth::Password {
+                    password: "Sup3r-secret".into(),
+                },
+            },
+            command: "echo Sup3r-secret | sudo -S ls; mysql --password=db-pw-7; echo ${GLOBAL}"
+                .replace("${GLOBAL}", "gl0bal-value"),
+            work_dir: None,
+            timeout_secs: 5,
+        };
+        let h = hub.clone();
+        let waiting = tokio::spawn(async move {
+            h.run_masked(
+                1,
+                10,
+                spec,
+                &Masker::with_secrets(["gl0bal-value"]),
+                None,
+                std::future::pending(),
+            )
+            .await
+        });
+        let Some(ToAgent::Run { task, .. }) = rx.recv().await else {
+            panic!("no task sent")
+        };
+        hub.done(
+            10,
+            task,
+            TaskOutcome::Failed {
+                error: "sudo: wrong password Sup3r-secret".into(),
+                code: FailureCode::Other,
+            },
+            None,
+        );
+        waiting.await.unwrap();
+        let recent = hub.recent_tasks(10);
+        let shown = format!("{recent:?}");
+        for secret in ["Sup3r-secret", "db-pw-7", "gl0bal-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            recent[0].what.starts_with("echo ••• | sudo -S ls"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]
@@ -366,6 +470,7 @@ mod tests {
             TaskOutcome::Ran {
                 result: Default::default(),
             },
+            None,
         );
         waiting.await.unwrap();
     }

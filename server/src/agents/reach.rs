@@ -2,15 +2,16 @@
 //! the right agent: the host, terminal and account are looked up in the step's
 //! company, the account's secret unsealed only into the task sent to that agent.
 
-use super::hub::AgentHub;
+use super::hub::{AgentHub, OutputSink};
 use crate::crypto::SecretBox;
 use crate::store::data_sources::{self, DataSourceRow};
 use crate::store::hosts;
 use crate::store::scripts;
+use crate::store::sealed;
 use crate::store::terminals::{self, TerminalRow, TerminalUserRow};
 use crate::store::{Store, StoreError};
 use serde_json::{json, Map, Value};
-use shared::agent::{SqlConnect, SshAuth, Target, TaskOutcome, TaskSpec};
+use shared::agent::{HostKeySeen, SqlConnect, SshAuth, Target, TaskOutcome, TaskSpec};
 use shared::dto::data_source::DataSourceKind;
 use shared::dto::host::{ConnectionType, Host, TerminalAuth};
 use shared::dto::script::Script;
@@ -28,6 +29,11 @@ pub enum ReachError {
     Unsupported(String, &'static str),
     #[error("terminal {0}: the account's secret cannot be unsealed (was the secret key changed?)")]
     Secret(String),
+    #[error(
+        "terminal {0}: account {1} has no password or key stored (cleared when the \
+         terminal's address, port or host changed): enter it again on System › Hosts"
+    )]
+    NoSecret(String, String),
     #[error("data source {0:?} not found")]
     NoDataSource(String),
     #[error("data source {0}: its password cannot be unsealed (was the secret key changed?)")]
@@ -218,24 +224,26 @@ impl Reach {
             }
             None => {
                 if ds.kind == DataSourceKind::Sqlite && !self.trust.is_trusted(company_id).await? {
-                    return Err(crate::security::egress::EgressError::ServerFile(
-                        ds.name.clone(),
-                    )
-                    .into());
+                    return Err(
+                        crate::security::egress::EgressError::ServerFile(ds.name.clone()).into(),
+                    );
                 }
             }
         }
-        self.connect(row)
+        self.connect(company_id, row)
     }
 
     /// The connection to a data source, its password unsealed (where it is used is the
     /// caller's to check: see [`Reach::connect_on`]).
-    fn connect(&self, row: &DataSourceRow) -> Result<SqlConnect, ReachError> {
+    fn connect(&self, company_id: Id, row: &DataSourceRow) -> Result<SqlConnect, ReachError> {
         let password = if row.sealed_password.is_empty() {
             String::new()
         } else {
             self.secrets
-                .open(&row.sealed_password)
+                .open(
+                    &sealed::DATA_SOURCE_PASSWORD.at(company_id, row.source.id),
+                    &row.sealed_password,
+                )
                 .map_err(|_| ReachError::DataSourceSecret(row.source.name.clone()))?
         };
         Ok(SqlConnect {
@@ -272,8 +280,30 @@ impl Reach {
         spec: TaskSpec,
         cancel: impl std::future::Future<Output = ()>,
     ) -> TaskOutcome {
+        self.run_service_masked(
+            company_id,
+            host,
+            spec,
+            &shared::redact::Masker::new(),
+            cancel,
+        )
+        .await
+    }
+
+    /// [`Reach::run_service`]; on a host, its recent tasks also mask what `secrets` knows.
+    pub async fn run_service_masked(
+        &self,
+        company_id: Id,
+        host: Option<&Host>,
+        spec: TaskSpec,
+        secrets: &shared::redact::Masker,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
         if let Some(h) = host {
-            return self.hub.run(company_id, h.id, spec, None, cancel).await;
+            return self
+                .hub
+                .run_masked(company_id, h.id, spec, secrets, None, cancel)
+                .await;
         }
         match self.untrusted_code(company_id).await {
             Ok(None) => agent::executors::task::run_service(&spec, cancel).await,
@@ -307,16 +337,18 @@ impl Reach {
                 t.connection_type.as_str(),
             ));
         }
-        let open = |sealed: &str| -> Result<Option<String>, ReachError> {
-            if sealed.is_empty() {
+        let open = |column: sealed::Column, stored: &str| -> Result<Option<String>, ReachError> {
+            if stored.is_empty() {
                 return Ok(None);
             }
             self.secrets
-                .open(sealed)
+                .open(&column.at(u.company_id, u.id), stored)
                 .map(Some)
                 .map_err(|_| ReachError::Secret(t.host_name.clone()))
         };
-        let secret = open(&u.sealed_secret)?.unwrap_or_default();
+        // Nothing stored (cleared when the terminal moved): nothing is sent.
+        let secret = open(sealed::TERMINAL_SECRET, &u.sealed_secret)?
+            .ok_or_else(|| ReachError::NoSecret(t.host_name.clone(), u.username.clone()))?;
         if t.connection_type == ConnectionType::Winrm {
             if u.auth != TerminalAuth::Password {
                 return Err(ReachError::WinrmPassword(t.host_name.clone()));
@@ -326,13 +358,14 @@ impl Reach {
                 username: u.username.clone(),
                 password: secret,
                 verify_tls: true,
+                allow_basic_http: t.allow_basic_http,
             });
         }
         let auth = match u.auth {
             TerminalAuth::Password => SshAuth::Password { password: secret },
             TerminalAuth::PrivateKey => SshAuth::Key {
                 private_key: secret,
-                passphrase: open(&u.sealed_passphrase)?,
+                passphrase: open(sealed::TERMINAL_PASSPHRASE, &u.sealed_passphrase)?,
             },
         };
         Ok(Target::Ssh {
@@ -340,6 +373,77 @@ impl Reach {
             port: t.port,
             username: u.username.clone(),
             auth,
+            host_key: Some(t.host_key.clone()).filter(|k| !k.is_empty()),
         })
+    }
+
+    /// Runs a task on a terminal (or the host's own machine) through the host's agent
+    /// and records on the terminal the SSH host key it showed: learnt on first use, or
+    /// — refused as changed — kept pending for an operator to accept. `secrets`: values
+    /// to mask in the host's recent tasks besides the task's own.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_on(
+        &self,
+        company_id: Id,
+        host_id: Id,
+        terminal: Option<&TerminalRow>,
+        spec: TaskSpec,
+        secrets: &shared::redact::Masker,
+        output: Option<OutputSink>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> TaskOutcome {
+        let (outcome, seen) = self
+            .hub
+            .run_reporting(company_id, host_id, spec, secrets, output, cancel)
+            .await;
+        if let (Some(t), Some(seen)) = (terminal, seen) {
+            if let Err(e) = self.record_host_key(company_id, t, &seen).await {
+                tracing::warn!(terminal = t.id, error = %e, "the host key seen could not be recorded");
+            }
+        }
+        outcome
+    }
+
+    /// Records a host key an SSH terminal showed (see [`Reach::run_on`]).
+    async fn record_host_key(
+        &self,
+        company_id: Id,
+        t: &TerminalRow,
+        seen: &HostKeySeen,
+    ) -> Result<(), StoreError> {
+        let here = seen.address.eq_ignore_ascii_case(&t.host_address) && seen.port == t.port;
+        let refused = seen.expected.is_some();
+        // A key matching the one trusted changes nothing (no write per task).
+        if t.connection_type != ConnectionType::Ssh || !here || (!refused && !t.host_key.is_empty())
+        {
+            return Ok(());
+        }
+        let mut c = self.store.conn().await?;
+        let changed = terminals::record_host_key(
+            &mut c,
+            company_id,
+            t.id,
+            &t.host_address,
+            t.port,
+            &seen.fingerprint,
+            refused,
+        )
+        .await?;
+        if changed {
+            let line = match &seen.expected {
+                None => format!(
+                    "terminal {}: host key {} ({}) learnt on first use",
+                    t.host_name, seen.fingerprint, seen.algorithm
+                ),
+                Some(trusted) => format!(
+                    "terminal {}: the host key changed — {trusted} is trusted, {} ({}) was \
+                     shown and refused; accept it on the terminal's row if it is right",
+                    t.host_name, seen.fingerprint, seen.algorithm
+                ),
+            };
+            let level = if refused { "warn" } else { "info" };
+            self.hub.log(t.host_id, level, &line);
+        }
+        Ok(())
     }
 }

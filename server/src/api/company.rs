@@ -55,7 +55,10 @@ pub async fn update_company(
         Some("") => Some(None),
         Some(s) => {
             let s = validate::optional_text("wechat_app_secret", s, 128)?;
-            Some(Some(state.secrets.seal(&s)))
+            Some(Some(state.secrets.seal(
+                &crate::store::sealed::COMPANY_WECHAT_SECRET.at(p.company_id, p.company_id),
+                &s,
+            )))
         }
     };
     let mut c = state.store.conn().await?;

@@ -9,6 +9,7 @@ use crate::error::{unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::data_sources::{self, DataSourceFields, Usable};
 use crate::store::hosts;
+use crate::store::sealed;
 use crate::store::StoreError;
 use agent::executors::sql::{normalise_url, url_has_password};
 use axum::extract::State;
@@ -183,18 +184,21 @@ pub async fn create_data_source(
 ) -> AppResult<(StatusCode, Json<DataSource>)> {
     p.require(Function::ResourceDataSources, Level::Manage)?;
     let f = fields(&req)?;
-    let sealed = match req.password.as_deref().filter(|p| !p.is_empty()) {
-        Some(pw) => state.secrets.seal(pw),
-        None => String::new(),
-    };
     let id = {
         let mut tx = state.store.begin().await?;
         check_hosts(&mut tx, p.company_id, req.allowed_hosts.as_deref(), &[]).await?;
         let id = unique(
-            data_sources::insert(&mut tx, p.company_id, &f.row(), &sealed).await,
+            data_sources::insert(&mut tx, p.company_id, &f.row(), "").await,
             "name",
             "this data source name",
         )?;
+        // Sealed for its row, known once inserted.
+        if let Some(pw) = req.password.as_deref().filter(|p| !p.is_empty()) {
+            let sealed = state
+                .secrets
+                .seal(&sealed::DATA_SOURCE_PASSWORD.at(p.company_id, id), pw);
+            data_sources::set_password(&mut tx, p.company_id, id, &sealed).await?;
+        }
         data_sources::set_usable(&mut tx, p.company_id, id, &usable(&req)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         id
@@ -215,8 +219,14 @@ pub async fn update_data_source(
 ) -> AppResult<Json<DataSource>> {
     p.require(Function::ResourceDataSources, Level::Manage)?;
     let f = fields(&req)?;
+    // A new URL or kind clears the stored password unless it is given again here
+    // (`data_sources::update`).
     let sealed = match req.password.as_deref().filter(|p| !p.is_empty()) {
-        Some(pw) => Some(state.secrets.seal(pw)),
+        Some(pw) => Some(
+            state
+                .secrets
+                .seal(&sealed::DATA_SOURCE_PASSWORD.at(p.company_id, id), pw),
+        ),
         None if req.clear_password => Some(String::new()),
         None => None,
     };
@@ -301,12 +311,14 @@ pub async fn test_data_source(
         statements: vec![shared::sql::SqlStatement::text(PROBE_SQL)],
         timeout_secs: 20,
     };
+    // A driver's error never shows the password (`shared::redact`).
+    let masker = spec.masker(&shared::redact::Masker::new());
     let outcome = reach
         .run_service(p.company_id, host.as_ref(), spec, std::future::pending())
         .await;
     Ok(Json(match outcome {
         TaskOutcome::Sql { .. } => answer(true, format!("{PROBE_SQL} answered")),
-        TaskOutcome::Failed { error, .. } => answer(false, error),
+        TaskOutcome::Failed { error, .. } => answer(false, masker.text(&error)),
         other => answer(false, other.summary().1),
     }))
 }

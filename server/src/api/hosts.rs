@@ -11,7 +11,8 @@ use crate::auth::Principal;
 use crate::error::{unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::hosts;
-use crate::store::terminals::{self, TerminalFields, TerminalRow, TerminalUserRow};
+use crate::store::sealed;
+use crate::store::terminals::{self, Saved, TerminalFields, TerminalRow, TerminalUserRow};
 use crate::store::{companies, Conn, StoreError};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -22,8 +23,9 @@ use serde::Deserialize;
 use shared::agent::{TaskOutcome, TaskSpec};
 use shared::dto::error::ErrorBody;
 use shared::dto::host::{
-    ConnectionTest, Host, HostDetail, HostGroup, HostGroupInput, HostInput, IssuedCredential,
-    Terminal, TerminalAuth, TerminalInput, TerminalUser, TerminalUserInput,
+    AcceptHostKey, AccountSecret, ConnectionTest, Host, HostDetail, HostGroup, HostGroupInput,
+    HostInput, IssuedCredential, Terminal, TerminalAuth, TerminalInput, TerminalUser,
+    TerminalUserInput,
 };
 use shared::dto::{Id, ListQuery, Page};
 use shared::validate::{self, FieldError, FieldErrorCode};
@@ -60,6 +62,7 @@ pub fn router() -> Router<AppState> {
             "/terminals/{id}/users/{user_id}/test",
             post(test_connection),
         )
+        .route("/terminals/{id}/host-key", post(accept_host_key))
 }
 
 pub(crate) const SECRET_MAX: usize = 16 * 1024;
@@ -254,6 +257,10 @@ fn terminal_dto(t: TerminalRow, users: &[TerminalUserRow]) -> Terminal {
         os_name: t.os_name,
         os_version: t.os_version,
         comments: t.comments,
+        host_key: t.host_key,
+        host_key_pending: t.host_key_pending,
+        host_key_at: t.host_key_at,
+        allow_basic_http: t.allow_basic_http,
     }
 }
 
@@ -296,7 +303,9 @@ async fn issue_credential(
         company_id,
         id,
         &credential::hash(&cred),
-        &state.secrets.seal(&cred),
+        &state
+            .secrets
+            .seal(&sealed::HOST_CREDENTIAL.at(company_id, id), &cred),
     )
     .await?
     .ok_or(AppError::NotFound("host"))?;
@@ -421,12 +430,12 @@ pub async fn download_package(
     let host = hosts::get_host(&mut c, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("host"))?;
-    let sealed = hosts::sealed_credential(&mut c, p.company_id, id)
+    let stored = hosts::sealed_credential(&mut c, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("host"))?;
     let cred = state
         .secrets
-        .open(&sealed)
+        .open(&sealed::HOST_CREDENTIAL.at(p.company_id, id), &stored)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("host credential: {e}")))?;
     let company = companies::get(&mut c, p.company_id)
         .await?
@@ -536,27 +545,79 @@ async fn save_terminal(
         os_name: &os_name,
         os_version: &os_version,
         comments: &comments,
+        allow_basic_http: req.allow_basic_http,
     };
-    let id = match id {
-        None => unique(
-            terminals::insert_terminal(&mut tx, p.company_id, &fields).await,
-            "host_name",
-            "this terminal name on the host",
-        )?,
-        Some(id) => {
-            if !unique(
-                terminals::update_terminal(&mut tx, p.company_id, id, &fields).await,
+    let (id, moved) = match id {
+        None => (
+            unique(
+                terminals::insert_terminal(&mut tx, p.company_id, &fields).await,
                 "host_name",
                 "this terminal name on the host",
-            )? {
-                return Err(AppError::NotFound("terminal"));
-            }
-            id
-        }
+            )?,
+            false,
+        ),
+        Some(id) => match unique(
+            terminals::update_terminal(&mut tx, p.company_id, id, &fields).await,
+            "host_name",
+            "this terminal name on the host",
+        )? {
+            Saved::NotFound => return Err(AppError::NotFound("terminal")),
+            Saved::Kept => (id, false),
+            Saved::Moved => (id, true),
+        },
     };
+    // Secrets given again in the same request (kept across a move).
+    for (i, a) in req.account_secrets.iter().enumerate() {
+        let user = terminals::get_user(&mut tx, p.company_id, id, a.user_id)
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    &format!("account_secrets[{i}]"),
+                    format!("no account {} on this terminal", a.user_id),
+                )
+            })?;
+        let (secret, passphrase) = account_secret(&state.secrets, &user, a)?;
+        terminals::set_user_secrets(
+            &mut tx,
+            p.company_id,
+            user.id,
+            Some(&secret),
+            passphrase.as_deref(),
+        )
+        .await?;
+    }
     let t = load_terminal(&mut tx, p.company_id, id).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    if moved {
+        tracing::info!(
+            terminal = id,
+            by = p.user_id,
+            "terminal moved: its stored secrets and host key were cleared"
+        );
+    }
     Ok(t)
+}
+
+/// An account's secret given again, checked and sealed for the account's row (a
+/// passphrase not given clears the stored one: it belonged to the old key).
+fn account_secret(
+    secrets: &crate::crypto::SecretBox,
+    user: &TerminalUserRow,
+    a: &AccountSecret,
+) -> Result<(String, Option<String>), FieldError> {
+    let secret = checked_secret(user.auth, Some(a.secret.as_str()), true)?
+        .ok_or_else(|| FieldError::new("secret", FieldErrorCode::Required, "secret: required"))?;
+    let sealed_secret = secrets.seal(
+        &sealed::TERMINAL_SECRET.at(user.company_id, user.id),
+        secret,
+    );
+    let passphrase = a
+        .passphrase
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| secrets.seal(&sealed::TERMINAL_PASSPHRASE.at(user.company_id, user.id), s))
+        .unwrap_or_default();
+    Ok((sealed_secret, Some(passphrase)))
 }
 
 async fn load_terminal(c: &mut Conn, company_id: Id, id: Id) -> AppResult<Terminal> {
@@ -611,15 +672,14 @@ pub async fn delete_terminal(
 
 // ---- terminal users ---------------------------------------------------------------
 
-fn user_input(
-    state: &AppState,
-    req: &TerminalUserInput,
-    creating: bool,
-) -> Result<terminals::SealedAccount, FieldError> {
-    let username = validate::required_text("username", &req.username, validate::LOGIN_MAX)?;
-    let comments = validate::optional_text("comments", &req.comments, validate::TEXT_MAX)?;
-    let secret = req.secret.as_deref().filter(|s| !s.is_empty());
-    if creating && secret.is_none() {
+/// A secret as given (`None`/empty: none), checked for its kind of sign-in.
+fn checked_secret(
+    auth: TerminalAuth,
+    secret: Option<&str>,
+    required: bool,
+) -> Result<Option<&str>, FieldError> {
+    let secret = secret.filter(|s| !s.is_empty());
+    if required && secret.is_none() {
         return Err(FieldError::new(
             "secret",
             FieldErrorCode::Required,
@@ -634,7 +694,7 @@ fn user_input(
                 "secret: at most 16 KB",
             ));
         }
-        if req.auth == TerminalAuth::PrivateKey && !s.contains("PRIVATE KEY-----") {
+        if auth == TerminalAuth::PrivateKey && !s.contains("PRIVATE KEY-----") {
             return Err(FieldError::new(
                 "secret",
                 FieldErrorCode::Invalid,
@@ -642,17 +702,51 @@ fn user_input(
             ));
         }
     }
+    Ok(secret)
+}
+
+/// An account's fields, checked; its secrets are sealed once its row is known
+/// ([`seal_account`]).
+fn user_input(
+    req: &TerminalUserInput,
+    creating: bool,
+) -> Result<terminals::SealedAccount, FieldError> {
+    let username = validate::required_text("username", &req.username, validate::LOGIN_MAX)?;
+    let comments = validate::optional_text("comments", &req.comments, validate::TEXT_MAX)?;
+    checked_secret(req.auth, req.secret.as_deref(), creating)?;
     Ok(terminals::SealedAccount {
         username,
         auth: req.auth,
         comments,
-        secret: secret.map(|s| state.secrets.seal(s)),
-        passphrase: req
-            .passphrase
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| state.secrets.seal(s)),
+        secret: None,
+        passphrase: None,
     })
+}
+
+/// Seals the secrets given for account `id` (bound to its row) and stores them.
+async fn seal_account(
+    state: &AppState,
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    req: &TerminalUserInput,
+) -> AppResult<()> {
+    let given = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+    let secret = given(&req.secret).map(|s| {
+        state
+            .secrets
+            .seal(&sealed::TERMINAL_SECRET.at(company_id, id), &s)
+    });
+    let passphrase = given(&req.passphrase).map(|s| {
+        state
+            .secrets
+            .seal(&sealed::TERMINAL_PASSPHRASE.at(company_id, id), &s)
+    });
+    if secret.is_some() || passphrase.is_some() {
+        terminals::set_user_secrets(c, company_id, id, secret.as_deref(), passphrase.as_deref())
+            .await?;
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/terminals/{id}/users", tag = "hosts", request_body = TerminalUserInput,
@@ -664,16 +758,17 @@ pub async fn create_terminal_user(
     JsonBody(req): JsonBody<TerminalUserInput>,
 ) -> AppResult<(StatusCode, Json<Terminal>)> {
     p.require(Function::SystemHosts, Level::Manage)?;
-    let f = user_input(&state, &req, true)?;
+    let f = user_input(&req, true)?;
     let mut tx = state.store.begin().await?;
     terminals::get_terminal(&mut tx, p.company_id, id)
         .await?
         .ok_or(AppError::NotFound("terminal"))?;
-    unique(
+    let user_id = unique(
         terminals::insert_user(&mut tx, p.company_id, id, &f).await,
         "username",
         "this account on the terminal",
     )?;
+    seal_account(&state, &mut tx, p.company_id, user_id, &req).await?;
     let t = load_terminal(&mut tx, p.company_id, id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((StatusCode::CREATED, Json(t)))
@@ -688,12 +783,12 @@ pub async fn update_terminal_user(
     JsonBody(req): JsonBody<TerminalUserInput>,
 ) -> AppResult<Json<Terminal>> {
     p.require(Function::SystemHosts, Level::Manage)?;
-    let f = user_input(&state, &req, false)?;
+    let f = user_input(&req, false)?;
     let mut tx = state.store.begin().await?;
     let old = terminals::get_user(&mut tx, p.company_id, id, user_id)
         .await?
         .ok_or(AppError::NotFound("terminal user"))?;
-    if old.auth != req.auth && f.secret.is_none() {
+    if old.auth != req.auth && req.secret.as_deref().is_none_or(str::is_empty) {
         return Err(FieldError::new(
             "secret",
             FieldErrorCode::Required,
@@ -706,6 +801,7 @@ pub async fn update_terminal_user(
         "username",
         "this account on the terminal",
     )?;
+    seal_account(&state, &mut tx, p.company_id, user_id, &req).await?;
     let t = load_terminal(&mut tx, p.company_id, id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Json(t))
@@ -728,7 +824,10 @@ pub async fn delete_terminal_user(
 }
 
 /// "Test connection": the terminal's host agent signs in with the account and runs
-/// `uname -a`.
+/// `uname -a` — always at the address the terminal is saved with (the request names
+/// nothing else), so a stored secret never goes to an edited, unsaved address; an
+/// account whose secret was cleared by a move sends nothing. The SSH host key the
+/// terminal shows is recorded (learnt, or pending when changed).
 #[utoipa::path(post, path = "/api/v1/terminals/{id}/users/{user_id}/test", tag = "hosts",
     responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
 pub async fn test_connection(
@@ -751,7 +850,9 @@ pub async fn test_connection(
     let started = std::time::Instant::now();
     let target = match reach.target(&terminal, &user) {
         Ok(t) => t,
-        Err(e @ (ReachError::Unsupported(..) | ReachError::Secret(_))) => {
+        Err(
+            e @ (ReachError::Unsupported(..) | ReachError::Secret(_) | ReachError::NoSecret(..)),
+        ) => {
             return Ok(Json(ConnectionTest {
                 ok: false,
                 message: e.to_string(),
@@ -761,14 +862,15 @@ pub async fn test_connection(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     let outcome = reach
-        .hub
-        .run(
+        .run_on(
             p.company_id,
             terminal.host_id,
+            Some(&terminal),
             TaskSpec::TestConnection {
                 target,
                 timeout_secs: 20,
             },
+            &shared::redact::Masker::new(),
             None,
             std::future::pending(),
         )
@@ -800,4 +902,49 @@ pub async fn test_connection(
             millis,
         },
     }))
+}
+
+/// Trusts the new host key an SSH terminal showed (refused as changed until now): from
+/// then on the Sub Manager connects only to a terminal showing it.
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/host-key", tag = "hosts", request_body = AcceptHostKey,
+    responses((status = 200, body = Terminal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn accept_host_key(
+    State(state): State<AppState>,
+    p: Principal,
+    PathParam(id): PathParam<Id>,
+    JsonBody(req): JsonBody<AcceptHostKey>,
+) -> AppResult<Json<Terminal>> {
+    p.require(Function::SystemHosts, Level::Manage)?;
+    let mut tx = state.store.begin().await?;
+    let t = terminals::get_terminal(&mut tx, p.company_id, id)
+        .await?
+        .ok_or(AppError::NotFound("terminal"))?;
+    if !terminals::accept_host_key(&mut tx, p.company_id, id, req.fingerprint.trim()).await? {
+        return Err(AppError::Conflict {
+            field: Some("fingerprint".into()),
+            message: format!(
+                "{} is not the host key waiting to be accepted for terminal {}",
+                req.fingerprint.trim(),
+                t.host_name
+            ),
+        });
+    }
+    let accepted = load_terminal(&mut tx, p.company_id, id).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    state.agents.log(
+        t.host_id,
+        "warn",
+        &format!(
+            "terminal {}: host key {} accepted (was {})",
+            t.host_name,
+            accepted.host_key,
+            if t.host_key.is_empty() {
+                "none"
+            } else {
+                &t.host_key
+            }
+        ),
+    );
+    tracing::info!(terminal = id, by = p.user_id, "host key accepted");
+    Ok(Json(accepted))
 }

@@ -35,7 +35,7 @@ use utoipa::OpenApi;
         hosts::rotate_credential, hosts::download_package,
         hosts::create_terminal, hosts::update_terminal, hosts::delete_terminal,
         hosts::create_terminal_user, hosts::update_terminal_user, hosts::delete_terminal_user,
-        hosts::test_connection,
+        hosts::test_connection, hosts::accept_host_key,
         data_sources::list_data_sources, data_sources::get_data_source, data_sources::create_data_source,
         data_sources::update_data_source, data_sources::delete_data_source, data_sources::test_data_source,
         scripts::list_scripts, scripts::get_script, scripts::create_script, scripts::update_script, scripts::delete_script,

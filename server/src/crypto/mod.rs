@@ -1,4 +1,4 @@
 //! Secrets at rest: AES-256-GCM with a key from configuration.
 
 pub mod secret_box;
-pub use secret_box::{SecretBox, SecretError};
+pub use secret_box::{SealedAt, SecretBox, SecretError};

@@ -198,8 +198,32 @@ pub async fn insert(
     Ok(row.try_get("id")?)
 }
 
-/// Saves a data source; `sealed_password` `None` keeps the stored one, `Some("")`
-/// removes it.
+/// Whether saving `f` points the data source at another database server: another URL
+/// or kind. A password given for one server is never kept for another.
+pub fn moves(f: &DataSourceFields<'_>, from: &DataSource) -> bool {
+    f.kind != from.kind || f.url.trim() != from.url.trim()
+}
+
+/// Sets the sealed password of a data source (sealed for its row, so after insert).
+pub async fn set_password(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    sealed_password: &str,
+) -> StoreResult<bool> {
+    let done =
+        sqlx::query("UPDATE data_sources SET password = $1 WHERE company_id = $2 AND id = $3")
+            .bind(sealed_password)
+            .bind(company_id)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Saves a data source; `sealed_password` `None` keeps the stored one — unless the
+/// data source moves to another URL or kind ([`moves`]): then the stored password is
+/// cleared (the same request may give it again) —, `Some("")` removes it.
 pub async fn update(
     c: &mut Conn,
     company_id: Id,
@@ -207,6 +231,13 @@ pub async fn update(
     f: &DataSourceFields<'_>,
     sealed_password: Option<&str>,
 ) -> StoreResult<bool> {
+    let Some(old) = get(c, company_id, id).await? else {
+        return Ok(false);
+    };
+    let sealed_password = match sealed_password {
+        None if moves(f, &old.source) => Some(""),
+        other => other,
+    };
     let done = sqlx::query(
         "UPDATE data_sources SET name = $1, kind = $2, url = $3, username = $4, \
          password = COALESCE($5, password), comments = $6, updated_at = $7 \

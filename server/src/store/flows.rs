@@ -432,6 +432,27 @@ pub async fn finish_node_run(
     Ok(())
 }
 
+/// Records a node run's input again (masked with the secrets its step came to know).
+pub async fn set_node_run_input(
+    c: &mut Conn,
+    instance: Id,
+    ni: i64,
+    attempt: i64,
+    input: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE node_runs SET input = $1 WHERE instance_id = $2 AND node_instance = $3 \
+         AND attempt = $4",
+    )
+    .bind(input)
+    .bind(instance)
+    .bind(ni)
+    .bind(attempt)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
 /// The latest version of a flow: (definition id, version, XML).
 pub async fn latest_definition(
     c: &mut Conn,

@@ -1,5 +1,7 @@
 //! Terminals (machines reached through a host's agent) and their accounts. Scoped by
 //! `company_id`; secrets arrive sealed (the store never sees a plaintext password or key).
+//! Moving a terminal clears its accounts' secrets and its SSH host key
+//! ([`update_terminal`]); the host key is learnt and accepted here too.
 
 use super::{now_millis, Conn, StoreError, StoreResult};
 use shared::dto::host::{ConnectionType, TerminalAuth};
@@ -9,6 +11,7 @@ use sqlx::Row;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TerminalRow {
     pub id: Id,
+    pub company_id: Id,
     pub host_id: Id,
     pub host_name: String,
     pub host_address: String,
@@ -17,16 +20,25 @@ pub struct TerminalRow {
     pub os_name: String,
     pub os_version: String,
     pub comments: String,
+    /// SSH: the trusted host key's fingerprint (empty: none yet).
+    pub host_key: String,
+    /// SSH: another key the terminal showed, waiting to be accepted (empty: none).
+    pub host_key_pending: String,
+    pub host_key_at: Option<i64>,
+    /// WinRM: Basic over plain HTTP allowed.
+    pub allow_basic_http: bool,
 }
 
-const TERMINAL_COLUMNS: &str = "id, host_id, host_name, host_address, port, connection_type, \
-                                os_name, os_version, comments";
+const TERMINAL_COLUMNS: &str = "id, company_id, host_id, host_name, host_address, port, \
+                                connection_type, os_name, os_version, comments, host_key, \
+                                host_key_pending, host_key_at, allow_basic_http";
 
 fn terminal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalRow> {
     let kind: String = r.try_get("connection_type")?;
     let port: i64 = r.try_get("port")?;
     Ok(TerminalRow {
         id: r.try_get("id")?,
+        company_id: r.try_get("company_id")?,
         host_id: r.try_get("host_id")?,
         host_name: r.try_get("host_name")?,
         host_address: r.try_get("host_address")?,
@@ -36,6 +48,10 @@ fn terminal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalRow> {
         os_name: r.try_get("os_name")?,
         os_version: r.try_get("os_version")?,
         comments: r.try_get("comments")?,
+        host_key: r.try_get("host_key")?,
+        host_key_pending: r.try_get("host_key_pending")?,
+        host_key_at: r.try_get("host_key_at")?,
+        allow_basic_http: r.try_get::<i64, _>("allow_basic_http")? != 0,
     })
 }
 
@@ -49,6 +65,17 @@ pub struct TerminalFields<'a> {
     pub os_name: &'a str,
     pub os_version: &'a str,
     pub comments: &'a str,
+    pub allow_basic_http: bool,
+}
+
+impl TerminalFields<'_> {
+    /// Whether saving these fields moves the terminal: another host's agent, address or
+    /// port reaches something else than what its secrets and host key were given for.
+    pub fn moves(&self, from: &TerminalRow) -> bool {
+        self.host_id != from.host_id
+            || !self.host_address.eq_ignore_ascii_case(&from.host_address)
+            || self.port != from.port
+    }
 }
 
 pub async fn insert_terminal(
@@ -58,8 +85,8 @@ pub async fn insert_terminal(
 ) -> StoreResult<Id> {
     let row = sqlx::query(
         "INSERT INTO terminals (company_id, host_id, host_name, host_address, port, \
-         connection_type, os_name, os_version, comments, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         connection_type, os_name, os_version, comments, created_at, allow_basic_http) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(company_id)
     .bind(t.host_id)
@@ -71,21 +98,58 @@ pub async fn insert_terminal(
     .bind(t.os_version)
     .bind(t.comments)
     .bind(now_millis())
+    .bind(i64::from(t.allow_basic_http))
     .fetch_one(&mut *c)
     .await?;
     Ok(row.try_get("id")?)
 }
 
+/// What saving a terminal did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    NotFound,
+    /// Saved where it was.
+    Kept,
+    /// Saved at another host, address or port: its host key is forgotten and every
+    /// account's stored password, key and passphrase cleared (they were given for the
+    /// old place; a step or test sends nothing until they are given again).
+    Moved,
+}
+
+/// Saves a terminal; moving it ([`TerminalFields::moves`]) clears its secrets and host
+/// key in the same transaction.
 pub async fn update_terminal(
     c: &mut Conn,
     company_id: Id,
     id: Id,
     t: &TerminalFields<'_>,
-) -> StoreResult<bool> {
+) -> StoreResult<Saved> {
+    let Some(old) = get_terminal(c, company_id, id).await? else {
+        return Ok(Saved::NotFound);
+    };
+    let moved = t.moves(&old);
+    if moved {
+        sqlx::query(
+            "UPDATE terminals SET host_key = '', host_key_pending = '', host_key_at = NULL \
+             WHERE company_id = $1 AND id = $2",
+        )
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "UPDATE terminal_users SET secret = '', passphrase = '' \
+             WHERE company_id = $1 AND terminal_id = $2",
+        )
+        .bind(company_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    }
     let done = sqlx::query(
         "UPDATE terminals SET host_id = $1, host_name = $2, host_address = $3, port = $4, \
-         connection_type = $5, os_name = $6, os_version = $7, comments = $8 \
-         WHERE company_id = $9 AND id = $10",
+         connection_type = $5, os_name = $6, os_version = $7, comments = $8, \
+         allow_basic_http = $9 WHERE company_id = $10 AND id = $11",
     )
     .bind(t.host_id)
     .bind(t.host_name)
@@ -95,8 +159,77 @@ pub async fn update_terminal(
     .bind(t.os_name)
     .bind(t.os_version)
     .bind(t.comments)
+    .bind(i64::from(t.allow_basic_http))
     .bind(company_id)
     .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(match (done.rows_affected() == 1, moved) {
+        (false, _) => Saved::NotFound,
+        (true, false) => Saved::Kept,
+        (true, true) => Saved::Moved,
+    })
+}
+
+/// Records the host key a terminal showed at `address:port` — only while the terminal
+/// is still there (a key seen before it moved is not its key): a first key is trusted
+/// (trust on first use), a refused one is kept pending for an operator. Returns
+/// whether anything changed.
+pub async fn record_host_key(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    address: &str,
+    port: u16,
+    fingerprint: &str,
+    refused: bool,
+) -> StoreResult<bool> {
+    let done = if refused {
+        sqlx::query(
+            "UPDATE terminals SET host_key_pending = $1 WHERE company_id = $2 AND id = $3 \
+             AND host_address = $4 AND port = $5 AND host_key <> $1 AND host_key_pending <> $1",
+        )
+        .bind(fingerprint)
+        .bind(company_id)
+        .bind(id)
+        .bind(address)
+        .bind(i64::from(port))
+        .execute(&mut *c)
+        .await?
+    } else {
+        sqlx::query(
+            "UPDATE terminals SET host_key = $1, host_key_at = $2, host_key_pending = '' \
+             WHERE company_id = $3 AND id = $4 AND host_address = $5 AND port = $6 \
+             AND host_key = ''",
+        )
+        .bind(fingerprint)
+        .bind(now_millis())
+        .bind(company_id)
+        .bind(id)
+        .bind(address)
+        .bind(i64::from(port))
+        .execute(&mut *c)
+        .await?
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Trusts the key waiting to be accepted, if it is `fingerprint`. Returns whether it was.
+pub async fn accept_host_key(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    fingerprint: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE terminals SET host_key = host_key_pending, host_key_pending = '', \
+         host_key_at = $1 WHERE company_id = $2 AND id = $3 AND host_key_pending = $4 \
+         AND host_key_pending <> ''",
+    )
+    .bind(now_millis())
+    .bind(company_id)
+    .bind(id)
+    .bind(fingerprint)
     .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -170,6 +303,7 @@ pub async fn delete_terminal(c: &mut Conn, company_id: Id, id: Id) -> StoreResul
 #[derive(Debug, Clone, PartialEq)]
 pub struct TerminalUserRow {
     pub id: Id,
+    pub company_id: Id,
     pub terminal_id: Id,
     pub username: String,
     pub auth: TerminalAuth,
@@ -178,7 +312,8 @@ pub struct TerminalUserRow {
     pub comments: String,
 }
 
-const USER_COLUMNS: &str = "id, terminal_id, username, auth, secret, passphrase, comments";
+const USER_COLUMNS: &str =
+    "id, company_id, terminal_id, username, auth, secret, passphrase, comments";
 
 fn auth_str(a: TerminalAuth) -> &'static str {
     match a {
@@ -191,6 +326,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TerminalUserRow> {
     let auth: String = r.try_get("auth")?;
     Ok(TerminalUserRow {
         id: r.try_get("id")?,
+        company_id: r.try_get("company_id")?,
         terminal_id: r.try_get("terminal_id")?,
         username: r.try_get("username")?,
         auth: match auth.as_str() {
@@ -267,8 +403,10 @@ pub async fn find_user(
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// A terminal account as written: validated fields and its secrets already sealed
-/// (`None`: none given — on update, keep the stored one).
+/// A terminal account as written: validated fields and its secrets already sealed for
+/// the account's row (`None`: none given — on update, keep the stored one). A new
+/// account is inserted without secrets, then given them ([`set_user_secrets`]) once
+/// its id — part of what they are sealed to — is known.
 #[derive(Debug, Clone)]
 pub struct SealedAccount {
     pub username: String,
@@ -299,6 +437,27 @@ pub async fn insert_user(
     .fetch_one(&mut *c)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// Sets an account's sealed secrets (`None`: keep the stored one).
+pub async fn set_user_secrets(
+    c: &mut Conn,
+    company_id: Id,
+    id: Id,
+    secret: Option<&str>,
+    passphrase: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE terminal_users SET secret = COALESCE($1, secret), \
+         passphrase = COALESCE($2, passphrase) WHERE company_id = $3 AND id = $4",
+    )
+    .bind(secret)
+    .bind(passphrase)
+    .bind(company_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Saves an account; `None` secrets keep the stored ones.

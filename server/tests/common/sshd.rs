@@ -11,6 +11,9 @@ pub const PASSWORD: &str = "Ssh-test-pw-1";
 
 pub struct Sshd {
     pub port: u16,
+    /// The fingerprint of its host key (`SHA256:…`, as `ssh-keygen -l` prints it).
+    #[allow(dead_code)] // the tests use it, the benchmark does not
+    pub host_fingerprint: String,
     /// The private key (OpenSSH form) authorised for [`USER`].
     pub private_key: String,
     /// One sshd per 16 addresses (sshd listens on at most 16 sockets).
@@ -129,8 +132,23 @@ impl Sshd {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        let listed = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(d.join("host_key.pub"))
+            .output()
+            .unwrap();
+        let host_fingerprint = String::from_utf8_lossy(&listed.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            host_fingerprint.starts_with("SHA256:"),
+            "{host_fingerprint}"
+        );
         Sshd {
             port,
+            host_fingerprint,
             private_key: std::fs::read_to_string(d.join("user_key")).unwrap(),
             children,
             _dir: dir,

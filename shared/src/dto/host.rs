@@ -133,6 +133,22 @@ pub struct Terminal {
     pub os_version: String,
     pub comments: String,
     pub users: Vec<TerminalUser>,
+    /// SSH: the fingerprint (`SHA256:…`) of the host key trusted for this terminal,
+    /// learnt on first use; empty: none yet. The Sub Manager connects only to a
+    /// terminal showing it.
+    #[serde(default)]
+    pub host_key: String,
+    /// SSH: a different key the terminal showed (the connection was refused), waiting
+    /// for an operator to accept it; empty: none.
+    #[serde(default)]
+    pub host_key_pending: String,
+    /// When the trusted key was learnt or accepted.
+    #[serde(default)]
+    pub host_key_at: Option<Millis>,
+    /// WinRM: Basic authentication over plain HTTP (the password readable on the
+    /// network) is allowed when the terminal offers nothing else. Default off.
+    #[serde(default)]
+    pub allow_basic_http: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +167,36 @@ pub struct TerminalInput {
     pub os_version: String,
     #[serde(default)]
     pub comments: String,
+    /// WinRM: allow Basic authentication over plain HTTP (see [`Terminal`]).
+    #[serde(default)]
+    pub allow_basic_http: bool,
+    /// Secrets given again for the terminal's accounts. Moving a terminal (another
+    /// address, port or host) clears every account's stored password, key and
+    /// passphrase — they were given for the old address — except for the accounts
+    /// listed here, which get these values.
+    #[serde(default)]
+    pub account_secrets: Vec<AccountSecret>,
+}
+
+/// An account's secret given again when its terminal moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountSecret {
+    pub user_id: Id,
+    /// The password, or the private key (OpenSSH/PEM form).
+    pub secret: String,
+    /// The private key's passphrase.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+}
+
+/// Accepting the new host key an SSH terminal showed: the fingerprint the operator
+/// saw (it must be the one waiting, so a key that arrived meanwhile is not accepted
+/// unseen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcceptHostKey {
+    pub fingerprint: String,
 }
 
 /// How a terminal user signs in.

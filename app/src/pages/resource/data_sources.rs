@@ -261,6 +261,17 @@ fn DataSourceEditor(
             .unwrap_or_default(),
     );
     let in_cloud = RwSignal::new(existing.as_ref().is_none_or(|d| d.in_cloud_allowed));
+    // A new URL or type clears the stored password unless it is entered again: said
+    // before saving.
+    let saved_at = existing
+        .as_ref()
+        .filter(|d| d.has_password)
+        .map(|d| (d.url.trim().to_string(), d.kind.as_str().to_string()));
+    let loses_password = move || {
+        saved_at.as_ref().is_some_and(|(u, k)| {
+            (url.get().trim() != u || kind.get() != *k) && password.get().is_empty()
+        })
+    };
     let error = RwSignal::new(None::<ApiError>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -337,6 +348,9 @@ fn DataSourceEditor(
                     <input name="comments" maxlength="1000" bind:value=comments />
                 </label>
             </div>
+            <Show when=loses_password.clone()>
+                <p class="error" data-testid="ds-url-change-warning">{t("ds-url-change-warning")}</p>
+            </Show>
             <Show when=move || has_password>
                 <label class="check">
                     <input type="checkbox" name="clear_password" bind:checked=clear_password />

@@ -10,13 +10,14 @@ use crate::components::error_line::ErrorLine;
 use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::components::search_box::SearchBox;
-use crate::i18n::{t, tr};
+use crate::i18n::{t, t_args, tr};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::datetime::datetime;
 use shared::dto::host::{
-    ConnectionTest, ConnectionType, Host, HostDetail, HostGroup, HostGroupInput, HostInput,
-    HostState, IssuedCredential, Terminal, TerminalAuth, TerminalInput, TerminalUserInput,
+    AcceptHostKey, AccountSecret, ConnectionTest, ConnectionType, Host, HostDetail, HostGroup,
+    HostGroupInput, HostInput, HostState, IssuedCredential, Terminal, TerminalAuth,
+    TerminalInput, TerminalUser, TerminalUserInput,
 };
 use shared::dto::{Id, Page};
 use shared::{Function, Level};
@@ -512,25 +513,31 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
                 </Show>
             </div>
             <ErrorLine error />
-            {move || adding.get().then(|| view! { <TerminalEditor host adding on_change /> })}
+            {move || adding.get().then(|| view! { <TerminalEditor host existing=None adding on_change /> })}
             <Show when=move || empty>
                 <p class="muted">{t("hosts-no-terminals")}</p>
             </Show>
             {terminals.into_iter().map(|term| {
                 let tid = term.id;
                 let adding_user = RwSignal::new(false);
+                let editing = RwSignal::new(false);
+                let existing = term.clone();
                 view! {
                     <div class="terminal" data-terminal=term.host_name.clone()>
                         <div class="toolbar">
                             <strong>{term.host_name.clone()}</strong>
                             <span class="muted">{format!("{}:{} · {}", term.host_address, term.port, term.connection_type.as_str().to_uppercase())}</span>
                             <span class="muted hide-phone">{format!("{} {}", term.os_name, term.os_version)}</span>
+                            {term.allow_basic_http.then(|| view! { <span class="badge warn" data-testid="basic-http-allowed">{t("hosts-basic-http-allowed")}</span> })}
                             <span class="spacer"></span>
                             <Show when=can_manage>
+                                <button class="link-button" data-testid="edit-terminal" on:click=move |_| editing.set(true)>{t("common-edit")}</button>
                                 <button class="link-button" data-testid="new-terminal-user" on:click=move |_| adding_user.set(true)>{t("hosts-new-account")}</button>
                                 <button class="link-button danger" on:click=move |_| delete_terminal(tid)>{t("common-delete")}</button>
                             </Show>
                         </div>
+                        {move || editing.get().then(|| view! { <TerminalEditor host existing=Some(existing.clone()) adding=editing on_change /> })}
+                        <HostKey terminal=term.clone() error on_change />
                         {move || adding_user.get().then(|| view! { <AccountEditor terminal=tid adding=adding_user on_change /> })}
                         <ul class="accounts">
                             {term.users.iter().map(|u| {
@@ -539,10 +546,12 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
                                     TerminalAuth::Password => tr("hosts-auth-password"),
                                     TerminalAuth::PrivateKey => tr("hosts-auth-key"),
                                 };
+                                let no_secret = !u.has_secret;
                                 view! {
                                     <li data-account=u.username.clone()>
                                         <span>{u.username.clone()}</span>
                                         <span class="muted">{auth}</span>
+                                        {no_secret.then(|| view! { <span class="error" data-testid="no-secret">{t("hosts-no-secret")}</span> })}
                                         <Show when=can_manage>
                                             <button class="link-button" data-testid="test-connection" on:click=move |_| test(tid, uid)>{t("hosts-test")}</button>
                                             <button class="link-button danger" on:click=move |_| delete_user(tid, uid)>{t("common-delete")}</button>
@@ -566,47 +575,171 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
     }
 }
 
+/// An SSH terminal's host key: the one trusted (learnt on first use), and a changed one
+/// waiting to be accepted (connections are refused until then).
 #[component]
-fn TerminalEditor(host: Id, adding: RwSignal<bool>, on_change: Callback<()>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let address = RwSignal::new(String::new());
-    let port = RwSignal::new(String::new());
-    let kind = RwSignal::new("ssh".to_string());
-    let os_name = RwSignal::new(String::new());
-    let os_version = RwSignal::new(String::new());
-    let comments = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let connection_type =
-            ConnectionType::parse(&kind.get_untracked()).unwrap_or(ConnectionType::Ssh);
-        let body = TerminalInput {
-            host_id: host,
-            host_name: name.get_untracked(),
-            host_address: address.get_untracked(),
-            port: port.get_untracked().trim().parse().ok(),
-            connection_type,
-            os_name: os_name.get_untracked(),
-            os_version: os_version.get_untracked(),
-            comments: comments.get_untracked(),
-        };
-        leptos::task::spawn_local(async move {
-            match api::send_json::<_, Terminal>(Method::Post, "/terminals", &body).await {
-                Ok(_) => {
-                    adding.set(false);
-                    on_change.run(());
+fn HostKey(terminal: Terminal, error: RwSignal<Option<ApiError>>, on_change: Callback<()>) -> impl IntoView {
+    let session = use_session();
+    let can_manage = move || session.can(Function::SystemHosts, Level::Manage);
+    if terminal.connection_type != ConnectionType::Ssh {
+        return ().into_any();
+    }
+    let tid = terminal.id;
+    let pending = terminal.host_key_pending.clone();
+    let trusted = if terminal.host_key.is_empty() {
+        None
+    } else {
+        Some(terminal.host_key.clone())
+    };
+    let accept = {
+        let fingerprint = pending.clone();
+        move |_| {
+            let body = AcceptHostKey {
+                fingerprint: fingerprint.clone(),
+            };
+            leptos::task::spawn_local(async move {
+                match api::send_json::<_, Terminal>(
+                    Method::Post,
+                    &format!("/terminals/{tid}/host-key"),
+                    &body,
+                )
+                .await
+                {
+                    Ok(_) => on_change.run(()),
+                    Err(e) => error.set(Some(e)),
                 }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+            });
+        }
+    };
+    let shown_trusted = trusted.clone().unwrap_or_else(|| "known_hosts".into());
+    view! {
+        <div class="host-key muted" data-testid="host-key">
+            <span>{t("hosts-host-key")}": "</span>
+            {match (trusted, terminal.host_key_at) {
+                (Some(k), Some(at)) => view! { <span class="mono" data-testid="host-key-fingerprint">{format!("{k} · {}", datetime(at))}</span> }.into_any(),
+                (Some(k), None) => view! { <span class="mono" data-testid="host-key-fingerprint">{k}</span> }.into_any(),
+                (None, _) => view! { <span>{t("hosts-host-key-none")}</span> }.into_any(),
+            }}
+        </div>
+        {(!pending.is_empty()).then(|| view! {
+            <div class="error" data-testid="host-key-changed">
+                <span>{t_args("hosts-host-key-changed", vec![("shown", pending.clone()), ("trusted", shown_trusted.clone())])}</span>
+                <Show when=can_manage>
+                    <button class="link-button danger" data-testid="accept-host-key" on:click=accept.clone()>{t("hosts-host-key-accept")}</button>
+                </Show>
+            </div>
+        })}
+    }
+    .into_any()
+}
+
+/// Creates a terminal, or edits `existing`. Moving it (another address or port) clears
+/// its accounts' stored secrets and host key: the form says so first and takes the
+/// secrets again, sent in the same request.
+#[component]
+fn TerminalEditor(
+    host: Id,
+    existing: Option<Terminal>,
+    adding: RwSignal<bool>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let id = existing.as_ref().map(|t| t.id);
+    let field = |f: fn(&Terminal) -> String| {
+        RwSignal::new(existing.as_ref().map(f).unwrap_or_default())
+    };
+    let name = field(|t| t.host_name.clone());
+    let address = field(|t| t.host_address.clone());
+    let port = field(|t| t.port.to_string());
+    let kind = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|t| t.connection_type.as_str().to_string())
+            .unwrap_or_else(|| "ssh".to_string()),
+    );
+    let os_name = field(|t| t.os_name.clone());
+    let os_version = field(|t| t.os_version.clone());
+    let comments = field(|t| t.comments.clone());
+    let allow_basic_http = RwSignal::new(existing.as_ref().is_some_and(|t| t.allow_basic_http));
+    // The accounts whose secrets a move would clear, each with the secret given again.
+    let accounts: Vec<(TerminalUser, RwSignal<String>)> = existing
+        .as_ref()
+        .map(|t| {
+            t.users
+                .iter()
+                .filter(|u| u.has_secret)
+                .map(|u| (u.clone(), RwSignal::new(String::new())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let saved_place = existing
+        .as_ref()
+        .map(|t| (t.host_address.clone(), t.port));
+    let moves = move || {
+        saved_place.as_ref().is_some_and(|(a, p)| {
+            let port_now = port.get().trim().parse::<u16>().ok();
+            !address.get().trim().eq_ignore_ascii_case(a) || port_now != Some(*p)
+        })
+    };
+    let error = RwSignal::new(None::<ApiError>);
+    let submit = {
+        let accounts = accounts.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let connection_type =
+                ConnectionType::parse(&kind.get_untracked()).unwrap_or(ConnectionType::Ssh);
+            let account_secrets = accounts
+                .iter()
+                .filter_map(|(u, secret)| {
+                    let secret = secret.get_untracked();
+                    (!secret.is_empty()).then(|| AccountSecret {
+                        user_id: u.id,
+                        secret,
+                        passphrase: None,
+                    })
+                })
+                .collect();
+            let body = TerminalInput {
+                host_id: host,
+                host_name: name.get_untracked(),
+                host_address: address.get_untracked(),
+                port: port.get_untracked().trim().parse().ok(),
+                connection_type,
+                os_name: os_name.get_untracked(),
+                os_version: os_version.get_untracked(),
+                comments: comments.get_untracked(),
+                allow_basic_http: connection_type == ConnectionType::Winrm
+                    && allow_basic_http.get_untracked(),
+                account_secrets,
+            };
+            leptos::task::spawn_local(async move {
+                let r = match id {
+                    Some(id) => {
+                        api::send_json::<_, Terminal>(Method::Put, &format!("/terminals/{id}"), &body)
+                            .await
+                    }
+                    None => api::send_json::<_, Terminal>(Method::Post, "/terminals", &body).await,
+                };
+                match r {
+                    Ok(_) => {
+                        adding.set(false);
+                        on_change.run(());
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
     };
     let default_port = move || {
         ConnectionType::parse(&kind.get())
             .map(|k| k.default_port().to_string())
             .unwrap_or_default()
     };
+    let is_winrm = move || kind.get() == ConnectionType::Winrm.as_str();
     view! {
         <form class="card form editor" on:submit=submit data-testid="terminal-editor">
+            <Show when=move || id.is_some()>
+                <h3>{t("hosts-edit-terminal")}</h3>
+            </Show>
             <div class="form-grid">
                 <label>
                     <span>{t("hosts-terminal-name")}</span>
@@ -641,6 +774,28 @@ fn TerminalEditor(host: Id, adding: RwSignal<bool>, on_change: Callback<()>) -> 
                     <input name="comments" maxlength="1000" bind:value=comments />
                 </label>
             </div>
+            <Show when=is_winrm>
+                <label class="check">
+                    <input type="checkbox" name="allow_basic_http" data-testid="allow-basic-http" bind:checked=allow_basic_http />
+                    <span>{t("hosts-allow-basic-http")}</span>
+                </label>
+            </Show>
+            <Show when=moves>
+                <p class="error" data-testid="move-warning">{t("hosts-move-warning")}</p>
+                {accounts.iter().map(|(u, secret)| {
+                    let secret = *secret;
+                    view! {
+                        <label>
+                            <span>{t_args("hosts-secret-again", vec![("user", u.username.clone())])}</span>
+                            {if u.auth == TerminalAuth::PrivateKey {
+                                view! { <textarea name="secret_again" rows="4" spellcheck="false" autocomplete="off" bind:value=secret></textarea> }.into_any()
+                            } else {
+                                view! { <input name="secret_again" type="password" autocomplete="new-password" bind:value=secret /> }.into_any()
+                            }}
+                        </label>
+                    }
+                }).collect_view()}
+            </Show>
             <ErrorLine error />
             <FormButtons testid="save-terminal" on_cancel=move |_| adding.set(false) />
         </form>
