@@ -52,6 +52,9 @@ pub struct Config {
     pub engine_node: Option<String>,
     /// Steps run at the same time (`LWAMS_ENGINE_SLOTS`).
     pub engine_slots: usize,
+    /// The most runs one multi-instance activity may make (`LWAMS_MULTI_INSTANCE_MAX`):
+    /// a larger list fails the activity, naming it, before any run starts.
+    pub multi_instance_max: usize,
     /// Codes of the companies trusted with the server's own machine and network
     /// (`LWAMS_TRUSTED_COMPANIES`, comma-separated; `*` every company): their flows may
     /// run commands, scripts, file operations and SQL on files on the server, and what
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("engine_node", &self.engine_node)
             .field("engine_slots", &self.engine_slots)
+            .field("multi_instance_max", &self.multi_instance_max)
             .field("trusted_companies", &self.trusted_companies)
             .field("egress_allow", &self.egress_allow)
             .field("agent_require_tls", &self.agent_require_tls)
@@ -104,6 +108,7 @@ impl Default for Config {
             log_format: "text".into(),
             engine_node: None,
             engine_slots: 16,
+            multi_instance_max: DEFAULT_MULTI_INSTANCE_MAX,
             trusted_companies: None,
             egress_allow: Vec::new(),
             agent_require_tls: false,
@@ -111,18 +116,12 @@ impl Default for Config {
     }
 }
 
-/// Hides the password of a database URL for logs.
+/// Default of [`Config::multi_instance_max`].
+pub const DEFAULT_MULTI_INSTANCE_MAX: usize = 10_000;
+
+/// Hides the password of a database URL for logs (`shared::redact`).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    shared::redact::text(url)
 }
 
 impl Config {
@@ -197,6 +196,16 @@ impl Config {
                     .ok_or(ConfigError::Invalid {
                         var: "LWAMS_ENGINE_SLOTS",
                         message: format!("{v:?} is not a number from 1 to 1024"),
+                    })?;
+        }
+        if let Some(v) = get("LWAMS_MULTI_INSTANCE_MAX") {
+            self.multi_instance_max =
+                v.parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or(ConfigError::Invalid {
+                        var: "LWAMS_MULTI_INSTANCE_MAX",
+                        message: format!("{v:?} is not a positive number of runs"),
                     })?;
         }
         if let Some(v) = get("LWAMS_TRUSTED_COMPANIES") {
@@ -326,6 +335,24 @@ mod tests {
         c.apply_env(|k| (k == "LWAMS_TRUSTED_COMPANIES").then(String::new))
             .unwrap();
         assert_eq!(c.trusted_companies, Some(vec![]), "empty: no company");
+    }
+
+    #[test]
+    fn multi_instance_max_defaults_to_ten_thousand_and_must_be_a_positive_number() {
+        let mut c = Config::default();
+        assert_eq!(c.multi_instance_max, 10_000);
+        c.apply_env(|k| (k == "LWAMS_MULTI_INSTANCE_MAX").then(|| "500".to_string()))
+            .unwrap();
+        assert_eq!(c.multi_instance_max, 500);
+        for bad in ["0", "-1", "lots"] {
+            let e = c
+                .apply_env(|k| (k == "LWAMS_MULTI_INSTANCE_MAX").then(|| bad.to_string()))
+                .unwrap_err();
+            assert!(e.to_string().starts_with("LWAMS_MULTI_INSTANCE_MAX"), "{e}");
+        }
+        let c: Config = toml::from_str("multi_instance_max = 20").unwrap();
+        assert_eq!(c.multi_instance_max, 20);
+        assert_eq!(redact_url("postgres://u:pw@db/x"), "postgres://u:•••@db/x");
     }
 
     #[test]

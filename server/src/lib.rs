@@ -37,6 +37,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .build();
     let runtime =
         engine::runtime::Runtime::new(store.clone(), config.engine_node(), config.engine_slots);
+    runtime.set_multi_instance_max(config.multi_instance_max);
     let agents = agents::hub::AgentHub::default();
     let trust = security::Trust::new(store.clone(), &config);
     let egress = security::EgressPolicy::new(&config)?;

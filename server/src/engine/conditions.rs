@@ -8,11 +8,21 @@ use serde_json::{Map, Value};
 /// Evaluates conditions against a snapshot of the instance variables.
 pub struct CelConditions<'a> {
     vars: &'a Map<String, Value>,
+    multi_instance_max: usize,
 }
 
 impl<'a> CelConditions<'a> {
     pub fn new(vars: &'a Map<String, Value>) -> Self {
-        CelConditions { vars }
+        CelConditions {
+            vars,
+            multi_instance_max: usize::MAX,
+        }
+    }
+
+    /// At most `max` runs per multi-instance activity.
+    pub fn with_multi_instance_max(mut self, max: usize) -> Self {
+        self.multi_instance_max = max;
+        self
     }
 }
 
@@ -62,6 +72,10 @@ impl Conditions for CelConditions<'_> {
             cel::Value::UInt(n) => Ok(n as usize),
             other => Err(format!("{over:?} gives {other:?}, not a list or a count")),
         }
+    }
+
+    fn multi_instance_max(&self) -> usize {
+        self.multi_instance_max
     }
 }
 

@@ -173,6 +173,11 @@ pub trait Conditions {
     /// How many runs a multi-instance activity makes: the length of a list variable,
     /// or a number.
     fn count(&self, over: &str) -> Result<usize, String>;
+    /// The most runs a multi-instance activity may make (config `multi_instance_max`):
+    /// more fails the activity, naming it, before any run starts.
+    fn multi_instance_max(&self) -> usize {
+        usize::MAX
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -745,7 +750,24 @@ fn start_multi(
     over: &str,
     sequential: bool,
 ) {
+    let max = cx.cond.multi_instance_max();
     let runs = match cx.cond.count(over) {
+        Ok(n) if n > max => {
+            let n_ = &cx.ex.nodes[node];
+            let named = match n_.name.as_deref().filter(|x| !x.is_empty()) {
+                Some(name) => format!("{} ({name})", n_.id),
+                None => n_.id.clone(),
+            };
+            if let Some(o) = state.get_mut(outer) {
+                o.state = NodeState::Failed;
+                o.error = Some(format!(
+                    "{named}: multi-instance over {over} would make {n} runs, more than the \
+                     {max} allowed (multi_instance_max, LWAMS_MULTI_INSTANCE_MAX)"
+                ));
+            }
+            state.status = InstanceStatus::Failed;
+            return;
+        }
         Ok(n) => n,
         Err(message) => {
             if let Some(o) = state.get_mut(outer) {

@@ -334,6 +334,8 @@ struct Inner {
     /// While the work loop runs: the instance trees it works (`Some(None)`: all), whose
     /// steps are claimed and begun as they are queued when a slot is free.
     dispatch: Mutex<Option<Option<Id>>>,
+    /// The most runs a multi-instance activity may make (`multi_instance_max`).
+    multi_instance_max: std::sync::atomic::AtomicUsize,
 }
 
 /// The runtime: cheap to clone, one per process.
@@ -411,8 +413,18 @@ impl Runtime {
                 commits: Mutex::new((commits, Some(results))),
                 reach: std::sync::OnceLock::new(),
                 dispatch: Mutex::new(None),
+                multi_instance_max: std::sync::atomic::AtomicUsize::new(
+                    crate::config::DEFAULT_MULTI_INSTANCE_MAX,
+                ),
             }),
         }
+    }
+
+    /// At most `max` runs per multi-instance activity (config `multi_instance_max`).
+    pub fn set_multi_instance_max(&self, max: usize) {
+        self.inner
+            .multi_instance_max
+            .store(max, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Lets steps run on hosts through their Sub Managers.
@@ -652,8 +664,17 @@ impl Runtime {
             _ => None,
         };
         let event = change.event.clone();
-        let commands = step(&mut state, ex, change.event, &CelConditions::new(&vars))
-            .map_err(|e| RuntimeError::Refused(e.to_string()))?;
+        let commands = step(
+            &mut state,
+            ex,
+            change.event,
+            &CelConditions::new(&vars).with_multi_instance_max(
+                self.inner
+                    .multi_instance_max
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+        )
+        .map_err(|e| RuntimeError::Refused(e.to_string()))?;
         let mut effects = Effects::default();
         match event {
             Event::Pause => {
@@ -1835,12 +1856,21 @@ mod tests;
 
 /// Whether user `by` may start instances now (enabled, with Flow › Monitor *manage*):
 /// the initiator of a start made on their behalf, or why not.
-async fn may_start(c: &mut Conn, company_id: Id, by: Id) -> RuntimeResult<Result<Initiator, String>> {
+async fn may_start(
+    c: &mut Conn,
+    company_id: Id,
+    by: Id,
+) -> RuntimeResult<Result<Initiator, String>> {
     let Some(u) = crate::store::users::get(c, company_id, by).await? else {
-        return Ok(Err(format!("user {by}, who deployed the flow, no longer exists")));
+        return Ok(Err(format!(
+            "user {by}, who deployed the flow, no longer exists"
+        )));
     };
     if !u.enabled {
-        return Ok(Err(format!("{} ({}), who deployed the flow, is disabled", u.display_name, u.login)));
+        return Ok(Err(format!(
+            "{} ({}), who deployed the flow, is disabled",
+            u.display_name, u.login
+        )));
     }
     let rights = crate::store::groups::user_permissions(c, by).await?;
     if !rights.allows(shared::Function::FlowMonitor, shared::Level::Manage) {

@@ -6,10 +6,10 @@
 
 use super::compile::{Behaviour, ExecNode, Executable};
 use super::core::Event;
+use super::server_steps::{self, ServerStepError, StepAt};
 use crate::agents::hub::OutputSink;
 use crate::agents::reach::{host_params, Reach, RemoteRef};
 use crate::executors::local_command::{self, CommandResult, LocalCommand, LocalCommandError};
-use super::server_steps::{self, ServerStepError, StepAt};
 use serde_json::{json, Map, Value};
 use shared::agent::Target;
 use shared::agent::{
@@ -309,10 +309,7 @@ impl ServiceStep {
                 match statement {
                     SqlStatement::Inline { template } => {
                         m.insert("sql".into(), json!(template));
-                        m.insert(
-                            "query".into(),
-                            json!(query.unwrap_or(reads_rows(template))),
-                        );
+                        m.insert("query".into(), json!(query.unwrap_or(reads_rows(template))));
                     }
                     SqlStatement::Library(name) => {
                         m.insert("script".into(), json!({ "name": name }));
@@ -1161,7 +1158,9 @@ fn step_finished(
         .and_then(Value::as_u64)
         .filter(|_| n.multi.is_some())
     {
-        // Multi-instance: every run's result, by index, beside the last one.
+        // Multi-instance: every run's result, by index, beside the last one — bounded:
+        // a large result summarised, the first RESULTS_KEEP_RUNS runs only (each run's
+        // whole output stays in its node run).
         let mut results = vars
             .get(&n.id)
             .and_then(|v| v.get("results"))
@@ -1169,10 +1168,12 @@ fn step_finished(
             .cloned()
             .unwrap_or_default();
         let index = index as usize;
-        if results.len() <= index {
-            results.resize(index + 1, Value::Null);
+        if index < RESULTS_KEEP_RUNS {
+            if results.len() <= index {
+                results.resize(index + 1, Value::Null);
+            }
+            results[index] = kept_result(&out);
         }
-        results[index] = out.clone();
         entry.insert("results".into(), Value::Array(results));
     }
     let mut patch = Map::new();
@@ -1189,6 +1190,57 @@ fn step_finished(
         interrupted: false,
         artifacts: Vec::new(),
     }
+}
+
+/// What `${node.results.N}` keeps of one run of a multi-instance activity: its result
+/// when its JSON is at most this many bytes, else a summary ([`kept_result`]).
+pub const RESULT_KEEP_BYTES: usize = 2 * 1024;
+/// `${node.results.N}` keeps the results of runs 0 to this − 1; later runs' results are
+/// only in their node runs. So a multi-instance activity adds at most about
+/// `RESULT_KEEP_BYTES × RESULTS_KEEP_RUNS` (2 MB) to the instance's variables.
+pub const RESULTS_KEEP_RUNS: usize = 1_000;
+/// Characters of each text a summarised result keeps.
+const RESULT_TEXT_KEEP: usize = 512;
+/// Fields a summarised result keeps.
+const RESULT_FIELDS_KEEP: usize = 12;
+
+/// A run's result as `${node.results.N}` keeps it: as it is when small, else its
+/// scalar fields (texts cut to [`RESULT_TEXT_KEEP`] characters) with `truncated: true`
+/// and `size` (the whole result's bytes; it is in the node run).
+fn kept_result(out: &Value) -> Value {
+    let size = out.to_string().len();
+    if size <= RESULT_KEEP_BYTES {
+        return out.clone();
+    }
+    let cut = |t: &str| -> Value {
+        match t.char_indices().nth(RESULT_TEXT_KEEP) {
+            Some((at, _)) => json!(format!("{}…", &t[..at])),
+            None => json!(t),
+        }
+    };
+    let mut m = Map::new();
+    match out {
+        Value::Object(o) => {
+            for (k, v) in o.iter().take(RESULT_FIELDS_KEEP) {
+                match v {
+                    Value::String(t) => {
+                        m.insert(k.clone(), cut(t));
+                    }
+                    Value::Number(_) | Value::Bool(_) | Value::Null => {
+                        m.insert(k.clone(), v.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Value::String(t) => {
+            m.insert("text".into(), cut(t));
+        }
+        _ => {}
+    }
+    m.insert("truncated".into(), json!(true));
+    m.insert("size".into(), json!(size));
+    Value::Object(m)
 }
 
 /// The parameters every node has (SPEC §8.2): name, createDate, createDatetime.
@@ -1424,6 +1476,54 @@ mod tests {
             Prepared::Refused(why) => assert!(why.starts_with("command"), "{why}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_huge_multi_instance_does_not_copy_every_runs_full_output_into_the_variables() {
+        let mut n = node(&[]);
+        n.multi = Some(crate::engine::compile::Multi {
+            sequential: false,
+            over: "hosts".into(),
+            element: "item".into(),
+        });
+        let big = CommandResult {
+            exit_code: Some(0),
+            stdout: "x".repeat(1024 * 1024),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 5,
+        };
+        let mut vars = Map::new();
+        for index in [0u64, 1, 5_000] {
+            vars.insert("loopCounter".into(), json!(index));
+            let f = command_finished(&n, Map::new(), big.clone(), &vars, 0);
+            // The run's whole output is still the node run's output.
+            assert_eq!(
+                f.output.as_ref().unwrap()["stdout"].as_str().unwrap().len(),
+                1024 * 1024
+            );
+            vars.insert(n.id.clone(), f.vars[&n.id].clone());
+        }
+        let results = vars[&n.id]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2, "runs past RESULTS_KEEP_RUNS are not kept");
+        let kept = &results[1];
+        assert_eq!(kept["truncated"], true);
+        assert_eq!(kept["exitCode"], 0);
+        assert!(kept["stdout"].as_str().unwrap().chars().count() <= RESULT_TEXT_KEEP + 1);
+        assert!(kept.to_string().len() <= RESULT_KEEP_BYTES);
+        assert!(
+            serde_json::to_string(&vars).unwrap().len()
+                < 4 * RESULT_KEEP_BYTES + 1024 * 1024 + 10_000,
+            "the variables hold the last result and small summaries only"
+        );
+        // A small result is kept as it is.
+        let small = CommandResult {
+            stdout: "ok".into(),
+            ..big.clone()
+        };
+        vars.insert("loopCounter".into(), json!(2));
+        let f = command_finished(&n, Map::new(), small, &vars, 0);
+        assert_eq!(f.vars[&n.id]["results"][2]["stdout"], "ok");
     }
 
     #[test]

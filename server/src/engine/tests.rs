@@ -573,3 +573,54 @@ fn sequential_multi_instance_runs_one_after_the_other_and_a_failed_run_can_be_re
         .unwrap()
         .contains("hosts"));
 }
+
+/// Conditions with a cap on multi-instance runs.
+struct Capped(usize);
+
+impl Conditions for Capped {
+    fn eval(&self, e: &str) -> Result<bool, String> {
+        Err(format!("no conditions here: {e}"))
+    }
+
+    fn count(&self, over: &str) -> Result<usize, String> {
+        over.parse().map_err(|_| format!("unknown list {over}"))
+    }
+
+    fn multi_instance_max(&self) -> usize {
+        self.0
+    }
+}
+
+#[test]
+fn a_multi_instance_over_more_elements_than_allowed_fails_naming_the_node_before_any_run() {
+    let doc = Document::parse(&format!(
+        "{HEAD}{}</process></definitions>",
+        multi_flow(false, "10001")
+    ))
+    .expect("parses");
+    let ex = compile(&doc.model.processes[0], &doc.model.errors).expect("compiles");
+    let mut state = InstanceState::default();
+    let commands = step(&mut state, &ex, Event::Start, &Capped(10_000)).expect("starts");
+    assert!(
+        !commands.iter().any(|c| matches!(c, Command::RunJob { .. })),
+        "no run was queued: {commands:?}"
+    );
+    assert_eq!(state.status, InstanceStatus::Failed);
+    assert!(state.nodes.len() < 10, "no run was created");
+    let error = state
+        .nodes
+        .iter()
+        .find_map(|n| n.error.clone())
+        .expect("the activity failed");
+    assert!(
+        error.starts_with("each:")
+            && error.contains("10001 runs")
+            && error.contains("10000 allowed"),
+        "{error}"
+    );
+    assert!(error.contains("LWAMS_MULTI_INSTANCE_MAX"), "{error}");
+    // At the cap it runs.
+    let mut state = InstanceState::default();
+    step(&mut state, &ex, Event::Start, &Capped(10_001)).expect("starts");
+    assert_eq!(state.status, InstanceStatus::Running);
+}
