@@ -1315,3 +1315,43 @@ async fn old_v1_secrets_are_resealed_bound_to_their_row_and_still_open() {
         .unwrap();
     assert_eq!(again.resealed, 0);
 }
+
+#[tokio::test]
+async fn a_steps_recorded_input_and_output_never_show_the_terminals_password_or_url_credentials() {
+    let sshd = Sshd::start();
+    let s = served().await;
+    let work = tempfile::tempdir().unwrap();
+    let (host, _terminal, mut agent) = edge_on_sshd(&s, &sshd, work.path()).await;
+    // The step prints the account's password and a URL with credentials and a token.
+    let command = format!(
+        "echo pw={pw}; echo {pw}; echo https://u:Url-pw-9@api.example/x?token=Tok-9",
+        pw = sshd::PASSWORD
+    );
+    let id = s
+        .deploy_and_start(&chain("leaky", &[remote(0, &command, "")]), "leaky")
+        .await;
+    let d = s
+        .wait_instance(id, "the step runs", 30, |d| d.instance.status != "running")
+        .await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let run = d.runs.iter().find(|r| r.node_id == "n0").unwrap();
+    let output = run.output.clone().unwrap();
+    let (input,): (String,) = {
+        let mut c = s.t.state.store.conn().await.unwrap();
+        sqlx::query_as("SELECT input FROM node_runs WHERE instance_id = $1 AND node_id = 'n0'")
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+    };
+    let tasks = format!("{:?}", s.host(host.id).await.recent_tasks);
+    for shown in [&output, &input, &tasks] {
+        for secret in [sshd::PASSWORD, "Url-pw-9", "Tok-9"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("•••"), "{shown}");
+    }
+    assert!(output.contains("api.example"), "the rest is kept: {output}");
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+}

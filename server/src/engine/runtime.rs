@@ -200,6 +200,8 @@ struct RunEnd {
     status: &'static str,
     output: Option<String>,
     error: Option<String>,
+    /// The input recorded again, masked with the secrets the step came to know.
+    input: Option<String>,
     /// Files an RPA step brought back, saved with the run.
     artifacts: Option<RunArtifacts>,
 }
@@ -224,6 +226,9 @@ impl RunEnd {
             self.error.as_deref(),
         )
         .await?;
+        if let Some(input) = &self.input {
+            flows::set_node_run_input(tx, instance, self.ni, self.attempt, input).await?;
+        }
         if let Some(a) = &self.artifacts {
             let at = artifacts::ArtifactOrigin {
                 company_id: a.company_id,
@@ -1450,6 +1455,7 @@ impl Runtime {
             status,
             output: f.and_then(|f| f.output.as_ref()).map(|o| o.to_string()),
             error: f.filter(|f| !f.ok).map(|f| f.message.clone()),
+            input: f.and_then(|f| f.input.as_ref()).map(|i| i.to_string()),
             artifacts: f.filter(|f| !f.artifacts.is_empty()).map(|f| RunArtifacts {
                 company_id,
                 node_id: node.id.clone(),
@@ -1788,6 +1794,7 @@ impl Runtime {
                             status: "interrupted",
                             output: None,
                             error: Some(message.clone()),
+                            input: None,
                             artifacts: None,
                         }),
                     };

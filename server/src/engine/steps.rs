@@ -18,6 +18,7 @@ use shared::agent::{
 };
 use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Id;
+use shared::redact::Masker;
 use shared::vars::{cmd_quote, lookup_json, resolve, sh_quote};
 use std::time::Duration;
 
@@ -45,8 +46,14 @@ pub enum Prepared {
 }
 
 impl Prepared {
-    /// The input recorded with the node run.
+    /// The input recorded with the node run, secrets masked by what
+    /// `shared::redact` recognises (URL credentials, secret parameters and headers); a
+    /// step that knows more secrets re-records it when it ends ([`Finished::input`]).
     pub fn input(&self) -> Value {
+        Masker::new().json(&self.raw_input())
+    }
+
+    fn raw_input(&self) -> Value {
         match self {
             Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
             Prepared::LocalScript { script, .. } => Value::Object(script.params()),
@@ -351,6 +358,9 @@ pub struct Finished {
     pub interrupted: bool,
     /// Files an RPA step brought back (stored with the node run).
     pub artifacts: Vec<Artifact>,
+    /// The input to record again, masked with the secrets the step came to know (a
+    /// terminal account's, a data source's); `None`: the one recorded when it began.
+    pub input: Option<Value>,
 }
 
 impl Finished {
@@ -380,8 +390,35 @@ impl Finished {
             vars: Map::new(),
             interrupted: false,
             artifacts: Vec::new(),
+            input: None,
         }
     }
+
+    /// What is shown and recorded of the step, secrets masked: its output, its error and
+    /// — when the step knew secret values — its input again.
+    fn masked(mut self, m: &Masker, prepared: &Prepared) -> Finished {
+        self.output = self.output.map(|o| m.json(&o));
+        self.message = m.text(&self.message);
+        if m.knows_values() {
+            self.input = Some(m.json(&prepared.raw_input()));
+        }
+        self
+    }
+}
+
+/// The secret values a step knows before it resolves its terminal or data source: the
+/// values masked in everything shown of it. Empty today; global variables marked
+/// secret (a later issue) join here.
+pub fn known_secrets(_vars: &Map<String, Value>) -> Masker {
+    Masker::new()
+}
+
+/// An output sink masking what it passes on.
+fn masking_sink(sink: OutputSink, m: Masker) -> OutputSink {
+    if !m.knows_values() {
+        return sink;
+    }
+    std::sync::Arc::new(move |stream, text: &str| sink(stream, &m.text(text)))
 }
 
 fn kind(n: &ExecNode) -> &str {
@@ -700,7 +737,9 @@ fn sql_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
     })
 }
 
-/// Runs a prepared step until it ends or `cancel` completes (`None`: cancelled).
+/// Runs a prepared step until it ends or `cancel` completes (`None`: cancelled). What
+/// is recorded of it (input, output, error) and its live output are masked with the
+/// secrets it knows ([`known_secrets`], its terminal account's or data source's).
 pub async fn execute(
     n: &ExecNode,
     prepared: &Prepared,
@@ -708,6 +747,23 @@ pub async fn execute(
     at: &StepAt,
     reach: Option<&Reach>,
     output: OutputSink,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Option<Finished> {
+    let mut secrets = known_secrets(vars);
+    let output = masking_sink(output, secrets.clone());
+    let f = execute_step(n, prepared, vars, at, reach, output, &mut secrets, cancel).await?;
+    Some(f.masked(&secrets, prepared))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute_step(
+    n: &ExecNode,
+    prepared: &Prepared,
+    vars: &Map<String, Value>,
+    at: &StepAt,
+    reach: Option<&Reach>,
+    output: OutputSink,
+    secrets: &mut Masker,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
     let now = at.now;
@@ -718,7 +774,7 @@ pub async fn execute(
                     "steps on hosts run only in `lwams serve` (no agent gateway here)".into(),
                 ));
             };
-            run_remote(n, step, reach, vars, now, output, cancel).await
+            run_remote(n, step, reach, vars, now, output, secrets, cancel).await
         }
         Prepared::Service(step) => {
             let Some(reach) = reach else {
@@ -726,7 +782,7 @@ pub async fn execute(
                     "HTTP and SQL steps run only in `lwams serve`".into(),
                 ));
             };
-            run_service(n, step, reach, vars, at, cancel).await
+            run_service(n, step, reach, vars, at, secrets, cancel).await
         }
         Prepared::Refused(why) => Some(Finished::failed(why.clone())),
         Prepared::Noop => {
@@ -740,6 +796,7 @@ pub async fn execute(
                 vars,
                 interrupted: false,
                 artifacts: Vec::new(),
+                input: None,
             })
         }
         Prepared::LocalScript { company_id, script } => {
@@ -802,6 +859,7 @@ fn on_server_finished(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_remote(
     n: &ExecNode,
     step: &RemoteStep,
@@ -809,6 +867,7 @@ async fn run_remote(
     vars: &Map<String, Value>,
     now: i64,
     output: OutputSink,
+    secrets: &mut Masker,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
     let resolved = match reach.resolve(step.company_id, &step.at).await {
@@ -846,12 +905,17 @@ async fn run_remote(
     let Some(spec) = work.spec(resolved.target.clone(), loaded.as_ref()) else {
         return Some(Finished::failed("the library script was not loaded".into()));
     };
+    // The account's secrets are masked in everything shown of the step from here on.
+    let caller_secrets = secrets.clone();
+    *secrets = spec.masker(secrets);
+    let output = masking_sink(output, secrets.clone());
     match reach
-        .hub
-        .run(
+        .run_on(
             step.company_id,
             resolved.host.id,
+            resolved.terminal.as_ref().map(|(t, _)| t),
             spec,
+            &caller_secrets,
             Some(output),
             cancel,
         )
@@ -913,6 +977,7 @@ async fn run_service(
     reach: &Reach,
     vars: &Map<String, Value>,
     at: &StepAt,
+    secrets: &mut Masker,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Option<Finished> {
     let now = at.now;
@@ -1027,8 +1092,17 @@ async fn run_service(
         },
         None => None,
     };
+    // The data source's password is masked in everything shown of the step.
+    let caller_secrets = secrets.clone();
+    *secrets = spec.masker(secrets);
     let outcome = reach
-        .run_service(step.company_id, host.as_ref(), spec, cancel)
+        .run_service_masked(
+            step.company_id,
+            host.as_ref(),
+            spec,
+            &caller_secrets,
+            cancel,
+        )
         .await;
     if let Some(h) = &host {
         params.insert("host".into(), host_params(h));
@@ -1189,6 +1263,7 @@ fn step_finished(
         vars: patch,
         interrupted: false,
         artifacts: Vec::new(),
+        input: None,
     }
 }
 
@@ -1524,6 +1599,42 @@ mod tests {
         vars.insert("loopCounter".into(), json!(2));
         let f = command_finished(&n, Map::new(), small, &vars, 0);
         assert_eq!(f.vars[&n.id]["results"][2]["stdout"], "ok");
+    }
+
+    #[test]
+    fn a_steps_recorded_input_output_and_error_hide_credentials_and_known_secrets() {
+        let mut n = node(&[
+            ("url", "https://ops:Url-pw-1@api.example/v1?token=${tok}"),
+            ("headers", "Authorization: Bearer ${tok}\nAccept: */*"),
+            ("body", "{\"password\": \"Body-pw-1\"}"),
+        ]);
+        n.behaviour = Behaviour::Job {
+            kind: "http".into(),
+        };
+        let mut vars = Map::new();
+        vars.insert("tok".into(), json!("Tok-123"));
+        let prepared = prepare(1, &n, &vars);
+        let input = prepared.input().to_string();
+        for secret in ["Url-pw-1", "Tok-123", "Body-pw-1"] {
+            assert!(!input.contains(secret), "{input}");
+        }
+        assert!(
+            input.contains("api.example") && input.contains("*/*"),
+            "{input}"
+        );
+        // What a step knows (its account's password) is masked in output and error too,
+        // and the input is recorded again masked.
+        let f = Finished {
+            output: Some(json!({ "stdout": "pw is Acc-pw-77\n", "exitCode": 1 })),
+            ..Finished::failed("exit 1: Acc-pw-77 refused".into())
+        };
+        let f = f.masked(&Masker::with_secrets(["Acc-pw-77"]), &prepared);
+        assert_eq!(f.output.unwrap()["stdout"], "pw is •••\n");
+        assert_eq!(f.message, "exit 1: ••• refused");
+        assert!(f.input.is_some(), "recorded again");
+        // A step knowing no values keeps the input recorded when it began.
+        let f = Finished::failed("x".into()).masked(&Masker::new(), &prepared);
+        assert!(f.input.is_none());
     }
 
     #[test]
