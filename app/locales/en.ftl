@@ -37,6 +37,25 @@ login-locked = Too many failed sign-ins. Try again later.
 login-company-required = Enter your company code: several companies use this server.
 login-company-disabled = Company { $code } is disabled. Ask your platform operator.
 
+companies-title = Companies
+companies-intro = Every company using this server. Its users sign in with its code; a disabled company's users cannot sign in and its Sub Managers are refused.
+companies-new = New company
+companies-code = Code
+companies-code-hint = 1–32 letters, digits, - and _; users type it at sign-in.
+companies-users = Users
+companies-state = State
+companies-created = Created
+companies-enabled = Enabled
+companies-disabled = Disabled
+companies-operator = platform operator
+companies-rename = Rename
+companies-rename-title = Rename company { $code }
+companies-disable = Disable
+companies-enable = Enable
+companies-first-admin = First administrator
+companies-first-admin-title = First administrator of { $code }
+companies-first-admin-hint = The administrator manages the company's users, groups and hosts. Send them the sign-in link:
+
 nav-menu = Menu
 nav-logout = Sign out
 nav-change-password = Change password

@@ -37,6 +37,25 @@ login-locked = 登录失败次数过多，请稍后再试。
 login-company-required = 请输入公司代码：本服务器上有多个公司。
 login-company-disabled = 公司 { $code } 已停用，请联系平台运营方。
 
+companies-title = 公司管理
+companies-intro = 本服务器上的所有公司。用户使用公司代码登录；已停用公司的用户无法登录，其 Sub Manager 连接将被拒绝。
+companies-new = 新建公司
+companies-code = 代码
+companies-code-hint = 1–32 个字母、数字、- 或 _；用户登录时需输入。
+companies-users = 用户数
+companies-state = 状态
+companies-created = 创建时间
+companies-enabled = 已启用
+companies-disabled = 已停用
+companies-operator = 平台运营方
+companies-rename = 重命名
+companies-rename-title = 重命名公司 { $code }
+companies-disable = 停用
+companies-enable = 启用
+companies-first-admin = 首位管理员
+companies-first-admin-title = { $code } 的首位管理员
+companies-first-admin-hint = 管理员负责管理该公司的用户、用户组和主机。请将登录链接发送给对方：
+
 nav-menu = 菜单
 nav-logout = 退出登录
 nav-change-password = 修改密码

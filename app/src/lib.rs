@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/resource/forms") view=coming!(Function::ResourceForms) />
                     <Route path=path!("/resource/globals") view=coming!(Function::ResourceGlobals) />
                     <Route path=path!("/system/company") view=pages::system::company::CompanyPage />
+                    <Route path=path!("/system/companies") view=pages::system::companies::CompaniesPage />
                     <Route path=path!("/system/users") view=pages::system::users::UsersPage />
                     <Route path=path!("/system/hosts") view=pages::system::hosts::HostsPage />
                     <Route path=path!("/system/holidays") view=coming!(Function::SystemHolidays) />

@@ -24,6 +24,12 @@ impl Session {
         })
     }
 
+    /// The user manages every company (System › Companies).
+    pub fn is_platform_operator(&self) -> bool {
+        self.me
+            .with(|m| m.as_ref().is_some_and(|m| m.platform_operator))
+    }
+
     /// Records a signed-in user and adopts its language.
     pub fn set(&self, me: Me) {
         api::set_csrf(&me.csrf_token);

@@ -124,6 +124,16 @@ fn SideMenu() -> impl IntoView {
                                     }
                                 })
                                 .collect_view()}
+                            {(menu == Menu::System && session.is_platform_operator())
+                                .then(|| {
+                                    view! {
+                                        <li>
+                                            <A href="/system/companies" attr:data-testid="menu-companies">
+                                                {translate(locale, "companies-title", &[])}
+                                            </A>
+                                        </li>
+                                    }
+                                })}
                         </ul>
                     </section>
                 })

@@ -1,5 +1,6 @@
 //! System menu pages.
 
+pub mod companies;
 pub mod company;
 pub mod hosts;
 pub mod users;
