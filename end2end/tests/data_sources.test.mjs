@@ -38,11 +38,14 @@ test('a data source is added, tested, refused with a password in its URL and edi
   assert.match(await page.textContent('tr[data-source=cmdb] [data-testid=test-result]'), /SELECT 1/);
   await page.screenshot({ path: join(artifacts, 'data-sources-1440.png'), fullPage: true });
 
-  // Edit: the stored password is kept (the field says so) and a wrong port fails the test.
+  // Edit: the stored password is kept (the field says so); pointing it at another port
+  // clears it (said before saving) and the test there fails.
   await page.click('tr[data-source=cmdb] [data-testid=edit-data-source]');
   assert.equal(await page.inputValue(`${editor} input[name=password]`), '', 'the password never comes back');
   assert.match(await page.getAttribute(`${editor} input[name=password]`, 'placeholder'), /unchanged|不变/);
   await page.fill(`${editor} input[name=url]`, 'postgres://127.0.0.1:1/test');
+  // Another server: the page says the stored password goes unless entered again.
+  await page.waitForSelector('[data-testid=ds-url-change-warning]');
   await page.click('[data-testid=save-data-source]');
   await page.waitForFunction(() => document.querySelector('tr[data-source=cmdb] .mono')?.textContent.includes(':1/'));
   await page.click('tr[data-source=cmdb] [data-testid=test-data-source]');

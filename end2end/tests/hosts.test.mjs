@@ -93,6 +93,20 @@ test('a downloaded Sub Manager connects, reaches sshd and runs a flow step there
   await page.click(`[data-account=${SSH_USER}] [data-testid=test-connection]`);
   await page.waitForSelector(`[data-account=${SSH_USER}] [data-testid=test-result][data-ok=true]`, { timeout: 20000 });
   assert.match(await page.textContent(`[data-account=${SSH_USER}] [data-testid=test-result]`), /Linux/);
+  // The SSH host key learnt on that first connection shows on the terminal's row.
+  await page.waitForSelector('[data-terminal=sshd] [data-testid=host-key-fingerprint]', { timeout: 15000 });
+  assert.match(await page.textContent('[data-terminal=sshd] [data-testid=host-key-fingerprint]'), /^SHA256:/);
+  // Editing the terminal's address says, before saving, that its secrets are cleared
+  // (and asks for them again); cancelled here.
+  await page.click('[data-terminal=sshd] [data-testid=edit-terminal]');
+  const termEditor = '[data-terminal=sshd] [data-testid=terminal-editor]';
+  await page.waitForSelector(termEditor);
+  assert.equal(await page.$('[data-testid=move-warning]'), null, 'no warning before a change');
+  await page.fill(`${termEditor} input[name=host_address]`, '127.0.0.2');
+  await page.waitForSelector('[data-testid=move-warning]');
+  assert.ok(await page.$(`${termEditor} input[name=secret_again]`), 'the password can be given again');
+  await page.click(`${termEditor} button[type=button]`);
+  await page.waitForSelector(termEditor, { state: 'detached' });
   await page.screenshot({ path: join(artifacts, 'hosts-1440.png'), fullPage: true });
 
   // A flow with a remote command on that terminal: started from the editor, its output

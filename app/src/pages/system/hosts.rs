@@ -16,8 +16,8 @@ use leptos::prelude::*;
 use shared::datetime::datetime;
 use shared::dto::host::{
     AcceptHostKey, AccountSecret, ConnectionTest, ConnectionType, Host, HostDetail, HostGroup,
-    HostGroupInput, HostInput, HostState, IssuedCredential, Terminal, TerminalAuth,
-    TerminalInput, TerminalUser, TerminalUserInput,
+    HostGroupInput, HostInput, HostState, IssuedCredential, Terminal, TerminalAuth, TerminalInput,
+    TerminalUser, TerminalUserInput,
 };
 use shared::dto::{Id, Page};
 use shared::{Function, Level};
@@ -357,6 +357,9 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
         data.version.track();
         refresh();
     });
+    // The terminals apart: the 5-second refresh re-renders them (closing an open editor)
+    // only when they changed.
+    let terminals = Memo::new(move |_| detail.with(|d| d.as_ref().map(|d| d.terminals.clone())));
     let rotate = move |_| {
         if !confirm(&tr("hosts-rotate-confirm")) {
             return;
@@ -428,7 +431,13 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
                             }).collect_view()}
                         </dl>
                     </details>
-                    <Terminals host=id terminals=d.terminals.clone() on_change=Callback::new(move |_| refresh()) />
+                }
+            })}
+            {move || terminals.get().map(|ts| view! {
+                <Terminals host=id terminals=ts on_change=Callback::new(move |_| refresh()) />
+            })}
+            {move || detail.get().map(|d| {
+                view! {
                     <details>
                         <summary>{t("hosts-recent-tasks")}</summary>
                         <div class="table-wrap">
@@ -578,7 +587,11 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
 /// An SSH terminal's host key: the one trusted (learnt on first use), and a changed one
 /// waiting to be accepted (connections are refused until then).
 #[component]
-fn HostKey(terminal: Terminal, error: RwSignal<Option<ApiError>>, on_change: Callback<()>) -> impl IntoView {
+fn HostKey(
+    terminal: Terminal,
+    error: RwSignal<Option<ApiError>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::SystemHosts, Level::Manage);
     if terminal.connection_type != ConnectionType::Ssh {
@@ -644,9 +657,8 @@ fn TerminalEditor(
     on_change: Callback<()>,
 ) -> impl IntoView {
     let id = existing.as_ref().map(|t| t.id);
-    let field = |f: fn(&Terminal) -> String| {
-        RwSignal::new(existing.as_ref().map(f).unwrap_or_default())
-    };
+    let field =
+        |f: fn(&Terminal) -> String| RwSignal::new(existing.as_ref().map(f).unwrap_or_default());
     let name = field(|t| t.host_name.clone());
     let address = field(|t| t.host_address.clone());
     let port = field(|t| t.port.to_string());
@@ -671,9 +683,7 @@ fn TerminalEditor(
                 .collect()
         })
         .unwrap_or_default();
-    let saved_place = existing
-        .as_ref()
-        .map(|t| (t.host_address.clone(), t.port));
+    let saved_place = existing.as_ref().map(|t| (t.host_address.clone(), t.port));
     let moves = move || {
         saved_place.as_ref().is_some_and(|(a, p)| {
             let port_now = port.get().trim().parse::<u16>().ok();
@@ -714,8 +724,12 @@ fn TerminalEditor(
             leptos::task::spawn_local(async move {
                 let r = match id {
                     Some(id) => {
-                        api::send_json::<_, Terminal>(Method::Put, &format!("/terminals/{id}"), &body)
-                            .await
+                        api::send_json::<_, Terminal>(
+                            Method::Put,
+                            &format!("/terminals/{id}"),
+                            &body,
+                        )
+                        .await
                     }
                     None => api::send_json::<_, Terminal>(Method::Post, "/terminals", &body).await,
                 };
