@@ -118,7 +118,7 @@ impl SecretBox {
         let body = stored.strip_prefix(PREFIX).ok_or(SecretError::Malformed)?;
         let aad = at.to_string();
         self.decrypt(body, aad.as_bytes())
-            .map_err(|e| e.unwrap_or_else(|| SecretError::Decrypt(aad)))
+            .map_err(|e| e.unwrap_or(SecretError::Decrypt(aad)))
     }
 
     /// Opens an old `v1:` value (sealed without associated data), to re-seal it.

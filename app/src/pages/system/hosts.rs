@@ -701,7 +701,7 @@ fn TerminalEditor(
                 .iter()
                 .filter_map(|(u, secret)| {
                     let secret = secret.get_untracked();
-                    (!secret.is_empty()).then(|| AccountSecret {
+                    (!secret.is_empty()).then_some(AccountSecret {
                         user_id: u.id,
                         secret,
                         passphrase: None,
