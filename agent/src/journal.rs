@@ -132,6 +132,7 @@ mod tests {
                 .into(),
             work_dir: None,
             timeout_secs: 5,
+            values: vec![],
         };
         j.task_started(1, &spec);
         j.task_ended(

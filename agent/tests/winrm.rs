@@ -258,11 +258,24 @@ async fn script_on(
     body: &str,
     work_dir: Option<&str>,
 ) -> Result<CommandResult, ScriptError> {
+    script_with(t, kind, name, body, &[], work_dir).await
+}
+
+/// Runs a library script reading `values` on the terminal.
+async fn script_with(
+    t: &WinrmTarget,
+    kind: ScriptKind,
+    name: &str,
+    body: &str,
+    values: &[String],
+    work_dir: Option<&str>,
+) -> Result<CommandResult, ScriptError> {
     script::run_winrm(
         t,
         kind,
         name,
         body,
+        values,
         work_dir,
         Duration::from_secs(20),
         std::future::pending(),
@@ -420,10 +433,11 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
             "{kind:?}"
         );
         assert!(seen.stdin_closed && !seen.console_mode_stdin, "{kind:?}");
-        let text: String = String::from_utf8(seen.stdin)
-            .unwrap()
-            .split_whitespace()
-            .collect();
+        // Standard input: no values (a count of 0), then the body.
+        let stdin = String::from_utf8(seen.stdin).unwrap();
+        let (count, body_b64) = stdin.split_once('\n').unwrap();
+        assert_eq!(count, "0", "{kind:?}");
+        let text: String = body_b64.split_whitespace().collect();
         let saved = b64.decode(text).unwrap();
         let expected: Vec<u8> = match kind {
             ScriptKind::Bat => "@echo off\r\necho ünï & exit /b 3\r\n".into(),
@@ -467,6 +481,77 @@ async fn library_scripts_of_every_type_reach_windows_as_the_launcher_and_their_b
     assert_eq!(fake.shells_created(), 8, "nothing is sent for a SQL script");
 }
 
+/// Values reach a Windows terminal through the launcher's standard input (base64, one
+/// a line, before the body) and the program's environment — never the command line,
+/// which carries only the launcher. The fake runs the script by sh, and an inline
+/// command with cmd's delayed expansion emulated (`!LWAMS_V_1!` read as data).
+#[tokio::test]
+async fn values_reach_windows_through_standard_input_never_the_command_line() {
+    let fake = fake_winrm::start_negotiate(DOMAIN_USER, PASSWORD).await;
+    let t = target(&fake.endpoint, DOMAIN_USER, PASSWORD);
+    let values: Vec<String> = vec![
+        "$(id) `id` '; id; ' \" & calc & \" %PATH% $env:PATH !PATH!".into(),
+        "line\nbreak\n".into(),
+        String::new(),
+        "中文 ünï 😀".into(),
+        "x".repeat(10 * 1024),
+    ];
+    let expected: String = values.iter().map(|v| format!("{v}\u{1f}")).collect();
+    let printf = (1..=values.len())
+        .map(|i| format!("\"$LWAMS_V_{i}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let r = script_with(
+        &t,
+        ScriptKind::Powershell,
+        "values",
+        &format!("printf '%s\\037' {printf}"),
+        &values,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(0), expected.as_str()),
+        "{r:?}"
+    );
+    let cmd_refs = (1..=values.len())
+        .map(|i| format!("!LWAMS_V_{i}!"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let r = script::run_winrm_command(
+        &t,
+        &format!("printf '%s\\037' {cmd_refs}"),
+        &values,
+        None,
+        Duration::from_secs(20),
+        std::future::pending(),
+        &ignore_output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(0), expected.as_str()),
+        "{r:?}"
+    );
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for seen in fake.commands_seen() {
+        assert!(!seen.script.contains("calc"), "{}", seen.script);
+        let stdin = String::from_utf8(seen.stdin).unwrap();
+        let lines: Vec<&str> = stdin.lines().collect();
+        assert_eq!(lines[0], values.len().to_string());
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(b64.decode(lines[i + 1]).unwrap(), v.as_bytes());
+        }
+    }
+    assert!(fake.commands_seen()[1]
+        .script
+        .contains("'/d /s /v:on /c \"' + [Text.Encoding]::UTF8.GetString($b) + '\"'"));
+    assert_eq!(fake.open_shells(), 0);
+}
+
 /// Parses each file given as PowerShell (tree-sitter's grammar) and prints `syntax-ok`
 /// or where the first error is.
 const POWERSHELL_SYNTAX_CHECK: &str = r#"
@@ -502,6 +587,9 @@ fn the_windows_launcher_is_valid_powershell_for_every_type() {
         .unwrap();
         files.push(path);
     }
+    let path = dir.path().join("command.ps1");
+    std::fs::write(&path, script::windows_command_launcher()).unwrap();
+    files.push(path);
     let check = |files: &[std::path::PathBuf]| {
         std::process::Command::new("python3")
             .arg("-c")
@@ -521,4 +609,66 @@ fn the_windows_launcher_is_valid_powershell_for_every_type() {
     std::fs::write(&broken, launcher.replace("} finally {", "} finally")).unwrap();
     let out = check(&[broken]);
     assert!(!out.status.success(), "a broken script is caught");
+}
+
+/// Prints, for each file given, how many `variable` nodes a PowerShell parser
+/// (tree-sitter's grammar) finds whose text is `${env:LWAMS_V_1}`, and whether the file
+/// parsed without error.
+const POWERSHELL_VARIABLES: &str = r#"
+import sys, tree_sitter, tree_sitter_powershell as grammar
+parser = tree_sitter.Parser(tree_sitter.Language(grammar.language()))
+def walk(node, text):
+    n = 1 if node.type == 'variable' and text[node.start_byte:node.end_byte] == b'${env:LWAMS_V_1}' else 0
+    bad = node.type == 'ERROR' or node.is_missing
+    for child in node.children:
+        m, b = walk(child, text)
+        n, bad = n + m, bad or b
+    return n, bad
+for path in sys.argv[1:]:
+    text = open(path, 'rb').read()
+    n, bad = walk(parser.parse(text).root_node, text)
+    print(n, 'error' if bad else 'ok')
+"#;
+
+/// PowerShell cannot run here: the code `shared::vars::data` writes is read by a
+/// PowerShell parser, where each reference must be a variable (in code, in "…", in a
+/// subexpression, in an expandable here-string) — never text the value could end.
+#[test]
+fn powershell_references_are_variables_for_a_powershell_parser() {
+    use shared::vars::data::{bind, Lang};
+    let dir = tempfile::tempdir().unwrap();
+    let templates = [
+        "Write-Output ${v}",
+        "Write-Output \"a ${v} b\" ${v}",
+        "$x = \"$(${v}.Length) ${v}x\"",
+        "$h = @\"\nit's ${v}\n\"@\nWrite-Output $h",
+        "if (${v} -eq 'x') { Write-Output 'it''s' ${v} }",
+    ];
+    let mut files = Vec::new();
+    let mut counts = Vec::new();
+    for (i, t) in templates.iter().enumerate() {
+        let b = bind(t, Lang::Powershell, |_| Some("'; calc; \"$(calc)".into())).unwrap();
+        assert!(!b.text.contains("calc"), "{}", b.text);
+        let path = dir.path().join(format!("{i}.ps1"));
+        std::fs::write(&path, &b.text).unwrap();
+        files.push(path);
+        counts.push(t.matches("${v}").count());
+    }
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(POWERSHELL_VARIABLES)
+        .args(&files)
+        .output()
+        .expect("python3 runs (scripts/setup.sh --test installs tree-sitter-powershell)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        templates.len(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ((line, n), t) in lines.iter().zip(counts).zip(templates) {
+        assert_eq!(*line, format!("{n} ok"), "{t}");
+    }
 }

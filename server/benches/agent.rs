@@ -163,6 +163,7 @@ async fn main() {
         command: "true".into(),
         work_dir: None,
         timeout_secs: 60,
+        values: vec![],
     };
     let run = |i: usize| {
         let hub = state.agents.clone();

@@ -8,6 +8,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use base64::Engine;
 use common::chain;
 use common::fake_winrm;
 use common::served::{served, start_agent, wait_for};
@@ -203,6 +204,73 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
     assert!(tasks
         .iter()
         .all(|t| !t.what.contains(sshd::PASSWORD) && !t.detail.contains(sshd::PASSWORD)));
+
+    // Values are data over SSH (the launcher's standard input; sshd passes no
+    // environment of ours) and on the agent's machine (its environment): written
+    // outside quotes, inside "…" and '…', in $(…), every value arrives byte for byte.
+    let hostile = "$(id) `id` '; id; ' \" & calc & \" %PATH% $env:PATH \\n\n中文 ünï";
+    let big: String = "ab'\"$`\\ \n".repeat(1024);
+    let printf =
+        r#"printf '[%s]' ${v} "${v}" '${v}' "$(printf %s ${v})"; printf '%s' ${big} | wc -c"#;
+    let expected = format!("[{hostile}][{hostile}][{hostile}][{hostile}]{}", big.len());
+    let script = "printf '[%s]' \"${v}\" '${v}' ${v}\n";
+    let r =
+        s.t.post(
+            "/api/v1/scripts",
+            &s.admin,
+            &json!({ "name": "values", "kind": "bash", "body": script }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let xml = chain(
+        "values-on-sshd",
+        &[
+            remote(0, printf, ""),
+            format!(
+                r#"<bpmn:serviceTask id="n1" lwams:kind="localCommand" lwams:host="edge-1" lwams:command="{}"/>"#,
+                printf
+                    .replace('&', "&amp;")
+                    .replace('"', "&quot;")
+                    .replace('<', "&lt;")
+            ),
+            format!(
+                r#"<bpmn:serviceTask id="n2" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:script="values"/>"#,
+                sshd::USER
+            ),
+        ],
+    );
+    let id = s
+        .deploy_and_start_with(&xml, "values-on-sshd", json!({ "v": hostile, "big": big }))
+        .await;
+    let d = s
+        .wait_instance(id, "the values flow ends", 30, |d| {
+            d.instance.status != "running"
+        })
+        .await;
+    assert_eq!(d.instance.status, "completed", "{d:#?}");
+    let stdout = |node: &str| -> String {
+        let out: Value = serde_json::from_str(
+            &d.runs
+                .iter()
+                .find(|r| r.node_id == node)
+                .and_then(|r| r.output.clone())
+                .unwrap(),
+        )
+        .unwrap();
+        out["stdout"].as_str().unwrap().trim_end().to_string()
+    };
+    assert_eq!(stdout("n0"), expected, "over SSH");
+    assert_eq!(stdout("n1"), expected, "on the agent's machine");
+    assert_eq!(
+        stdout("n2"),
+        format!("[{hostile}][{hostile}][{hostile}]"),
+        "a bash script over SSH"
+    );
+    let tasks = s.host(host.id).await.recent_tasks;
+    assert!(
+        tasks.iter().all(|t| !t.what.contains("calc")),
+        "the values never are in the command: {tasks:?}"
+    );
 
     // File distribution over SFTP and over SCP: PUT a file to the terminal, GET it back.
     for protocol in ["SFTP", "SCP"] {
@@ -825,6 +893,25 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
             .any(|c| c.script.contains("Join-Path $d 'win-info.ps1'") && c.stdin_closed),
         "the script went as the launcher, its body fed on standard input"
     );
+    // The value went on standard input (base64), the command as `!LWAMS_V_1!` under
+    // `cmd /v:on`: never inside the code.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let value_line = format!("\n{}\n", b64.encode("; rm -rf /"));
+    for c in winrm
+        .commands_seen()
+        .iter()
+        .filter(|c| c.script.contains("$l = @($input"))
+    {
+        assert!(!c.script.contains("rm -rf"), "{}", c.script);
+        assert!(
+            String::from_utf8_lossy(&c.stdin).contains(&value_line),
+            "{c:?}"
+        );
+    }
+    assert!(winrm
+        .commands_seen()
+        .iter()
+        .any(|c| c.script.contains("/d /s /v:on /c")));
     assert_eq!(winrm.open_shells(), 0, "every shell is deleted");
     assert!(
         winrm.sealed_messages() >= 10,

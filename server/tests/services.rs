@@ -810,7 +810,7 @@ async fn create_scripts(s: &Served) {
         (
             "greet sh",
             "sh",
-            "printf '%s\\n' ${who}\necho \"dir=$(pwd)\"\nfor w in one two; do echo \"$${w}\"; done",
+            "printf '%s\\n' \"${who}\"\necho \"dir=$(pwd)\"\nfor w in one two; do echo \"$${w}\"; done",
         ),
         (
             "greet-py",
@@ -837,7 +837,8 @@ async fn create_scripts(s: &Served) {
 }
 
 /// Command and SQL steps run library scripts by name: sh, python and java files and a
-/// SQL script, a hostile value arriving intact in each (quoted for its language).
+/// SQL script, a hostile value arriving intact in each (a variable of its language, a
+/// bind parameter in SQL).
 async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<&str>) {
     // On the server, a work dir is relative to the instance's directory.
     let dir = match host {
@@ -929,7 +930,8 @@ async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<
         params.starts_with("greet sh|sh|who-rows|class Greet"),
         "{params}"
     );
-    assert!(params.contains("rm -rf"), "{params}");
+    // `${node.command}` is the code as written, its values beside it.
+    assert!(params.contains("String s = ${who};"), "{params}");
 
     // A script's exit code fails the step like a command's.
     let id = s
@@ -952,7 +954,7 @@ async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<
 }
 
 #[tokio::test]
-async fn library_scripts_run_by_name_with_values_quoted_for_their_language() {
+async fn library_scripts_run_by_name_with_values_as_data_of_their_language() {
     let s = served().await;
     create_source(
         &s,

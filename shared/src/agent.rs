@@ -22,7 +22,9 @@ pub const COMPANY_HEADER: &str = "x-lwams-company";
 /// 1: the protocol before it was versioned (a `Hello` without `protocol`).
 /// 3: `Target::Ssh.host_key` (the agent must check the key the server trusts; an older
 /// agent would ignore it and trust any key) and `Target::Winrm.allow_basic_http`.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: `values` of `TaskSpec::Command` and `TaskSpec::Script` (an older agent would run
+/// the code without the values it reads).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Seconds between the agent's heartbeats; the server counts an agent silent for three
 /// of them as gone.
@@ -164,6 +166,11 @@ pub enum TaskSpec {
         command: String,
         work_dir: Option<String>,
         timeout_secs: u64,
+        /// The values the command reads as `LWAMS_V_1`, `LWAMS_V_2`, … (its placeholders
+        /// made references to them, [`crate::vars::data`]): given to it outside its
+        /// text — its environment, or the launcher's standard input on a terminal.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        values: Vec<String>,
     },
     /// Reach the terminal and sign in; runs `uname -a` to show something.
     TestConnection { target: Target, timeout_secs: u64 },
@@ -202,8 +209,9 @@ pub enum TaskSpec {
         statements: Vec<SqlStatement>,
         timeout_secs: u64,
     },
-    /// A script of the library, values already substituted: saved as a file and run by
-    /// its language's interpreter on the terminal or the agent's machine, then removed.
+    /// A script of the library, its placeholders made references to `values`: saved as a
+    /// file and run by its language's interpreter on the terminal or the agent's
+    /// machine with the values in its environment, then removed.
     Script {
         target: Target,
         /// The script's language (`kind` names the task itself).
@@ -217,6 +225,9 @@ pub enum TaskSpec {
         /// the script leaves there ([`TaskOutcome::Rpa`]).
         #[serde(default)]
         collect_artifacts: bool,
+        /// The values the script reads as `LWAMS_V_1`, … (as for `Command`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        values: Vec<String>,
     },
 }
 
@@ -480,14 +491,24 @@ impl TaskSpec {
         let mut s = self.clone();
         match &mut s {
             TaskSpec::Command {
-                target, command, ..
+                target,
+                command,
+                values,
+                ..
             } => {
                 target.redact();
                 *command = m.text(command);
+                values.iter_mut().for_each(|v| *v = m.text(v));
             }
-            TaskSpec::Script { target, body, .. } => {
+            TaskSpec::Script {
+                target,
+                body,
+                values,
+                ..
+            } => {
                 target.redact();
                 *body = m.text(body);
+                values.iter_mut().for_each(|v| *v = m.text(v));
             }
             TaskSpec::TestConnection { target, .. } | TaskSpec::Transfer { target, .. } => {
                 target.redact()
@@ -845,6 +866,7 @@ mod tests {
             command: "echo hunter2-pw | sudo -S true; curl https://u:p4ss@api/x?token=t0k".into(),
             work_dir: None,
             timeout_secs: 30,
+            values: vec![],
         };
         let line = spec.describe();
         for secret in ["hunter2-pw", "p4ss", "t0k"] {
@@ -896,9 +918,10 @@ mod tests {
                 },
                 host_key: Some("SHA256:abc".into()),
             },
-            command: "uname -a".into(),
+            command: "uname -a; echo \"$LWAMS_V_1\" \"$LWAMS_V_2\"".into(),
             work_dir: None,
             timeout_secs: 30,
+            values: vec!["hunter2".into(), "it's".into()],
         };
         let m = ToAgent::Run {
             task: 7,
@@ -908,6 +931,21 @@ mod tests {
         assert_eq!(serde_json::from_str::<ToAgent>(&text).unwrap(), m);
         let shown = serde_json::to_string(&spec.redacted()).unwrap();
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains(&format!(r#""values":["{}","it's"]"#, crate::redact::MASK)),
+            "values masked too: {shown}"
+        );
+        // A command without values says none (and reads as none).
+        let plain = TaskSpec::Command {
+            target: Target::Local,
+            command: "uname".into(),
+            work_dir: None,
+            timeout_secs: 1,
+            values: vec![],
+        };
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("values"), "{text}");
+        assert_eq!(serde_json::from_str::<TaskSpec>(&text).unwrap(), plain);
         assert!(shown.contains("uname -a"));
 
         let sql = TaskSpec::Sql {

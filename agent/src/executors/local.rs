@@ -1,6 +1,9 @@
 //! Local commands: run with `sh -c` on this machine (the agent's host, or the server
-//! for steps "in cloud") with a timeout and a cap on captured output; stdout, stderr
-//! and the exit code come back, and output is handed on as it arrives.
+//! for steps "in cloud"; `cmd /d /s /c "…"` on Windows) with a timeout and a cap on
+//! captured output; stdout, stderr and the exit code come back, and output is handed on
+//! as it arrives. A step's values come as environment variables (`LWAMS_V_1`, …), never
+//! inside the command's text (`shared::vars::data`); on Windows the command then runs
+//! with delayed expansion (`/v:on`), how cmd reads them (`!LWAMS_V_1!`).
 
 use shared::agent::Stream;
 pub use shared::agent::{CommandResult, OUTPUT_CAP};
@@ -14,6 +17,9 @@ pub struct LocalCommand {
     pub command: String,
     pub work_dir: Option<String>,
     pub timeout: Duration,
+    /// Values the command reads from its environment (`LWAMS_V_1=…`), besides the
+    /// environment it inherits.
+    pub env: Vec<(String, String)>,
 }
 
 /// Receives output as it arrives (for live logs); the whole output still comes back in
@@ -71,7 +77,8 @@ pub async fn run_until(
     run_command(command_for(req)?, req.timeout, cancel, on_output).await
 }
 
-/// The `sh -c` (on Windows `cmd /C`) command for `req`, in its work dir, not started.
+/// The `sh -c` (on Windows `cmd /d /s /c "…"`) command for `req`, in its work dir,
+/// with its values in the environment, not started.
 pub fn command_for(req: &LocalCommand) -> Result<Command, LocalCommandError> {
     #[cfg(unix)]
     let mut cmd = {
@@ -79,17 +86,26 @@ pub fn command_for(req: &LocalCommand) -> Result<Command, LocalCommandError> {
         c.arg("-c").arg(&req.command);
         c
     };
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     let mut cmd = {
         let mut c = Command::new("cmd");
-        c.arg("/C").arg(&req.command);
+        c.raw_arg(windows_command_line(&req.command, !req.env.is_empty()));
         c
     };
+    cmd.envs(req.env.iter().map(|(k, v)| (k, v)));
     if let Some(dir) = req.work_dir.as_deref().filter(|d| !d.is_empty()) {
         std::fs::metadata(dir).map_err(|e| LocalCommandError::WorkDir(dir.to_string(), e))?;
         cmd.current_dir(dir);
     }
     Ok(cmd)
+}
+
+/// The arguments of `cmd.exe` that run `command` as written: `/s /c "…"` strips exactly
+/// the outer quotes whatever the command holds; `/d` skips AutoRun; `/v:on` (when the
+/// command reads values) turns delayed expansion on, how cmd reads `!LWAMS_V_1!`.
+pub fn windows_command_line(command: &str, values: bool) -> String {
+    let delayed = if values { "/v:on " } else { "" };
+    format!("/d /s {delayed}/c \"{command}\"")
 }
 
 /// Runs a command built by the caller (its program, arguments, environment, work dir
@@ -182,7 +198,24 @@ mod tests {
             command: c.into(),
             work_dir: None,
             timeout: Duration::from_secs(secs),
+            env: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn values_reach_the_command_as_environment_variables_never_as_code() {
+        let mut c = cmd("printf '%s|%s' \"$LWAMS_V_1\" \"$LWAMS_V_2\"", 5);
+        c.env = vec![
+            ("LWAMS_V_1".into(), "$(id) `id` '; id; '".into()),
+            ("LWAMS_V_2".into(), String::new()),
+        ];
+        let r = run(&c).await.unwrap();
+        assert_eq!(r.stdout, "$(id) `id` '; id; '|", "{r:?}");
+        assert_eq!(
+            windows_command_line("echo \"a\" & b", true),
+            "/d /s /v:on /c \"echo \"a\" & b\""
+        );
+        assert_eq!(windows_command_line("ver", false), "/d /s /c \"ver\"");
     }
 
     #[tokio::test]

@@ -1,11 +1,15 @@
-//! Scripts of the library: the body (values already substituted by the server) is saved
-//! as a file named after the script with its language's extension, run by that
-//! language's interpreter, and removed. On a terminal the file goes into a private
-//! `mktemp -d` directory, fed through the command's standard input (no size limit of a
-//! command line, nothing of the body in `ps`); on a Windows terminal over WinRM the same
-//! way, by a PowerShell launcher that reads the body (base64) from standard input into a
-//! fresh directory under the user's `%TEMP%` (how Ansible feeds its modules); on the
-//! agent's own machine it is written by the agent.
+//! Scripts of the library: the body (its placeholders already made references to
+//! variables by the server, `shared::vars::data`) is saved as a file named after the
+//! script with its language's extension, run by that language's interpreter with the
+//! step's values in its environment (`LWAMS_V_1`, …), and removed. On a terminal the
+//! file goes into a private `mktemp -d` directory, fed through the command's standard
+//! input after the values (no size limit of a command line, nothing of the body or the
+//! values in `ps`; sshd would refuse environment variables outside its `AcceptEnv`); on
+//! a Windows terminal over WinRM the same way, by a PowerShell launcher that reads the
+//! values and the body (base64) from standard input into a fresh directory under the
+//! user's `%TEMP%` (how Ansible feeds its modules); on the agent's own machine it is
+//! written by the agent and the values go in the interpreter's environment. Inline
+//! commands with values take the same launchers over SSH and WinRM.
 
 use super::local::{self, LocalCommand, LocalCommandError, OnOutput};
 use super::ssh::{SshError, SshPool, SshTarget};
@@ -13,6 +17,7 @@ use super::winrm::{self, WinrmError, WinrmTarget};
 use base64::Engine;
 use shared::agent::{Artifact, CommandResult, ARTIFACT_LIMITS};
 use shared::dto::script::ScriptKind;
+use shared::vars::data::env_of;
 use shared::vars::sh_quote;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,26 +87,87 @@ pub fn interpreter(kind: ScriptKind, path: &str, windows: bool) -> Result<String
     })
 }
 
-/// The `sh` command that saves standard input as the script in a private temporary
-/// directory, runs it (in `work_dir` when given) and removes it, keeping its exit code.
+/// The values as [`POSIX_VALUES_READER`] reads them from standard input: their count on
+/// a line, then each value on a line of its own (`\` written `\\`, a line break `\n`).
+pub fn posix_values(values: &[String]) -> Vec<u8> {
+    let mut out = format!("{}\n", values.len());
+    for v in values {
+        out.push_str(&v.replace('\\', "\\\\").replace('\n', "\\n"));
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// `sh` that reads the values ([`posix_values`]) from standard input and exports them
+/// as `LWAMS_V_1`, … (`printf %b` undoes the escaping; the `x` keeps trailing line
+/// breaks from `$(…)`).
+pub const POSIX_VALUES_READER: &str = "IFS= read -r lwams_n || exit 125\n\
+    lwams_i=0\n\
+    while [ \"$lwams_i\" -lt \"$lwams_n\" ]; do\n\
+    \x20 lwams_i=$((lwams_i + 1))\n\
+    \x20 IFS= read -r lwams_v || exit 125\n\
+    \x20 lwams_v=$(printf '%bx' \"$lwams_v\")\n\
+    \x20 export \"LWAMS_V_$lwams_i=${lwams_v%x}\"\n\
+    done\n\
+    unset lwams_n lwams_i lwams_v\n";
+
+/// The `sh` command that reads the values from standard input, saves the rest as the
+/// script in a private temporary directory, runs it (in `work_dir` when given) with the
+/// values in its environment and removes it, keeping its exit code.
 pub fn posix_launcher(
     kind: ScriptKind,
     name: &str,
     work_dir: Option<&str>,
 ) -> Result<String, ScriptError> {
     let run = interpreter(kind, "\"$f\"", false)?;
-    let cd = match work_dir.filter(|d| !d.trim().is_empty()) {
-        Some(d) => format!("cd {} && ", sh_quote(d)),
-        None => String::new(),
-    };
     Ok(format!(
-        "d=$(mktemp -d \"${{TMPDIR:-/tmp}}/lwams-script.XXXXXX\") || exit 125\n\
+        "{POSIX_VALUES_READER}\
+         d=$(mktemp -d \"${{TMPDIR:-/tmp}}/lwams-script.XXXXXX\") || exit 125\n\
          f=\"$d\"/{file}\n\
          cat > \"$f\" || {{ rm -rf \"$d\"; exit 125; }}\n\
          ({cd}{run})\n\
          rc=$?; rm -rf \"$d\"; exit $rc\n",
         file = sh_quote(&file_name(kind, name)),
+        cd = cd_into(work_dir),
     ))
+}
+
+fn cd_into(work_dir: Option<&str>) -> String {
+    match work_dir.filter(|d| !d.trim().is_empty()) {
+        Some(d) => format!("cd {} && ", sh_quote(d)),
+        None => String::new(),
+    }
+}
+
+/// The `sh` command that runs an inline command reading values: the values from
+/// standard input, exported, then the command (in `work_dir` when given).
+pub fn posix_command(command: &str, work_dir: Option<&str>) -> String {
+    format!("{POSIX_VALUES_READER}{}{command}", cd_into(work_dir))
+}
+
+/// Runs an inline command with values on a terminal over SSH: the values go through
+/// standard input ([`posix_command`]), never into the command line.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_ssh_command(
+    pool: &SshPool,
+    t: &SshTarget,
+    command: &str,
+    values: &[String],
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, ScriptError> {
+    Ok(pool
+        .run_fed(
+            t,
+            &posix_command(command, work_dir),
+            &posix_values(values),
+            timeout,
+            cancel,
+            on_output,
+        )
+        .await?)
 }
 
 /// The body as saved: with a final line break (cmd and some interpreters ignore an
@@ -140,52 +206,87 @@ pub async fn run_ssh(
     kind: ScriptKind,
     name: &str,
     body: &str,
+    values: &[String],
     work_dir: Option<&str>,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ScriptError> {
     let command = posix_launcher(kind, name, work_dir)?;
+    let mut input = posix_values(values);
+    input.extend(saved_body(kind, body, false));
     Ok(pool
-        .run_fed(
-            t,
-            &command,
-            &saved_body(kind, body, false),
-            timeout,
-            cancel,
-            on_output,
-        )
+        .run_fed(t, &command, &input, timeout, cancel, on_output)
         .await?)
 }
 
-/// How the Windows launcher runs the saved script `$f`, in PowerShell: the interpreter
-/// of [`interpreter`], called directly (no path passes through cmd's quoting); batch
-/// files by `cmd` (`call` is cmd's own).
-fn windows_runner(kind: ScriptKind) -> Result<String, ScriptError> {
-    Ok(match kind {
-        ScriptKind::Bat => "& cmd.exe /d /c $f".to_string(),
-        _ => format!("& {}", interpreter(kind, "$f", true)?),
-    })
+/// How the Windows launcher runs the script, in PowerShell: saved as `$f` from the
+/// body's bytes `$b`, its interpreter started by `$s` (a `ProcessStartInfo`): the
+/// program and its command line as written, no quoting of PowerShell's in between.
+fn windows_runner(kind: ScriptKind, name: &str) -> Result<String, ScriptError> {
+    let quoted = "'\"' + $f + '\"'";
+    let (program, arguments) = match kind {
+        ScriptKind::Sql => return Err(ScriptError::NotACommand(kind.label())),
+        // `/s /c ""…""`: cmd strips exactly the outer quotes, whatever the path holds.
+        ScriptKind::Bat => ("cmd.exe", "'/d /s /c \"\"' + $f + '\"\"'".to_string()),
+        ScriptKind::Vbs => ("cscript.exe", "'//Nologo \"' + $f + '\"'".to_string()),
+        ScriptKind::Python => ("python", quoted.to_string()),
+        ScriptKind::Java => ("java", quoted.to_string()),
+        ScriptKind::Sh => ("sh", quoted.to_string()),
+        ScriptKind::Bash => ("bash", quoted.to_string()),
+        ScriptKind::Powershell => (
+            "powershell.exe",
+            "'-NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"' + $f + '\"'"
+                .to_string(),
+        ),
+    };
+    // `file_name` keeps only ASCII letters, digits, `-`, `_` and the extension: safe
+    // inside single quotes.
+    Ok(format!(
+        "$f = Join-Path $d '{}'\n    [IO.File]::WriteAllBytes($f, $b)\n    \
+         $s.FileName = '{program}'\n    $s.Arguments = {arguments}",
+        file_name(kind, name)
+    ))
 }
 
-/// The PowerShell script that saves its standard input (the body, base64) as the script
-/// `@FILE@` in a fresh directory under `%TEMP%`, runs it (`@RUN@`) in the shell's
-/// working directory, removes the directory and exits with the script's exit code
-/// (9009 when the interpreter is missing, never 0).
+/// How the Windows launcher runs an inline command (the body, UTF-8): `cmd.exe` with
+/// delayed expansion (`!LWAMS_V_1!`), `/s /c "…"` stripping exactly the outer quotes.
+const WINDOWS_COMMAND_RUNNER: &str = "$s.FileName = 'cmd.exe'\n    \
+     $s.Arguments = '/d /s /v:on /c \"' + [Text.Encoding]::UTF8.GetString($b) + '\"'";
+
+/// The PowerShell script that reads its standard input — the number of values, each
+/// value (base64 of UTF-8) on a line, then the body (base64) — into a fresh directory
+/// under `%TEMP%`, starts the program `@RUN@` sets up with the values in its
+/// environment (a `ProcessStartInfo`: exact command line, every value defined even when
+/// empty, the output's bytes copied as they come), removes the directory and exits with
+/// the program's exit code (9009, cmd's code for a missing program, when it cannot
+/// start — never 0).
 const WINDOWS_LAUNCHER: &str = r#"$ErrorActionPreference = 'Stop'
-try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding } catch { }
+$l = @($input | ForEach-Object { "$_".Trim() })
+$n = [int]$l[0]
 $d = Join-Path ([IO.Path]::GetTempPath()) ('lwams-script-' + [Guid]::NewGuid().ToString('N'))
 $null = New-Item -ItemType Directory -Path $d
 $rc = 125
 try {
-    $f = Join-Path $d '@FILE@'
-    $b64 = ($input | Out-String) -replace '\s', ''
-    [IO.File]::WriteAllBytes($f, [Convert]::FromBase64String($b64))
-    $ErrorActionPreference = 'Continue'
+    $b = [Convert]::FromBase64String((@($l | Select-Object -Skip (1 + $n)) -join ''))
+    $s = New-Object Diagnostics.ProcessStartInfo
+    $s.UseShellExecute = $false
+    $s.RedirectStandardOutput = $true
+    $s.RedirectStandardError = $true
+    $s.WorkingDirectory = (Get-Location).ProviderPath
+    for ($i = 1; $i -le $n; $i++) {
+        $s.EnvironmentVariables['LWAMS_V_' + $i] = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l[$i]))
+    }
     @RUN@
-    # No exit code: the interpreter was not found (PowerShell said so on stderr); 9009
-    # is cmd's code for that.
-    $rc = if ($null -ne $LASTEXITCODE) { $LASTEXITCODE } else { 9009 }
+    $p = $null
+    try { $p = [Diagnostics.Process]::Start($s) } catch { [Console]::Error.WriteLine($_.Exception.Message); $rc = 9009 }
+    if ($null -ne $p) {
+        $e = $p.StandardError.BaseStream.CopyToAsync([Console]::OpenStandardError())
+        $p.StandardOutput.BaseStream.CopyTo([Console]::OpenStandardOutput())
+        $e.Wait()
+        $p.WaitForExit()
+        $rc = $p.ExitCode
+    }
 } finally {
     Remove-Item -LiteralPath $d -Recurse -Force -ErrorAction SilentlyContinue
 }
@@ -194,40 +295,72 @@ exit $rc
 
 /// [`WINDOWS_LAUNCHER`] for a script of `kind` named `name`.
 pub fn windows_launcher(kind: ScriptKind, name: &str) -> Result<String, ScriptError> {
-    let run = windows_runner(kind)?;
-    // `file_name` keeps only ASCII letters, digits, `-`, `_` and the extension: safe
-    // inside single quotes.
-    Ok(WINDOWS_LAUNCHER
-        .replace("@FILE@", &file_name(kind, name))
-        .replace("@RUN@", &run))
+    Ok(WINDOWS_LAUNCHER.replace("@RUN@", &windows_runner(kind, name)?))
+}
+
+/// [`WINDOWS_LAUNCHER`] for an inline command (`cmd.exe /v:on`).
+pub fn windows_command_launcher() -> String {
+    WINDOWS_LAUNCHER.replace("@RUN@", WINDOWS_COMMAND_RUNNER)
+}
+
+/// What [`WINDOWS_LAUNCHER`] reads from standard input: the number of values, each
+/// value's UTF-8 in base64 on a line, then `body` in base64.
+pub fn windows_input(values: &[String], body: &[u8]) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = format!("{}\n", values.len());
+    for v in values {
+        out.push_str(&b64.encode(v.as_bytes()));
+        out.push('\n');
+    }
+    out.push_str(&b64.encode(body));
+    out.into_bytes()
 }
 
 /// Runs the script on a Windows terminal over WinRM: `powershell -EncodedCommand` with
-/// [`windows_launcher`], the body fed as base64 through standard input (no
-/// command-line limit on its size).
+/// [`windows_launcher`], the values and the body fed as base64 through standard input
+/// (no command-line limit on their size).
 #[allow(clippy::too_many_arguments)]
 pub async fn run_winrm(
     t: &WinrmTarget,
     kind: ScriptKind,
     name: &str,
     body: &str,
+    values: &[String],
     work_dir: Option<&str>,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ScriptError> {
     let command = winrm::powershell_command(&windows_launcher(kind, name)?);
-    let stdin = base64::engine::general_purpose::STANDARD.encode(saved_body(kind, body, true));
+    let stdin = windows_input(values, &saved_body(kind, body, true));
     Ok(winrm::run_fed(
         t,
         &command,
-        Some(stdin.as_bytes()),
+        Some(&stdin),
         work_dir,
         timeout,
         cancel,
         on_output,
     )
     .await?)
+}
+
+/// Runs an inline command with values on a Windows terminal over WinRM: the launcher
+/// ([`windows_command_launcher`]) reads the values and the command from standard input
+/// and runs it with `cmd.exe /v:on`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_winrm_command(
+    t: &WinrmTarget,
+    command: &str,
+    values: &[String],
+    work_dir: Option<&str>,
+    timeout: Duration,
+    cancel: impl std::future::Future<Output = ()>,
+    on_output: OnOutput<'_>,
+) -> Result<CommandResult, ScriptError> {
+    let line = winrm::powershell_command(&windows_command_launcher());
+    let stdin = windows_input(values, command.as_bytes());
+    Ok(winrm::run_fed(t, &line, Some(&stdin), work_dir, timeout, cancel, on_output).await?)
 }
 
 /// A fresh private directory for one script run on this machine, under `parent` or
@@ -238,11 +371,14 @@ fn private_dir(parent: Option<&Path>) -> Result<PathBuf, std::io::Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir).join(format!(
-        "lwams-script-{}-{nanos:x}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = parent
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!(
+            "lwams-script-{}-{nanos:x}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
     let mut b = std::fs::DirBuilder::new();
     // Private to the agent's user where the platform has modes (Windows: the user's
     // own temp directory already is).
@@ -297,11 +433,14 @@ pub fn save_local(
     }
 }
 
-/// Runs the script on this machine (the agent's host).
+/// Runs the script on this machine (the agent's host), its values in the interpreter's
+/// environment.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_local(
     kind: ScriptKind,
     name: &str,
     body: &str,
+    values: &[String],
     work_dir: Option<String>,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
@@ -312,6 +451,7 @@ pub async fn run_local(
         command: saved.command.clone(),
         work_dir,
         timeout,
+        env: env_of(values),
     };
     let ran = local::run_until(&req, cancel, on_output).await;
     let _ = tokio::fs::remove_dir_all(&saved.dir).await;
@@ -324,6 +464,7 @@ pub async fn run_rpa(
     kind: ScriptKind,
     name: &str,
     body: &str,
+    values: &[String],
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
@@ -333,6 +474,7 @@ pub async fn run_rpa(
         kind,
         name,
         body,
+        values,
         Some(dir.to_string_lossy().into_owned()),
         timeout,
         cancel,
@@ -430,31 +572,86 @@ mod tests {
     }
 
     #[test]
-    fn the_windows_launcher_saves_the_script_under_its_name_and_runs_its_interpreter() {
-        for (kind, file, run) in [
-            (ScriptKind::Bat, "'nightly_report.bat'", "& cmd.exe /d /c $f\n"),
-            (ScriptKind::Vbs, "'nightly_report.vbs'", "& cscript //Nologo $f\n"),
-            (ScriptKind::Python, "'nightly_report.py'", "& python $f\n"),
-            (ScriptKind::Java, "'nightly_report.java'", "& java $f\n"),
+    fn the_windows_launcher_saves_the_script_under_its_name_and_starts_its_interpreter() {
+        for (kind, file, program, arguments) in [
+            (
+                ScriptKind::Bat,
+                "'nightly_report.bat'",
+                "cmd.exe",
+                "'/d /s /c \"\"' + $f + '\"\"'",
+            ),
+            (
+                ScriptKind::Vbs,
+                "'nightly_report.vbs'",
+                "cscript.exe",
+                "'//Nologo \"' + $f + '\"'",
+            ),
+            (
+                ScriptKind::Python,
+                "'nightly_report.py'",
+                "python",
+                "'\"' + $f + '\"'",
+            ),
+            (
+                ScriptKind::Java,
+                "'nightly_report.java'",
+                "java",
+                "'\"' + $f + '\"'",
+            ),
             (
                 ScriptKind::Powershell,
                 "'nightly_report.ps1'",
-                "& powershell -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $f\n",
+                "powershell.exe",
+                "'-NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"' + $f + '\"'",
             ),
         ] {
             let l = windows_launcher(kind, "nightly report").unwrap();
-            assert!(l.contains(&format!("$f = Join-Path $d {file}\n")), "{l}");
-            assert!(l.contains(&format!("    {run}")), "{l}");
-            assert!(l.contains("($input | Out-String)"), "{l}");
-            assert!(!l.contains('@'), "every placeholder is filled: {l}");
+            assert!(
+                l.contains(&format!("    $f = Join-Path $d {file}\n")),
+                "{l}"
+            );
+            assert!(
+                l.contains(&format!("    $s.FileName = '{program}'\n")),
+                "{l}"
+            );
+            assert!(
+                l.contains(&format!("    $s.Arguments = {arguments}\n")),
+                "{l}"
+            );
+            assert!(l.contains("$l = @($input"), "{l}");
+            assert!(
+                l.contains("$s.EnvironmentVariables['LWAMS_V_' + $i]"),
+                "the values go in the program's environment: {l}"
+            );
+            assert!(!l.contains("@RUN@"), "filled: {l}");
             // One `-EncodedCommand` fits cmd's command line with room to spare.
             let line = winrm::powershell_command(&l);
             assert!(line.len() < winrm::COMMAND_LINE_MAX / 2, "{}", line.len());
         }
+        let c = windows_command_launcher();
+        assert!(
+            c.contains(
+                "$s.Arguments = '/d /s /v:on /c \"' + [Text.Encoding]::UTF8.GetString($b) + '\"'"
+            ),
+            "{c}"
+        );
+        assert!(
+            !c.contains("Join-Path $d '"),
+            "an inline command is no file: {c}"
+        );
         assert!(matches!(
             windows_launcher(ScriptKind::Sql, "q"),
             Err(ScriptError::NotACommand(_))
         ));
+        // The launcher's standard input: the count, each value, then the body.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let input = windows_input(&["a\nb".into(), String::new()], b"echo x");
+        let text = String::from_utf8(input).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "2");
+        assert_eq!(b64.decode(lines[1]).unwrap(), b"a\nb");
+        assert_eq!(lines[2], "");
+        assert_eq!(b64.decode(lines[3]).unwrap(), b"echo x");
     }
 
     #[test]
@@ -493,6 +690,7 @@ mod tests {
             ScriptKind::Sh,
             "probe",
             body,
+            &[],
             Some(dir.path().to_string_lossy().into_owned()),
             Duration::from_secs(20),
             std::future::pending(),
@@ -517,7 +715,8 @@ mod tests {
         let r = run_local(
             ScriptKind::Python,
             "py",
-            "import sys\nprint(sys.version_info[0] >= 3, \"ünï\")",
+            "import os, sys\nprint(sys.version_info[0] >= 3, \"ünï\", os.environ[\"LWAMS_V_1\"])",
+            &["$(id) ü".to_string()],
             None,
             Duration::from_secs(20),
             std::future::pending(),
@@ -525,7 +724,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(r.stdout.trim(), "True ünï", "{r:?}");
+        assert_eq!(r.stdout.trim(), "True ünï $(id) ü", "{r:?}");
     }
 
     #[cfg(unix)]
@@ -534,7 +733,8 @@ mod tests {
         let (r, artifacts) = run_rpa(
             ScriptKind::Sh,
             "robot",
-            "mkdir -p shots && printf 'step 1 ok' > report.txt && head -c 3000 /dev/zero > shots/a.png && pwd",
+            "mkdir -p shots && printf 'step 1 %s' \"$LWAMS_V_1\" > report.txt && head -c 3000 /dev/zero > shots/a.png && pwd",
+            &["ok".to_string()],
             Duration::from_secs(20),
             std::future::pending(),
             &ignore_output,
@@ -570,12 +770,12 @@ mod tests {
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        tokio::io::AsyncWriteExt::write_all(
-            &mut stdin,
-            b"echo \"$BASH_VERSION\" | cut -c1; basename \"$0\"; pwd; exit 7\n",
-        )
-        .await
-        .unwrap();
+        let mut input = posix_values(&[]);
+        input
+            .extend_from_slice(b"echo \"$BASH_VERSION\" | cut -c1; basename \"$0\"; pwd; exit 7\n");
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, &input)
+            .await
+            .unwrap();
         drop(stdin);
         let out = child.wait_with_output().await.unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -584,5 +784,83 @@ mod tests {
         assert!(!lines[0].is_empty(), "ran by bash: {text}");
         assert_eq!(lines[1], "x_y.sh");
         assert!(lines[2].ends_with(dir.path().file_name().unwrap().to_str().unwrap()));
+    }
+
+    /// Runs `sh -c command` fed `input`, as sshd would run the launcher.
+    #[cfg(unix)]
+    async fn sh_fed(command: &str, input: &[u8]) -> std::process::Output {
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env_remove("LWAMS_V_1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, input)
+            .await
+            .unwrap();
+        drop(stdin);
+        child.wait_with_output().await.unwrap()
+    }
+
+    fn hostile_values() -> Vec<String> {
+        vec![
+            "$(id) `id` '; id; ' \" & calc & \" %PATH% $env:PATH".to_string(),
+            "\n".to_string(),
+            "back\\slash\\n \\\\ \\0101 \\c end\n\n".to_string(),
+            String::new(),
+            "中文 ünï 😀".to_string(),
+            "ab'\"$`\\\n".repeat(1024),
+        ]
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_posix_launcher_exports_the_values_it_reads_first_byte_for_byte() {
+        let values = hostile_values();
+        let script = (1..=values.len())
+            .map(|i| format!("printf '%s\\037' \"$LWAMS_V_{i}\""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let launcher = posix_launcher(ScriptKind::Sh, "values", None).unwrap();
+        let mut input = posix_values(&values);
+        input.extend(saved_body(ScriptKind::Sh, &script, false));
+        let out = sh_fed(&launcher, &input).await;
+        let expected: Vec<u8> = values
+            .iter()
+            .flat_map(|v| format!("{v}\u{1f}").into_bytes())
+            .collect();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&expected),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, expected);
+        assert_eq!(out.status.code(), Some(0));
+
+        // An inline command over SSH: the same reader, then the command in the work dir.
+        let dir = tempfile::tempdir().unwrap();
+        let command = format!("{script}; pwd");
+        let out = sh_fed(
+            &posix_command(&command, Some(&dir.path().to_string_lossy())),
+            &posix_values(&values),
+        )
+        .await;
+        let mut with_dir = expected.clone();
+        with_dir.extend(format!("{}\n", dir.path().display()).into_bytes());
+        assert_eq!(
+            out.stdout,
+            with_dir,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Missing input is a launcher failure (125), never a run without values.
+        let out = sh_fed(&posix_command("echo ran", None), b"").await;
+        assert_eq!(out.status.code(), Some(125));
+        assert!(out.stdout.is_empty());
     }
 }

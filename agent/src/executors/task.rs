@@ -12,6 +12,7 @@ use super::winrm::{self, WinrmTarget};
 use shared::agent::{
     Direction, FailureCode, HostKeySeen, Target, TaskOutcome, TaskSpec, TransferProtocol,
 };
+use shared::vars::data::env_of;
 use std::time::Duration;
 
 /// What `TestConnection` runs on the terminal.
@@ -49,7 +50,8 @@ pub async fn run(
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> TaskOutcome {
-    let (target, command, work_dir, timeout) = match spec {
+    let no_values: &[String] = &[];
+    let (target, command, work_dir, timeout, values) = match spec {
         TaskSpec::Http { .. } | TaskSpec::Sql { .. } | TaskSpec::FileOp { .. } => {
             return run_service(spec, cancel).await
         }
@@ -81,6 +83,7 @@ pub async fn run(
             work_dir,
             timeout_secs,
             collect_artifacts,
+            values,
         } => {
             let timeout = Duration::from_secs((*timeout_secs).max(1));
             if *collect_artifacts {
@@ -90,8 +93,10 @@ pub async fn run(
                         FailureCode::Other,
                     );
                 }
-                return match script::run_rpa(*language, name, body, timeout, cancel, on_output)
-                    .await
+                return match script::run_rpa(
+                    *language, name, body, values, timeout, cancel, on_output,
+                )
+                .await
                 {
                     Ok((result, artifacts)) => TaskOutcome::Rpa { result, artifacts },
                     Err(ScriptError::Local(e)) => failed(&e, local_code(&e)),
@@ -104,6 +109,7 @@ pub async fn run(
                         *language,
                         name,
                         body,
+                        values,
                         work_dir.clone(),
                         timeout,
                         cancel,
@@ -125,6 +131,7 @@ pub async fn run(
                         *language,
                         name,
                         body,
+                        values,
                         work_dir.as_deref(),
                         timeout,
                         cancel,
@@ -146,6 +153,7 @@ pub async fn run(
                         *language,
                         name,
                         body,
+                        values,
                         work_dir.as_deref(),
                         timeout,
                         cancel,
@@ -154,28 +162,35 @@ pub async fn run(
                     .await
                 }
             };
-            return match ran {
-                Ok(result) => TaskOutcome::Ran { result },
-                Err(ScriptError::Local(e)) => failed(&e, local_code(&e)),
-                Err(ScriptError::Ssh(e)) => failed(&e, e.code()),
-                Err(ScriptError::Winrm(e)) => failed(&e, e.code()),
-                Err(e) => failed(&e, FailureCode::Other),
-            };
+            return script_outcome(ran);
         }
         TaskSpec::Command {
             target,
             command,
             work_dir,
             timeout_secs,
-        } => (target, command.as_str(), work_dir.clone(), *timeout_secs),
+            values,
+        } => (
+            target,
+            command.as_str(),
+            work_dir.clone(),
+            *timeout_secs,
+            values.as_slice(),
+        ),
         TaskSpec::TestConnection {
             target: target @ Target::Winrm { .. },
             timeout_secs,
-        } => (target, WINDOWS_PROBE_COMMAND, None, *timeout_secs),
+        } => (
+            target,
+            WINDOWS_PROBE_COMMAND,
+            None,
+            *timeout_secs,
+            no_values,
+        ),
         TaskSpec::TestConnection {
             target,
             timeout_secs,
-        } => (target, PROBE_COMMAND, None, *timeout_secs),
+        } => (target, PROBE_COMMAND, None, *timeout_secs, no_values),
     };
     let timeout = Duration::from_secs(timeout.max(1));
     match target {
@@ -184,6 +199,7 @@ pub async fn run(
                 command: command.to_string(),
                 work_dir,
                 timeout,
+                env: env_of(values),
             };
             match local::run_until(&req, cancel, on_output).await {
                 Ok(result) => TaskOutcome::Ran { result },
@@ -198,6 +214,22 @@ pub async fn run(
             host_key,
         } => {
             let t = ssh_target(address, *port, username, auth, host_key);
+            if !values.is_empty() {
+                // sshd passes no environment of ours: the values go through standard
+                // input to the launcher, which exports them before the command.
+                let ran = script::run_ssh_command(
+                    pool,
+                    &t,
+                    command,
+                    values,
+                    work_dir.as_deref(),
+                    timeout,
+                    cancel,
+                    on_output,
+                )
+                .await;
+                return script_outcome(ran);
+            }
             let command = match &work_dir {
                 Some(dir) if !dir.is_empty() => {
                     format!("cd {} && {command}", shared::vars::sh_quote(dir))
@@ -217,11 +249,37 @@ pub async fn run(
             allow_basic_http,
         } => {
             let t = winrm_target(endpoint, username, password, *verify_tls, *allow_basic_http);
+            if !values.is_empty() {
+                // The values go through standard input to the launcher, which starts
+                // `cmd.exe /v:on` with them in its environment.
+                let ran = script::run_winrm_command(
+                    &t,
+                    command,
+                    values,
+                    work_dir.as_deref(),
+                    timeout,
+                    cancel,
+                    on_output,
+                )
+                .await;
+                return script_outcome(ran);
+            }
             match winrm::run(&t, command, work_dir.as_deref(), timeout, cancel, on_output).await {
                 Ok(result) => TaskOutcome::Ran { result },
                 Err(e) => failed(&e, e.code()),
             }
         }
+    }
+}
+
+/// The outcome of a script (or a command run through a script launcher).
+fn script_outcome(ran: Result<shared::agent::CommandResult, ScriptError>) -> TaskOutcome {
+    match ran {
+        Ok(result) => TaskOutcome::Ran { result },
+        Err(ScriptError::Local(e)) => failed(&e, local_code(&e)),
+        Err(ScriptError::Ssh(e)) => failed(&e, e.code()),
+        Err(ScriptError::Winrm(e)) => failed(&e, e.code()),
+        Err(e) => failed(&e, FailureCode::Other),
     }
 }
 

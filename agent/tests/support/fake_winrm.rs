@@ -793,23 +793,44 @@ pub fn script_of(command_line: &str) -> String {
     command_line.to_string()
 }
 
-/// What `sh -c` runs for a decoded script: the script itself, or for LWAMS's script
-/// launcher (it reads `$input` into `Join-Path $d 'NAME'`) the same steps in `sh`.
+/// What `sh -c` runs for a decoded script: the script itself, or for LWAMS's launcher
+/// (it reads `$input`: the number of values, each value in base64 on a line, then the
+/// body in base64) the same steps in `sh` — the values exported as `LWAMS_V_<n>`, then
+/// a script saved as `Join-Path $d 'NAME'` run by `sh` (a PowerShell script's
+/// `${env:NAME}` read as `"${NAME}"`), or an inline command (`cmd.exe /v:on`) run by
+/// `sh` with cmd's delayed expansion emulated (`!LWAMS_V_n!` read as `"${LWAMS_V_n}"`,
+/// the value never parsed).
 fn emulated(script: &str) -> String {
+    if !script.contains("$l = @($input") {
+        return script.to_string();
+    }
+    let values = "IFS= read -r n; n=$(printf %s \"$n\" | tr -d '\\r '); i=0; \
+                  while [ \"$i\" -lt \"$n\" ]; do i=$((i + 1)); IFS= read -r l; \
+                  v=$(printf %s \"$l\" | tr -d '\\r' | base64 -d; echo x); \
+                  export \"LWAMS_V_$i=${v%x}\"; done; ";
     let launcher_file = script
-        .contains("($input | Out-String)")
-        .then(|| script.split("Join-Path $d '").nth(1)?.split('\'').next())
-        .flatten()
+        .split("Join-Path $d '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
         .filter(|name| {
             name.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     match launcher_file {
-        None => script.to_string(),
         Some(name) => format!(
-            "d=$(mktemp -d) && f=\"$d/{name}\" && tr -d ' \\r\\n\\t' | base64 -d > \"$f\" && \
-             sed -i '1s/^\\xEF\\xBB\\xBF//' \"$f\" || exit 125; \
-             sh \"$f\"; rc=$?; rm -rf \"$d\"; exit $rc"
+            "{values}d=$(mktemp -d) && f=\"$d/{name}\" && tr -d ' \\r\\n\\t' | base64 -d > \"$f\" && \
+             sed -i '1s/^\\xEF\\xBB\\xBF//' \"$f\" || exit 125; {env_drive}\
+             sh \"$f\"; rc=$?; rm -rf \"$d\"; exit $rc",
+            env_drive = if name.ends_with(".ps1") {
+                "sed -i 's/${env:\\([A-Za-z0-9_]*\\)}/\"${\\1}\"/g' \"$f\"; "
+            } else {
+                ""
+            }
+        ),
+        None => format!(
+            "{values}c=$(tr -d ' \\r\\n\\t' | base64 -d; echo x); c=${{c%x}}; \
+             c=$(printf %s \"$c\" | sed 's/!\\(LWAMS_V_[0-9]*\\)!/\"${{\\1}}\"/g'; echo x); \
+             sh -c \"${{c%x}}\""
         ),
     }
 }

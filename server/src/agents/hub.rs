@@ -350,6 +350,7 @@ mod tests {
             command: "true".into(),
             work_dir: None,
             timeout_secs: 5,
+            values: vec![],
         }
     }
 
@@ -407,6 +408,7 @@ mod tests {
                 .replace("${GLOBAL}", "gl0bal-value"),
             work_dir: None,
             timeout_secs: 5,
+            values: vec![],
         };
         let h = hub.clone();
         let waiting = tokio::spawn(async move {

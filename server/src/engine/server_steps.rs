@@ -90,7 +90,8 @@ fn any_path(n: &super::compile::ExecNode) -> bool {
         .is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"))
 }
 
-/// A command (`lwams:command`, values already in it) on the server.
+/// A command (`lwams:command`, its values in `req.env`, never in its text) on the
+/// server.
 pub async fn command(
     reach: &Reach,
     at: &StepAt,
@@ -103,7 +104,7 @@ pub async fn command(
     let dir = step_dir(&base, n, req.work_dir.as_deref())?;
     Ok(reach
         .confinement
-        .run(&req.command, &dir, &[], req.timeout, cancel, on_output)
+        .run(&req.command, &dir, &req.env, req.timeout, cancel, on_output)
         .await?)
 }
 
@@ -127,7 +128,7 @@ fn step_dir(
 }
 
 /// A library script on the server: saved in a fresh directory inside the instance's,
-/// run by its interpreter, removed.
+/// run by its interpreter with its values in the environment (`env`), removed.
 #[allow(clippy::too_many_arguments)]
 pub async fn script(
     reach: &Reach,
@@ -142,8 +143,11 @@ pub async fn script(
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ServerStepError> {
     let base = instance_dir(reach, at, "this script").await?;
+    env: &[(String, String)],
     let dir = step_dir(&base, n, work_dir)?;
-    let saved = script::save_local(kind, name, body, Some(&base))
+    // Saved inside the step's working directory: the one directory a confined step may
+    // read (Landlock), whatever its `workDir`.
+    let saved = script::save_local(kind, name, body, Some(&dir))
         .map_err(|e| ServerStepError::Failed(e.to_string()))?;
     let ran = async {
         for p in [&saved.dir, &saved.path] {
@@ -155,7 +159,7 @@ pub async fn script(
         Ok::<_, ServerStepError>(
             reach
                 .confinement
-                .run(&saved.command, &dir, &[], timeout, cancel, on_output)
+                .run(&saved.command, &dir, env, timeout, cancel, on_output)
                 .await?,
         )
     }

@@ -1,6 +1,7 @@
 //! Carrying out one step: the node's parameters are resolved against the instance's
-//! variables (`${…}`, quoted for the shell), the executor runs it, and the result
-//! becomes the node's variables (SPEC §8.2) and the event for the engine core.
+//! variables (`${…}`; commands and scripts get values as data, never spliced into their
+//! code — `shared::vars::data`), the executor runs it, and the result becomes the
+//! node's variables (SPEC §8.2) and the event for the engine core.
 //! `localCommand` runs here on the server; with `lwams:host` it runs on that host's
 //! Sub Manager, and `remoteCommand` runs on a terminal through its host's agent.
 
@@ -19,7 +20,8 @@ use shared::agent::{
 use shared::dto::script::{Script, ScriptKind};
 use shared::dto::Id;
 use shared::redact::Masker;
-use shared::vars::{cmd_quote, lookup_json, resolve, sh_quote};
+use shared::vars::data::{self, Lang};
+use shared::vars::{lookup_json, lookup_value, placeholders, resolve};
 use std::time::Duration;
 
 /// Default step timeout when `lwams:timeout` (seconds) is not set.
@@ -28,12 +30,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// A step ready to run: what the executor gets, and the input recorded for the monitor.
 #[derive(Debug, Clone)]
 pub enum Prepared {
-    Local(LocalCommand),
+    /// A command run here on the server.
+    Local(CommandStep),
     /// A script of the library run here on the server.
-    LocalScript {
-        company_id: Id,
-        script: ScriptRef,
-    },
+    LocalScript { company_id: Id, script: ScriptRef },
     /// A command on a host's agent (its own machine, or a terminal through it).
     Remote(RemoteStep),
     /// An HTTP request or SQL, here on the server ("in cloud") or on a host's agent.
@@ -55,7 +55,7 @@ impl Prepared {
 
     fn raw_input(&self) -> Value {
         match self {
-            Prepared::Local(c) => json!({ "command": c.command, "workDir": c.work_dir }),
+            Prepared::Local(c) => Value::Object(c.params()),
             Prepared::LocalScript { script, .. } => Value::Object(script.params()),
             Prepared::Remote(r) => {
                 let mut m = r.work.params();
@@ -100,12 +100,17 @@ impl ScriptRef {
     }
 }
 
-/// A library script loaded for a step, its values quoted for its language.
+/// A library script loaded for a step, its placeholders made references to variables
+/// of its language that carry the values.
 #[derive(Debug, Clone)]
 pub struct LoadedScript {
     pub script: Script,
-    /// The body with the values substituted (what runs).
+    /// The body as it runs: each placeholder a reference to `LWAMS_V_<n>`.
     pub body: String,
+    /// The values it reads, in order (`LWAMS_V_1`, …).
+    pub values: Vec<String>,
+    /// Each placeholder's value, as shown beside the body.
+    pub shown: Map<String, Value>,
     pub work_dir: Option<String>,
     pub timeout: Duration,
 }
@@ -117,7 +122,9 @@ impl LoadedScript {
             "script".into(),
             json!({ "id": self.script.id, "name": self.script.name, "kind": self.script.kind.as_str() }),
         );
-        m.insert("command".into(), json!(self.body));
+        // The code as written (its placeholders), the values beside it.
+        m.insert("command".into(), json!(self.script.body));
+        m.insert("values".into(), Value::Object(self.shown.clone()));
         m.insert(
             "workDir".into(),
             json!(self.work_dir.clone().unwrap_or_default()),
@@ -134,12 +141,91 @@ impl LoadedScript {
             work_dir: self.work_dir.clone(),
             timeout_secs: self.timeout.as_secs(),
             collect_artifacts,
+            values: self.values.clone(),
         }
+    }
+
+    /// The values as environment variables (`LWAMS_V_1=…`).
+    fn env(&self) -> Vec<(String, String)> {
+        data::env_of(&self.values)
     }
 }
 
-/// Loads a library script and substitutes the step's values into it, each quoted as a
-/// literal of the script's language.
+/// What each placeholder of `template` holds, by its path (shown beside the code).
+fn shown_values(template: &str, root: &Value) -> Map<String, Value> {
+    placeholders(template)
+        .into_iter()
+        .filter_map(|p| {
+            let v = lookup_value(root, &p)?.clone();
+            Some((p, v))
+        })
+        .collect()
+}
+
+/// The node, as refusals name it: its id and name.
+fn node_label(n: &ExecNode) -> String {
+    match n.name.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(name) => format!("{} ({name})", n.id),
+        None => n.id.clone(),
+    }
+}
+
+/// `lwams:command`: the command as written and what its placeholders held when the step
+/// was prepared. The values reach it as data once the shell that runs it is known: sh
+/// on the server and on POSIX machines and terminals, cmd on Windows
+/// (`shared::vars::data`).
+#[derive(Debug, Clone)]
+pub struct CommandStep {
+    /// The command as written, with its `${…}` placeholders.
+    pub template: String,
+    /// Each placeholder's value, by its path (shown beside the command).
+    pub values: Map<String, Value>,
+    pub work_dir: Option<String>,
+    pub timeout: Duration,
+}
+
+impl CommandStep {
+    /// The node's parameters: the command with its placeholders, the values beside it.
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("command".into(), json!(self.template));
+        m.insert("values".into(), Value::Object(self.values.clone()));
+        m.insert(
+            "workDir".into(),
+            json!(self.work_dir.clone().unwrap_or_default()),
+        );
+        m
+    }
+
+    /// The command for the shell `lang`, its values as environment variables; refused
+    /// (naming the node) where that shell cannot take a value as data.
+    fn bind(
+        &self,
+        n: &ExecNode,
+        lang: Lang,
+        vars: &Map<String, Value>,
+    ) -> Result<LocalCommand, String> {
+        let root = Value::Object(vars.clone());
+        let bound = data::bind(&self.template, lang, |p| lookup_json(&root, p))
+            .map_err(|e| format!("step {}: command: {e}", node_label(n)))?;
+        Ok(LocalCommand {
+            env: bound.env(),
+            command: bound.text,
+            work_dir: self.work_dir.clone(),
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// Whether a host's agent runs on Windows (its facts say so): its commands are `cmd`.
+fn runs_windows(facts: &shared::dto::host::HostFacts) -> bool {
+    facts
+        .get("osName")
+        .is_some_and(|os| os.to_ascii_lowercase().contains("windows"))
+}
+
+/// Loads a library script and makes each placeholder a reference to a variable of the
+/// script's language carrying the value (never the value itself in the code).
 async fn load_script(
     reach: &Reach,
     company_id: Id,
@@ -156,13 +242,20 @@ async fn load_script(
             script.name
         ));
     }
+    let Some(lang) = Lang::of_script(script.kind) else {
+        return Err(format!(
+            "script {}: a SQL script runs in SQL steps, not as a command",
+            script.name
+        ));
+    };
     let root = Value::Object(vars.clone());
-    let kind = script.kind;
-    let body = resolve(&script.body, |p| lookup_json(&root, p), |v| kind.quote(v))
+    let bound = data::bind(&script.body, lang, |p| lookup_json(&root, p))
         .map_err(|e| format!("script {}: {e}", script.name))?;
     Ok(LoadedScript {
+        shown: shown_values(&script.body, &root),
+        body: bound.text,
+        values: bound.values,
         script,
-        body,
         work_dir: r.work_dir.clone(),
         timeout: r.timeout,
     })
@@ -171,13 +264,13 @@ async fn load_script(
 /// What a command step runs: a command written in the step, or a library script.
 #[derive(Debug, Clone)]
 enum CommandWork {
-    Inline(LocalCommand),
+    Inline(CommandStep),
     Library(ScriptRef),
 }
 
 #[derive(Debug, Clone)]
 pub enum RemoteWork {
-    Command(LocalCommand),
+    Command(CommandStep),
     Script(ScriptRef),
     /// `rpa`: a robot script of the library on the agent's machine; the files it leaves
     /// in its directory come back as artefacts.
@@ -197,13 +290,7 @@ impl RemoteWork {
     fn params(&self) -> Map<String, Value> {
         let mut m = Map::new();
         match self {
-            RemoteWork::Command(c) => {
-                m.insert("command".into(), json!(c.command));
-                m.insert(
-                    "workDir".into(),
-                    json!(c.work_dir.clone().unwrap_or_default()),
-                );
-            }
+            RemoteWork::Command(c) => m.extend(c.params()),
             RemoteWork::Script(r) | RemoteWork::Rpa(r) => m.extend(r.params()),
             RemoteWork::Transfer {
                 protocol,
@@ -221,15 +308,25 @@ impl RemoteWork {
         m
     }
 
-    /// The task for the agent; a library script must be loaded first (`loaded`).
-    fn spec(&self, target: Target, loaded: Option<&LoadedScript>) -> Option<TaskSpec> {
+    /// The task for the agent; a library script must be loaded first (`loaded`), a
+    /// command bound for the shell that runs it (`command`).
+    fn spec(
+        &self,
+        target: Target,
+        loaded: Option<&LoadedScript>,
+        command: Option<&LocalCommand>,
+    ) -> Option<TaskSpec> {
         Some(match self {
-            RemoteWork::Command(c) => TaskSpec::Command {
-                target,
-                command: c.command.clone(),
-                work_dir: c.work_dir.clone(),
-                timeout_secs: c.timeout.as_secs(),
-            },
+            RemoteWork::Command(_) => {
+                let c = command?;
+                TaskSpec::Command {
+                    target,
+                    command: c.command.clone(),
+                    work_dir: c.work_dir.clone(),
+                    timeout_secs: c.timeout.as_secs(),
+                    values: c.env.iter().map(|(_, v)| v.clone()).collect(),
+                }
+            }
             RemoteWork::Script(_) => loaded?.spec(target, false),
             RemoteWork::Rpa(_) => loaded?.spec(target, true),
             RemoteWork::Transfer {
@@ -469,10 +566,19 @@ fn param(n: &ExecNode, root: &Value, name: &str) -> Result<Option<String>, Strin
 fn command_of(n: &ExecNode, root: &Value) -> Result<CommandWork, String> {
     let work_dir = param(n, root, "workDir")?;
     if let Some(command) = n.lwams.get("command").filter(|c| !c.trim().is_empty()) {
-        let command = resolve(command, |p| lookup_json(root, p), sh_quote)
-            .map_err(|e| format!("command: {e}"))?;
-        return Ok(CommandWork::Inline(LocalCommand {
-            command,
+        // Every placeholder must resolve now (and hold no NUL); where it may stand is
+        // known once the shell that runs the command is.
+        if let Err(e) = data::bind(command, Lang::Sh, |p| lookup_json(root, p)) {
+            if !matches!(
+                e,
+                data::BindError::Refused { .. } | data::BindError::Text { .. }
+            ) {
+                return Err(format!("step {}: command: {e}", node_label(n)));
+            }
+        }
+        return Ok(CommandWork::Inline(CommandStep {
+            template: command.clone(),
+            values: shown_values(command, root),
             work_dir,
             timeout: timeout_of(n),
         }));
@@ -826,15 +932,16 @@ async fn execute_step(
             params.insert("connectionType".into(), json!("local"));
             on_server_finished(n, params, ran, vars, now)
         }
-        Prepared::Local(req) => {
-            let mut params = RemoteWork::Command(req.clone()).params();
+        Prepared::Local(step) => {
+            let mut params = step.params();
             params.insert("connectionType".into(), json!("local"));
             let ran = match reach {
-                Some(reach) => server_steps::command(reach, at, n, req, cancel, &*output).await,
+                Some(reach) => server_steps::command(reach, at, n, &req, cancel, &*output).await,
                 // `lwams flow run` (no server): the operator's own machine and flow.
-                None => local_command::run_until(req, cancel, &*output)
+                None => local_command::run_until(&req, cancel, &*output)
                     .await
                     .map_err(|e| match e {
+                &loaded.env(),
                         LocalCommandError::Cancelled => ServerStepError::Cancelled,
                         other => ServerStepError::Failed(other.to_string()),
                     }),
@@ -848,6 +955,11 @@ async fn execute_step(
 fn on_server_finished(
     n: &ExecNode,
     params: Map<String, Value>,
+            // Run by this machine's shell (sh; cmd were the server on Windows).
+            let req = match step.bind(n, Lang::command_on(cfg!(windows)), vars) {
+                Ok(r) => r,
+                Err(why) => return Some(Finished::failed(why)),
+            };
     ran: Result<CommandResult, ServerStepError>,
     vars: &Map<String, Value>,
     now: i64,
@@ -874,24 +986,22 @@ async fn run_remote(
         Ok(r) => r,
         Err(e) => return Some(Finished::failed(e.to_string())),
     };
-    // Values in a command for a Windows terminal are quoted for cmd, not sh.
-    let requoted;
-    let work = match (&resolved.target, &step.work) {
-        (Target::Winrm { .. }, RemoteWork::Command(c)) => {
-            let template = n.lwams.get("command").cloned().unwrap_or_default();
-            let root = Value::Object(vars.clone());
-            match resolve(&template, |p| lookup_json(&root, p), cmd_quote) {
-                Ok(command) => {
-                    requoted = RemoteWork::Command(LocalCommand {
-                        command,
-                        ..c.clone()
-                    });
-                    &requoted
-                }
-                Err(e) => return Some(Finished::failed(format!("command: {e}"))),
+    // A command gets its values as data, written for the shell that runs it: cmd on a
+    // Windows terminal (WinRM) or a Windows agent's own machine, else sh.
+    let work = &step.work;
+    let command = match work {
+        RemoteWork::Command(c) => {
+            let windows = match &resolved.target {
+                Target::Winrm { .. } => true,
+                Target::Ssh { .. } => false,
+                Target::Local => runs_windows(&resolved.host.facts),
+            };
+            match c.bind(n, Lang::command_on(windows), vars) {
+                Ok(c) => Some(c),
+                Err(why) => return Some(Finished::failed(why)),
             }
         }
-        (_, work) => work,
+        _ => None,
     };
     let loaded = match work {
         RemoteWork::Script(r) | RemoteWork::Rpa(r) => {
@@ -902,7 +1012,7 @@ async fn run_remote(
         }
         _ => None,
     };
-    let Some(spec) = work.spec(resolved.target.clone(), loaded.as_ref()) else {
+    let Some(spec) = work.spec(resolved.target.clone(), loaded.as_ref(), command.as_ref()) else {
         return Some(Finished::failed("the library script was not loaded".into()));
     };
     // The account's secrets are masked in everything shown of the step from here on.
@@ -1371,14 +1481,42 @@ mod tests {
     }
 
     #[test]
-    fn values_are_quoted_for_the_shell_and_missing_ones_refuse_the_step() {
-        let n = node(&[("command", "echo ${who}")]);
+    fn commands_get_values_as_data_for_the_shell_that_runs_them_and_missing_ones_refuse() {
+        let n = node(&[("command", "echo ${who} \"${who}\" | tr a-z A-Z")]);
         let mut vars = Map::new();
-        vars.insert("who".into(), json!("; rm -rf /"));
-        match prepare(1, &n, &vars) {
-            Prepared::Local(c) => assert_eq!(c.command, "echo '; rm -rf /'"),
-            other => panic!("{other:?}"),
-        }
+        vars.insert("who".into(), json!("; rm -rf / $(id)"));
+        let Prepared::Local(c) = prepare(1, &n, &vars) else {
+            panic!("a local command");
+        };
+        // Recorded: the command with its placeholders, the values beside it.
+        let input = Prepared::Local(c.clone()).input();
+        assert_eq!(input["command"], "echo ${who} \"${who}\" | tr a-z A-Z");
+        assert_eq!(input["values"], json!({ "who": "; rm -rf / $(id)" }));
+        // sh: a reference to an environment variable, quoted by where it stands.
+        let sh = c.bind(&n, Lang::Sh, &vars).unwrap();
+        assert_eq!(
+            sh.command,
+            "echo \"$LWAMS_V_1\" \"${LWAMS_V_1}\" | tr a-z A-Z"
+        );
+        assert_eq!(
+            sh.env,
+            vec![("LWAMS_V_1".to_string(), "; rm -rf / $(id)".to_string())]
+        );
+        // cmd: delayed expansion, refused beside a pipe (naming the node).
+        let why = c.bind(&n, Lang::Cmd, &vars).unwrap_err();
+        assert!(
+            why.starts_with("step n (N): command: cmd: ${who} on line 1"),
+            "{why}"
+        );
+        assert!(why.contains("pipe"), "{why}");
+        let plain = node(&[("command", "echo ${who}")]);
+        let Prepared::Local(c) = prepare(1, &plain, &vars) else {
+            panic!("a local command");
+        };
+        assert_eq!(
+            c.bind(&plain, Lang::Cmd, &vars).unwrap().command,
+            "echo !LWAMS_V_1!"
+        );
         match prepare(1, &n, &Map::new()) {
             Prepared::Refused(why) => assert!(why.contains("who"), "{why}"),
             other => panic!("{other:?}"),
@@ -1402,6 +1540,16 @@ mod tests {
             ]
         );
         let e = parse_headers("Accept application/json").unwrap_err();
+        vars.insert("who".into(), json!("a\u{0}b"));
+        match prepare(1, &n, &vars) {
+            Prepared::Refused(why) => {
+                assert!(
+                    why.starts_with("step n (N): command: ${who} holds a NUL"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(e.contains("line 1"), "{e}");
 
         let mut n = node(&[

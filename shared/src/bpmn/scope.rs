@@ -57,7 +57,7 @@ const HOST: &[&str] = &[
 /// The parameters a node of `kind` adds to `${nodeId.…}` (SPEC §8.2), `result` last.
 pub fn kind_parameters(kind: &str) -> Vec<&'static str> {
     let own: &[&str] = match kind {
-        "remoteCommand" | "localCommand" => &["workDir", "command", "connectionType"],
+        "remoteCommand" | "localCommand" => &["workDir", "command", "values", "connectionType"],
         "callActivity" => &["process.key", "process.name", "process.version"],
         "fileDistribution" => &["command", "connectionType", "localFile", "remoteFile"],
         "fileOperation" => &["tool", "filename", "newFilename"],
@@ -225,6 +225,7 @@ mod tests {
             "collect.terminal.hostName",
             "collect.host.name",
             "collect.command",
+            "collect.values",
             "approve.name",
             "approve.result",
         ] {

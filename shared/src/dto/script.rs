@@ -6,7 +6,6 @@
 
 use super::Id;
 use super::Millis;
-use crate::vars::{sh_quote, sql_quote};
 use serde::{Deserialize, Serialize};
 
 /// The languages a script can be written in.
@@ -90,80 +89,6 @@ impl ScriptKind {
     pub fn runs_as_command(self) -> bool {
         self != ScriptKind::Sql
     }
-
-    /// A value as one literal of this language, so that whatever it holds (quotes,
-    /// `; rm -rf /`, `%PATH%`) stays data. SQL: a standard literal, for showing only —
-    /// SQL steps bind a SQL script's values as parameters (`crate::sql`).
-    pub fn quote(self, v: &str) -> String {
-        match self {
-            ScriptKind::Sh | ScriptKind::Bash => sh_quote(v),
-            ScriptKind::Sql => sql_quote(v),
-            // Single-quoted strings expand nothing; PowerShell also ends them at the
-            // typographic single quotes, so every kind is doubled.
-            ScriptKind::Powershell => {
-                let mut out = String::with_capacity(v.len() + 2);
-                out.push('\'');
-                for c in v.chars() {
-                    if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
-                        out.push(c);
-                    }
-                    out.push(c);
-                }
-                out.push('\'');
-                out
-            }
-            // JSON string syntax is valid Python string literal syntax (`\n`, `\"`,
-            // `\\`, `\uXXXX`).
-            ScriptKind::Python => serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into()),
-            // Java too, with everything outside ASCII as `\uXXXX` (UTF-16) so the value
-            // survives whatever encoding javac assumes for the file.
-            ScriptKind::Java => {
-                let json = serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
-                let mut out = String::with_capacity(json.len());
-                for c in json.chars() {
-                    if c.is_ascii() {
-                        out.push(c);
-                    } else {
-                        let mut units = [0u16; 2];
-                        for u in c.encode_utf16(&mut units) {
-                            out.push_str(&format!("\\u{u:04x}"));
-                        }
-                    }
-                }
-                out
-            }
-            // VBScript literals cannot span lines: line breaks are joined with vbCr/vbLf.
-            ScriptKind::Vbs => double_quoted(v, |c| match c {
-                '"' => Some("\"\""),
-                '\r' => Some("\" & vbCr & \""),
-                '\n' => Some("\" & vbLf & \""),
-                _ => None,
-            }),
-            // Inside double quotes cmd takes & | < > ^ literally; `%` would expand and
-            // `"` would end the string, so they are doubled; a line break cannot be
-            // quoted and becomes a space.
-            ScriptKind::Bat => double_quoted(v, |c| match c {
-                '"' => Some("\"\""),
-                '%' => Some("%%"),
-                '\r' | '\n' => Some(" "),
-                _ => None,
-            }),
-        }
-    }
-}
-
-/// `v` in double quotes, each character replaced by what `escape` says (`None`: kept).
-fn double_quoted(v: &str, escape: impl Fn(char) -> Option<&'static str>) -> String {
-    let mut out = String::with_capacity(v.len() + 2);
-    out.push('"');
-    for c in v.chars() {
-        match escape(c) {
-            Some(e) => out.push_str(e),
-            None => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A script template of the library.
@@ -209,32 +134,5 @@ mod tests {
             Some(ScriptKind::Powershell)
         );
         assert_eq!(ScriptKind::parse("perl"), None);
-    }
-
-    #[test]
-    fn values_become_literals_of_each_language() {
-        let evil = "it's \"x\"; rm -rf / %PATH% \\n";
-        assert_eq!(ScriptKind::Sh.quote("it's"), "'it'\\''s'");
-        assert_eq!(ScriptKind::Sql.quote("O'Brien"), "'O''Brien'");
-        assert_eq!(ScriptKind::Powershell.quote("it's"), "'it''s'");
-        assert_eq!(
-            ScriptKind::Powershell.quote("a\u{2019}b"),
-            "'a\u{2019}\u{2019}b'"
-        );
-        assert_eq!(ScriptKind::Python.quote("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
-        assert_eq!(ScriptKind::Java.quote("tab\t"), r#""tab\t""#);
-        assert_eq!(ScriptKind::Java.quote("中😀"), r#""\u4e2d\ud83d\ude00""#);
-        assert_eq!(
-            ScriptKind::Vbs.quote("say \"hi\"\nbye"),
-            "\"say \"\"hi\"\"\" & vbLf & \"bye\""
-        );
-        assert_eq!(
-            ScriptKind::Bat.quote("50% \"off\" & more"),
-            "\"50%% \"\"off\"\" & more\""
-        );
-        for k in ScriptKind::ALL {
-            let q = k.quote(evil);
-            assert!(q.len() > evil.len(), "{k:?} {q}");
-        }
     }
 }

@@ -273,7 +273,7 @@ pub fn bind(
         }
         Ok(v)
     };
-    let (toks, uses) = flatten(template, |p| value_of(p))?;
+    let (toks, uses) = flatten(template, &value_of)?;
     let found = scan(&toks, uses.len(), lang);
     if let Some((line, why)) = text_refusal(&toks, lang, template, &uses) {
         return Err(BindError::Text {
@@ -665,10 +665,8 @@ fn scan_sh(toks: &[Tok], uses: usize) -> Vec<Spot> {
                         }
                     }
                 }
-                '\n' => {
-                    if !pending.is_empty() {
-                        here = Some((pending.remove(0), String::new(), false));
-                    }
+                '\n' if !pending.is_empty() => {
+                    here = Some((pending.remove(0), String::new(), false));
                 }
                 _ => {}
             },
