@@ -137,13 +137,13 @@ pub async fn script(
     kind: ScriptKind,
     name: &str,
     body: &str,
+    env: &[(String, String)],
     work_dir: Option<&str>,
     timeout: Duration,
     cancel: impl std::future::Future<Output = ()>,
     on_output: OnOutput<'_>,
 ) -> Result<CommandResult, ServerStepError> {
     let base = instance_dir(reach, at, "this script").await?;
-    env: &[(String, String)],
     let dir = step_dir(&base, n, work_dir)?;
     // Saved inside the step's working directory: the one directory a confined step may
     // read (Landlock), whatever its `workDir`.

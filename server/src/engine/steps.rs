@@ -922,6 +922,7 @@ async fn execute_step(
                 loaded.script.kind,
                 &loaded.script.name,
                 &loaded.body,
+                &loaded.env(),
                 loaded.work_dir.as_deref(),
                 loaded.timeout,
                 cancel,
@@ -935,13 +936,17 @@ async fn execute_step(
         Prepared::Local(step) => {
             let mut params = step.params();
             params.insert("connectionType".into(), json!("local"));
+            // Run by this machine's shell (sh; cmd were the server on Windows).
+            let req = match step.bind(n, Lang::command_on(cfg!(windows)), vars) {
+                Ok(r) => r,
+                Err(why) => return Some(Finished::failed(why)),
+            };
             let ran = match reach {
                 Some(reach) => server_steps::command(reach, at, n, &req, cancel, &*output).await,
                 // `lwams flow run` (no server): the operator's own machine and flow.
                 None => local_command::run_until(&req, cancel, &*output)
                     .await
                     .map_err(|e| match e {
-                &loaded.env(),
                         LocalCommandError::Cancelled => ServerStepError::Cancelled,
                         other => ServerStepError::Failed(other.to_string()),
                     }),
@@ -955,11 +960,6 @@ async fn execute_step(
 fn on_server_finished(
     n: &ExecNode,
     params: Map<String, Value>,
-            // Run by this machine's shell (sh; cmd were the server on Windows).
-            let req = match step.bind(n, Lang::command_on(cfg!(windows)), vars) {
-                Ok(r) => r,
-                Err(why) => return Some(Finished::failed(why)),
-            };
     ran: Result<CommandResult, ServerStepError>,
     vars: &Map<String, Value>,
     now: i64,
@@ -1521,6 +1521,16 @@ mod tests {
             Prepared::Refused(why) => assert!(why.contains("who"), "{why}"),
             other => panic!("{other:?}"),
         }
+        vars.insert("who".into(), json!("a\u{0}b"));
+        match prepare(1, &n, &vars) {
+            Prepared::Refused(why) => {
+                assert!(
+                    why.starts_with("step n (N): command: ${who} holds a NUL"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -1540,16 +1550,6 @@ mod tests {
             ]
         );
         let e = parse_headers("Accept application/json").unwrap_err();
-        vars.insert("who".into(), json!("a\u{0}b"));
-        match prepare(1, &n, &vars) {
-            Prepared::Refused(why) => {
-                assert!(
-                    why.starts_with("step n (N): command: ${who} holds a NUL"),
-                    "{why}"
-                )
-            }
-            other => panic!("{other:?}"),
-        }
         assert!(e.contains("line 1"), "{e}");
 
         let mut n = node(&[
