@@ -41,6 +41,12 @@ async fn http_peer() -> u16 {
             }),
         )
         .route(
+            "/seen/{segment}",
+            get(|uri: axum::extract::OriginalUri| async move {
+                Json(json!({ "uri": uri.0.to_string() }))
+            }),
+        )
+        .route(
             "/fail",
             get(|| async {
                 (
@@ -631,10 +637,34 @@ async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_bounda
                 ],
             ),
             step(2, "localCommand", &[("command", "echo ${echo.body}")]),
+            // Values are encoded for where they stand: the path segment and the query
+            // percent-encoded, a JSON body's string JSON-escaped.
+            step(
+                3,
+                "http",
+                &[
+                    ("url", &format!("{base}/seen/${{who}}?q=${{who}}&n=1")),
+                    ("method", "GET"),
+                ],
+            ),
+            step(
+                4,
+                "http",
+                &[
+                    ("url", &format!("{base}/echo")),
+                    ("method", "POST"),
+                    ("body", r#"{"user": "${evil}"}"#),
+                ],
+            ),
         ],
     );
+    let evil = "\", \"admin\": true, \"x\": \"";
     let id = s
-        .deploy_and_start_with(&xml, "http-flow", json!({ "token": "tok-123" }))
+        .deploy_and_start_with(
+            &xml,
+            "http-flow",
+            json!({ "token": "tok-123", "who": "a/../b?c&d=e f#g", "evil": evil }),
+        )
         .await;
     let d = finished(&s, id).await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
@@ -654,6 +684,18 @@ async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_bounda
     assert_eq!(
         output(&d, "n2")["stdout"],
         "{\"greeting\": \"hello\", \"n\": 3}\n"
+    );
+    let seen = "a%2F..%2Fb%3Fc%26d%3De%20f%23g";
+    assert_eq!(
+        output(&d, "n3")["json"]["uri"],
+        format!("/seen/{seen}?q={seen}&n=1")
+    );
+    let sent: Value =
+        serde_json::from_str(output(&d, "n4")["json"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sent,
+        json!({ "user": evil }),
+        "one key: the value stayed a string"
     );
 
     // 503 fails the step with code http:503, which an error boundary catches.

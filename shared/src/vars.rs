@@ -8,6 +8,7 @@
 //! outside the code), and SQL as bind parameters (`crate::sql`).
 
 pub mod data;
+pub mod http;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VarError {

@@ -706,43 +706,35 @@ fn service(
     }))
 }
 
-/// `lwams:headers`: one `Name: value` per line, or a JSON object.
-fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
-    let text = text.trim();
-    if text.starts_with('{') {
-        let m: Map<String, Value> =
-            serde_json::from_str(text).map_err(|e| format!("headers: not a JSON object: {e}"))?;
-        return Ok(m
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect());
-    }
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| format!("headers: line {}: `Name: value`, not {l:?}", i + 1))
-        })
-        .collect()
+/// `lwams:headers`: one `Name: value` per line, or a JSON object; a value holding a
+/// line break is refused, naming its header (`shared::vars::http`).
+fn parse_headers(text: &str, root: &Value) -> Result<Vec<(String, String)>, String> {
+    shared::vars::http::headers(text.trim(), root).map_err(|e| format!("headers: {e}"))
 }
 
+/// An HTTP step: values percent-encoded in the URL's path and query (not a value that
+/// is the base address at its start), checked in headers, JSON-encoded in a JSON body.
 fn http_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
-    let url = param(n, root, "url")?.ok_or("url: which address to call")?;
+    let given = |name: &str| n.lwams.get(name).filter(|v| !v.trim().is_empty());
+    let url = given("url").ok_or("url: which address to call")?;
+    let url = shared::vars::http::url(url.trim(), |p| lookup_json(root, p))
+        .map_err(|e| format!("url: {e}"))?;
     let method = param(n, root, "method")?
         .unwrap_or_else(|| "GET".into())
         .to_ascii_uppercase();
-    let headers = match param(n, root, "headers")? {
-        Some(h) => parse_headers(&h)?,
+    let headers = match given("headers") {
+        Some(h) => parse_headers(h, root)?,
         None => vec![],
+    };
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_str());
+    let body = match given("body") {
+        Some(b) => Some(
+            shared::vars::http::body(b, content_type, root).map_err(|e| format!("body: {e}"))?,
+        ),
+        None => None,
     };
     let verify_tls = !param(n, root, "tls")?.is_some_and(|t| {
         matches!(
@@ -754,7 +746,7 @@ fn http_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
         method,
         url,
         headers,
-        body: param(n, root, "body")?,
+        body,
         verify_tls,
     }))
 }
@@ -1535,21 +1527,22 @@ mod tests {
 
     #[test]
     fn http_steps_read_headers_as_lines_or_json_and_run_on_the_host_unless_in_cloud() {
+        let none = json!({});
         assert_eq!(
-            parse_headers("Accept: application/json\n\nX-Trace: a:b").unwrap(),
+            parse_headers("Accept: application/json\n\nX-Trace: a:b", &none).unwrap(),
             vec![
                 ("Accept".to_string(), "application/json".to_string()),
                 ("X-Trace".to_string(), "a:b".to_string())
             ]
         );
         assert_eq!(
-            parse_headers(r#"{"X-N": 1, "X-S": "s"}"#).unwrap(),
+            parse_headers(r#"{"X-N": 1, "X-S": "s"}"#, &none).unwrap(),
             vec![
                 ("X-N".to_string(), "1".to_string()),
                 ("X-S".to_string(), "s".to_string())
             ]
         );
-        let e = parse_headers("Accept application/json").unwrap_err();
+        let e = parse_headers("Accept application/json", &none).unwrap_err();
         assert!(e.contains("line 1"), "{e}");
 
         let mut n = node(&[
@@ -1579,6 +1572,42 @@ mod tests {
         n.lwams.insert("inCloud".into(), "true".into());
         match prepare(1, &n, &vars) {
             Prepared::Service(s) => assert_eq!(s.host, None),
+            other => panic!("{other:?}"),
+        }
+        // Values are encoded for where they stand: the URL's path and query, a header,
+        // a JSON body; the base address at the start is kept.
+        n.lwams
+            .insert("url".into(), "${base}/items/${id}?q=${q}".into());
+        n.lwams.insert(
+            "headers".into(),
+            "Content-Type: application/json\nX-User: ${q}".into(),
+        );
+        n.lwams
+            .insert("body".into(), r#"{"q": "${q}", "id": ${id}}"#.into());
+        vars.insert("base".into(), json!("https://api.example/v1"));
+        vars.insert("id".into(), json!("7/../admin"));
+        vars.insert("q".into(), json!("a\"b&c"));
+        match prepare(1, &n, &vars) {
+            Prepared::Service(ServiceStep {
+                work: ServiceWork::Http(r),
+                ..
+            }) => {
+                assert_eq!(
+                    r.url,
+                    "https://api.example/v1/items/7%2F..%2Fadmin?q=a%22b%26c"
+                );
+                assert_eq!(r.headers[1], ("X-User".to_string(), "a\"b&c".to_string()));
+                let body: Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+                assert_eq!(body, json!({ "q": "a\"b&c", "id": "7/../admin" }));
+            }
+            other => panic!("{other:?}"),
+        }
+        vars.insert("q".into(), json!("x\r\nX-Admin: 1"));
+        match prepare(1, &n, &vars) {
+            Prepared::Refused(why) => assert!(
+                why.starts_with("headers: the value of header X-User holds a line break"),
+                "{why}"
+            ),
             other => panic!("{other:?}"),
         }
     }
