@@ -84,7 +84,13 @@ pub fn inside(base: &Path, field: &str, path: &str, any_path: bool) -> Result<Pa
     Ok(base.join(p))
 }
 
-fn any_path(n: &super::compile::ExecNode) -> bool {
+/// How many `..` components `path` has (`/` or `\` separated: a path for any machine).
+pub fn climbs(path: &str) -> usize {
+    path.split(['/', '\\']).filter(|c| c.trim() == "..").count()
+}
+
+/// Whether the node allows any path (`lwams:anyPath="true"`).
+pub fn any_path(n: &super::compile::ExecNode) -> bool {
     n.lwams
         .get("anyPath")
         .is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"))
@@ -269,5 +275,7 @@ mod tests {
             Path::new("/tmp/x")
         );
         assert!(inside(base, "filename", "../x", true).is_err(), "`..` never");
+        assert_eq!(climbs("a/../b\\..\\c/.../ .. "), 3);
+        assert_eq!(climbs("/srv/app/log.txt"), 0);
     }
 }

@@ -561,8 +561,34 @@ fn param(n: &ExecNode, root: &Value, name: &str) -> Result<Option<String>, Strin
     }
 }
 
-/// `lwams:command` (values quoted for the shell), else `lwams:script` (a library
-/// script's name).
+/// A file path built from values (file distribution, file operations on an agent): a
+/// value may hold no NUL and may not climb out of the directory the path names (`..`)
+/// unless the node allows any path (`lwams:anyPath`, as steps on the server).
+fn path_param(n: &ExecNode, root: &Value, name: &str) -> Result<Option<String>, String> {
+    let Some(path) = param(n, root, name)? else {
+        return Ok(None);
+    };
+    let template = n.lwams.get(name).map(String::as_str).unwrap_or("");
+    if path.contains('\0') {
+        return Err(format!("{name}: a path cannot hold a NUL character"));
+    }
+    let written: String = shared::vars::pieces(template)
+        .map(|p| match p {
+            Ok(shared::vars::Piece::Text(t)) => t,
+            _ => "x",
+        })
+        .collect();
+    if server_steps::climbs(&path) > server_steps::climbs(&written) && !server_steps::any_path(n) {
+        return Err(format!(
+            "{name}: {path:?} climbs out of its directory (`..` from a value); set anyPath on \
+             the node to allow it"
+        ));
+    }
+    Ok(Some(path))
+}
+
+/// `lwams:command` (its placeholders kept: the values reach it as data once the shell
+/// that runs it is known), else `lwams:script` (a library script's name).
 fn command_of(n: &ExecNode, root: &Value) -> Result<CommandWork, String> {
     let work_dir = param(n, root, "workDir")?;
     if let Some(command) = n.lwams.get("command").filter(|c| !c.trim().is_empty()) {
@@ -627,7 +653,8 @@ pub fn prepare(company_id: Id, n: &ExecNode, vars: &Map<String, Value>) -> Prepa
         let direction = param(n, &root, "direction")?.unwrap_or_default();
         let direction = Direction::parse(&direction)
             .ok_or_else(|| format!("direction: GET or PUT, not {direction:?}"))?;
-        let file = |name: &str| param(n, &root, name)?.ok_or_else(|| format!("{name}: which file"));
+        let file =
+            |name: &str| path_param(n, &root, name)?.ok_or_else(|| format!("{name}: which file"));
         Ok(Prepared::Remote(RemoteStep {
             company_id,
             at: at(true)?,
@@ -755,8 +782,8 @@ fn file_work(n: &ExecNode, root: &Value) -> Result<ServiceWork, String> {
     let tool = param(n, root, "tool")?.unwrap_or_default();
     let tool = FileTool::parse(&tool)
         .ok_or_else(|| format!("tool: read, write, rename or delete, not {tool:?}"))?;
-    let filename = param(n, root, "filename")?.ok_or("filename: which file")?;
-    let new_filename = param(n, root, "newFilename")?;
+    let filename = path_param(n, root, "filename")?.ok_or("filename: which file")?;
+    let new_filename = path_param(n, root, "newFilename")?;
     if tool == FileTool::Rename && new_filename.is_none() {
         return Err("newFilename: where to rename the file to".into());
     }
@@ -1812,6 +1839,71 @@ mod tests {
         // A step knowing no values keeps the input recorded when it began.
         let f = Finished::failed("x".into()).masked(&Masker::new(), &prepared);
         assert!(f.input.is_none());
+    }
+
+    #[test]
+    fn file_paths_built_from_values_cannot_climb_out_unless_the_node_allows_any() {
+        let mut n = node(&[
+            ("host", "h"),
+            ("terminal", "t"),
+            ("direction", "PUT"),
+            ("localFile", "/srv/out/${name}.csv"),
+            ("remoteFile", "../shared/${name}.csv"),
+        ]);
+        n.behaviour = Behaviour::Job {
+            kind: "fileDistribution".into(),
+        };
+        let mut vars = Map::new();
+        vars.insert("name".into(), json!("report-7"));
+        let files = |p: Prepared| match p {
+            Prepared::Remote(RemoteStep {
+                work:
+                    RemoteWork::Transfer {
+                        local_file,
+                        remote_file,
+                        ..
+                    },
+                ..
+            }) => Ok((local_file, remote_file)),
+            Prepared::Refused(why) => Err(why),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            files(prepare(1, &n, &vars)),
+            Ok((
+                "/srv/out/report-7.csv".to_string(),
+                "../shared/report-7.csv".to_string()
+            )),
+            "a `..` written in the step is the author's"
+        );
+        vars.insert("name".into(), json!("../../etc/cron.d/x"));
+        let why = files(prepare(1, &n, &vars)).unwrap_err();
+        assert!(
+            why.starts_with("localFile: ") && why.contains("anyPath"),
+            "{why}"
+        );
+        vars.insert("name".into(), json!("a\u{0}b"));
+        let why = files(prepare(1, &n, &vars)).unwrap_err();
+        assert!(why.contains("NUL"), "{why}");
+        n.lwams.insert("anyPath".into(), "true".into());
+        vars.insert("name".into(), json!("..\\..\\x"));
+        assert!(
+            files(prepare(1, &n, &vars)).is_ok(),
+            "the node allows any path"
+        );
+        // File operations on a host too.
+        let mut op = node(&[
+            ("host", "h"),
+            ("tool", "read"),
+            ("filename", "/data/${name}"),
+        ]);
+        op.behaviour = Behaviour::Job {
+            kind: "fileOperation".into(),
+        };
+        match prepare(1, &op, &vars) {
+            Prepared::Refused(why) => assert!(why.starts_with("filename: "), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
