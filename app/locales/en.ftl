@@ -217,6 +217,7 @@ editor-discard-draft = Discard draft
 editor-deploy = Deploy new version
 editor-pick-element = Select an element on the diagram to edit its properties.
 editor-missing = Missing required parameters:
+editor-quoted-placeholder = Written inside quotes — not needed: values reach the command as data (a variable of its shell), never as code, so each stays one whole value whatever it holds:
 editor-kind = Step kind
 editor-versions-count = { $count } versions
 editor-compare = Compare with…

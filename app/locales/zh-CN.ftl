@@ -217,6 +217,7 @@ editor-discard-draft = 丢弃草稿
 editor-deploy = 发布新版本
 editor-pick-element = 在流程图上选择一个元素以编辑其属性。
 editor-missing = 缺少必填参数：
+editor-quoted-placeholder = 写在引号内——无需如此：变量值作为数据（Shell 的变量）传给命令，绝不会作为代码执行，无论内容如何都保持为一个完整的值：
 editor-kind = 步骤类型
 editor-versions-count = 共 { $count } 个版本
 editor-compare = 与…比较

@@ -172,6 +172,22 @@ impl ElementProps {
             .any(|v| shared::bpmn::scope::refers_to(v, id))
     }
 
+    /// Placeholders of its command written inside quotes: not needed, since values
+    /// arrive as data (a variable of the shell), never as code — marked on the diagram
+    /// (`lw-warning`) and said under the fields.
+    pub fn quoted_placeholders(&self) -> Vec<String> {
+        let Some(command) = self.lwams.get("command") else {
+            return vec![];
+        };
+        let mut out: Vec<String> = Vec::new();
+        for (path, _) in shared::vars::data::quoted(command, shared::vars::data::Lang::Sh) {
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+        out
+    }
+
     /// Required parameters left empty (marked red on the diagram and listed).
     pub fn missing(&self) -> Vec<String> {
         if let Some((kind, value)) = &self.structure.timer {
@@ -841,6 +857,26 @@ mod tests {
                 .collect(),
             structure: Structure::default(),
         }
+    }
+
+    #[test]
+    fn placeholders_written_inside_quotes_in_a_command_are_warned_about() {
+        let mut p = ElementProps {
+            id: "n".into(),
+            kind: "bpmn:ServiceTask".into(),
+            ..Default::default()
+        };
+        p.lwams.insert("kind".into(), "localCommand".into());
+        p.lwams.insert(
+            "command".into(),
+            "echo \"${a}\" '${b}' ${c} \"${a}\" # '${d}'".into(),
+        );
+        assert_eq!(
+            p.quoted_placeholders(),
+            vec!["a".to_string(), "b".to_string()]
+        );
+        p.lwams.insert("command".into(), "echo ${a}".into());
+        assert!(p.quoted_placeholders().is_empty());
     }
 
     #[test]

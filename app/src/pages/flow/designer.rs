@@ -200,8 +200,11 @@ fn Designer() -> impl IntoView {
             selected.set(id.as_deref().and_then(|id| m.props(id)));
             let mut bad = Vec::new();
             for el in m.element_ids() {
-                let missing = m.props(&el).map(|p| p.missing()).unwrap_or_default();
+                let props = m.props(&el);
+                let missing = props.as_ref().map(|p| p.missing()).unwrap_or_default();
                 m.mark(&el, "lw-invalid", !missing.is_empty());
+                let quoted = props.is_some_and(|p| !p.quoted_placeholders().is_empty());
+                m.mark(&el, "lw-warning", quoted);
                 if !missing.is_empty() {
                     bad.push((el, missing));
                 }

@@ -188,6 +188,11 @@ pub fn Properties(
     scope: Signal<Vec<String>>,
 ) -> impl IntoView {
     let missing = props.missing();
+    let quoted: Vec<String> = props
+        .quoted_placeholders()
+        .iter()
+        .map(|p| format!("${{{p}}}"))
+        .collect();
     let id_problem = RwSignal::new(None::<String>);
     let kinds = props.is_task().then(|| {
         let current = props.lwams.get("kind").cloned().unwrap_or_default();
@@ -256,6 +261,9 @@ pub fn Properties(
         </label>
         {kinds}
         {fields}
+        {(!quoted.is_empty()).then(|| view! {
+            <p class="warning" data-testid="prop-quoted-warning">{t("editor-quoted-placeholder")} " " {quoted.join(", ")}</p>
+        })}
         {structure}
         {(!missing.is_empty()).then(|| view! { <p class="error">{t("editor-missing")} " " {missing.join(", ")}</p> })}
     }
