@@ -1868,6 +1868,12 @@ async fn may_start(
     company_id: Id,
     by: Id,
 ) -> RuntimeResult<Result<Initiator, String>> {
+    if let Some(co) = crate::store::companies::get(c, company_id)
+        .await?
+        .filter(|co| co.disabled)
+    {
+        return Ok(Err(format!("company {} is disabled", co.code)));
+    }
     let Some(u) = crate::store::users::get(c, company_id, by).await? else {
         return Ok(Err(format!(
             "user {by}, who deployed the flow, no longer exists"
