@@ -26,7 +26,8 @@ pub struct AgentConfig {
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim().trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn default_http_host() -> String {
@@ -138,7 +139,10 @@ mod tests {
         )
         .unwrap();
         assert!(c.line_is_plaintext_off_machine());
-        assert!(c.page_is_plaintext_off_machine(), "the page listens on 0.0.0.0");
+        assert!(
+            c.page_is_plaintext_off_machine(),
+            "the page listens on 0.0.0.0"
+        );
         for h in ["localhost", "127.0.0.1", "127.3.2.1", "::1", "[::1]"] {
             assert!(is_loopback(h), "{h}");
         }

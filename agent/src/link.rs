@@ -213,12 +213,10 @@ impl Agent {
             let mut number = 0u64;
             'out: while let Some(m) = out_rx.recv().await {
                 number += 1;
-                let Ok(frames) = wire::frames(&m, number, |message, last, text| {
-                    FromAgent::Part {
-                        message,
-                        last,
-                        text,
-                    }
+                let Ok(frames) = wire::frames(&m, number, |message, last, text| FromAgent::Part {
+                    message,
+                    last,
+                    text,
                 }) else {
                     continue;
                 };

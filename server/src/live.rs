@@ -8,13 +8,13 @@
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::{groups, sessions};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shared::dto::flow::LiveMessage;
 use shared::{Function, Level};
-use crate::store::{groups, sessions};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
 

@@ -52,7 +52,11 @@ impl Engine {
             .await
             .unwrap()
             .unwrap();
-        self.t.state.confinement.work_dir(company, instance).unwrap()
+        self.t
+            .state
+            .confinement
+            .work_dir(company, instance)
+            .unwrap()
     }
 
     async fn deploy(&self, xml: &str) {
@@ -572,8 +576,7 @@ mod kill9 {
         }
         // Both steps are running on the server: kill it.
         let t = Instant::now();
-        while !(work(ids[0].1).join("started").exists()
-            && work(ids[1].1).join("started").exists())
+        while !(work(ids[0].1).join("started").exists() && work(ids[1].1).join("started").exists())
         {
             assert!(
                 t.elapsed() < Duration::from_secs(20),

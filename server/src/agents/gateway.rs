@@ -8,11 +8,11 @@ use super::credential;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::hosts;
+use axum::extract::ws::CloseFrame;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::extract::ws::CloseFrame;
 use shared::agent::{
     incompatible_message, wire, FromAgent, LoginOutcome, ToAgent, COMPANY_HEADER, HEARTBEAT_SECS,
     PROTOCOL_VERSION,
@@ -187,9 +187,11 @@ async fn check_login(
             Ok(_) => LoginOutcome::Refused {
                 reason: "this account may not log in to Sub Manager".into(),
             },
-            Err(e @ (AppError::BadCredentials | AppError::Locked(_) | AppError::Busy(_))) => LoginOutcome::Refused {
-                reason: e.to_string(),
-            },
+            Err(e @ (AppError::BadCredentials | AppError::Locked(_) | AppError::Busy(_))) => {
+                LoginOutcome::Refused {
+                    reason: e.to_string(),
+                }
+            }
             Err(e) => {
                 tracing::error!(host = host_id, error = %e, "cannot check a Sub Manager sign-in");
                 LoginOutcome::Refused {
@@ -225,7 +227,12 @@ async fn refuse_incompatible(
     let server_version = env!("CARGO_PKG_VERSION");
     let message = incompatible_message(agent_version, agent_protocol, server_version);
     state.agents.log(host_id, "error", &message);
-    tracing::warn!(host = host_id, agent_version, agent_protocol, "refused an agent of another protocol version");
+    tracing::warn!(
+        host = host_id,
+        agent_version,
+        agent_protocol,
+        "refused an agent of another protocol version"
+    );
     let refusal = ToAgent::Incompatible {
         protocol: PROTOCOL_VERSION,
         server_version: server_version.to_string(),
@@ -235,7 +242,8 @@ async fn refuse_incompatible(
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code: 4000,
-            reason: format!("incompatible agent protocol: the server speaks {PROTOCOL_VERSION}").into(),
+            reason: format!("incompatible agent protocol: the server speaks {PROTOCOL_VERSION}")
+                .into(),
         })))
         .await;
 }
@@ -278,7 +286,12 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                  start it, rotate the host's credential (that cuts both)"
             ),
         );
-        tracing::warn!(host = host.id, process, other, "a second agent process with the same credential");
+        tracing::warn!(
+            host = host.id,
+            process,
+            other,
+            "a second agent process with the same credential"
+        );
     }
     tracing::info!(host = host.id, version, "agent connected");
     let welcome = ToAgent::Welcome {

@@ -97,15 +97,19 @@ impl IntoResponse for Refused {
 /// refused later by deploy, with its problems).
 fn starts_itself(xml: &str) -> bool {
     shared::bpmn::Document::parse(xml).is_ok_and(|doc| {
-        doc.model.processes.iter().filter(|p| p.is_executable).any(|p| {
-            p.nodes.iter().any(|n| {
-                n.kind == shared::bpmn::model::NodeKind::StartEvent
-                    && n.parent.is_none()
-                    && n.events
-                        .iter()
-                        .any(|e| matches!(e, shared::bpmn::model::EventDef::Timer(_)))
+        doc.model
+            .processes
+            .iter()
+            .filter(|p| p.is_executable)
+            .any(|p| {
+                p.nodes.iter().any(|n| {
+                    n.kind == shared::bpmn::model::NodeKind::StartEvent
+                        && n.parent.is_none()
+                        && n.events
+                            .iter()
+                            .any(|e| matches!(e, shared::bpmn::model::EventDef::Timer(_)))
+                })
             })
-        })
     })
 }
 

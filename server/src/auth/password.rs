@@ -84,7 +84,9 @@ mod tests {
     async fn hashes_are_argon2id_and_verify() {
         let h = super::hash("correct horse").await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(super::verify(Some(h.clone()), "correct horse").await.unwrap());
+        assert!(super::verify(Some(h.clone()), "correct horse")
+            .await
+            .unwrap());
         assert!(!super::verify(Some(h), "wrong").await.unwrap());
         assert!(!super::verify(None, "anything").await.unwrap());
         assert!(!super::verify(Some("not a hash".into()), "x").await.unwrap());

@@ -63,8 +63,7 @@ fn throttle() -> &'static Throttle {
 }
 
 fn is_sign_in(req: &Request) -> bool {
-    req.method() == Method::POST
-        && matches!(req.uri().path(), "/api/v1/auth/login" | "/auth/login")
+    req.method() == Method::POST && matches!(req.uri().path(), "/api/v1/auth/login" | "/auth/login")
 }
 
 /// The middleware: refuses sign-ins from an address over its limit, and counts the
@@ -86,7 +85,8 @@ pub async fn sign_ins(req: Request, next: Next) -> Response {
         if form {
             return axum::response::Redirect::to("/login?error=locked").into_response();
         }
-        let message = format!("too many failed sign-ins from your address; try again in {secs} seconds");
+        let message =
+            format!("too many failed sign-ins from your address; try again in {secs} seconds");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             axum::Json(shared::dto::error::ErrorBody {

@@ -73,12 +73,18 @@ mod tests {
             None
         );
         assert_eq!(
-            on_server(&node("fileOperation", &[("host", "h1"), ("inCloud", "true")])),
+            on_server(&node(
+                "fileOperation",
+                &[("host", "h1"), ("inCloud", "true")]
+            )),
             Some("this file operation")
         );
         assert_eq!(on_server(&node("fileOperation", &[("host", "h1")])), None);
         // HTTP and SQL in cloud are governed by the address policy, not refused here.
         assert_eq!(on_server(&node("http", &[("url", "http://x")])), None);
-        assert_eq!(on_server(&node("remoteCommand", &[("command", "id")])), None);
+        assert_eq!(
+            on_server(&node("remoteCommand", &[("command", "id")])),
+            None
+        );
     }
 }

@@ -157,10 +157,9 @@ pub async fn script(
         .map_err(|e| ServerStepError::Failed(e.to_string()))?;
     let ran = async {
         for p in [&saved.dir, &saved.path] {
-            reach
-                .confinement
-                .give(p)
-                .map_err(|e| ServerStepError::Failed(format!("cannot hand the script over: {e}")))?;
+            reach.confinement.give(p).map_err(|e| {
+                ServerStepError::Failed(format!("cannot hand the script over: {e}"))
+            })?;
         }
         Ok::<_, ServerStepError>(
             reach
@@ -192,7 +191,10 @@ pub async fn file_op(
     let any = any_path(n);
     let file = inside(&base, "filename", filename, any).map_err(ServerStepError::Refused)?;
     let mut env = vec![
-        ("LWAMS_FILE".to_string(), file.to_string_lossy().into_owned()),
+        (
+            "LWAMS_FILE".to_string(),
+            file.to_string_lossy().into_owned(),
+        ),
         ("LWAMS_SHOWN".to_string(), filename.to_string()),
     ];
     // The content goes through a file the server writes in a fresh directory of its
@@ -218,7 +220,9 @@ pub async fn file_op(
             let to = new_filename
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| ServerStepError::Refused(format!("newFilename: where to rename {filename} to")))?;
+                .ok_or_else(|| {
+                    ServerStepError::Refused(format!("newFilename: where to rename {filename} to"))
+                })?;
             let target = inside(&base, "newFilename", to, any).map_err(ServerStepError::Refused)?;
             env.push(("LWAMS_TARGET".into(), target.to_string_lossy().into_owned()));
             env.push(("LWAMS_TARGET_SHOWN".into(), to.to_string()));
@@ -229,7 +233,14 @@ pub async fn file_op(
     };
     let ran = reach
         .confinement
-        .run(script, &base, &env, timeout, cancel, &agent::executors::local::ignore_output)
+        .run(
+            script,
+            &base,
+            &env,
+            timeout,
+            cancel,
+            &agent::executors::local::ignore_output,
+        )
         .await;
     if let Some(dir) = staged {
         let _ = tokio::fs::remove_dir_all(dir).await;
@@ -274,7 +285,10 @@ mod tests {
             inside(base, "filename", "/tmp/x", true).unwrap(),
             Path::new("/tmp/x")
         );
-        assert!(inside(base, "filename", "../x", true).is_err(), "`..` never");
+        assert!(
+            inside(base, "filename", "../x", true).is_err(),
+            "`..` never"
+        );
         assert_eq!(climbs("a/../b\\..\\c/.../ .. "), 3);
         assert_eq!(climbs("/srv/app/log.txt"), 0);
     }

@@ -111,7 +111,11 @@ impl Confinement {
         let dir = company.join(instance_id.to_string());
         let err = |e| ConfinedError::WorkDir(dir.clone(), e);
         // The way down may be passed through (x) but not listed by the step's user.
-        for d in [self.root.parent().unwrap_or(&self.root), &self.root, &company] {
+        for d in [
+            self.root.parent().unwrap_or(&self.root),
+            &self.root,
+            &company,
+        ] {
             std::fs::create_dir_all(d).map_err(err)?;
             if self.run_as.is_some() {
                 set_mode(d, 0o711).map_err(err)?;
@@ -167,7 +171,10 @@ impl Confinement {
             .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(work_dir);
         let ruleset = if self.landlock_abi > 0 {
-            Some(landlock::ruleset(self.landlock_abi, READABLE, work_dir).map_err(ConfinedError::Confine)?)
+            Some(
+                landlock::ruleset(self.landlock_abi, READABLE, work_dir)
+                    .map_err(ConfinedError::Confine)?,
+            )
         } else {
             None
         };

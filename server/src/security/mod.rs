@@ -2,8 +2,8 @@
 //! companies may use the server's own machine and network.
 
 pub mod confined;
-pub mod headers;
 pub mod egress;
+pub mod headers;
 pub mod trust;
 
 pub use confined::Confinement;
