@@ -5,8 +5,8 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::chain;
 use common::served::served;
+use common::{chain, step};
 use serde_json::json;
 use shared::dto::host::HostState;
 
@@ -141,20 +141,43 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
         .log
         .iter()
         .any(|l| l.level == "warn" && l.message.contains("222-b") && l.message.contains("111-a")));
-}
-
-fn attr(v: &str) -> String {
-    v.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-}
-
-fn step(i: usize, kind: &str, attrs: &[(&str, &str)]) -> String {
-    let attrs: String = attrs
+    // The host page lists both processes, the newest holding the line.
+    let seen: Vec<(&str, bool)> = d
+        .processes
         .iter()
-        .map(|(k, v)| format!(r#" lwams:{k}="{}""#, attr(v)))
+        .map(|p| (p.process.as_str(), p.current))
         .collect();
-    format!(r#"<bpmn:serviceTask id="n{i}" lwams:kind="{kind}"{attrs}/>"#)
+    assert_eq!(
+        seen,
+        [("222-b", true), ("111-a", false)],
+        "{:?}",
+        d.processes
+    );
+    // Rotating the credential cuts both: neither can dial in again.
+    let r =
+        s.t.post(
+            &format!("/api/v1/hosts/{hid}/credential"),
+            &s.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(next_text(&mut clone).await, None, "the current line is cut");
+    let url = format!("ws://127.0.0.1:{}/agent", s.port);
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {credential}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-lwams-company", "default".parse().unwrap());
+    assert!(
+        tokio_tungstenite::connect_async(req).await.is_err(),
+        "the old credential is refused for every process"
+    );
 }
 
 /// The variables a step on the server may find in its environment.

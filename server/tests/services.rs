@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::served::{served, start_agent, Served};
-use common::{bpmn, chain};
+use common::{bpmn, chain, step};
 use serde_json::{json, Value};
 use shared::dto::data_source::DataSource;
 use shared::dto::flow::{ArtifactInfo, InstanceDetail};
@@ -66,22 +66,6 @@ async fn http_peer() -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
     port
-}
-
-fn attr(v: &str) -> String {
-    v.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('\n', "&#10;")
-}
-
-/// A step `n{i}` of `kind` with `lwams:` attributes.
-fn step(i: usize, kind: &str, attrs: &[(&str, &str)]) -> String {
-    let attrs: String = attrs
-        .iter()
-        .map(|(k, v)| format!(r#" lwams:{k}="{}""#, attr(v)))
-        .collect();
-    format!(r#"<bpmn:serviceTask id="n{i}" lwams:kind="{kind}"{attrs}/>"#)
 }
 
 fn output(d: &InstanceDetail, node: &str) -> Value {

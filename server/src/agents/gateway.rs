@@ -275,6 +275,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
     .await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (session, other) = hub.connect(company_id, host.id, &process, tx.clone());
+    hub.seen(host.id, &process, &version);
     hub.log(host.id, "info", &format!("Sub Manager {version} connected"));
     if let Some(other) = other {
         hub.log(
@@ -303,6 +304,8 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
         loop {
             tokio::select! {
                 out = rx.recv() => match out {
+                    // A replaced or kicked line is woken to close, sending nothing more.
+                    Some(_) if !hub.is_current(host.id, session) => break,
                     Some(m) => if !send(&mut socket, &m).await { break },
                     None => break,
                 },
@@ -312,6 +315,7 @@ async fn serve(mut socket: WebSocket, state: AppState, company_id: Id, host: Hos
                     match got {
                         None => break,
                         Some(FromAgent::Heartbeat { facts }) => {
+                            hub.seen(host.id, &process, &version);
                             record(&state, host.id, HostState::Connected, None, facts.as_ref()).await;
                             if !send(&mut socket, &ToAgent::Beat).await { break }
                         }

@@ -44,7 +44,12 @@ struct Inner {
     agents: HashMap<Id, Connection>,
     logs: HashMap<Id, VecDeque<AgentLogLine>>,
     tasks: HashMap<Id, VecDeque<AgentTaskRecord>>,
+    /// Agent processes seen per host (process id → first and last seen, version).
+    seen: HashMap<Id, HashMap<String, (i64, i64, String)>>,
 }
+
+/// How long a process that stopped dialling stays listed on the host page.
+pub const PROCESS_SEEN_MILLIS: i64 = 10 * 60 * 1000;
 
 fn keep<T>(q: &mut VecDeque<T>, item: T, at_most: usize) {
     if q.len() >= at_most {
@@ -96,8 +101,10 @@ impl AgentHub {
         let mut other = None;
         if let Some(old) = old {
             if old.process != process && !old.send.is_closed() {
-                other = Some(old.process);
+                other = Some(old.process.clone());
             }
+            // The replaced line's loop wakes and closes it.
+            let _ = old.send.send(ToAgent::Beat);
             for (_, p) in old.pending {
                 let _ = p.done.send((
                     interrupted("the agent reconnected while the task ran"),
@@ -120,6 +127,9 @@ impl AgentHub {
         };
         match gone {
             Some(c) => {
+                // Wakes the connection's loop, which then finds it is no longer current
+                // and closes the line at once (not at the agent's next heartbeat).
+                let _ = c.send.send(ToAgent::Beat);
                 for (_, p) in c.pending {
                     let _ = p.done.send((
                         interrupted("the agent disconnected while the task ran"),
@@ -193,6 +203,53 @@ impl AgentHub {
             message: message.to_string(),
         };
         keep(self.lock().logs.entry(host_id).or_default(), line, LOG_KEEP);
+    }
+
+    /// Notes that agent `process` (version `version`) is on the host's line now.
+    pub fn seen(&self, host_id: Id, process: &str, version: &str) {
+        let now = crate::store::now_millis();
+        let mut inner = self.lock();
+        let seen = inner.seen.entry(host_id).or_default();
+        seen.retain(|_, (_, last, _)| now - *last < PROCESS_SEEN_MILLIS);
+        let e = seen
+            .entry(process.to_string())
+            .or_insert((now, now, version.to_string()));
+        e.1 = now;
+        e.2 = version.to_string();
+    }
+
+    /// The agent processes seen on the host's credential in the last
+    /// [`PROCESS_SEEN_MILLIS`], the one holding the line first.
+    pub fn processes(&self, host_id: Id) -> Vec<shared::dto::host::AgentProcess> {
+        let now = crate::store::now_millis();
+        let inner = self.lock();
+        let current = inner.agents.get(&host_id).map(|c| c.process.as_str());
+        let mut out: Vec<_> = inner
+            .seen
+            .get(&host_id)
+            .map(|m| {
+                m.iter()
+                    .filter(|(p, (_, last, _))| {
+                        now - *last < PROCESS_SEEN_MILLIS || current == Some(p.as_str())
+                    })
+                    .map(
+                        |(p, (first, last, version))| shared::dto::host::AgentProcess {
+                            process: p.clone(),
+                            version: version.clone(),
+                            first_seen: *first,
+                            last_seen: *last,
+                            current: current == Some(p.as_str()),
+                        },
+                    )
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_seen.cmp(&a.last_seen))
+        });
+        out
     }
 
     /// The tasks this process sent the host's agent lately, newest first.

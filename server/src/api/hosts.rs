@@ -288,6 +288,7 @@ pub async fn get_host(
         terminals: terminals_of(&mut c, p.company_id, id).await?,
         recent_tasks: state.agents.recent_tasks(id),
         log: state.agents.log_tail(id),
+        processes: state.agents.processes(id),
     }))
 }
 

@@ -58,6 +58,28 @@ pub struct ExecNode {
     pub multi: Option<Multi>,
 }
 
+#[cfg(test)]
+impl ExecNode {
+    /// A step node `id` of `kind` with `lwams:` attributes, for unit tests.
+    pub fn job(id: &str, kind: &str, attrs: &[(&str, &str)]) -> ExecNode {
+        ExecNode {
+            id: id.into(),
+            name: None,
+            behaviour: Behaviour::Job { kind: kind.into() },
+            incoming: vec![],
+            outgoing: vec![],
+            default_flow: None,
+            parent: None,
+            boundaries: vec![],
+            lwams: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            multi: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Multi {
     pub sequential: bool,

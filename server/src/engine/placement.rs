@@ -38,24 +38,9 @@ pub fn server_steps(ex: &Executable) -> Vec<(String, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn node(kind: &str, attrs: &[(&str, &str)]) -> ExecNode {
-        ExecNode {
-            id: "n".into(),
-            name: None,
-            behaviour: Behaviour::Job { kind: kind.into() },
-            incoming: vec![],
-            outgoing: vec![],
-            default_flow: None,
-            parent: None,
-            boundaries: vec![],
-            lwams: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            multi: None,
-        }
+        ExecNode::job("n", kind, attrs)
     }
 
     #[test]

@@ -1477,25 +1477,11 @@ pub fn set_element(ex: &Executable, node: usize, index: usize, vars: &mut Map<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn node(attrs: &[(&str, &str)]) -> ExecNode {
         ExecNode {
-            id: "n".into(),
             name: Some("N".into()),
-            behaviour: Behaviour::Job {
-                kind: "localCommand".into(),
-            },
-            incoming: vec![],
-            outgoing: vec![],
-            default_flow: None,
-            parent: None,
-            boundaries: vec![],
-            lwams: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            multi: None,
+            ..ExecNode::job("n", "localCommand", attrs)
         }
     }
 

@@ -275,6 +275,23 @@ pub fn bpmn(key: &str, body: &str) -> String {
 }
 
 /// start → nodes in order → end, the nodes given as XML elements with ids n0, n1 ….
+/// A value as an XML attribute's text.
+pub fn attr(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('\n', "&#10;")
+}
+
+/// A step `n{i}` of `kind` with `lwams:` attributes.
+pub fn step(i: usize, kind: &str, attrs: &[(&str, &str)]) -> String {
+    let attrs: String = attrs
+        .iter()
+        .map(|(k, v)| format!(r#" lwams:{k}="{}""#, attr(v)))
+        .collect();
+    format!(r#"<bpmn:serviceTask id="n{i}" lwams:kind="{kind}"{attrs}/>"#)
+}
+
 pub fn chain(key: &str, nodes: &[String]) -> String {
     let mut body = String::from(r#"<bpmn:startEvent id="start"/>"#);
     let mut prev = "start".to_string();

@@ -286,4 +286,21 @@ pub struct HostDetail {
     pub terminals: Vec<Terminal>,
     pub recent_tasks: Vec<AgentTaskRecord>,
     pub log: Vec<AgentLogLine>,
+    /// The Sub Manager processes seen on this host's credential lately (more than one:
+    /// a copied package or a second start — the page says so).
+    #[serde(default)]
+    pub processes: Vec<AgentProcess>,
+}
+
+/// A Sub Manager process that connected with a host's credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentProcess {
+    /// The process's id on the line (random per start).
+    pub process: String,
+    pub version: String,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    /// It holds the host's line now.
+    pub current: bool,
 }

@@ -437,7 +437,23 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
                 <Terminals host=id terminals=ts on_change=Callback::new(move |_| refresh()) />
             })}
             {move || detail.get().map(|d| {
+                let many = d.processes.len() > 1;
                 view! {
+                    <Show when=move || many>
+                        <div class="card notice" role="alert" data-testid="agent-processes">
+                            <p><strong>{t("hosts-processes-title")}</strong></p>
+                            <ul>
+                                {d.processes.iter().map(|p| view! {
+                                    <li>
+                                        <code>{p.process.clone()}</code>
+                                        {format!(" · {} · {} → {}", p.version, datetime(p.first_seen), datetime(p.last_seen))}
+                                        {p.current.then(|| view! { " · " {t("hosts-processes-current")} })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                            <p class="muted">{t("hosts-processes-hint")}</p>
+                        </div>
+                    </Show>
                     <details>
                         <summary>{t("hosts-recent-tasks")}</summary>
                         <div class="table-wrap">
