@@ -179,7 +179,7 @@ impl Confinement {
             None
         };
         let run_as = self.run_as;
-        let fd = ruleset.as_ref().map(|r| std::os::fd::AsRawFd::as_raw_fd(r));
+        let fd = ruleset.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
         // SAFETY: between fork and exec only async-signal-safe system calls are made
         // (setgroups, setgid, setuid, prctl, landlock_restrict_self), no allocation.
         unsafe {

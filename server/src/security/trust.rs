@@ -47,7 +47,7 @@ impl Trust {
             Some(codes) if codes.iter().any(|c| c == "*") => Ok(true),
             Some(codes) => Ok(crate::store::companies::get(&mut c, company_id)
                 .await?
-                .is_some_and(|row| codes.iter().any(|code| *code == row.code))),
+                .is_some_and(|row| codes.contains(&row.code))),
             None => {
                 if let Some(first) = self.first.get() {
                     return Ok(*first == company_id);
