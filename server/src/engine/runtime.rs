@@ -319,6 +319,8 @@ type Commits = (
 
 /// The default lease of a claimed job; a worker renews it every third of it.
 pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a stopping work loop waits for its running steps.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 struct Inner {
     store: Store,
@@ -331,6 +333,10 @@ struct Inner {
     definitions: Mutex<HashMap<Id, Arc<Definition>>>,
     running: Mutex<HashMap<Id, oneshot::Sender<()>>>,
     slots: Arc<Semaphore>,
+    /// How many steps run at once (the size of `slots`).
+    slot_count: usize,
+    /// How long stopping waits for running steps before giving up their leases.
+    shutdown_grace: Mutex<Duration>,
     lease: Duration,
     /// Step results for the committer; its receiver is taken by the first worker.
     commits: Mutex<Commits>,
@@ -414,6 +420,8 @@ impl Runtime {
                 definitions: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(slots.max(1))),
+                slot_count: slots.max(1),
+                shutdown_grace: Mutex::new(SHUTDOWN_GRACE),
                 lease: LEASE,
                 commits: Mutex::new((commits, Some(results))),
                 reach: std::sync::OnceLock::new(),
@@ -1062,14 +1070,43 @@ impl Runtime {
             }
         }
         *lock(&self.inner.dispatch) = None;
-        // Let running steps finish their transaction before the caller goes on.
-        let all = self.inner.slots.available_permits();
-        let _ = tokio::time::timeout(Duration::from_secs(30), async {
-            while self.inner.slots.available_permits() < all.max(1) {
+        self.drain().await;
+    }
+
+    /// Stopping: waits (at most the shutdown grace) until every running step has ended
+    /// and committed its result; the leases of steps still running then are given up
+    /// at once, so another server (or this one restarted) recovers them without waiting
+    /// for the lease to run out — by the idempotent rule, never running one twice.
+    async fn drain(&self) {
+        let grace = *lock(&self.inner.shutdown_grace);
+        let all = self.inner.slot_count;
+        let ended = tokio::time::timeout(grace, async {
+            while self.inner.slots.available_permits() < all {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
-        .await;
+        .await
+        .is_ok();
+        if ended {
+            return;
+        }
+        let running: Vec<Id> = lock(&self.inner.running).keys().copied().collect();
+        tracing::warn!(
+            steps = running.len(),
+            "stopping with steps still running: their leases are given up"
+        );
+        let given_up = async {
+            let mut c = self.inner.store.conn().await?;
+            jobs::renew(&mut c, &self.inner.owner, &running, now_millis() - 1).await
+        };
+        if let Err(e) = given_up.await {
+            tracing::error!(error = %e, "cannot give up the leases of running steps");
+        }
+    }
+
+    /// How long stopping waits for running steps (default [`SHUTDOWN_GRACE`]).
+    pub fn set_shutdown_grace(&self, grace: Duration) {
+        *lock(&self.inner.shutdown_grace) = grace;
     }
 
     /// Runs a begun step in its slot.

@@ -213,3 +213,53 @@ async fn a_failing_write_in_a_batch_changes_nothing_and_the_others_still_commit(
         assert_eq!(actions, 1, "the start of {id} is recorded once");
     }
 }
+
+/// Runs the work loop until `stop`, returning its handle.
+fn work_until_stopped(f: &Fixture) -> tokio::task::JoinHandle<()> {
+    let rt = f.rt.clone();
+    let rx = f.stop.subscribe();
+    tokio::spawn(async move { rt.work(None, rx).await })
+}
+
+async fn until_running(f: &Fixture, id: Id) {
+    for _ in 0..500 {
+        if f.runs(id).await.iter().any(|(s, _)| s == "running") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the step never ran");
+}
+
+#[tokio::test]
+async fn stopping_waits_for_a_running_step_to_end_and_commit_even_with_free_slots() {
+    let f = fixture(4).await;
+    let def = f.deploy("slow", "sleep 1").await;
+    let worker = work_until_stopped(&f);
+    let id = f.start(def).await;
+    until_running(&f, id).await;
+    f.stop.send(true).expect("stop");
+    worker.await.expect("work loop");
+    // Three slots were free when it stopped: it still waited for the busy one.
+    assert_eq!(f.runs(id).await, [("completed".to_string(), None)]);
+    assert_eq!(f.jobs(id).await[0].0, "done");
+}
+
+#[tokio::test]
+async fn a_step_outliving_the_shutdown_grace_gives_up_its_lease_for_recovery() {
+    let f = fixture(2).await;
+    f.rt.set_shutdown_grace(Duration::from_millis(200));
+    let def = f.deploy("slower", "sleep 30").await;
+    let worker = work_until_stopped(&f);
+    let id = f.start(def).await;
+    until_running(&f, id).await;
+    let t = std::time::Instant::now();
+    f.stop.send(true).expect("stop");
+    worker.await.expect("work loop");
+    assert!(t.elapsed() < Duration::from_secs(5), "bounded by the grace");
+    // Another node sees it as an orphan now, not after the lease would have run out.
+    let mut c = f.rt.store().conn().await.expect("conn");
+    let orphans = jobs::orphaned(&mut c, None).await.expect("orphans");
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert_eq!(orphans[0].instance_id, Some(id));
+}
