@@ -337,7 +337,7 @@ struct Inner {
     slot_count: usize,
     /// How long stopping waits for running steps before giving up their leases.
     shutdown_grace: Mutex<Duration>,
-    lease: Duration,
+    lease: Mutex<Duration>,
     /// Step results for the committer; its receiver is taken by the first worker.
     commits: Mutex<Commits>,
     /// The agents, for steps that run on a host (absent in `lwams flow run`).
@@ -422,7 +422,7 @@ impl Runtime {
                 slots: Arc::new(Semaphore::new(slots.max(1))),
                 slot_count: slots.max(1),
                 shutdown_grace: Mutex::new(SHUTDOWN_GRACE),
-                lease: LEASE,
+                lease: Mutex::new(LEASE),
                 commits: Mutex::new((commits, Some(results))),
                 reach: std::sync::OnceLock::new(),
                 dispatch: Mutex::new(None),
@@ -729,7 +729,7 @@ impl Runtime {
                         // A slot is free here: the step is claimed and begun as it is
                         // queued, and runs once this transaction commits.
                         Some(slot) => {
-                            let until = now + self.inner.lease.as_millis() as i64;
+                            let until = now + self.lease().as_millis() as i64;
                             let row =
                                 jobs::insert_claimed(tx, job, &self.inner.owner, until).await?;
                             let mut run_vars = vars.clone();
@@ -1006,7 +1006,7 @@ impl Runtime {
                 break;
             }
             let now = now_millis();
-            if root.is_none() && now - last_sweep >= self.inner.lease.as_millis() as i64 / 2 {
+            if root.is_none() && now - last_sweep >= self.lease().as_millis() as i64 / 2 {
                 let at_start = last_sweep == 0;
                 last_sweep = now;
                 // Jobs leased under this node's name are orphans only at start (a
@@ -1134,7 +1134,7 @@ impl Runtime {
     /// Claims due jobs and, in the same transaction, begins the steps among them.
     async fn claim(&self, n: usize, root: Option<Id>) -> RuntimeResult<Vec<Claimed>> {
         let mut tx = self.inner.store.begin().await?;
-        let lease_until = now_millis() + self.inner.lease.as_millis() as i64;
+        let lease_until = now_millis() + self.lease().as_millis() as i64;
         let rows = jobs::claim(
             &mut tx,
             self.inner.store.backend(),
@@ -1303,13 +1303,14 @@ impl Runtime {
 
     /// A job that could not run: back to the queue a little later.
     async fn release(&self, id: Id) {
-        if let Ok(mut tx) = self.inner.store.begin().await {
-            if jobs::requeue(&mut tx, id, now_millis() + 5_000, false)
-                .await
-                .is_ok()
-            {
-                let _ = tx.commit().await;
-            }
+        let released = async {
+            let mut tx = self.inner.store.begin().await?;
+            jobs::requeue(&mut tx, id, now_millis() + 5_000, false).await?;
+            tx.commit().await?;
+            Ok::<_, RuntimeError>(())
+        };
+        if let Err(e) = released.await {
+            tracing::error!(job = id, error = %e, "cannot put a job back in the queue; recovery takes it once its lease runs out");
         }
     }
 
@@ -1448,7 +1449,8 @@ impl Runtime {
         let ni = job.node_instance as u64;
         let (stop_tx, stop_rx) = oneshot::channel();
         lock(&self.inner.running).insert(job.id, stop_tx);
-        let heartbeat = self.heartbeat(job.id);
+        let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let heartbeat = self.heartbeat(job.id, lost.clone());
         let output: crate::agents::hub::OutputSink = {
             let tx = self.inner.output.clone();
             let ni = job.node_instance as u64;
@@ -1486,6 +1488,10 @@ impl Runtime {
         .await;
         heartbeat.abort();
         lock(&self.inner.running).remove(&job.id);
+        if lost.load(std::sync::atomic::Ordering::SeqCst) {
+            // Another server owns the job now: nothing of this run is reported.
+            return Ok(());
+        }
         let run_end = |status: &'static str, f: Option<&steps::Finished>| RunEnd {
             ni: job.node_instance,
             attempt,
@@ -1545,23 +1551,53 @@ impl Runtime {
     }
 
     /// Renews a running job's lease until aborted.
-    fn heartbeat(&self, job: Id) -> tokio::task::JoinHandle<()> {
+    /// Renews a running step's lease every third of it. A failed renewal is logged and
+    /// tried again soon; a lease found lost (another server recovered the job) stops
+    /// the step and sets `lost`, so its result is not reported as if still owned.
+    fn heartbeat(
+        &self,
+        job: Id,
+        lost: Arc<std::sync::atomic::AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
         let rt = self.clone();
         tokio::spawn(async move {
-            let every = rt.inner.lease / 3;
+            let mut wait = rt.lease() / 3;
             loop {
-                tokio::time::sleep(every).await;
-                let until = now_millis() + rt.inner.lease.as_millis() as i64;
-                if let Ok(mut tx) = rt.inner.store.begin().await {
-                    if jobs::renew(&mut tx, &rt.inner.owner, &[job], until)
-                        .await
-                        .is_ok()
-                    {
-                        let _ = tx.commit().await;
+                tokio::time::sleep(wait).await;
+                let every = rt.lease() / 3;
+                let until = now_millis() + rt.lease().as_millis() as i64;
+                let renewed = async {
+                    let mut c = rt.inner.store.conn().await?;
+                    jobs::renew(&mut c, &rt.inner.owner, &[job], until).await
+                }
+                .await;
+                match renewed {
+                    Ok(1) => wait = every,
+                    Ok(_) => {
+                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                        tracing::error!(job, "a step's lease was lost (another server took the job over): it is stopped and its result not reported");
+                        if let Some(stop) = lock(&rt.inner.running).remove(&job) {
+                            let _ = stop.send(());
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(job, error = %e, "renewing a step's lease failed; trying again");
+                        wait = (every / 4).max(Duration::from_millis(20));
                     }
                 }
             }
         })
+    }
+
+    /// The lease of a claimed job (default [`LEASE`]).
+    fn lease(&self) -> Duration {
+        *lock(&self.inner.lease)
+    }
+
+    /// Sets the lease of jobs claimed from now on (tests, tuning).
+    pub fn set_lease(&self, lease: Duration) {
+        *lock(&self.inner.lease) = lease.max(Duration::from_millis(30));
     }
 
     async fn run_child(&self, job: JobRow) -> RuntimeResult<()> {

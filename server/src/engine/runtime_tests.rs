@@ -263,3 +263,38 @@ async fn a_step_outliving_the_shutdown_grace_gives_up_its_lease_for_recovery() {
     assert_eq!(orphans.len(), 1, "{orphans:?}");
     assert_eq!(orphans[0].instance_id, Some(id));
 }
+
+#[tokio::test]
+async fn a_step_whose_lease_was_taken_over_is_stopped_and_its_result_not_reported() {
+    let f = fixture(2).await;
+    f.rt.set_lease(Duration::from_millis(300));
+    let marker = f._dir.path().join("finished");
+    let def = f
+        .deploy("taken", &format!("sleep 2; touch {}", marker.display()))
+        .await;
+    let worker = work_until_stopped(&f);
+    let id = f.start(def).await;
+    until_running(&f, id).await;
+    // Another server's recovery takes the job over (as after a long pause of this one).
+    let mut c = f.rt.store().conn().await.expect("conn");
+    sqlx::query("UPDATE jobs SET lease_owner = 'other', lease_until = $1 WHERE instance_id = $2")
+        .bind(now_millis() + 3_600_000)
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .expect("take over");
+    drop(c);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !marker.exists(),
+        "the step was stopped when its lease was found lost"
+    );
+    // Nothing reported: the run and the job are the other server's to end.
+    assert_eq!(f.runs(id).await, [("running".to_string(), None)]);
+    assert_eq!(
+        f.jobs(id).await,
+        [("running".to_string(), Some("other".to_string()))]
+    );
+    f.stop.send(true).expect("stop");
+    worker.await.expect("work loop");
+}

@@ -176,19 +176,21 @@ pub async fn next_due(c: &mut Conn, root: Option<Id>) -> StoreResult<Option<i64>
     .try_get("t")?)
 }
 
-/// Extends the lease of running jobs of `owner`.
-pub async fn renew(c: &mut Conn, owner: &str, ids: &[Id], lease_until: i64) -> StoreResult<()> {
+/// Extends (or ends) the lease of running jobs of `owner`; how many it still held.
+pub async fn renew(c: &mut Conn, owner: &str, ids: &[Id], lease_until: i64) -> StoreResult<u64> {
+    let mut held = 0;
     for id in ids {
-        sqlx::query(
+        held += sqlx::query(
             "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
         )
         .bind(lease_until)
         .bind(id)
         .bind(owner)
         .execute(&mut *c)
-        .await?;
+        .await?
+        .rows_affected();
     }
-    Ok(())
+    Ok(held)
 }
 
 /// Running jobs whose outcome is unknown: leased by `owner` (given at a restart of
