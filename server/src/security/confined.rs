@@ -66,8 +66,19 @@ impl Confinement {
     /// uses Landlock when the kernel has it. Says at start what it can and cannot do.
     pub fn new(data_dir: &Path) -> Confinement {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        let run_as = running_as_root().then(nobody);
         let landlock_abi = landlock::abi();
+        // `nobody` must be able to pass through the data directory's parents (a data
+        // directory under `/root` is not); where it cannot but Landlock confines the
+        // step, the step keeps the server's user rather than failing to start.
+        let reachable = passable_by_others(&data_dir);
+        let run_as = (running_as_root() && (reachable || landlock_abi == 0)).then(nobody);
+        if running_as_root() && !reachable {
+            if landlock_abi > 0 {
+                tracing::info!(data_dir = %data_dir.display(), "nobody cannot reach the data directory: steps on the server keep root's user, confined by Landlock");
+            } else {
+                tracing::error!(data_dir = %data_dir.display(), "nobody cannot reach the data directory and there is no Landlock: steps on the server cannot start — give its parent directories o+x or move it");
+            }
+        }
         let c = Confinement {
             root: data_dir.join("steps"),
             run_as,
@@ -208,6 +219,21 @@ impl Confinement {
 fn set_mode(p: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+/// Whether every parent of `dir` may be passed through by other users (o+x).
+fn passable_by_others(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    dir.ancestors()
+        .skip(1)
+        .all(|p| std::fs::metadata(p).map_or(true, |m| m.permissions().mode() & 0o001 != 0))
+}
+
+impl Confinement {
+    /// Whether steps are started as `nobody` (the server runs as root).
+    pub fn drops_to_nobody(&self) -> bool {
+        self.run_as.is_some()
+    }
 }
 
 fn running_as_root() -> bool {
@@ -371,5 +397,29 @@ mod landlock {
             return Err(std::io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_directory_nobody_cannot_reach_keeps_steps_confined_by_landlock_instead() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = tempfile::tempdir().unwrap();
+        let private = top.path().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let open = top.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!passable_by_others(&private.join("data")));
+        assert!(passable_by_others(&open.join("data")));
+        if running_as_root() && landlock::abi() > 0 {
+            assert!(!Confinement::new(&private.join("data")).drops_to_nobody());
+            assert!(Confinement::new(&open.join("data")).drops_to_nobody());
+        }
     }
 }
