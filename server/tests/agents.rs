@@ -634,17 +634,7 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
     assert_eq!(steal.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // An agent with a made-up credential is refused before the upgrade.
-    let url = format!("ws://127.0.0.1:{}/agent", s.port);
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        url.as_str(),
-    )
-    .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer h{hid}.forged").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-lwams-company", "default".parse().unwrap());
+    let req = common::served::agent_request(s.port, &format!("h{hid}.forged"));
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
         other => panic!(

@@ -15,18 +15,10 @@ async fn dial_agent(
     port: u16,
     credential: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("ws://127.0.0.1:{port}/agent");
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        url.as_str(),
-    )
-    .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {credential}").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-lwams-company", "default".parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
+    tokio_tungstenite::connect_async(common::served::agent_request(port, credential))
+        .await
+        .unwrap()
+        .0
 }
 
 /// The next text message, within 10 s.
@@ -163,17 +155,7 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(next_text(&mut clone).await, None, "the current line is cut");
-    let url = format!("ws://127.0.0.1:{}/agent", s.port);
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        url.as_str(),
-    )
-    .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {credential}").parse().unwrap(),
-    );
-    req.headers_mut()
-        .insert("x-lwams-company", "default".parse().unwrap());
+    let req = common::served::agent_request(s.port, &credential);
     assert!(
         tokio_tungstenite::connect_async(req).await.is_err(),
         "the old credential is refused for every process"

@@ -41,17 +41,21 @@ impl Trust {
     }
 
     /// Whether `company_id`'s flows may use the server's own machine and network.
+    /// Asks the database only when it must (the first company is looked up once).
     pub async fn is_trusted(&self, company_id: Id) -> Result<bool, StoreError> {
-        let mut c = self.store.conn().await?;
         match &self.companies {
             Some(codes) if codes.iter().any(|c| c == "*") => Ok(true),
-            Some(codes) => Ok(crate::store::companies::get(&mut c, company_id)
-                .await?
-                .is_some_and(|row| codes.contains(&row.code))),
+            Some(codes) => {
+                let mut c = self.store.conn().await?;
+                Ok(crate::store::companies::get(&mut c, company_id)
+                    .await?
+                    .is_some_and(|row| codes.contains(&row.code)))
+            }
             None => {
                 if let Some(first) = self.first.get() {
                     return Ok(*first == company_id);
                 }
+                let mut c = self.store.conn().await?;
                 match crate::store::companies::first_id(&mut c).await? {
                     Some(first) => Ok(*self.first.get_or_init(|| first) == company_id),
                     None => Ok(false),

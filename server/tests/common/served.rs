@@ -46,6 +46,25 @@ pub async fn served_with(tweak: impl FnOnce(&mut lwams_server::config::Config)) 
     }
 }
 
+/// The upgrade request a Sub Manager sends to `/agent` with `credential`.
+pub fn agent_request(
+    port: u16,
+    credential: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = format!("ws://127.0.0.1:{port}/agent");
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {credential}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-lwams-company", "default".parse().unwrap());
+    req
+}
+
 pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     let t = Instant::now();
     loop {
