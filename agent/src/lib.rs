@@ -3,6 +3,7 @@
 //! machine and on terminals over SSH). The server reuses its executors for steps that
 //! run "in cloud".
 
+pub mod cli;
 pub mod config;
 pub mod executors;
 pub mod facts;

@@ -1,19 +1,23 @@
 //! `sub-manager --config sub-manager.json`: connects to the LWAMS server and runs the
-//! tasks it is given until stopped.
+//! tasks it is given until stopped (`--help`, `--version`: `agent::cli`).
 
+use agent::cli;
 use agent::config::AgentConfig;
-use agent::link::{Agent, VERSION};
+use agent::link::Agent;
 
 fn main() -> std::process::ExitCode {
-    let mut args = std::env::args().skip(1);
-    let path = match (args.next().as_deref(), args.next()) {
-        (Some("--config"), Some(p)) => p,
-        (Some("--version"), _) => {
-            println!("sub-manager {VERSION}");
+    let path = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Command::Run { config }) => config,
+        Ok(cli::Command::Help) => {
+            print!("{}", cli::usage());
             return std::process::ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!("usage: sub-manager --config sub-manager.json");
+        Ok(cli::Command::Version) => {
+            println!("{}", cli::version_line());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("sub-manager: {e}\n\n{}", cli::usage());
             return std::process::ExitCode::from(2);
         }
     };
