@@ -39,6 +39,16 @@ pub const LOGIN_MAX: usize = 64;
 pub const TEXT_MAX: usize = 1000;
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 256;
+/// The longest e-mail address (RFC 5321's path limit).
+pub const EMAIL_MAX: usize = 254;
+/// The longest phone number.
+pub const PHONE_MAX: usize = 32;
+/// The longest host name or address of a terminal.
+pub const HOST_ADDRESS_MAX: usize = 255;
+/// The longest application id issued by another service (WeChat appId).
+pub const APP_ID_MAX: usize = 64;
+/// The longest short secret of another service (WeChat appSecret).
+pub const SECRET_MAX: usize = 128;
 
 /// A required single-line text: trimmed, non-empty, at most `max` characters, no
 /// control characters.
@@ -141,7 +151,7 @@ pub fn element_id(value: &str, current: &str, taken: &[String]) -> Result<String
 
 /// An optional e-mail address (empty is allowed).
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = optional_text(field, value, 254)?;
+    let v = optional_text(field, value, EMAIL_MAX)?;
     if v.is_empty() {
         return Ok(v);
     }
@@ -168,7 +178,7 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
 
 /// An optional phone number: digits, spaces and `+-()`, at most 32 characters.
 pub fn phone(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = optional_text(field, value, 32)?;
+    let v = optional_text(field, value, PHONE_MAX)?;
     if v.chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
     {

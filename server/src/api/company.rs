@@ -47,14 +47,15 @@ pub async fn update_company(
     JsonBody(req): JsonBody<CompanyUpdate>,
 ) -> AppResult<Json<Company>> {
     p.require(Function::SystemCompany, Level::Manage)?;
-    let code = validate::identifier("code", &req.code, 32)?;
+    let code = validate::company_code("code", &req.code)?;
     let name = validate::required_text("name", &req.name, validate::NAME_MAX)?;
-    let app_id = validate::optional_text("wechat_app_id", &req.wechat_app_id, 64)?;
+    let app_id =
+        validate::optional_text("wechat_app_id", &req.wechat_app_id, validate::APP_ID_MAX)?;
     let secret = match req.wechat_app_secret.as_deref() {
         None => None,
         Some("") => Some(None),
         Some(s) => {
-            let s = validate::optional_text("wechat_app_secret", s, 128)?;
+            let s = validate::optional_text("wechat_app_secret", s, validate::SECRET_MAX)?;
             Some(Some(state.secrets.seal(
                 &crate::store::sealed::COMPANY_WECHAT_SECRET.at(p.company_id, p.company_id),
                 &s,

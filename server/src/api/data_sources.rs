@@ -164,7 +164,7 @@ pub async fn list_data_sources(
     Ok(Json(rows.into_iter().map(|r| r.source).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/data-sources/{id}", tag = "data sources",
+#[utoipa::path(get, path = "/api/v1/data-sources/{id}", tag = "data sources", params(("id" = i64, Path, description = "the data source's id")),
     responses((status = 200, body = DataSource), (status = 404, body = ErrorBody)))]
 pub async fn get_data_source(
     State(state): State<AppState>,
@@ -209,7 +209,7 @@ pub async fn create_data_source(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/data-sources/{id}", tag = "data sources", request_body = DataSourceInput,
+#[utoipa::path(put, path = "/api/v1/data-sources/{id}", tag = "data sources", params(("id" = i64, Path, description = "the data source's id")), request_body = DataSourceInput,
     responses((status = 200, body = DataSource), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_data_source(
     State(state): State<AppState>,
@@ -248,7 +248,7 @@ pub async fn update_data_source(
     Ok(Json(load(&state, p.company_id, id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/data-sources/{id}", tag = "data sources",
+#[utoipa::path(delete, path = "/api/v1/data-sources/{id}", tag = "data sources", params(("id" = i64, Path, description = "the data source's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_data_source(
     State(state): State<AppState>,
@@ -267,7 +267,7 @@ pub async fn delete_data_source(
 /// "Test connection": signs in and runs `SELECT 1`, from the server or, with `host_id`,
 /// from that host's Sub Manager — only where the data source may be used, and from the
 /// server only where the egress policy lets the company connect.
-#[utoipa::path(post, path = "/api/v1/data-sources/{id}/test", tag = "data sources", params(DataSourceTestQuery),
+#[utoipa::path(post, path = "/api/v1/data-sources/{id}/test", tag = "data sources", params(("id" = i64, Path, description = "the data source's id"), DataSourceTestQuery),
     responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
 pub async fn test_data_source(
     State(state): State<AppState>,

@@ -224,7 +224,7 @@ pub async fn start_instance(
 
 /// Pause, resume, terminate; retry, skip or complete one node instance. Recorded with
 /// who and when; refused (409) when the instance or node is not in a state for it.
-#[utoipa::path(post, path = "/api/v1/instances/{id}/control", tag = "flows", request_body = InstanceControl,
+#[utoipa::path(post, path = "/api/v1/instances/{id}/control", tag = "flows", params(("id" = i64, Path, description = "the instance's id")), request_body = InstanceControl,
     responses((status = 204), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn control_instance(
     State(state): State<AppState>,
@@ -266,7 +266,7 @@ pub async fn control_instance(
 }
 
 /// The BPMN XML of the version an instance runs (the monitor draws it).
-#[utoipa::path(get, path = "/api/v1/instances/{id}/diagram", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/instances/{id}/diagram", tag = "flows", params(("id" = i64, Path, description = "the instance's id")),
     responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = ErrorBody)))]
 pub async fn instance_diagram(
     State(state): State<AppState>,
@@ -282,7 +282,7 @@ pub async fn instance_diagram(
 }
 
 /// The flow's draft (saved in the designer, not deployed).
-#[utoipa::path(get, path = "/api/v1/flows/{key}/draft", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/flows/{key}/draft", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)")),
     responses((status = 200, body = FlowDraft), (status = 404, body = ErrorBody)))]
 pub async fn get_draft(
     State(state): State<AppState>,
@@ -300,7 +300,7 @@ pub async fn get_draft(
 
 /// Saves the flow's draft (any diagram that is well-formed XML: steps may still lack
 /// parameters); it replaces the previous draft, whoever saved it.
-#[utoipa::path(put, path = "/api/v1/flows/{key}/draft", tag = "flows", request_body = SaveDraft,
+#[utoipa::path(put, path = "/api/v1/flows/{key}/draft", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)")), request_body = SaveDraft,
     responses((status = 200, body = FlowDraft), (status = 422, body = ErrorBody)))]
 pub async fn save_draft(
     State(state): State<AppState>,
@@ -370,7 +370,7 @@ fn draft_summary(d: FlowDraft) -> DraftSummary {
 }
 
 /// Discards the flow's draft.
-#[utoipa::path(delete, path = "/api/v1/flows/{key}/draft", tag = "flows",
+#[utoipa::path(delete, path = "/api/v1/flows/{key}/draft", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_draft(
     State(state): State<AppState>,
@@ -386,7 +386,7 @@ pub async fn delete_draft(
 }
 
 /// The files RPA steps of an instance brought back.
-#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts", tag = "flows", params(("id" = i64, Path, description = "the instance's id")),
     responses((status = 200, body = [ArtifactInfo]), (status = 404, body = ErrorBody)))]
 pub async fn list_artifacts(
     State(state): State<AppState>,
@@ -402,7 +402,7 @@ pub async fn list_artifacts(
 }
 
 /// One artefact's content, as a download.
-#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts/{artifact}", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/instances/{id}/artifacts/{artifact}", tag = "flows", params(("id" = i64, Path, description = "the instance's id"), ("artifact" = i64, Path, description = "the artifact's id")),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
 pub async fn download_artifact(
     State(state): State<AppState>,
@@ -475,7 +475,7 @@ pub async fn list_flows(
 }
 
 /// Every version of one flow, newest first.
-#[utoipa::path(get, path = "/api/v1/flows/{key}/versions", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/flows/{key}/versions", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)")),
     responses((status = 200, body = [FlowVersion]), (status = 404, body = ErrorBody)))]
 pub async fn flow_versions(
     State(state): State<AppState>,
@@ -500,11 +500,12 @@ pub struct DiffQuery {
 
 /// What changed from one version of a flow to another: elements added and removed,
 /// and each changed property with its value before and after.
-#[utoipa::path(get, path = "/api/v1/flows/{key}/diff", tag = "flows", params(DiffQuery),
+#[utoipa::path(get, path = "/api/v1/flows/{key}/diff", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)"), DiffQuery),
     responses((status = 200, body = [shared::bpmn::diff::Change]), (status = 404, body = ErrorBody)))]
 pub async fn version_diff(
     State(state): State<AppState>,
     p: Principal,
+#[into_params(parameter_in = Query)]
     PathParam(key): PathParam<String>,
     QueryParams(q): QueryParams<DiffQuery>,
 ) -> AppResult<Json<Vec<shared::bpmn::diff::Change>>> {
@@ -516,7 +517,12 @@ pub async fn version_diff(
             .await?
             .ok_or(AppError::NotFound("flow version"))?;
         let doc = shared::bpmn::Document::parse(&xml)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored version {v} of {key}: {e}")))?;
+            .map_err(|e| {
+            AppError::Internal(InternalError::Corrupt(
+                format!("version {v} of {key}"),
+                e.to_string(),
+            ))
+        })?;
         docs.push(doc);
     }
     let process =
@@ -553,7 +559,7 @@ fn xml_response(xml: String, file_name: &str) -> Response {
 }
 
 /// The BPMN XML of one version (the designer opens it).
-#[utoipa::path(get, path = "/api/v1/flows/{key}/versions/{version}/xml", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/flows/{key}/versions/{version}/xml", tag = "flows", params(("key" = String, Path, description = "the flow's key (the id of its BPMN process)"), ("version" = i64, Path, description = "the version number (from 1)")),
     responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = ErrorBody)))]
 pub async fn version_xml(
     State(state): State<AppState>,
@@ -610,7 +616,7 @@ pub async fn list_instances(
 }
 
 /// One instance with every node run (inputs, outputs, errors, timings).
-#[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "flows",
+#[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "flows", params(("id" = i64, Path, description = "the instance's id")),
     responses((status = 200, body = InstanceDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_instance(
     State(state): State<AppState>,

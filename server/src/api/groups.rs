@@ -77,7 +77,7 @@ pub async fn list_groups(
     Ok(Json(Page { items, total }))
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups",
+#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path, description = "the user group's id")),
     responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
 pub async fn get_group(
     State(state): State<AppState>,
@@ -113,7 +113,7 @@ pub async fn create_group(
     Ok((StatusCode::CREATED, Json(g)))
 }
 
-#[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", request_body = GroupInput,
+#[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path, description = "the user group's id")), request_body = GroupInput,
     responses((status = 200, body = Group), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_group(
     State(state): State<AppState>,
@@ -140,7 +140,7 @@ pub async fn update_group(
     Ok(Json(g))
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path, description = "the user group's id")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_group(
     State(state): State<AppState>,
@@ -159,7 +159,7 @@ pub async fn delete_group(
 }
 
 /// "Associate users": adds existing users of the company to the group.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "groups", request_body = GroupMembers,
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "groups", params(("id" = i64, Path, description = "the user group's id")), request_body = GroupMembers,
     responses((status = 200, body = Group), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_members(
     State(state): State<AppState>,
@@ -188,7 +188,7 @@ pub async fn add_members(
     Ok(Json(g))
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups", params(("id" = i64, Path, description = "the user group's id"), ("user_id" = i64, Path, description = "the member's user id")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn remove_member(
     State(state): State<AppState>,

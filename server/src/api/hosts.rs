@@ -121,7 +121,7 @@ pub async fn create_host_group(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/host-groups/{id}", tag = "hosts", request_body = HostGroupInput,
+#[utoipa::path(put, path = "/api/v1/host-groups/{id}", tag = "hosts", params(("id" = i64, Path, description = "the host group's id")), request_body = HostGroupInput,
     responses((status = 200, body = HostGroup), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_host_group(
     State(state): State<AppState>,
@@ -163,7 +163,7 @@ pub async fn update_host_group(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/host-groups/{id}", tag = "hosts",
+#[utoipa::path(delete, path = "/api/v1/host-groups/{id}", tag = "hosts", params(("id" = i64, Path, description = "the host group's id")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_host_group(
     State(state): State<AppState>,
@@ -189,6 +189,7 @@ pub async fn delete_host_group(
 
 /// `?q=&offset=&limit=&group_id=`
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HostQuery {
     pub q: Option<String>,
     pub offset: Option<i64>,
@@ -271,7 +272,7 @@ async fn terminals_of(c: &mut Conn, company_id: Id, host_id: Id) -> AppResult<Ve
     Ok(rows.into_iter().map(|t| terminal_dto(t, &users)).collect())
 }
 
-#[utoipa::path(get, path = "/api/v1/hosts/{id}", tag = "hosts",
+#[utoipa::path(get, path = "/api/v1/hosts/{id}", tag = "hosts", params(("id" = i64, Path, description = "the host's id")),
     responses((status = 200, body = HostDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_host(
     State(state): State<AppState>,
@@ -350,7 +351,7 @@ pub async fn create_host(
     Ok((StatusCode::CREATED, Json(host)))
 }
 
-#[utoipa::path(put, path = "/api/v1/hosts/{id}", tag = "hosts", request_body = HostInput,
+#[utoipa::path(put, path = "/api/v1/hosts/{id}", tag = "hosts", params(("id" = i64, Path, description = "the host's id")), request_body = HostInput,
     responses((status = 200, body = Host), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_host(
     State(state): State<AppState>,
@@ -376,7 +377,7 @@ pub async fn update_host(
     Ok(Json(live_state(&state.agents, p.company_id, host)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/hosts/{id}", tag = "hosts",
+#[utoipa::path(delete, path = "/api/v1/hosts/{id}", tag = "hosts", params(("id" = i64, Path, description = "the host's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_host(
     State(state): State<AppState>,
@@ -396,7 +397,7 @@ pub async fn delete_host(
 
 /// Issues a new agent credential; the old one stops working and a connected agent
 /// is disconnected. The new credential is in the response (once) and in downloads.
-#[utoipa::path(post, path = "/api/v1/hosts/{id}/credential", tag = "hosts",
+#[utoipa::path(post, path = "/api/v1/hosts/{id}/credential", tag = "hosts", params(("id" = i64, Path, description = "the host's id")),
     responses((status = 200, body = IssuedCredential), (status = 404, body = ErrorBody)))]
 pub async fn rotate_credential(
     State(state): State<AppState>,
@@ -418,7 +419,7 @@ pub async fn rotate_credential(
 }
 
 /// The Sub Manager package for this host (`.tar.gz`).
-#[utoipa::path(get, path = "/api/v1/hosts/{id}/package", tag = "hosts",
+#[utoipa::path(get, path = "/api/v1/hosts/{id}/package", tag = "hosts", params(("id" = i64, Path, description = "the host's id")),
     responses((status = 200, content_type = "application/gzip"), (status = 404, body = ErrorBody)))]
 pub async fn download_package(
     State(state): State<AppState>,
@@ -437,7 +438,7 @@ pub async fn download_package(
     let cred = state
         .secrets
         .open(&sealed::HOST_CREDENTIAL.at(p.company_id, id), &stored)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("host credential: {e}")))?;
+        .map_err(|e| AppError::Internal(InternalError::Secret("host credential", e)))?;
     let company = companies::get(&mut c, p.company_id)
         .await?
         .ok_or(AppError::NotFound("company"))?;
@@ -491,7 +492,11 @@ pub async fn download_package(
 fn terminal_input(
     req: &TerminalInput,
 ) -> Result<(String, String, String, String, String), FieldError> {
-    let address = validate::required_text("host_address", &req.host_address, 255)?;
+    let address = validate::required_text(
+        "host_address",
+        &req.host_address,
+        validate::HOST_ADDRESS_MAX,
+    )?;
     if address.chars().any(|c| c.is_whitespace() || c == '/') {
         return Err(FieldError::new(
             "host_address",
@@ -643,7 +648,7 @@ pub async fn create_terminal(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/terminals/{id}", tag = "hosts", request_body = TerminalInput,
+#[utoipa::path(put, path = "/api/v1/terminals/{id}", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id")), request_body = TerminalInput,
     responses((status = 200, body = Terminal), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_terminal(
     State(state): State<AppState>,
@@ -655,7 +660,7 @@ pub async fn update_terminal(
     Ok(Json(save_terminal(&state, &p, Some(id), &req).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/terminals/{id}", tag = "hosts",
+#[utoipa::path(delete, path = "/api/v1/terminals/{id}", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_terminal(
     State(state): State<AppState>,
@@ -750,7 +755,7 @@ async fn seal_account(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/users", tag = "hosts", request_body = TerminalUserInput,
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/users", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id")), request_body = TerminalUserInput,
     responses((status = 201, body = Terminal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_terminal_user(
     State(state): State<AppState>,
@@ -775,7 +780,7 @@ pub async fn create_terminal_user(
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-#[utoipa::path(put, path = "/api/v1/terminals/{id}/users/{user_id}", tag = "hosts", request_body = TerminalUserInput,
+#[utoipa::path(put, path = "/api/v1/terminals/{id}/users/{user_id}", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id"), ("user_id" = i64, Path, description = "the terminal account's id")), request_body = TerminalUserInput,
     responses((status = 200, body = Terminal), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_terminal_user(
     State(state): State<AppState>,
@@ -808,7 +813,7 @@ pub async fn update_terminal_user(
     Ok(Json(t))
 }
 
-#[utoipa::path(delete, path = "/api/v1/terminals/{id}/users/{user_id}", tag = "hosts",
+#[utoipa::path(delete, path = "/api/v1/terminals/{id}/users/{user_id}", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id"), ("user_id" = i64, Path, description = "the terminal account's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_terminal_user(
     State(state): State<AppState>,
@@ -829,7 +834,7 @@ pub async fn delete_terminal_user(
 /// nothing else), so a stored secret never goes to an edited, unsaved address; an
 /// account whose secret was cleared by a move sends nothing. The SSH host key the
 /// terminal shows is recorded (learnt, or pending when changed).
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/users/{user_id}/test", tag = "hosts",
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/users/{user_id}/test", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id"), ("user_id" = i64, Path, description = "the terminal account's id")),
     responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
 pub async fn test_connection(
     State(state): State<AppState>,
@@ -907,7 +912,7 @@ pub async fn test_connection(
 
 /// Trusts the new host key an SSH terminal showed (refused as changed until now): from
 /// then on the Sub Manager connects only to a terminal showing it.
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/host-key", tag = "hosts", request_body = AcceptHostKey,
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/host-key", tag = "hosts", params(("id" = i64, Path, description = "the terminal's id")), request_body = AcceptHostKey,
     responses((status = 200, body = Terminal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn accept_host_key(
     State(state): State<AppState>,

@@ -5,6 +5,7 @@ mod admin_rule;
 pub mod auth;
 pub mod company;
 pub mod data_sources;
+mod document;
 pub mod extract;
 pub mod flows;
 pub mod groups;

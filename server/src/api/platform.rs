@@ -120,7 +120,7 @@ pub fn code_taken(code: &str) -> AppError {
 }
 
 /// Renames a company (its code, which users type at sign-in, stays).
-#[utoipa::path(put, path = "/api/v1/platform/companies/{id}", tag = "platform",
+#[utoipa::path(put, path = "/api/v1/platform/companies/{id}", tag = "platform", params(("id" = i64, Path, description = "the company's id")),
     request_body = PlatformCompanyRename,
     responses((status = 200, body = PlatformCompany), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -141,7 +141,7 @@ pub async fn rename_company(
 
 /// Disables a company: its users cannot sign in, its sessions end, its Sub Managers
 /// are disconnected and refused. The operator's own company cannot be disabled.
-#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/disable", tag = "platform",
+#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/disable", tag = "platform", params(("id" = i64, Path, description = "the company's id")),
     responses((status = 200, body = PlatformCompany), (status = 404, body = ErrorBody),
         (status = 409, description = "the operator's own company", body = ErrorBody)))]
 pub async fn disable_company(
@@ -182,7 +182,7 @@ pub async fn disable_company(
 }
 
 /// Enables a disabled company again (its users sign in anew).
-#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/enable", tag = "platform",
+#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/enable", tag = "platform", params(("id" = i64, Path, description = "the company's id")),
     responses((status = 200, body = PlatformCompany), (status = 404, body = ErrorBody)))]
 pub async fn enable_company(
     PlatformOperator(p): PlatformOperator,
@@ -200,7 +200,7 @@ pub async fn enable_company(
 /// Creates the company's first administrator (a member of its Administrators group),
 /// validated as any new user. Refused once the company has users: from then on its
 /// own administrators manage them (System › Users).
-#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/admins", tag = "platform",
+#[utoipa::path(post, path = "/api/v1/platform/companies/{id}/admins", tag = "platform", params(("id" = i64, Path, description = "the company's id")),
     request_body = FirstAdminCreate,
     responses((status = 201, body = PlatformCompany), (status = 404, body = ErrorBody),
         (status = 409, description = "the company already has users", body = ErrorBody),

@@ -135,7 +135,7 @@ pub async fn list_scripts(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/scripts/{id}", tag = "scripts",
+#[utoipa::path(get, path = "/api/v1/scripts/{id}", tag = "scripts", params(("id" = i64, Path, description = "the script's id")),
     responses((status = 200, body = Script), (status = 404, body = ErrorBody)))]
 pub async fn get_script(
     State(state): State<AppState>,
@@ -169,7 +169,7 @@ pub async fn create_script(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/scripts/{id}", tag = "scripts", request_body = ScriptInput,
+#[utoipa::path(put, path = "/api/v1/scripts/{id}", tag = "scripts", params(("id" = i64, Path, description = "the script's id")), request_body = ScriptInput,
     responses((status = 200, body = Script), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_script(
     State(state): State<AppState>,
@@ -193,7 +193,7 @@ pub async fn update_script(
     Ok(Json(load(&state, p.company_id, id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/scripts/{id}", tag = "scripts",
+#[utoipa::path(delete, path = "/api/v1/scripts/{id}", tag = "scripts", params(("id" = i64, Path, description = "the script's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_script(
     State(state): State<AppState>,

@@ -112,7 +112,7 @@ pub async fn list_users(
     Ok(Json(Page { items, total }))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "the user's id")),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -163,7 +163,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", request_body = UserUpdate,
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "the user's id")), request_body = UserUpdate,
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ pub async fn update_user(
     Ok(Json(user))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "the user's id")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_user(
     State(state): State<AppState>,

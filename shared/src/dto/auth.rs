@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 pub struct LoginRequest {
     /// The company's code; may be omitted when the installation has one company.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::company_code_or_null))]
     pub company_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::login))]
     pub login: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password_given))]
     pub password: String,
 }
 
@@ -51,7 +54,9 @@ pub struct LoginOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password_given))]
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password))]
     pub new_password: String,
 }
 

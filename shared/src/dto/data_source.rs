@@ -85,10 +85,13 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataSourceInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
     pub kind: Option<DataSourceKind>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::required_text))]
     pub url: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::username))]
     pub username: String,
     /// `None` or empty on update: keep the stored password. `clear_password` removes it.
     #[serde(default)]
@@ -96,6 +99,7 @@ pub struct DataSourceInput {
     #[serde(default)]
     pub clear_password: bool,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub comments: String,
     /// The hosts that may use it (see [`DataSource::allowed_hosts`]); `None`: none named
     /// on create, unchanged on update.
@@ -109,6 +113,7 @@ pub struct DataSourceInput {
 /// "Test connection" of a data source: from the server, or from a host's Sub Manager.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct DataSourceTestQuery {
     /// The host whose Sub Manager connects (for databases inside a private network).
     pub host_id: Option<Id>,

@@ -170,6 +170,7 @@ pub struct InstanceQuery {
     /// running, paused, failed, completed or terminated.
     pub status: Option<String>,
     pub offset: Option<i64>,
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
     pub limit: Option<i64>,
 }
 

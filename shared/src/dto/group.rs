@@ -17,8 +17,10 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub description: String,
     #[serde(default)]
     pub permissions: PermissionMatrix,

@@ -18,6 +18,7 @@ pub struct HostGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostGroupInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
     #[serde(default)]
     pub parent_id: Option<Id>,
@@ -74,10 +75,12 @@ pub struct Host {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
     #[serde(default)]
     pub group_id: Option<Id>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub comments: String,
 }
 
@@ -166,17 +169,22 @@ pub struct TerminalInput {
     #[serde(default)]
     pub os_version: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub comments: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::host_address))]
     /// WinRM: allow Basic authentication over plain HTTP (see [`Terminal`]).
     #[serde(default)]
     pub allow_basic_http: bool,
     /// Secrets given again for the terminal's accounts. Moving a terminal (another
     /// address, port or host) clears every account's stored password, key and
     /// passphrase — they were given for the old address — except for the accounts
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     /// listed here, which get these values.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     pub account_secrets: Vec<AccountSecret>,
 }
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
 
 /// An account's secret given again when its terminal moves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,6 +245,7 @@ pub struct TerminalUserInput {
     pub comments: String,
 }
 
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::required_username))]
 /// A newly issued agent credential: shown once, also written into the download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -245,6 +254,7 @@ pub struct IssuedCredential {
     pub credential: String,
     pub issued_at: Millis,
 }
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
 
 /// "Test connection": what the agent saw when it reached the terminal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

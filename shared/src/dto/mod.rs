@@ -9,6 +9,8 @@ pub mod flow;
 pub mod group;
 pub mod host;
 pub mod platform;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod script;
 pub mod user;
 
@@ -32,6 +34,7 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
 pub struct ListQuery {
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
     /// Case-insensitive substring filter.
     pub q: Option<String>,
     pub offset: Option<i64>,

@@ -25,13 +25,16 @@ pub struct PlatformCompany {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformCompanyCreate {
     /// 1–32 letters, digits, `-` and `_`; unique.
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::company_code))]
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformCompanyRename {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
 }
 
@@ -39,7 +42,10 @@ pub struct PlatformCompanyRename {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FirstAdminCreate {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::identifier))]
     pub login: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub display_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password))]
     pub password: String,
 }

@@ -109,10 +109,13 @@ pub struct Script {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScriptInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub name: String,
     pub kind: Option<ScriptKind>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::script_body))]
     pub body: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub comments: String,
 }
 

@@ -27,14 +27,20 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserCreate {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::identifier))]
     pub login: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub display_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password))]
     pub password: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::email))]
     pub email: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::phone))]
     pub phone: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::phone))]
     pub mobile: String,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -53,12 +59,16 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserUpdate {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub display_name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::email))]
     pub email: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::phone))]
     pub phone: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::phone))]
     pub mobile: String,
     pub enabled: bool,
     #[serde(default)]
@@ -66,5 +76,6 @@ pub struct UserUpdate {
     pub group_ids: Vec<Id>,
     /// Set a new password for the user (administrator reset); `None` keeps it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::password_or_null))]
     pub password: Option<String>,
 }
