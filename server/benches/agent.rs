@@ -10,7 +10,7 @@
 //!    `ansible` is on PATH (`pip install ansible-core`), for comparison;
 //! 5. the agent's RSS idle and after the N-host run, and its binary size.
 
-#[path = "../tests/common/sshd.rs"]
+#[path = "../tests/integration/support/sshd.rs"]
 mod sshd;
 
 use agent::executors::local::ignore_output;

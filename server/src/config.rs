@@ -69,6 +69,9 @@ pub struct Config {
     /// (`LWAMS_AGENT_REQUIRE_TLS`); the server behind a TLS proxy sees
     /// `X-Forwarded-Proto: https` on encrypted lines.
     pub agent_require_tls: bool,
+    /// The Sub Manager binary put into download packages (`LWAMS_AGENT_BIN`); unset:
+    /// `sub-manager` beside the server binary.
+    pub agent_bin: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +94,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_companies", &self.trusted_companies)
             .field("egress_allow", &self.egress_allow)
             .field("agent_require_tls", &self.agent_require_tls)
+            .field("agent_bin", &self.agent_bin)
             .finish()
     }
 }
@@ -112,6 +116,7 @@ impl Default for Config {
             trusted_companies: None,
             egress_allow: Vec::new(),
             agent_require_tls: false,
+            agent_bin: None,
         }
     }
 }
@@ -216,6 +221,9 @@ impl Config {
         }
         if let Some(v) = get("LWAMS_EGRESS_ALLOW") {
             self.egress_allow = comma_list(&v);
+        }
+        if let Some(v) = get("LWAMS_AGENT_BIN").filter(|v| !v.is_empty()) {
+            self.agent_bin = Some(v.into());
         }
         Ok(())
     }
@@ -353,6 +361,17 @@ mod tests {
         let c: Config = toml::from_str("multi_instance_max = 20").unwrap();
         assert_eq!(c.multi_instance_max, 20);
         assert_eq!(redact_url("postgres://u:pw@db/x"), "postgres://u:•••@db/x");
+    }
+
+    #[test]
+    fn the_agent_binary_for_packages_comes_from_lwams_agent_bin_or_the_file() {
+        let mut c = Config::default();
+        assert_eq!(c.agent_bin, None, "unset: beside the server binary");
+        c.apply_env(|k| (k == "LWAMS_AGENT_BIN").then(|| "/opt/sm".to_string()))
+            .unwrap();
+        assert_eq!(c.agent_bin, Some(PathBuf::from("/opt/sm")));
+        let c: Config = toml::from_str("agent_bin = \"/srv/sub-manager\"").unwrap();
+        assert_eq!(c.agent_bin, Some(PathBuf::from("/srv/sub-manager")));
     }
 
     #[test]

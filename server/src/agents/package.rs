@@ -3,7 +3,7 @@
 //! stop scripts for sh and Windows, a systemd unit and a README.
 
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
@@ -41,10 +41,11 @@ impl ServerAddress {
     }
 }
 
-/// The agent binary: `LWAMS_AGENT_BIN`, else `sub-manager` beside the server binary.
-pub fn agent_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("LWAMS_AGENT_BIN") {
-        return PathBuf::from(p);
+/// The agent binary: the one configured (`LWAMS_AGENT_BIN`), else `sub-manager`
+/// beside the server binary.
+pub fn agent_binary(configured: Option<&Path>) -> PathBuf {
+    if let Some(p) = configured {
+        return p.to_path_buf();
     }
     std::env::current_exe()
         .ok()
@@ -106,10 +107,10 @@ fn readme(host_name: &str) -> String {
     )
 }
 
-/// Builds the archive (all files under `sub-manager/`).
-pub fn build(host_name: &str, config: &str) -> Result<Vec<u8>, PackageError> {
-    let bin_path = agent_binary();
-    let binary = std::fs::read(&bin_path)
+/// Builds the archive (all files under `sub-manager/`) around the agent binary at
+/// `bin_path`.
+pub fn build(host_name: &str, config: &str, bin_path: &Path) -> Result<Vec<u8>, PackageError> {
+    let binary = std::fs::read(bin_path)
         .map_err(|_| PackageError::NoBinary(bin_path.display().to_string()))?;
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);

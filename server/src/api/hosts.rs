@@ -459,7 +459,8 @@ pub async fn download_package(
         &cred,
     );
     let name = host.name.clone();
-    let bytes = tokio::task::spawn_blocking(move || package::build(&name, &config))
+    let bin = package::agent_binary(state.config.agent_bin.as_deref());
+    let bytes = tokio::task::spawn_blocking(move || package::build(&name, &config, &bin))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(|e| AppError::NotAllowed(e.to_string()))?;

@@ -83,9 +83,59 @@ pub struct InstanceState {
     pub nodes: Vec<NodeInstance>,
     next_id: NodeInstanceId,
     /// Flows that have delivered a token to a waiting join, per (gateway, scope).
+    /// Stored as a list of entries: a JSON object's keys are strings, not pairs.
+    #[serde(with = "arrivals_as_list")]
     arrivals: BTreeMap<(usize, Option<NodeInstanceId>), Vec<usize>>,
     /// Commands held back while paused.
     deferred: Vec<Command>,
+}
+
+/// The joins' arrivals as `[{gateway, scope, flows}]` (an empty `{}` of states
+/// saved before is read as none: a state with arrivals could not be saved then).
+mod arrivals_as_list {
+    use super::NodeInstanceId;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    type Arrivals = BTreeMap<(usize, Option<NodeInstanceId>), Vec<usize>>;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        gateway: usize,
+        scope: Option<NodeInstanceId>,
+        flows: Vec<usize>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        List(Vec<Entry>),
+        Map(BTreeMap<String, Vec<usize>>),
+    }
+
+    pub fn serialize<S: Serializer>(a: &Arrivals, s: S) -> Result<S::Ok, S::Error> {
+        a.iter()
+            .map(|(&(gateway, scope), flows)| Entry {
+                gateway,
+                scope,
+                flows: flows.clone(),
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arrivals, D::Error> {
+        match Stored::deserialize(d)? {
+            Stored::List(entries) => Ok(entries
+                .into_iter()
+                .map(|e| ((e.gateway, e.scope), e.flows))
+                .collect()),
+            Stored::Map(m) if m.is_empty() => Ok(Arrivals::new()),
+            Stored::Map(_) => Err(serde::de::Error::custom(
+                "join arrivals must be a list of {gateway, scope, flows}",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

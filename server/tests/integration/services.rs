@@ -3,17 +3,17 @@
 //! PostgreSQL and MariaDB on 127.0.0.1 (and SQLite files). Data sources are validated,
 //! company-scoped, and their passwords never come back.
 
-mod common;
+use crate::support;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::served::{served, start_agent, Served};
-use common::{bpmn, chain, step};
 use serde_json::{json, Value};
 use shared::dto::data_source::DataSource;
 use shared::dto::flow::{ArtifactInfo, InstanceDetail};
 use shared::dto::host::{ConnectionTest, Host, HostState};
+use support::served::{served, start_agent, Served};
+use support::{bpmn, chain, node, output_json as output, run, step};
 
 /// A real HTTP server on a loopback port: `/hello` (JSON), `/echo` (what it got),
 /// `/fail` (503), `/slow` (answers after 10 s).
@@ -68,19 +68,8 @@ async fn http_peer() -> u16 {
     port
 }
 
-fn output(d: &InstanceDetail, node: &str) -> Value {
-    let run = d
-        .runs
-        .iter()
-        .rev()
-        .find(|r| r.node_id == node)
-        .unwrap_or_else(|| panic!("no run of {node}: {d:?}"));
-    serde_json::from_str(run.output.as_deref().unwrap_or("null")).unwrap()
-}
-
 async fn finished(s: &Served, id: i64) -> InstanceDetail {
-    s.wait_instance(id, "the flow ends", 60, |d| d.instance.status != "running")
-        .await
+    s.ended(id, 60).await
 }
 
 async fn create_source(s: &Served, body: Value) -> DataSource {
@@ -392,7 +381,7 @@ async fn sql_steps_query_and_change_postgres_mariadb_and_sqlite_in_cloud() {
     );
     let id = s.deploy_and_start(&xml, "sql-bad").await;
     let d = finished(&s, id).await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert_eq!(n0.state, "failed");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("nowhere"),
@@ -409,7 +398,7 @@ async fn sql_steps_query_and_change_postgres_mariadb_and_sqlite_in_cloud() {
     );
     let id = s.deploy_and_start(&xml, "sql-missing").await;
     let d = finished(&s, id).await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("nosuch"),
         "{n0:?}"
@@ -708,7 +697,7 @@ async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_bounda
     let id = s.deploy_and_start(&xml, "http-fail").await;
     let d = finished(&s, id).await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
-    let failed = d.runs.iter().find(|r| r.node_id == "n0").unwrap();
+    let failed = run(&d, "n0");
     assert!(
         failed.error.as_deref().unwrap_or("").contains("HTTP 503"),
         "{failed:?}"
@@ -737,7 +726,7 @@ async fn http_steps_send_headers_and_bodies_and_an_error_status_reaches_a_bounda
         );
         let id = s.deploy_and_start(&xml, key).await;
         let d = finished(&s, id).await;
-        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        let n0 = node(&d, "n0");
         assert_eq!(n0.state, "failed", "{key}");
         assert!(
             n0.error.as_deref().unwrap_or("").contains(expect),
@@ -827,7 +816,7 @@ async fn file_round_trip(s: &Served, dir: &std::path::Path, host: Option<&str>) 
     );
     let id = s.deploy_and_start(&xml, "file-missing").await;
     let d = finished(s, id).await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert_eq!(n0.state, "failed");
     assert!(n0.error.as_deref().unwrap_or("").contains(&a), "{n0:?}");
 }
@@ -970,7 +959,7 @@ async fn script_round_trip(s: &Served, work_dir: &std::path::Path, host: Option<
         )
         .await;
     let d = finished(s, id).await;
-    let n1 = d.nodes.iter().find(|n| n.node_id == "n1").unwrap();
+    let n1 = node(&d, "n1");
     assert_eq!(n1.state, "failed", "{host:?}: {n1:?}");
     assert!(
         n1.error
@@ -1034,7 +1023,7 @@ async fn library_scripts_run_by_name_with_values_as_data_of_their_language() {
             .deploy_and_start(&chain(&key, &[step(0, kind, &attrs)]), &key)
             .await;
         let d = finished(&s, id).await;
-        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        let n0 = node(&d, "n0");
         assert_eq!(n0.state, "failed", "{n0:?}");
         assert!(
             n0.error.as_deref().unwrap_or("").contains(says),
@@ -1140,7 +1129,7 @@ async fn a_real_sub_manager_runs_http_and_sql_steps_and_tests_data_sources() {
         )
         .await;
     assert_eq!(png.to_vec(), (0..=255u8).collect::<Vec<u8>>());
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     for path in [
         format!("/api/v1/instances/{id}/artifacts"),
         format!("/api/v1/instances/{id}/artifacts/{}", list[0].id),

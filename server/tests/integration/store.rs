@@ -1,12 +1,12 @@
 //! The store on both back-ends: every test here runs on SQLite and on PostgreSQL
 //! (127.0.0.1:5432), through the same code path.
 
-mod common;
+use crate::support;
 
-use common::both_backends;
 use lwams_server::store::{companies, groups, now_millis, sessions, users, Store};
 use shared::dto::ListQuery;
 use shared::{Function, Level, Locale, PermissionMatrix};
+use support::both_backends;
 
 fn fields(name: &str) -> users::UserFields<'_> {
     users::UserFields {

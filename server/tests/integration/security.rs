@@ -2,44 +2,25 @@
 //! protocol version, a second agent process with the same credential, steps of other
 //! companies on the server itself, and what a step on the server can see.
 
-mod common;
+use crate::support;
 
 use axum::http::StatusCode;
-use common::served::served;
-use common::{chain, step};
 use serde_json::json;
 use shared::dto::host::HostState;
+use support::served::served;
+use support::{chain, node, output_json, run, step, ws};
 
 /// Dials `/agent` as a Sub Manager would, with the host's credential.
-async fn dial_agent(
-    port: u16,
-    credential: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    tokio_tungstenite::connect_async(common::served::agent_request(port, credential))
+async fn dial_agent(port: u16, credential: &str) -> ws::Ws {
+    tokio_tungstenite::connect_async(support::served::agent_request(port, credential))
         .await
         .unwrap()
         .0
 }
 
-/// The next text message, within 10 s.
-async fn next_text(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Option<String> {
-    use futures_util::StreamExt;
-    loop {
-        match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
-                return Some(t.to_string())
-            }
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) | Ok(None) => {
-                return None
-            }
-            Ok(Some(Ok(_))) => {}
-            other => panic!("the line failed: {other:?}"),
-        }
-    }
+/// The next text message of an agent's line, within 10 s; `None` once closed.
+async fn next_text(ws: &mut ws::Ws) -> Option<String> {
+    ws::next_text(ws, "the agent's line").await
 }
 
 #[tokio::test]
@@ -155,7 +136,7 @@ async fn an_agent_of_another_protocol_version_is_refused_with_the_version_to_dow
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(next_text(&mut clone).await, None, "the current line is cut");
-    let req = common::served::agent_request(s.port, &credential);
+    let req = support::served::agent_request(s.port, &credential);
     assert!(
         tokio_tungstenite::connect_async(req).await.is_err(),
         "the old credential is refused for every process"
@@ -170,7 +151,7 @@ const STEP_ENV: &[&str] = &[
 #[tokio::test]
 async fn another_companys_flow_cannot_run_commands_scripts_or_file_operations_on_the_server() {
     let s = served().await;
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     let xml = chain(
         "on-server",
         &[
@@ -254,7 +235,7 @@ async fn a_step_on_the_server_reads_neither_the_secret_key_nor_the_database_nor_
     let d = s
         .wait_instance(id, "the step ends", 30, |d| d.instance.status != "running")
         .await;
-    let run = d.runs.iter().find(|r| r.node_id == "n0").unwrap();
+    let run = run(&d, "n0");
     let out: serde_json::Value = serde_json::from_str(run.output.as_deref().unwrap()).unwrap();
     let stdout = out["stdout"].as_str().unwrap();
     let stderr = out["stderr"].as_str().unwrap();
@@ -337,10 +318,7 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
     let d = s
         .wait_instance(id, "the flow ends", 30, |d| d.instance.status != "running")
         .await;
-    let out = |node: &str| -> serde_json::Value {
-        let run = d.runs.iter().rev().find(|r| r.node_id == node).unwrap();
-        serde_json::from_str(run.output.as_deref().unwrap_or("null")).unwrap()
-    };
+    let out = |node: &str| output_json(&d, node);
     assert_eq!(out("n1")["stdout"], "a $(id) `id` O'Brien; rm -rf /");
     assert_eq!(out("n2")["stdout"], "renamed note.txt to kept.txt\n");
     let dir =
@@ -353,7 +331,7 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
         std::fs::read_to_string(dir.join("kept.txt")).unwrap(),
         "a $(id) `id` O'Brien; rm -rf /"
     );
-    let n3 = d.nodes.iter().find(|n| n.node_id == "n3").unwrap();
+    let n3 = node(&d, "n3");
     assert_eq!(n3.state, "failed");
     assert!(
         n3.error
@@ -367,7 +345,7 @@ async fn file_operations_on_the_server_stay_in_the_instances_directory() {
 #[tokio::test]
 async fn every_answer_carries_security_headers_and_bpmn_xml_downloads_as_an_attachment() {
     use axum::http::Method;
-    let t = common::sqlite_app().await;
+    let t = support::sqlite_app().await;
     let admin = t.admin().await;
     for path in ["/healthz", "/login", "/api/v1/flows", "/no/such/page"] {
         let (_, h, _) = t.request_raw(Method::GET, path, Some(&admin), None).await;
@@ -402,7 +380,7 @@ async fn every_answer_carries_security_headers_and_bpmn_xml_downloads_as_an_atta
 
 #[tokio::test]
 async fn concurrent_password_guesses_cannot_exceed_the_lock_out_limit() {
-    let t = std::sync::Arc::new(common::sqlite_app().await);
+    let t = std::sync::Arc::new(support::sqlite_app().await);
     let guesses: Vec<_> = (0..12)
         .map(|i| {
             let t = t.clone();
@@ -431,7 +409,7 @@ async fn concurrent_password_guesses_cannot_exceed_the_lock_out_limit() {
         "{checked} guesses were checked: {statuses:?}"
     );
     // Locked now: even the right password waits.
-    let r = t.try_login(None, "admin", common::ADMIN_PASSWORD).await;
+    let r = t.try_login(None, "admin", support::ADMIN_PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
 }
 
@@ -455,7 +433,7 @@ async fn one_address_guessing_many_accounts_is_stopped_after_its_failures() {
     let r = http
         .post(&url)
         .header("content-type", "application/json")
-        .body(json!({ "login": "admin", "password": common::ADMIN_PASSWORD }).to_string())
+        .body(json!({ "login": "admin", "password": support::ADMIN_PASSWORD }).to_string())
         .send()
         .await
         .unwrap();
@@ -475,13 +453,7 @@ async fn a_live_feed_closes_within_seconds_once_its_session_is_signed_out() {
     use futures_util::StreamExt;
     let s = served().await;
     let other_session = s.t.admin().await;
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        format!("ws://127.0.0.1:{}/ws", s.port),
-    )
-    .unwrap();
-    req.headers_mut()
-        .insert("cookie", other_session.cookie.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = ws::feed(s.port, &other_session).await;
     let r =
         s.t.post("/api/v1/auth/logout", &other_session, &json!({}))
             .await;
@@ -501,37 +473,6 @@ async fn a_live_feed_closes_within_seconds_once_its_session_is_signed_out() {
     assert!(t.elapsed() <= lwams_server::live::RECHECK * 2 + std::time::Duration::from_secs(1));
 }
 
-/// A group with `perms` and a signed-in user in it.
-async fn user_with(
-    s: &common::served::Served,
-    login: &str,
-    perms: &[(shared::Function, shared::Level)],
-) -> (i64, common::Client) {
-    let mut m = shared::PermissionMatrix::default();
-    for (f, l) in perms {
-        m.set(*f, *l);
-    }
-    let g =
-        s.t.post(
-            "/api/v1/groups",
-            &s.admin,
-            &json!({ "name": login, "permissions": m }),
-        )
-        .await;
-    assert_eq!(g.status, StatusCode::CREATED, "{}", g.body);
-    let u = s
-        .t
-        .post(
-            "/api/v1/users",
-            &s.admin,
-            &json!({ "login": login, "display_name": login, "password": "user-password-1", "group_ids": [g.body["id"]] }),
-        )
-        .await;
-    assert_eq!(u.status, StatusCode::CREATED, "{}", u.body);
-    let c = s.t.login(None, login, "user-password-1").await;
-    (u.body["id"].as_i64().unwrap(), c)
-}
-
 #[tokio::test]
 async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_they_are_lost() {
     use shared::{Function::*, Level::Manage};
@@ -542,17 +483,20 @@ async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_the
         <bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>
       </bpmn:process></bpmn:definitions>"#;
     // May edit flows but not start them: may not deploy one that starts itself.
-    let (_, editor) = user_with(&s, "editor", &[(FlowEditor, Manage)]).await;
+    let (_, editor) =
+        s.t.user_with(&s.admin, "editor", &[(FlowEditor, Manage)])
+            .await;
     let r =
         s.t.post("/api/v1/flows", &editor, &json!({ "xml": xml }))
             .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let (starter_id, starter) = user_with(
-        &s,
-        "starter",
-        &[(FlowEditor, Manage), (FlowMonitor, Manage)],
-    )
-    .await;
+    let (starter_id, starter) =
+        s.t.user_with(
+            &s.admin,
+            "starter",
+            &[(FlowEditor, Manage), (FlowMonitor, Manage)],
+        )
+        .await;
     let r =
         s.t.post("/api/v1/flows", &starter, &json!({ "xml": xml }))
             .await;
@@ -561,7 +505,7 @@ async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_the
         let l = s.t.get("/api/v1/instances?key=tick", &s.admin).await;
         l.body["items"].as_array().unwrap().clone()
     };
-    let first = common::served::wait_for("a timer start", 10, async || {
+    let first = support::wait_for("a timer start", 10, async || {
         let items = count().await;
         (!items.is_empty()).then_some(items)
     })
@@ -580,7 +524,7 @@ async fn a_timer_started_flow_runs_with_its_deployers_rights_and_pauses_once_the
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let paused = common::served::wait_for("the schedule to pause", 10, async || {
+    let paused = support::wait_for("the schedule to pause", 10, async || {
         let mut c = s.t.state.store.conn().await.unwrap();
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT status, payload FROM jobs WHERE kind = 'start_timer' AND status = 'held'",

@@ -4,20 +4,20 @@
 //! refused, while the platform operator's company still reaches it; a data source
 //! restricted to one host is refused on another and its password never goes there.
 
-mod common;
+use crate::support;
 
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use common::served::{served, served_with, start_agent, wait_for, Served};
-use common::{chain, Client};
 use serde_json::{json, Value};
 use shared::dto::data_source::DataSource;
 use shared::dto::flow::InstanceDetail;
 use shared::dto::host::{ConnectionTest, Host, HostState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use support::served::{served, served_with, start_agent, Served};
+use support::{attr, chain, node, Client};
 
 const REFUSED_FOR_OTHER: &str = "the server does not connect there for company other (ask the \
                                  platform operator to allow it with LWAMS_EGRESS_ALLOW)";
@@ -53,7 +53,7 @@ async fn peer(ip: &str, hits: Arc<AtomicUsize>) -> u16 {
 fn http_step(url: &str) -> String {
     format!(
         r#"<bpmn:serviceTask id="n0" lwams:kind="http" lwams:method="GET" lwams:url="{}"/>"#,
-        url.replace('&', "&amp;")
+        attr(url)
     )
 }
 
@@ -80,18 +80,15 @@ async fn run_as(s: &Served, who: &Client, key: &str, step: String) -> InstanceDe
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.body["id"].as_i64().unwrap();
-    wait_for(&format!("{key} ends"), 60, async || {
-        let r = s.t.get(&format!("/api/v1/instances/{id}"), who).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let d: InstanceDetail = r.json();
-        (d.instance.status != "running").then_some(d)
+    s.t.wait_instance(who, id, &format!("{key} to end"), 60, |d| {
+        d.instance.status != "running"
     })
     .await
 }
 
 /// The step's error (the flow failed), or panics.
 fn error_of(d: &InstanceDetail) -> String {
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(d, "n0");
     assert_eq!(n0.state, "failed", "{d:#?}");
     n0.error.clone().unwrap_or_default()
 }
@@ -107,7 +104,7 @@ async fn an_untrusted_company_in_cloud_cannot_reach_loopback_by_address_name_or_
     let hits = Arc::new(AtomicUsize::new(0));
     let port = peer("127.0.0.1", hits.clone()).await;
     let hop = peer("127.0.0.2", Arc::new(AtomicUsize::new(0))).await;
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     let target = format!("http://127.0.0.1:{port}/hello");
     let cases = [
         (
@@ -183,7 +180,7 @@ async fn test_source(s: &Served, who: &Client, id: i64, host: Option<i64>) -> Co
 #[tokio::test]
 async fn an_untrusted_company_in_cloud_cannot_reach_the_servers_databases_or_files() {
     let s = served().await;
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("server-side.db");
     std::fs::File::create(&file).unwrap();
@@ -256,7 +253,7 @@ async fn a_data_source_is_usable_only_on_the_hosts_it_names_and_in_cloud_when_al
     s.wait_state(b.id, HostState::Connected).await;
 
     // Validation: only the company's hosts.
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     let theirs: Host =
         s.t.post("/api/v1/hosts", &other, &json!({ "name": "theirs" }))
             .await

@@ -6,10 +6,9 @@
 //! - ids of another company answer 404, never data;
 //! - a refused change changes nothing; secrets never come back.
 
-mod common;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use lwams_server::store::companies;
 use serde_json::{json, Value};
 use shared::dto::auth::Me;
@@ -18,34 +17,7 @@ use shared::dto::group::Group;
 use shared::dto::platform::PlatformCompany;
 use shared::dto::user::User;
 use shared::{Function, Level, PermissionMatrix};
-
-async fn make_group(t: &TestApp, c: &Client, name: &str, perms: &[(Function, Level)]) -> Group {
-    let mut m = PermissionMatrix::default();
-    for (f, l) in perms {
-        m.set(*f, *l);
-    }
-    let r = t
-        .post(
-            "/api/v1/groups",
-            c,
-            &json!({"name": name, "permissions": m}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.json()
-}
-
-async fn make_user(t: &TestApp, c: &Client, login: &str, groups: &[i64]) -> User {
-    let r = t
-        .post(
-            "/api/v1/users",
-            c,
-            &json!({"login": login, "display_name": login, "password": "user-password-1", "group_ids": groups}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.json()
-}
+use support::*;
 
 #[tokio::test]
 async fn healthz_and_openapi_document_answer() {
@@ -651,26 +623,28 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
     let t = sqlite_app().await;
     let admin = t.admin().await;
     // A user whose group only views the monitor.
-    let weak_group = make_group(&t, &admin, "weak", &[(Function::ReportData, Level::View)]).await;
-    make_user(&t, &admin, "weak", &[weak_group.id]).await;
-    let weak = t.login(None, "weak", "user-password-1").await;
+    let weak_group = t
+        .group(&admin, "weak", &[(Function::ReportData, Level::View)])
+        .await;
+    t.user(&admin, "weak", &[weak_group.id]).await;
+    let weak = t.login(None, "weak", USER_PASSWORD).await;
     // A viewer of users and company: view passes, manage is 403.
-    let viewer_group = make_group(
-        &t,
-        &admin,
-        "viewers",
-        &[
-            (Function::SystemUsers, Level::View),
-            (Function::SystemCompany, Level::View),
-        ],
-    )
-    .await;
-    make_user(&t, &admin, "viewer", &[viewer_group.id]).await;
-    let viewer = t.login(None, "viewer", "user-password-1").await;
+    let viewer_group = t
+        .group(
+            &admin,
+            "viewers",
+            &[
+                (Function::SystemUsers, Level::View),
+                (Function::SystemCompany, Level::View),
+            ],
+        )
+        .await;
+    t.user(&admin, "viewer", &[viewer_group.id]).await;
+    let viewer = t.login(None, "viewer", USER_PASSWORD).await;
     // Targets in company 1.
-    let target_group = make_group(&t, &admin, "target", &[]).await;
-    let member = make_user(&t, &admin, "member", &[target_group.id]).await;
-    let target_user = make_user(&t, &admin, "target", &[]).await;
+    let target_group = t.group(&admin, "target", &[]).await;
+    let member = t.user(&admin, "member", &[target_group.id]).await;
+    let target_user = t.user(&admin, "target", &[]).await;
 
     // A second company with its own administrator.
     let other_admin = other_company_admin(&t).await;
@@ -687,8 +661,7 @@ async fn every_endpoint_is_403_without_the_right_404_across_companies_and_works_
     .await
     .unwrap();
 
-    // System › Hosts objects of company 1 (the package needs the agent binary).
-    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
+    // System › Hosts objects of company 1.
     let hg = t
         .post("/api/v1/host-groups", &admin, &json!({"name": "g1"}))
         .await;
@@ -895,7 +868,7 @@ async fn bad_input_gets_a_clear_4xx_naming_the_field_and_changes_nothing() {
         StatusCode::BAD_REQUEST
     );
     // Duplicate group name.
-    make_group(&t, &c, "ops", &[]).await;
+    t.group(&c, "ops", &[]).await;
     let r = t.post("/api/v1/groups", &c, &json!({"name": "ops"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.body["field"], "name");
@@ -967,19 +940,21 @@ async fn the_last_admin_and_ones_own_manage_right_cannot_be_removed() {
 async fn rights_are_the_union_of_the_users_groups() {
     let t = sqlite_app().await;
     let c = t.admin().await;
-    let a = make_group(
-        &t,
-        &c,
-        "a",
-        &[
-            (Function::FlowEditor, Level::View),
-            (Function::ReportData, Level::Manage),
-        ],
-    )
-    .await;
-    let b = make_group(&t, &c, "b", &[(Function::FlowEditor, Level::Manage)]).await;
-    make_user(&t, &c, "both", &[a.id, b.id]).await;
-    let u = t.login(None, "both", "user-password-1").await;
+    let a = t
+        .group(
+            &c,
+            "a",
+            &[
+                (Function::FlowEditor, Level::View),
+                (Function::ReportData, Level::Manage),
+            ],
+        )
+        .await;
+    let b = t
+        .group(&c, "b", &[(Function::FlowEditor, Level::Manage)])
+        .await;
+    t.user(&c, "both", &[a.id, b.id]).await;
+    let u = t.login(None, "both", USER_PASSWORD).await;
     let me: Me = t.get("/api/v1/auth/me", &u).await.json();
     assert_eq!(me.permissions.get(Function::FlowEditor), Level::Manage);
     assert_eq!(me.permissions.get(Function::ReportData), Level::Manage);
@@ -990,9 +965,9 @@ async fn rights_are_the_union_of_the_users_groups() {
 async fn associate_users_adds_members_in_one_step() {
     let t = sqlite_app().await;
     let c = t.admin().await;
-    let g = make_group(&t, &c, "example group", &[]).await;
-    let u1 = make_user(&t, &c, "User1", &[]).await;
-    let u2 = make_user(&t, &c, "User2", &[]).await;
+    let g = t.group(&c, "example group", &[]).await;
+    let u1 = t.user(&c, "User1", &[]).await;
+    let u2 = t.user(&c, "User2", &[]).await;
     let r = t
         .post(
             &format!("/api/v1/groups/{}/members", g.id),
@@ -1094,8 +1069,8 @@ async fn changing_ones_password_ends_other_sessions() {
 async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
     let t = sqlite_app().await;
     let c = t.admin().await;
-    let u = make_user(&t, &c, "ops", &[]).await;
-    let s = t.login(None, "ops", "user-password-1").await;
+    let u = t.user(&c, "ops", &[]).await;
+    let s = t.login(None, "ops", USER_PASSWORD).await;
     let r = t
         .put(
             &format!("/api/v1/users/{}", u.id),
@@ -1109,7 +1084,7 @@ async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        t.try_login(None, "ops", "user-password-1").await.status,
+        t.try_login(None, "ops", USER_PASSWORD).await.status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -1289,7 +1264,7 @@ async fn deploying_makes_immutable_versions_and_refuses_broken_files_with_elemen
 async fn instances_are_listed_newest_first_with_filters_and_shown_with_their_runs() {
     let t = sqlite_app().await;
     let c = t.admin().await;
-    let flow = include_str!("../../docs/examples/system-info.bpmn");
+    let flow = include_str!("../../../docs/examples/system-info.bpmn");
     let mut ids = Vec::new();
     for _ in 0..2 {
         let mut v = serde_json::Map::new();
@@ -1750,15 +1725,11 @@ async fn the_platform_endpoints_answer_everybody_else_like_an_unknown_endpoint()
     let t = sqlite_app().await;
     let op = t.admin().await;
     // Operator company users without System › Company manage.
-    let viewers = make_group(
-        &t,
-        &op,
-        "viewers",
-        &[(Function::SystemCompany, Level::View)],
-    )
-    .await;
-    make_user(&t, &op, "viewer", &[viewers.id]).await;
-    let viewer = t.login(None, "viewer", "user-password-1").await;
+    let viewers = t
+        .group(&op, "viewers", &[(Function::SystemCompany, Level::View)])
+        .await;
+    t.user(&op, "viewer", &[viewers.id]).await;
+    let viewer = t.login(None, "viewer", USER_PASSWORD).await;
     let (acme, boss) = tenant(&t, &op, "acme", "ACME").await;
     let unknown = t.get("/api/v1/no-such-endpoint", &op).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
@@ -1961,10 +1932,9 @@ async fn another_companys_administrator_reaches_nothing_of_company_a_through_any
     let t = sqlite_app().await;
     let a = t.admin().await;
     // Company A's objects, every name marked.
-    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
-    let a_group = make_group(&t, &a, "alpha-group", &[]).await;
-    let a_member = make_user(&t, &a, "alpha-member", &[a_group.id]).await;
-    let a_user = make_user(&t, &a, "alpha-user", &[]).await;
+    let a_group = t.group(&a, "alpha-group", &[]).await;
+    let a_member = t.user(&a, "alpha-member", &[a_group.id]).await;
+    let a_user = t.user(&a, "alpha-user", &[]).await;
     let hg = t
         .post("/api/v1/host-groups", &a, &json!({"name": "alpha-hosts"}))
         .await;
@@ -2052,25 +2022,10 @@ async fn another_companys_administrator_reaches_nothing_of_company_a_through_any
     let (_, b) = tenant(&t, &a, "beta", "Beta Co").await;
 
     // The live feed, as A and as B, on a real listener with the engine working.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = t.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let (_stop, stop) = tokio::sync::watch::channel(false);
-    let rt = t.state.runtime.clone();
-    tokio::spawn(async move { rt.work(None, stop).await });
-    let feed = |c: &Client| {
-        let mut req =
-            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-                format!("ws://{addr}/ws"),
-            )
-            .unwrap();
-        req.headers_mut()
-            .insert("cookie", c.cookie.parse().unwrap());
-        tokio_tungstenite::connect_async(req)
-    };
-    let (mut a_ws, _) = feed(&a).await.expect("A's live feed");
-    let (mut b_ws, _) = feed(&b).await.expect("B's live feed");
+    let s = served::serve(t).await;
+    let t = &s.t;
+    let mut a_ws = ws::feed(s.port, &a).await;
+    let mut b_ws = ws::feed(s.port, &b).await;
 
     let table = endpoints(a_user.id, a_group.id, a_member.id, a_instance, &ids);
     // Every endpoint naming one of A's objects (or the platform's): 404, nothing of A.
@@ -2139,14 +2094,18 @@ async fn another_companys_administrator_reaches_nothing_of_company_a_through_any
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let b_new = r.body["id"].as_i64().unwrap();
     loop {
-        let text = next_message(&mut a_ws, "A's update").await;
+        let text = ws::next_text(&mut a_ws, "A's update")
+            .await
+            .expect("A's feed is open");
         let v: Value = serde_json::from_str(&text).unwrap();
         if v["instance_id"] == a_new {
             break;
         }
     }
     loop {
-        let text = next_message(&mut b_ws, "B's update").await;
+        let text = ws::next_text(&mut b_ws, "B's update")
+            .await
+            .expect("B's feed is open");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_ne!(
             v["instance_id"], a_new,
@@ -2161,23 +2120,4 @@ async fn another_companys_administrator_reaches_nothing_of_company_a_through_any
             break;
         }
     }
-}
-
-/// The next text message of a WebSocket, within 10 s.
-async fn next_message<S>(ws: &mut S, what: &str) -> String
-where
-    S: futures_util::Stream<
-            Item = Result<
-                tokio_tungstenite::tungstenite::Message,
-                tokio_tungstenite::tungstenite::Error,
-            >,
-        > + Unpin,
-{
-    use futures_util::StreamExt;
-    let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-        .await
-        .unwrap_or_else(|_| panic!("{what} within 10 s"))
-        .expect("the feed is open")
-        .expect("a message");
-    msg.to_text().expect("a text message").to_string()
 }

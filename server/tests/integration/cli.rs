@@ -1,11 +1,8 @@
 //! The `lwams` binary as an operator runs it: `--help`, `admin create-user`, and
 //! `serve` answering /healthz with the first admin able to sign in.
 
+use crate::support::{free_port, lwams};
 use std::process::Command;
-
-fn lwams() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lwams"))
-}
 
 #[test]
 fn help_lists_the_commands() {
@@ -59,10 +56,7 @@ fn create_user_bootstraps_an_empty_database_then_adds_users() {
 #[test]
 fn serve_prints_the_generated_admin_password_once_and_answers_healthz() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let start = || {
         lwams()
             .env("LWAMS_DATA_DIR", dir.path())

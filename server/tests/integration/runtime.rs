@@ -3,21 +3,18 @@
 //! timers (duration, date, timer start cycles), cancelling a running step, the live
 //! hub, and kill -9 of a real server process with the idempotent/"interrupted" rule.
 
-mod common;
+use crate::support;
 
 use axum::http::StatusCode;
-use common::{bpmn, chain, Client, TestApp};
 use serde_json::{json, Value};
-use shared::dto::flow::{InstanceDetail, NodeStatus};
 use std::time::{Duration, Instant};
+use support::served::{served_on, Served};
+use support::{attr, bpmn, chain, node, wait_for, ws};
 
 fn cmd(i: usize, command: &str, extra: &str) -> String {
-    let command = command
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;");
     format!(
-        r#"<bpmn:serviceTask id="n{i}" lwams:kind="localCommand" lwams:command="{command}" {extra}/>"#
+        r#"<bpmn:serviceTask id="n{i}" lwams:kind="localCommand" lwams:command="{}" {extra}/>"#,
+        attr(command)
     )
 }
 
@@ -25,115 +22,14 @@ fn user_task(i: usize) -> String {
     format!(r#"<bpmn:userTask id="n{i}" name="approve"/>"#)
 }
 
-struct Engine {
-    t: TestApp,
-    admin: Client,
-    _stop: tokio::sync::watch::Sender<bool>,
-}
-
-async fn engine(db: common::TestDb) -> Engine {
-    let t = common::app_on(db).await;
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let rt = t.state.runtime.clone();
-    tokio::spawn(async move { rt.work(None, rx).await });
-    let admin = t.admin().await;
-    Engine {
-        t,
-        admin,
-        _stop: stop,
-    }
-}
-
-impl Engine {
-    /// Where the instance's steps on the server work.
-    async fn work_dir(&self, instance: i64) -> std::path::PathBuf {
-        let mut c = self.t.state.store.conn().await.unwrap();
-        let company = lwams_server::store::companies::first_id(&mut c)
-            .await
-            .unwrap()
-            .unwrap();
-        self.t
-            .state
-            .confinement
-            .work_dir(company, instance)
-            .unwrap()
-    }
-
-    async fn deploy(&self, xml: &str) {
-        let r = self
-            .t
-            .post("/api/v1/flows", &self.admin, &json!({ "xml": xml }))
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    }
-
-    async fn start(&self, key: &str, vars: Value) -> i64 {
-        let r = self
-            .t
-            .post(
-                "/api/v1/instances",
-                &self.admin,
-                &json!({ "key": key, "variables": vars }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body["id"].as_i64().unwrap()
-    }
-
-    async fn detail(&self, id: i64) -> InstanceDetail {
-        self.t
-            .get(&format!("/api/v1/instances/{id}"), &self.admin)
-            .await
-            .json()
-    }
-
-    /// Waits until `done` holds for the instance (10 s at most).
-    async fn wait(
-        &self,
-        id: i64,
-        what: &str,
-        done: impl Fn(&InstanceDetail) -> bool,
-    ) -> InstanceDetail {
-        let t = Instant::now();
-        loop {
-            let d = self.detail(id).await;
-            if done(&d) {
-                return d;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "instance {id}: waited for {what}: {d:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    async fn wait_status(&self, id: i64, status: &str) -> InstanceDetail {
-        self.wait(id, status, |d| d.instance.status == status).await
-    }
-
-    async fn control(&self, id: i64, action: &str, ni: Option<u64>) -> common::Resp {
-        self.t
-            .post(
-                &format!("/api/v1/instances/{id}/control"),
-                &self.admin,
-                &json!({ "action": action, "node_instance": ni }),
-            )
-            .await
-    }
-}
-
-fn node<'a>(d: &'a InstanceDetail, id: &str) -> &'a NodeStatus {
-    d.nodes
-        .iter()
-        .rev()
-        .find(|n| n.node_id == id)
-        .unwrap_or_else(|| panic!("node {id} in {:#?}", d.nodes))
+/// The app over `db` with its engine working.
+async fn engine(db: support::TestDb) -> Served {
+    served_on(db, |_| {}).await
 }
 
 #[tokio::test]
 async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() {
-    for db in common::both_backends().await {
+    for db in support::both_backends().await {
         let e = engine(db).await;
         e.deploy(&chain(
             "approve-then-run",
@@ -144,14 +40,17 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
         // The step runs on the server, in its instance's directory.
         let marker = e.work_dir(id).await.join("ready");
         let d = e
-            .wait(id, "the user task", |d| {
+            .wait_instance(id, "the user task", 10, |d| {
                 d.nodes
                     .iter()
                     .any(|n| n.node_id == "n0" && n.state == "active")
             })
             .await;
         let task = node(&d, "n0").ni;
-        assert_eq!(d.instance.start_way, "manual");
+        assert_eq!(
+            d.instance.start_way, "api",
+            "a start through the API, not the app's button"
+        );
         // Completing needs the node instance; a wrong one is refused and changes nothing.
         assert_eq!(
             e.control(id, "complete", None).await.status,
@@ -222,7 +121,7 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
         std::fs::remove_file(&marker).unwrap();
         let id = e.start("approve-then-run", json!({})).await;
         let d = e
-            .wait(id, "the user task", |d| {
+            .wait_instance(id, "the user task", 10, |d| {
                 d.nodes.iter().any(|n| n.node_id == "n0")
             })
             .await;
@@ -240,7 +139,7 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
             StatusCode::NO_CONTENT
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let d = e.detail(id).await;
+        let d = e.instance(id).await;
         assert_eq!(d.instance.status, "paused");
         assert!(d.runs.is_empty(), "no step runs while paused: {:?}", d.runs);
         assert_eq!(
@@ -256,7 +155,7 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
         assert_eq!(node(&d, "n1").state, "skipped");
 
         let id = e.start("approve-then-run", json!({})).await;
-        e.wait(id, "the user task", |d| {
+        e.wait_instance(id, "the user task", 10, |d| {
             d.nodes.iter().any(|n| n.node_id == "n0")
         })
         .await;
@@ -272,7 +171,7 @@ async fn user_tasks_and_every_control_work_and_are_recorded_with_who_and_when() 
 
 #[tokio::test]
 async fn a_failing_step_is_retried_automatically_with_back_off_then_succeeds() {
-    let e = engine(common::sqlite_db().await).await;
+    let e = engine(support::sqlite_db().await).await;
     // Fails on its first two runs, succeeds on the third (its directory is the
     // instance's, kept across retries).
     let command = "echo x >> count; test $(wc -l < count) -ge 3";
@@ -300,7 +199,7 @@ async fn a_failing_step_is_retried_automatically_with_back_off_then_succeeds() {
 
 #[tokio::test]
 async fn timers_wait_their_duration_and_fire_past_dates_at_once() {
-    let e = engine(common::sqlite_db().await).await;
+    let e = engine(support::sqlite_db().await).await;
     e.deploy(&chain(
         "waits",
         &[
@@ -312,7 +211,7 @@ async fn timers_wait_their_duration_and_fire_past_dates_at_once() {
     let started = Instant::now();
     let id = e.start("waits", json!({})).await;
     let d = e
-        .wait(id, "the duration timer", |d| {
+        .wait_instance(id, "the duration timer", 10, |d| {
             d.nodes.iter().any(|n| n.node_id == "n0")
         })
         .await;
@@ -325,7 +224,7 @@ async fn timers_wait_their_duration_and_fire_past_dates_at_once() {
 
 #[tokio::test]
 async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_replaces_it() {
-    let e = engine(common::sqlite_db().await).await;
+    let e = engine(support::sqlite_db().await).await;
     let timed = |cycle: &str| {
         bpmn(
             "ticker",
@@ -336,42 +235,31 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
         )
     };
     e.deploy(&timed("R2/PT0.3S")).await;
-    async fn list(e: &Engine) -> Vec<Value> {
+    async fn list(e: &Served) -> Vec<Value> {
         e.t.get("/api/v1/instances?q=ticker", &e.admin).await.body["items"]
             .as_array()
             .cloned()
             .unwrap_or_default()
     }
-    let t = Instant::now();
-    loop {
+    let items = wait_for("two timer starts", 10, async || {
         let items = list(&e).await;
-        if items.len() >= 2 {
-            assert!(
-                items
-                    .iter()
-                    .all(|i| i["start_way"] == "timer" && i["status"] == "completed"),
-                "{items:?}"
-            );
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "two timer starts: {items:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (items.len() >= 2).then_some(items)
+    })
+    .await;
+    assert!(
+        items
+            .iter()
+            .all(|i| i["start_way"] == "timer" && i["status"] == "completed"),
+        "{items:?}"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(list(&e).await.len(), 2, "R2: two starts, then none");
     // An endless cycle runs until a new version without a timer replaces it.
     e.deploy(&timed("R/PT0.2S")).await;
-    let t = Instant::now();
-    while list(&e).await.len() < 3 {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "the endless cycle starts"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("the endless cycle starts", 10, async || {
+        (list(&e).await.len() >= 3).then_some(())
+    })
+    .await;
     e.deploy(&chain("ticker", &[])).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let n = list(&e).await.len();
@@ -395,12 +283,12 @@ async fn a_timer_start_event_starts_instances_on_its_cycle_and_a_new_version_rep
 
 #[tokio::test]
 async fn terminating_stops_a_running_step_and_its_processes() {
-    let e = engine(common::sqlite_db().await).await;
+    let e = engine(support::sqlite_db().await).await;
     e.deploy(&chain("slow", &[cmd(0, "sleep 3 && touch late", "")]))
         .await;
     let id = e.start("slow", json!({})).await;
     let late = e.work_dir(id).await.join("late");
-    e.wait(id, "the step to run", |d| {
+    e.wait_instance(id, "the step to run", 10, |d| {
         d.runs.iter().any(|r| r.status == "running")
     })
     .await;
@@ -409,7 +297,7 @@ async fn terminating_stops_a_running_step_and_its_processes() {
         StatusCode::NO_CONTENT
     );
     let d = e
-        .wait(id, "the run to be cancelled", |d| {
+        .wait_instance(id, "the run to be cancelled", 10, |d| {
             d.runs.iter().all(|r| r.status == "cancelled")
         })
         .await;
@@ -421,21 +309,15 @@ async fn terminating_stops_a_running_step_and_its_processes() {
 #[tokio::test]
 async fn a_node_change_reaches_a_signed_in_websocket_client() {
     use futures_util::StreamExt;
-    let e = engine(common::sqlite_db().await).await;
+    let e = engine(support::sqlite_db().await).await;
     e.deploy(&chain("live", &[user_task(0)])).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = e.t.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        format!("ws://{addr}/ws"),
-    )
-    .unwrap();
     // Without a session: refused.
-    assert!(tokio_tungstenite::connect_async(req.clone()).await.is_err());
-    req.headers_mut()
-        .insert("cookie", e.admin.cookie.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert!(
+        tokio_tungstenite::connect_async(ws::feed_request(e.port, None))
+            .await
+            .is_err()
+    );
+    let mut ws = ws::feed(e.port, &e.admin).await;
     let id = e.start("live", json!({})).await;
     let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
@@ -484,14 +366,14 @@ async fn a_node_change_reaches_a_signed_in_websocket_client() {
 mod kill9 {
     //! A real `lwams serve` killed with SIGKILL mid-step and started again.
     use super::*;
-    use std::process::{Child, Command, Stdio};
+    use std::process::{Child, Stdio};
 
     fn serve(data: &std::path::Path, port: u16) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_lwams"))
+        support::lwams()
             .env("LWAMS_DATA_DIR", data)
             .env("LWAMS_LISTEN", format!("127.0.0.1:{port}"))
             .env("LWAMS_ENGINE_NODE", "kill9-test")
-            .env("LWAMS_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+            .env("LWAMS_ADMIN_PASSWORD", support::ADMIN_PASSWORD)
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -502,41 +384,27 @@ mod kill9 {
     #[tokio::test]
     async fn after_kill_9_a_step_runs_again_only_if_idempotent_else_it_fails_as_interrupted() {
         let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         let url = format!("sqlite:{}", data.path().join("lwams.db").display());
         let mut server = serve(data.path(), port);
         // Once the server has made (and migrated) its database, deploy and start
         // through the library against it; the server's engine runs the steps.
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "the server listens");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for("the server listens", 30, async || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        })
+        .await;
         let store = lwams_server::store::Store::open(&url).await.unwrap();
         let rt = lwams_server::engine::runtime::Runtime::new(store.clone(), "test-client", 1);
-        let company = {
-            let t = Instant::now();
-            loop {
-                let mut c = store.conn().await.unwrap();
-                if let Some(co) = lwams_server::store::companies::list(&mut c)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .next()
-                {
-                    break co.id;
-                }
-                assert!(
-                    t.elapsed() < Duration::from_secs(20),
-                    "the server made its first company"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
+        let company = wait_for("the server made its first company", 20, async || {
+            let mut c = store.conn().await.unwrap();
+            let first = lwams_server::store::companies::list(&mut c)
+                .await
+                .unwrap()
+                .into_iter()
+                .next();
+            first.map(|co| co.id)
+        })
+        .await;
         // Steps on the server work in their instance's directory.
         let work = |id: i64| data.path().join(format!("steps/{company}/{id}"));
         let step = |key: &str, idempotent: bool| {
@@ -575,15 +443,11 @@ mod kill9 {
             ids.push((key, id));
         }
         // Both steps are running on the server: kill it.
-        let t = Instant::now();
-        while !(work(ids[0].1).join("started").exists() && work(ids[1].1).join("started").exists())
-        {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the server ran both steps"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for("the server ran both steps", 20, async || {
+            (work(ids[0].1).join("started").exists() && work(ids[1].1).join("started").exists())
+                .then_some(())
+        })
+        .await;
         // SAFETY: a plain syscall on the pid of the child we spawned.
         unsafe { libc::kill(server.id() as i32, libc::SIGKILL) };
         server.wait().unwrap();
@@ -599,18 +463,11 @@ mod kill9 {
                     .status
             }
         };
-        let t = Instant::now();
-        loop {
+        wait_for("once failed, again completed", 20, async || {
             let (once, again) = (status_of(ids[0].1).await, status_of(ids[1].1).await);
-            if once == "failed" && again == "completed" {
-                break;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "once={once} again={again}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (once == "failed" && again == "completed").then_some(())
+        })
+        .await;
         let mut c = store.conn().await.unwrap();
         let once_runs = lwams_server::store::flows::runs_of(&mut c, ids[0].1)
             .await
@@ -653,14 +510,12 @@ mod kill9 {
         )
         .await
         .unwrap();
-        let t = Instant::now();
-        while status_of(ids[0].1).await != "completed" {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the retried step completes on the restarted server"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(
+            "the retried step completes on the restarted server",
+            20,
+            async || (status_of(ids[0].1).await == "completed").then_some(()),
+        )
+        .await;
         // SAFETY: as above.
         unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
         server.wait().unwrap();

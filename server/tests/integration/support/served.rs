@@ -2,14 +2,13 @@
 //! need real peers (a Sub Manager process, HTTP servers, databases), and helpers to
 //! run flows there and wait for them.
 
-use super::{Client, TestApp};
+use super::{Client, Resp, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use shared::dto::flow::InstanceDetail;
 use shared::dto::host::{ConnectionTest, HostDetail, HostState, Terminal};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Served {
     pub t: TestApp,
@@ -18,16 +17,27 @@ pub struct Served {
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
-/// The app on a real listener (for the agent) with its engine working.
+/// The app on a real listener (for the agent) with its engine working, on SQLite.
 pub async fn served() -> Served {
     served_with(|_| {}).await
 }
 
 /// [`served`] with the configuration changed by `tweak`.
 pub async fn served_with(tweak: impl FnOnce(&mut lwams_server::config::Config)) -> Served {
-    // Host packages carry the Sub Manager built beside the tests.
-    std::env::set_var("LWAMS_AGENT_BIN", env!("CARGO_BIN_EXE_sub-manager"));
-    let t = super::app_with(super::sqlite_db().await, tweak).await;
+    served_on(super::sqlite_db().await, tweak).await
+}
+
+/// The app over `db` on a real listener with its engine working: the one way a test
+/// gets a working server in this process.
+pub async fn served_on(
+    db: super::TestDb,
+    tweak: impl FnOnce(&mut lwams_server::config::Config),
+) -> Served {
+    serve(super::app_with(db, tweak).await).await
+}
+
+/// `t` on a real loopback listener with its engine working, the administrator signed in.
+pub async fn serve(t: TestApp) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = lwams_server::web::app(t.state.clone());
@@ -65,19 +75,7 @@ pub fn agent_request(
     req
 }
 
-pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "waited {secs} s for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use super::wait_for;
 
 impl Served {
     pub async fn host(&self, id: i64) -> HostDetail {
@@ -158,17 +156,17 @@ impl Served {
         root
     }
 
-    pub async fn deploy_and_start(&self, xml: &str, key: &str) -> i64 {
-        self.deploy_and_start_with(xml, key, json!({ "who": "; rm -rf /" }))
-            .await
-    }
-
-    pub async fn deploy_and_start_with(&self, xml: &str, key: &str, variables: Value) -> i64 {
+    /// Deploys `xml` as the administrator.
+    pub async fn deploy(&self, xml: &str) {
         let r = self
             .t
             .post("/api/v1/flows", &self.admin, &json!({ "xml": xml }))
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+
+    /// Starts the latest version of `key` with `variables`: the instance's id.
+    pub async fn start(&self, key: &str, variables: Value) -> i64 {
         let r = self
             .t
             .post(
@@ -178,16 +176,24 @@ impl Served {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body["id"].as_i64().unwrap()
+        r.body["id"].as_i64().expect("instance id")
+    }
+
+    pub async fn deploy_and_start(&self, xml: &str, key: &str) -> i64 {
+        self.deploy_and_start_with(xml, key, json!({ "who": "; rm -rf /" }))
+            .await
+    }
+
+    pub async fn deploy_and_start_with(&self, xml: &str, key: &str, variables: Value) -> i64 {
+        self.deploy(xml).await;
+        self.start(key, variables).await
     }
 
     pub async fn instance(&self, id: i64) -> InstanceDetail {
-        self.t
-            .get(&format!("/api/v1/instances/{id}"), &self.admin)
-            .await
-            .json()
+        self.t.instance(&self.admin, id).await
     }
 
+    /// [`TestApp::wait_instance`] as the administrator.
     pub async fn wait_instance(
         &self,
         id: i64,
@@ -195,11 +201,49 @@ impl Served {
         secs: u64,
         done: impl Fn(&InstanceDetail) -> bool,
     ) -> InstanceDetail {
-        wait_for(what, secs, async || {
-            let d = self.instance(id).await;
-            done(&d).then_some(d)
+        self.t
+            .wait_instance(&self.admin, id, what, secs, done)
+            .await
+    }
+
+    /// Waits (at most `secs`) until the instance is no longer running.
+    pub async fn ended(&self, id: i64, secs: u64) -> InstanceDetail {
+        self.wait_instance(id, "the instance to end", secs, |d| {
+            d.instance.status != "running"
         })
         .await
+    }
+
+    /// Waits (at most 10 s) until the instance's status is `status`.
+    pub async fn wait_status(&self, id: i64, status: &str) -> InstanceDetail {
+        self.wait_instance(id, status, 10, |d| d.instance.status == status)
+            .await
+    }
+
+    /// An operator's control (`retry`, `skip`, `pause`, `terminate`, …) on the instance
+    /// or one node instance of it.
+    pub async fn control(&self, id: i64, action: &str, node_instance: Option<u64>) -> Resp {
+        self.t
+            .post(
+                &format!("/api/v1/instances/{id}/control"),
+                &self.admin,
+                &json!({ "action": action, "node_instance": node_instance }),
+            )
+            .await
+    }
+
+    /// Where the instance's steps on the server work.
+    pub async fn work_dir(&self, instance: i64) -> PathBuf {
+        let mut c = self.t.state.store.conn().await.unwrap();
+        let company = lwams_server::store::companies::first_id(&mut c)
+            .await
+            .unwrap()
+            .expect("the first company");
+        self.t
+            .state
+            .confinement
+            .work_dir(company, instance)
+            .unwrap()
     }
 
     pub async fn test_connection(&self, terminal: &Terminal, username: &str) -> ConnectionTest {

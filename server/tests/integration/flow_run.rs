@@ -2,7 +2,7 @@
 //! their results, failures named, and everything saved in the store (SQLite and
 //! PostgreSQL). Also `lwams flow run` as an operator calls it.
 
-mod common;
+use crate::support;
 
 use lwams_server::engine::builtins::Initiator;
 use lwams_server::engine::core::InstanceStatus;
@@ -11,7 +11,7 @@ use lwams_server::store::{companies, flows, Store};
 use serde_json::{json, Map, Value};
 use std::process::Command;
 
-const EXAMPLE: &str = include_str!("../../docs/examples/system-info.bpmn");
+const EXAMPLE: &str = include_str!("../../../docs/examples/system-info.bpmn");
 
 fn vars(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
@@ -19,7 +19,7 @@ fn vars(v: Value) -> Map<String, Value> {
 
 #[tokio::test]
 async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
-    for db in common::both_backends().await {
+    for db in support::both_backends().await {
         let store = Store::open(&db.url).await.unwrap();
         let mut c = store.conn().await.unwrap();
         let co = companies::insert(&mut c, "c", "C").await.unwrap();
@@ -92,8 +92,8 @@ async fn run_quiet(store: &Store, co: i64, xml: &str) -> lwams_server::engine::r
     .unwrap()
 }
 
-async fn sqlite_store_with_company() -> (common::TestDb, Store, i64) {
-    let db = common::sqlite_db().await;
+async fn sqlite_store_with_company() -> (support::TestDb, Store, i64) {
+    let db = support::sqlite_db().await;
     let store = Store::open(&db.url).await.unwrap();
     let mut c = store.conn().await.unwrap();
     let co = companies::insert(&mut c, "c", "C").await.unwrap();

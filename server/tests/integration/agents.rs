@@ -5,26 +5,24 @@
 //! interrupted (never left running) and a restarted agent carries on; a rotated
 //! credential disconnects it and refuses it from then on.
 
-mod common;
+use crate::support;
 
 use axum::http::StatusCode;
 use base64::Engine;
-use common::chain;
-use common::fake_winrm;
-use common::served::{served, start_agent, wait_for};
-use common::sshd::{self, Sshd};
 use serde_json::{json, Value};
 use shared::dto::host::{Host, HostState, Terminal};
 use std::path::Path;
+use support::fake_winrm;
+use support::served::{served, start_agent};
+use support::sshd::{self, Sshd};
+use support::wait_for;
+use support::{attr, chain, node, output, output_json};
 
 fn remote(i: usize, command: &str, extra: &str) -> String {
-    let command = command
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;");
     format!(
-        r#"<bpmn:serviceTask id="n{i}" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:command="{command}" {extra}/>"#,
-        sshd::USER
+        r#"<bpmn:serviceTask id="n{i}" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:command="{}" {extra}/>"#,
+        sshd::USER,
+        attr(command)
     )
 }
 
@@ -168,31 +166,16 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
         })
         .await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
-    let out = d
-        .runs
-        .iter()
-        .find(|r| r.node_id == "n0")
-        .and_then(|r| r.output.clone())
-        .unwrap();
+    let out = output(&d, "n0");
     assert!(out.contains("Linux"), "{out}");
     assert!(
         out.contains("; rm -rf /"),
         "the value stayed a literal: {out}"
     );
     assert!(out.contains(sshd::USER), "{out}");
-    let out1 = d
-        .runs
-        .iter()
-        .find(|r| r.node_id == "n1")
-        .and_then(|r| r.output.clone())
-        .unwrap();
+    let out1 = output(&d, "n1");
     assert!(out1.contains("second:127.0.0.1:edge-1"), "{out1}");
-    let out2 = d
-        .runs
-        .iter()
-        .find(|r| r.node_id == "n2")
-        .and_then(|r| r.output.clone())
-        .unwrap();
+    let out2 = output(&d, "n2");
     // Its parent is the agent process, not the server.
     assert!(out2.contains(&format!("on-agent:{}", agent.id())), "{out2}");
     assert!(out2.contains("second:127.0.0.1:edge-1"), "{out2}");
@@ -228,10 +211,7 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
             remote(0, printf, ""),
             format!(
                 r#"<bpmn:serviceTask id="n1" lwams:kind="localCommand" lwams:host="edge-1" lwams:command="{}"/>"#,
-                printf
-                    .replace('&', "&amp;")
-                    .replace('"', "&quot;")
-                    .replace('<', "&lt;")
+                attr(printf)
             ),
             format!(
                 r#"<bpmn:serviceTask id="n2" lwams:kind="remoteCommand" lwams:host="edge-1" lwams:terminal="sshd" lwams:terminalUser="{}" lwams:script="values"/>"#,
@@ -249,14 +229,7 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
         .await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
     let stdout = |node: &str| -> String {
-        let out: Value = serde_json::from_str(
-            &d.runs
-                .iter()
-                .find(|r| r.node_id == node)
-                .and_then(|r| r.output.clone())
-                .unwrap(),
-        )
-        .unwrap();
+        let out: Value = output_json(&d, node);
         out["stdout"].as_str().unwrap().trim_end().to_string()
     };
     assert_eq!(stdout("n0"), expected, "over SSH");
@@ -306,19 +279,9 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
             std::fs::read(&put_from).unwrap(),
             "the file came back unchanged"
         );
-        let size = d
-            .runs
-            .iter()
-            .find(|r| r.node_id == "n1")
-            .and_then(|r| r.output.clone())
-            .unwrap();
+        let size = output(&d, "n1");
         assert!(size.contains("160000"), "{size}");
-        let put = d
-            .runs
-            .iter()
-            .find(|r| r.node_id == "n0")
-            .and_then(|r| r.output.clone())
-            .unwrap();
+        let put = output(&d, "n0");
         assert!(put.contains(&format!("{protocol} PUT")), "{put}");
         let _ = std::fs::remove_file(&remote_file);
         // A missing remote file fails the step with its name.
@@ -338,7 +301,7 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
                 d.instance.status != "running"
             })
             .await;
-        let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+        let n0 = node(&d, "n0");
         assert_eq!(n0.state, "failed");
         assert!(
             n0.error.as_deref().unwrap_or("").contains(&remote_file),
@@ -378,20 +341,13 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
             d.instance.status != "running"
         })
         .await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert_eq!(n0.state, "failed", "exit 4 fails the step: {n0:?}");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("Some(4)"),
         "{n0:?}"
     );
-    let out: serde_json::Value = serde_json::from_str(
-        &d.runs
-            .iter()
-            .find(|r| r.node_id == "n0")
-            .and_then(|r| r.output.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let out: serde_json::Value = output_json(&d, "n0");
     let lines: Vec<&str> = out["stdout"].as_str().unwrap().lines().collect();
     assert!(!lines[0].is_empty(), "run by bash: {out}");
     assert_eq!(lines[1], "; rm -rf /", "{out}");
@@ -411,7 +367,7 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
             d.instance.status != "running"
         })
         .await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert_eq!(n0.state, "failed");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("timed out"),
@@ -439,7 +395,7 @@ async fn a_real_agent_runs_steps_on_a_real_sshd_survives_being_killed_and_is_ref
                 .any(|n| n.node_id == "n0" && n.state == "failed")
         })
         .await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("the agent"),
         "{n0:?}"
@@ -614,7 +570,7 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
     );
 
     // Another company sees none of it.
-    let other = common::other_company_admin(&s.t).await;
+    let other = support::other_company_admin(&s.t).await;
     for path in [
         format!("/api/v1/hosts/{hid}"),
         format!("/api/v1/hosts/{hid}/package"),
@@ -634,7 +590,7 @@ async fn hosts_are_company_scoped_validated_and_their_secrets_never_come_back() 
     assert_eq!(steal.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // An agent with a made-up credential is refused before the upgrade.
-    let req = common::served::agent_request(s.port, &format!("h{hid}.forged"));
+    let req = support::served::agent_request(s.port, &format!("h{hid}.forged"));
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
         other => panic!(
@@ -726,7 +682,7 @@ async fn the_sub_manager_page_signs_in_accounts_allowed_to_and_shows_the_line_an
         .await
         .unwrap()
         .contains("may not log in to Sub Manager"));
-    let r = sign_in("admin", common::ADMIN_PASSWORD).await;
+    let r = sign_in("admin", support::ADMIN_PASSWORD).await;
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
@@ -864,16 +820,7 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
         })
         .await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
-    let out = |node: &str| -> Value {
-        serde_json::from_str(
-            &d.runs
-                .iter()
-                .find(|r| r.node_id == node)
-                .and_then(|r| r.output.clone())
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let out = |node: &str| -> Value { output_json(&d, node) };
     assert_eq!(out("n0")["stdout"], "cmd:; rm -rf /\n", "{}", out("n0"));
     assert_eq!(out("n1")["stdout"], "ps:; rm -rf /\n", "{}", out("n1"));
     assert!(
@@ -921,7 +868,7 @@ async fn a_real_agent_runs_commands_and_powershell_scripts_on_a_windows_terminal
 /// A host with a connected Sub Manager and a terminal on `sshd` whose account signs in
 /// with the password.
 async fn edge_on_sshd(
-    s: &common::served::Served,
+    s: &support::served::Served,
     sshd: &Sshd,
     work: &Path,
 ) -> (Host, Terminal, std::process::Child) {
@@ -953,7 +900,7 @@ async fn edge_on_sshd(
 }
 
 /// The terminal as the host page shows it.
-async fn terminal_now(s: &common::served::Served, host: &Host, id: i64) -> Terminal {
+async fn terminal_now(s: &support::served::Served, host: &Host, id: i64) -> Terminal {
     s.host(host.id)
         .await
         .terminals
@@ -1020,7 +967,7 @@ async fn an_ssh_terminal_showing_another_host_key_than_the_one_trusted_is_refuse
             d.instance.status != "running"
         })
         .await;
-    let n0 = d.nodes.iter().find(|n| n.node_id == "n0").unwrap();
+    let n0 = node(&d, "n0");
     assert_eq!(n0.state, "failed");
     assert!(
         n0.error.as_deref().unwrap_or("").contains("host key"),
@@ -1411,8 +1358,7 @@ async fn a_steps_recorded_input_and_output_never_show_the_terminals_password_or_
         .wait_instance(id, "the step runs", 30, |d| d.instance.status != "running")
         .await;
     assert_eq!(d.instance.status, "completed", "{d:#?}");
-    let run = d.runs.iter().find(|r| r.node_id == "n0").unwrap();
-    let output = run.output.clone().unwrap();
+    let output = output(&d, "n0");
     let (input,): (String,) = {
         let mut c = s.t.state.store.conn().await.unwrap();
         sqlx::query_as("SELECT input FROM node_runs WHERE instance_id = $1 AND node_id = 'n0'")
