@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the REST API with schemathesis against a throw-away server: the built binary
-# (LWAMS_BIN, default target/release/lwams) on a free port with a fresh data directory
+# (LWAMS_BIN, default target/debug/lwams — what `cargo test` builds) on a free port with a fresh data directory
 # (SQLite) and a first administrator, signed in by scripts/api_fuzz/hooks.py (session
 # cookie + X-CSRF-Token, signed in again on 401). Every operation of
 # /api/openapi.json but sign-out and password change, all phases, checks: no 5xx and
@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-max_examples="${1:-${LWAMS_FUZZ_EXAMPLES:-10}}"
-bin="${LWAMS_BIN:-$PWD/target/release/lwams}"
+max_examples="${1:-${LWAMS_FUZZ_EXAMPLES:-25}}"
+bin="${LWAMS_BIN:-$PWD/target/debug/lwams}"
 [ -x "$bin" ] || { echo "api_fuzz: no server binary at $bin (set LWAMS_BIN)" >&2; exit 2; }
 command -v schemathesis >/dev/null || { echo "api_fuzz: schemathesis is not installed (scripts/setup.sh --test)" >&2; exit 2; }
 

@@ -76,6 +76,12 @@ if [ "$want_tests" = 1 ] && ! python3 -c "import winrm, tree_sitter_powershell" 
     tree-sitter==0.26.1 tree-sitter-powershell==0.26.4
 fi
 
+# schemathesis fuzzes the REST API from its OpenAPI document (scripts/api_fuzz.sh).
+if [ "$want_tests" = 1 ] && [ "$(schemathesis --version 2>/dev/null | awk '{print $NF}')" != "4.32.5" ]; then
+  log "installing schemathesis 4.32.5 (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+fi
+
 if [ "$want_tests" = 1 ] && [ ! -d end2end/node_modules/playwright-core ]; then
   log "installing end-to-end test packages (npm)"
   (cd end2end && npm ci --no-audit --no-fund)

@@ -30,3 +30,4 @@ cargo leptos build --release
 
 log "end-to-end tests in Chromium"
 (cd end2end && LWAMS_BIN="$PWD/../target/release/lwams" LWAMS_SITE_ROOT="$PWD/../target/site" npm test)
+bash scripts/api_fuzz.sh

@@ -134,7 +134,9 @@ mod tests {
 
     #[test]
     fn the_document_parses_as_openapi_3_1_with_unique_operation_ids_and_resolving_refs() {
-        let json = ApiDoc::openapi().to_json().expect("the document serialises");
+        let json = ApiDoc::openapi()
+            .to_json()
+            .expect("the document serialises");
         let spec = oas3::from_json(&json).expect("a valid OpenAPI 3.1 document");
         assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
 
@@ -158,7 +160,10 @@ mod tests {
             let name = r
                 .strip_prefix("#/components/schemas/")
                 .unwrap_or_else(|| panic!("unexpected reference {r}"));
-            assert!(schemas.contains_key(name), "reference to a missing schema {r}");
+            assert!(
+                schemas.contains_key(name),
+                "reference to a missing schema {r}"
+            );
         }
     }
 
@@ -186,6 +191,9 @@ mod tests {
         let address = &doc["components"]["schemas"]["TerminalInput"]["properties"]["host_address"];
         assert_eq!(address["maxLength"], shared::validate::HOST_ADDRESS_MAX);
         let kind = &doc["components"]["schemas"]["ScriptKind"];
-        assert!(kind["enum"].as_array().is_some_and(|e| e.len() == 8), "{kind}");
+        assert!(
+            kind["enum"].as_array().is_some_and(|e| e.len() == 8),
+            "{kind}"
+        );
     }
 }
