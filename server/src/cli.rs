@@ -188,6 +188,9 @@ fn check_bpmn(files: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
         let report = crate::bpmn_check::check_file(f);
         // A closed pipe (`| head`) is not an error worth a panic.
         let _ = writeln!(out, "{}", report.line);
+        for w in &report.warnings {
+            let _ = writeln!(out, "{w}");
+        }
         if verbose || !report.ok {
             for d in &report.details {
                 let _ = writeln!(out, "{d}");
@@ -230,8 +233,12 @@ async fn flow_run(
     use crate::engine::core::InstanceStatus;
     let vars = parse_vars(vars)?;
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let xml = shared::bpmn::xml::decode(&bytes)
+    let decoded = crate::bpmn_decode::decode(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    for w in &decoded.warnings {
+        eprintln!("{}: warning: {w}", file.display());
+    }
+    let xml = decoded.text;
     let store = crate::store::Store::open(&config.database_url()).await?;
     let mut c = store.conn().await?;
     let company = match company {

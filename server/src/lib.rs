@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod bpmn_check;
+pub mod bpmn_decode;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -3,6 +3,7 @@
 
 use super::extract::{JsonBody, PathParam, QueryParams};
 use crate::auth::Principal;
+use crate::bpmn_decode;
 use crate::engine::builtins::Initiator;
 use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
 use crate::engine::runtime::{Actor, StartSpec};
@@ -32,6 +33,12 @@ const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "termin
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flows", get(list_flows).post(deploy))
+        .route(
+            "/flows/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::engine::deploy::MAX_XML_BYTES,
+            )),
+        )
         .route("/flows/{key}/versions", get(flow_versions))
         .route("/flows/{key}/versions/{version}/xml", get(version_xml))
         .route("/flows/{key}/diff", get(version_diff))
@@ -113,7 +120,11 @@ fn starts_itself(xml: &str) -> bool {
     })
 }
 
-/// Deploys every executable process of the file as a new (immutable) version.
+/// Deploys every executable process of the file as a new (immutable) version. The file
+/// arrives as text, already Unicode: its declaration is rewritten to UTF-8 (see
+/// `bpmn_decode::from_text`); text that was read in the wrong encoding before it was
+/// sent (U+FFFD under a non-UTF-8 declaration) is refused — `POST /flows/import` takes
+/// the bytes.
 #[utoipa::path(post, path = "/api/v1/flows", tag = "flows", request_body = DeployFlow,
     responses((status = 201, body = [FlowVersion]), (status = 422, body = ErrorBody)))]
 pub async fn deploy(
@@ -122,24 +133,108 @@ pub async fn deploy(
     JsonBody(req): JsonBody<DeployFlow>,
 ) -> Result<Response, AppError> {
     p.require(Function::FlowEditor, Level::Manage)?;
-    // A flow that starts itself (a timer start event) needs the right to start flows.
-    if starts_itself(&req.xml) {
-        p.require(Function::FlowMonitor, Level::Manage)?;
+    let decoded = bpmn_decode::from_text(req.xml);
+    if !decoded.warnings.is_empty() {
+        return Ok(Refused(decoded.warnings.iter().map(decode_problem).collect()).into_response());
     }
     let about = req.about.checked()?;
+    Ok(
+        match deploy_text(&state, &p, &decoded.text, req.base.as_ref(), &about).await? {
+            Ok(out) => (StatusCode::CREATED, Json(out)).into_response(),
+            Err(refused) => refused.into_response(),
+        },
+    )
+}
+
+/// A file imported from its bytes: the versions deployed, and what the reader had to
+/// guess about its encoding (a wrong declaration), one line each.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportedFlows {
+    pub versions: Vec<FlowVersion>,
+    pub warnings: Vec<String>,
+}
+
+/// Imports a `.bpmn` file from any modelling tool: the request body is the file's bytes
+/// in any encoding the WHATWG Encoding Standard names, decoded on the server (a wrong
+/// declaration falls back, with a warning). Then as `POST /flows`: a file with broken
+/// references or duplicate ids is refused, naming element and line.
+#[utoipa::path(post, path = "/api/v1/flows/import", tag = "flows",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "the .bpmn file's bytes, in its own encoding"),
+    responses((status = 201, body = ImportedFlows), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    p: Principal,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    p.require(Function::FlowEditor, Level::Manage)?;
+    let decoded = match bpmn_decode::decode(&body) {
+        Ok(d) => d,
+        Err(e) => {
+            let line = match e {
+                bpmn_decode::DecodeError::Malformed { line, .. } => line,
+                bpmn_decode::DecodeError::TooLarge => 0,
+            };
+            let message = e.to_string();
+            let message = message
+                .strip_prefix(&format!("line {line}: "))
+                .unwrap_or(&message)
+                .to_string();
+            return Ok(Refused(vec![FlowProblem {
+                element_id: None,
+                line,
+                message,
+            }])
+            .into_response());
+        }
+    };
+    let warnings = decoded.warnings.iter().map(ToString::to_string).collect();
+    Ok(
+        match deploy_text(&state, &p, &decoded.text, None, &Default::default()).await? {
+            Ok(versions) => (
+                StatusCode::CREATED,
+                Json(ImportedFlows { versions, warnings }),
+            )
+                .into_response(),
+            Err(refused) => refused.into_response(),
+        },
+    )
+}
+
+fn decode_problem(w: &bpmn_decode::DecodeWarning) -> FlowProblem {
+    FlowProblem {
+        element_id: None,
+        line: w.line,
+        message: w.message.clone(),
+    }
+}
+
+/// The deploy shared by `POST /flows` and `POST /flows/import`: the versions deployed,
+/// or the problems that refused the file.
+async fn deploy_text(
+    state: &AppState,
+    p: &Principal,
+    xml: &str,
+    base: Option<&shared::dto::flow::DeployBase>,
+    about: &shared::dto::flow::FlowAbout,
+) -> Result<Result<Vec<FlowVersion>, Refused>, AppError> {
+    // A flow that starts itself (a timer start event) needs the right to start flows.
+    if starts_itself(xml) {
+        p.require(Function::FlowMonitor, Level::Manage)?;
+    }
     let deployed = match engine_deploy(
         &state.runtime,
         p.company_id,
-        &req.xml,
+        xml,
         Which::Executable,
         Some(p.user_id),
-        req.base.as_ref(),
-        &about,
+        base,
+        about,
     )
     .await
     {
         Ok((_, d)) => d,
-        Err(DeployError::Refused(problems)) => return Ok(Refused(problems).into_response()),
+        Err(DeployError::Refused(problems)) => return Ok(Err(Refused(problems))),
         Err(DeployError::Store(e)) => return Err(e.into()),
         Err(DeployError::Runtime(e)) => return Err(e.into()),
         Err(DeployError::Stale {
@@ -176,7 +271,7 @@ pub async fn deploy(
         out.extend(row.map(version_dto));
     }
     tracing::info!(by = p.user_id, flows = out.len(), "flows deployed");
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    Ok(Ok(out))
 }
 
 /// Starts an instance of a flow (latest version unless `version` is given); the start

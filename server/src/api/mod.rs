@@ -29,7 +29,7 @@ use utoipa::OpenApi;
         users::list_users, users::get_user, users::create_user, users::update_user, users::delete_user,
         groups::list_groups, groups::get_group, groups::create_group, groups::update_group,
         groups::delete_group, groups::add_members, groups::remove_member,
-        flows::deploy, flows::list_flows, flows::flow_versions, flows::get_draft, flows::save_draft, flows::delete_draft, flows::list_drafts, flows::list_instances, flows::get_instance,
+        flows::deploy, flows::import, flows::list_flows, flows::flow_versions, flows::get_draft, flows::save_draft, flows::delete_draft, flows::list_drafts, flows::list_instances, flows::get_instance,
         flows::start_instance, flows::control_instance, flows::instance_diagram, flows::list_artifacts, flows::download_artifact, flows::version_xml, flows::version_diff,
         hosts::list_host_groups, hosts::create_host_group, hosts::update_host_group, hosts::delete_host_group,
         hosts::list_hosts, hosts::create_host, hosts::get_host, hosts::update_host, hosts::delete_host,

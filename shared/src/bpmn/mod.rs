@@ -7,6 +7,7 @@
 pub mod diff;
 pub mod lwams;
 pub mod model;
+pub mod refs;
 pub mod scope;
 pub mod validate;
 pub mod xml;
@@ -33,29 +34,31 @@ pub struct Document {
     pub model: Definitions,
     /// The line of each element id (for messages).
     pub lines: model::Lines,
-    /// Every id declared by a BPMN element, with its line, in document order.
+    /// Every id declared by a BPMN element, with its line, in document order (a later
+    /// element repeating an id is left out of the model, as bpmn-js leaves it out).
     pub ids: Vec<(String, u32)>,
+    /// References that reach nothing (see `refs.rs`); the model keeps them as written.
+    pub broken: Vec<refs::BrokenRef>,
 }
 
 impl Document {
     pub fn parse(text: &str) -> Result<Document, BpmnError> {
         let root = xml::parse(text)?;
-        let mut lines = model::Lines::new();
-        let mut ids = Vec::new();
-        let model =
-            model::extract(&root, &mut lines, &mut ids).ok_or_else(|| BpmnError::NotBpmn {
-                line: root.line,
-                found: root.name.clone(),
-            })?;
+        let read = model::extract(&root).ok_or_else(|| BpmnError::NotBpmn {
+            line: root.line,
+            found: root.name.clone(),
+        })?;
         Ok(Document {
             root,
-            model,
-            lines,
-            ids,
+            model: read.model,
+            lines: read.lines,
+            ids: read.ids,
+            broken: read.broken,
         })
     }
 
-    /// Reads the bytes of a file (UTF-8 or ISO-8859-1).
+    /// Reads the bytes of a UTF-8 file. Other encodings are decoded by the server
+    /// (`server::bpmn_decode`, every WHATWG encoding), which hands over the text.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Document, BpmnError> {
         Document::parse(&xml::decode(bytes)?)
     }

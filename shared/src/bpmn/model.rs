@@ -3,8 +3,9 @@
 //! tree by namespace (any prefix, or none), so files from any modelling tool load; the
 //! tree itself keeps everything else for writing back.
 
+use super::refs::{BrokenRef, Resolver};
 use super::xml::{local_name, Element};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const BPMN_MODEL_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 pub const BPMN_DI_NS: &str = "http://www.omg.org/spec/BPMN/20100524/DI";
@@ -251,7 +252,7 @@ impl Scope {
         s
     }
 
-    fn uri(&self, prefix: &str) -> Option<&str> {
+    pub(crate) fn uri(&self, prefix: &str) -> Option<&str> {
         self.0
             .iter()
             .rev()
@@ -274,276 +275,402 @@ impl Scope {
 /// Where each element id was found (line numbers, for messages).
 pub type Lines = BTreeMap<String, u32>;
 
+/// What reading a file yields besides its model.
+pub(crate) struct Extracted {
+    pub model: Definitions,
+    pub lines: Lines,
+    /// Every id declared by a BPMN element, with its line, in document order.
+    pub ids: Vec<(String, u32)>,
+    pub broken: Vec<BrokenRef>,
+}
+
 /// Extracts the model from the root element; `None` when it is not BPMN definitions.
-pub(crate) fn extract(
-    root: &Element,
-    lines: &mut Lines,
-    ids: &mut Vec<(String, u32)>,
-) -> Option<Definitions> {
+pub(crate) fn extract(root: &Element) -> Option<Extracted> {
     let scope = Scope::default().enter(root);
     if scope.ns_of(root) != Some(BPMN_MODEL_NS) || root.local() != "definitions" {
         return None;
     }
-    collect_ids(root, &scope, ids);
+    let mut ids = Vec::new();
+    let mut skip = BTreeSet::new();
+    collect_ids(root, &scope, &mut ids, &mut BTreeSet::new(), &mut skip);
+    let mut r = Reader {
+        lines: Lines::new(),
+        refs: Resolver::new(root, &scope, &ids),
+        broken: Vec::new(),
+        skip,
+    };
     let mut d = Definitions {
         id: attr(root, "id"),
         name: attr(root, "name"),
         ..Default::default()
     };
-    for e in root.elements() {
-        let s = scope.enter(e);
-        let ns = s.ns_of(e);
-        if ns == Some(BPMN_MODEL_NS) {
-            match e.local() {
-                "process" => d.processes.push(process(e, &s, lines)),
-                "collaboration" => d.collaborations.push(collaboration(e, &s)),
-                "error" => d.errors.push(ErrorDecl {
-                    id: attr(e, "id").unwrap_or_default(),
-                    name: attr(e, "name"),
-                    code: attr(e, "errorCode"),
-                }),
-                _ => {}
+    for (e, s) in r.bpmn_children(root, &scope) {
+        match e.local() {
+            "process" => {
+                let p = r.process(e, &s);
+                d.processes.push(p);
             }
-        } else if ns == Some(BPMN_DI_NS) && e.local() == "BPMNDiagram" {
-            d.diagrams.push(diagram(e, &s));
+            "collaboration" => {
+                let c = r.collaboration(e, &s);
+                d.collaborations.push(c);
+            }
+            "error" => d.errors.push(ErrorDecl {
+                id: attr(e, "id").unwrap_or_default(),
+                name: attr(e, "name"),
+                code: attr(e, "errorCode"),
+            }),
+            _ => {}
         }
     }
-    Some(d)
+    for e in root.elements() {
+        let s = scope.enter(e);
+        if s.ns_of(e) == Some(BPMN_DI_NS) && e.local() == "BPMNDiagram" {
+            let diagram = r.diagram(e, &s);
+            d.diagrams.push(diagram);
+        }
+    }
+    Some(Extracted {
+        model: d,
+        lines: r.lines,
+        ids,
+        broken: r.broken,
+    })
 }
 
-fn collect_ids(e: &Element, scope: &Scope, ids: &mut Vec<(String, u32)>) {
+/// Every id of a BPMN element in document order; a later element repeating an id goes
+/// into `skip` (left out of the model, as bpmn-moddle leaves it out).
+fn collect_ids(
+    e: &Element,
+    scope: &Scope,
+    ids: &mut Vec<(String, u32)>,
+    seen: &mut BTreeSet<String>,
+    skip: &mut BTreeSet<usize>,
+) {
     for c in e.elements() {
         let s = scope.enter(c);
         if s.ns_of(c) == Some(BPMN_MODEL_NS) {
             if let Some(id) = c.attr("id") {
                 ids.push((id.to_string(), c.line));
+                if !seen.insert(id.to_string()) {
+                    skip.insert(address(c));
+                }
             }
         }
-        collect_ids(c, &s, ids);
+        collect_ids(c, &s, ids, seen, skip);
     }
+}
+
+fn address(e: &Element) -> usize {
+    e as *const Element as usize
 }
 
 fn attr(e: &Element, name: &str) -> Option<String> {
     e.attr(name).map(str::to_string)
 }
 
-fn bpmn_children<'a>(
-    e: &'a Element,
-    scope: &'a Scope,
-) -> impl Iterator<Item = (&'a Element, Scope)> + 'a {
-    e.elements().filter_map(move |c| {
-        let s = scope.enter(c);
-        (s.ns_of(c) == Some(BPMN_MODEL_NS)).then_some((c, s))
-    })
+/// The model being read: lines of ids, references resolved or reported broken.
+struct Reader {
+    lines: Lines,
+    refs: Resolver,
+    broken: Vec<BrokenRef>,
+    /// Elements repeating an earlier element's id (by address in the tree).
+    skip: BTreeSet<usize>,
 }
 
-fn process(e: &Element, scope: &Scope, lines: &mut Lines) -> Process {
-    let mut p = Process {
-        id: attr(e, "id").unwrap_or_default(),
-        name: attr(e, "name"),
-        is_executable: e.attr("isExecutable") == Some("true"),
-        ..Default::default()
-    };
-    flow_elements(e, scope, None, &mut p, lines);
-    p
-}
-
-fn flow_elements(
-    e: &Element,
-    scope: &Scope,
-    parent: Option<&str>,
-    p: &mut Process,
-    lines: &mut Lines,
-) {
-    for (c, s) in bpmn_children(e, scope) {
-        let id = attr(c, "id").unwrap_or_default();
-        lines.insert(id.clone(), c.line);
-        if let Some(kind) = NodeKind::from_local(c.local()) {
-            p.nodes.push(flow_node(c, &s, kind, parent));
-            if kind.is_container() {
-                flow_elements(c, &s, Some(&id), p, lines);
-            }
-            continue;
-        }
-        match c.local() {
-            "sequenceFlow" => p.flows.push(SequenceFlow {
-                id,
-                name: attr(c, "name"),
-                source: attr(c, "sourceRef").unwrap_or_default(),
-                target: attr(c, "targetRef").unwrap_or_default(),
-                condition: bpmn_children(c, &s)
-                    .find(|(x, _)| x.local() == "conditionExpression")
-                    .map(|(x, _)| x.text().trim().to_string())
-                    .filter(|t| !t.is_empty()),
-            }),
-            "laneSet" => lanes(c, &s, &mut p.lanes),
-            "dataObject"
-            | "dataObjectReference"
-            | "dataStoreReference"
-            | "textAnnotation"
-            | "association"
-            | "group" => p.artifacts.push((id, c.local().to_string())),
-            _ => {}
-        }
+impl Reader {
+    /// The BPMN children of `e`, without those repeating an id.
+    fn bpmn_children<'e>(&self, e: &'e Element, scope: &Scope) -> Vec<(&'e Element, Scope)> {
+        e.elements()
+            .filter_map(|c| {
+                let s = scope.enter(c);
+                (s.ns_of(c) == Some(BPMN_MODEL_NS) && !self.skip.contains(&address(c)))
+                    .then_some((c, s))
+            })
+            .collect()
     }
-}
 
-fn lanes(set: &Element, scope: &Scope, out: &mut Vec<Lane>) {
-    for (lane, s) in bpmn_children(set, scope).filter(|(c, _)| c.local() == "lane") {
-        out.push(Lane {
-            id: attr(lane, "id").unwrap_or_default(),
-            name: attr(lane, "name"),
-            nodes: bpmn_children(lane, &s)
-                .filter(|(c, _)| c.local() == "flowNodeRef")
-                .map(|(c, _)| c.text().trim().to_string())
-                .collect(),
-        });
-        for (child_set, s2) in bpmn_children(lane, &s).filter(|(c, _)| c.local() == "childLaneSet")
-        {
-            lanes(child_set, &s2, out);
-        }
+    /// The id a reference attribute reaches; a broken one is recorded and kept as
+    /// written.
+    fn reference(&mut self, e: &Element, scope: &Scope, attribute: &str) -> Option<String> {
+        let raw = e.attr(attribute)?;
+        Some(self.resolve(e, scope, attribute, raw))
     }
-}
 
-fn flow_node(e: &Element, scope: &Scope, kind: NodeKind, parent: Option<&str>) -> FlowNode {
-    let mut events = Vec::new();
-    let mut multi_instance = None;
-    let lwams: BTreeMap<String, String> = e
-        .attrs
-        .iter()
-        .filter(|(k, _)| scope.attr_ns(k) == Some(LWAMS_NS))
-        .map(|(k, v)| (local_name(k).to_string(), v.clone()))
-        .collect();
-    for (c, s) in bpmn_children(e, scope) {
-        let def = match c.local() {
-            "timerEventDefinition" => {
-                let t = bpmn_children(c, &s)
-                    .find_map(|(x, _)| {
-                        let text = x.text().trim().to_string();
-                        match x.local() {
-                            "timeDate" => Some(TimerDef::Date(text)),
-                            "timeDuration" => Some(TimerDef::Duration(text)),
-                            "timeCycle" => Some(TimerDef::Cycle(text)),
-                            _ => None,
-                        }
-                    })
-                    .unwrap_or(TimerDef::Missing);
-                Some(EventDef::Timer(t))
-            }
-            "errorEventDefinition" => Some(EventDef::Error {
-                error_ref: attr(c, "errorRef"),
-            }),
-            "terminateEventDefinition" => Some(EventDef::Terminate),
-            "messageEventDefinition" => Some(EventDef::Message),
-            "signalEventDefinition" => Some(EventDef::Signal),
-            "conditionalEventDefinition" => Some(EventDef::Conditional),
-            "escalationEventDefinition" => Some(EventDef::Escalation),
-            "compensateEventDefinition" => Some(EventDef::Compensate),
-            "linkEventDefinition" => Some(EventDef::Link),
-            "cancelEventDefinition" => Some(EventDef::Cancel),
-            "multiInstanceLoopCharacteristics" => {
-                multi_instance = Some(MultiInstance {
-                    sequential: c.attr("isSequential") == Some("true"),
-                    collection: c
-                        .attrs
-                        .iter()
-                        .find(|(k, _)| {
-                            s.attr_ns(k) == Some(LWAMS_NS) && local_name(k) == "collection"
-                        })
-                        .map(|(_, v)| v.clone()),
-                    cardinality: bpmn_children(c, &s)
-                        .find(|(x, _)| x.local() == "loopCardinality")
-                        .map(|(x, _)| x.text().trim().to_string()),
+    fn resolve(&mut self, e: &Element, scope: &Scope, attribute: &str, raw: &str) -> String {
+        match self.refs.resolve(raw, scope) {
+            Ok(id) => id,
+            Err(why) => {
+                self.broken.push(BrokenRef {
+                    element_id: attr(e, "id"),
+                    element: e.local().to_string(),
+                    line: e.line,
+                    attribute: attribute.to_string(),
+                    value: raw.to_string(),
+                    why,
                 });
-                None
+                raw.trim().to_string()
             }
-            _ => None,
-        };
-        events.extend(def);
-    }
-    FlowNode {
-        id: attr(e, "id").unwrap_or_default(),
-        name: attr(e, "name"),
-        kind,
-        parent: parent.map(str::to_string),
-        events,
-        attached_to: attr(e, "attachedToRef"),
-        cancel_activity: e.attr("cancelActivity") != Some("false"),
-        default_flow: attr(e, "default"),
-        called_element: attr(e, "calledElement"),
-        triggered_by_event: e.attr("triggeredByEvent") == Some("true"),
-        multi_instance,
-        lwams,
-    }
-}
-
-fn collaboration(e: &Element, scope: &Scope) -> Collaboration {
-    let mut c = Collaboration {
-        id: attr(e, "id").unwrap_or_default(),
-        participants: vec![],
-        message_flows: vec![],
-    };
-    for (x, _) in bpmn_children(e, scope) {
-        match x.local() {
-            "participant" => c.participants.push(Participant {
-                id: attr(x, "id").unwrap_or_default(),
-                name: attr(x, "name"),
-                process: attr(x, "processRef"),
-            }),
-            "messageFlow" => c.message_flows.push((
-                attr(x, "id").unwrap_or_default(),
-                attr(x, "sourceRef").unwrap_or_default(),
-                attr(x, "targetRef").unwrap_or_default(),
-            )),
-            _ => {}
         }
     }
-    c
+
+    fn process(&mut self, e: &Element, scope: &Scope) -> Process {
+        let mut p = Process {
+            id: attr(e, "id").unwrap_or_default(),
+            name: attr(e, "name"),
+            is_executable: e.attr("isExecutable") == Some("true"),
+            ..Default::default()
+        };
+        self.lines.insert(p.id.clone(), e.line);
+        self.flow_elements(e, scope, None, &mut p);
+        p
+    }
+
+    fn flow_elements(&mut self, e: &Element, scope: &Scope, parent: Option<&str>, p: &mut Process) {
+        let children = self.bpmn_children(e, scope);
+        for (c, s) in children {
+            let id = attr(c, "id").unwrap_or_default();
+            self.lines.insert(id.clone(), c.line);
+            if let Some(kind) = NodeKind::from_local(c.local()) {
+                let node = self.flow_node(c, &s, kind, parent);
+                p.nodes.push(node);
+                if kind.is_container() {
+                    self.flow_elements(c, &s, Some(&id), p);
+                }
+                continue;
+            }
+            match c.local() {
+                "sequenceFlow" => {
+                    let source = self.reference(c, &s, "sourceRef");
+                    let target = self.reference(c, &s, "targetRef");
+                    let condition = self
+                        .bpmn_children(c, &s)
+                        .into_iter()
+                        .find(|(x, _)| x.local() == "conditionExpression")
+                        .map(|(x, _)| x.text().trim().to_string())
+                        .filter(|t| !t.is_empty());
+                    let flow = SequenceFlow {
+                        id,
+                        name: attr(c, "name"),
+                        source: source.unwrap_or_else(|| self.missing(c, "sourceRef")),
+                        target: target.unwrap_or_else(|| self.missing(c, "targetRef")),
+                        condition,
+                    };
+                    p.flows.push(flow);
+                }
+                "laneSet" => self.lanes(c, &s, &mut p.lanes),
+                "dataObject"
+                | "dataObjectReference"
+                | "dataStoreReference"
+                | "textAnnotation"
+                | "association"
+                | "group" => p.artifacts.push((id, c.local().to_string())),
+                _ => {}
+            }
+        }
+    }
+
+    /// A required reference that is not written at all: reported as empty.
+    fn missing(&mut self, e: &Element, attribute: &str) -> String {
+        self.resolve(e, &Scope::default(), attribute, "")
+    }
+
+    fn lanes(&mut self, set: &Element, scope: &Scope, out: &mut Vec<Lane>) {
+        let lanes: Vec<_> = self
+            .bpmn_children(set, scope)
+            .into_iter()
+            .filter(|(c, _)| c.local() == "lane")
+            .collect();
+        for (lane, s) in lanes {
+            let refs: Vec<_> = self
+                .bpmn_children(lane, &s)
+                .into_iter()
+                .filter(|(c, _)| c.local() == "flowNodeRef")
+                .map(|(c, s2)| (c.text(), s2))
+                .collect();
+            let nodes = refs
+                .into_iter()
+                .map(|(text, s2)| self.resolve(lane, &s2, "flowNodeRef", &text))
+                .collect();
+            out.push(Lane {
+                id: attr(lane, "id").unwrap_or_default(),
+                name: attr(lane, "name"),
+                nodes,
+            });
+            let child_sets: Vec<_> = self
+                .bpmn_children(lane, &s)
+                .into_iter()
+                .filter(|(c, _)| c.local() == "childLaneSet")
+                .collect();
+            for (child_set, s2) in child_sets {
+                self.lanes(child_set, &s2, out);
+            }
+        }
+    }
+
+    fn flow_node(
+        &mut self,
+        e: &Element,
+        scope: &Scope,
+        kind: NodeKind,
+        parent: Option<&str>,
+    ) -> FlowNode {
+        let mut events = Vec::new();
+        let mut multi_instance = None;
+        let lwams: BTreeMap<String, String> = e
+            .attrs
+            .iter()
+            .filter(|(k, _)| scope.attr_ns(k) == Some(LWAMS_NS))
+            .map(|(k, v)| (local_name(k).to_string(), v.clone()))
+            .collect();
+        let children = self.bpmn_children(e, scope);
+        for (c, s) in children {
+            let def = match c.local() {
+                "timerEventDefinition" => {
+                    let t = self
+                        .bpmn_children(c, &s)
+                        .into_iter()
+                        .find_map(|(x, _)| {
+                            let text = x.text().trim().to_string();
+                            match x.local() {
+                                "timeDate" => Some(TimerDef::Date(text)),
+                                "timeDuration" => Some(TimerDef::Duration(text)),
+                                "timeCycle" => Some(TimerDef::Cycle(text)),
+                                _ => None,
+                            }
+                        })
+                        .unwrap_or(TimerDef::Missing);
+                    Some(EventDef::Timer(t))
+                }
+                "errorEventDefinition" => Some(EventDef::Error {
+                    error_ref: self.reference(c, &s, "errorRef"),
+                }),
+                "terminateEventDefinition" => Some(EventDef::Terminate),
+                "messageEventDefinition" => Some(EventDef::Message),
+                "signalEventDefinition" => Some(EventDef::Signal),
+                "conditionalEventDefinition" => Some(EventDef::Conditional),
+                "escalationEventDefinition" => Some(EventDef::Escalation),
+                "compensateEventDefinition" => Some(EventDef::Compensate),
+                "linkEventDefinition" => Some(EventDef::Link),
+                "cancelEventDefinition" => Some(EventDef::Cancel),
+                "multiInstanceLoopCharacteristics" => {
+                    multi_instance = Some(MultiInstance {
+                        sequential: c.attr("isSequential") == Some("true"),
+                        collection: c
+                            .attrs
+                            .iter()
+                            .find(|(k, _)| {
+                                s.attr_ns(k) == Some(LWAMS_NS) && local_name(k) == "collection"
+                            })
+                            .map(|(_, v)| v.clone()),
+                        cardinality: self
+                            .bpmn_children(c, &s)
+                            .into_iter()
+                            .find(|(x, _)| x.local() == "loopCardinality")
+                            .map(|(x, _)| x.text().trim().to_string()),
+                    });
+                    None
+                }
+                _ => None,
+            };
+            events.extend(def);
+        }
+        FlowNode {
+            id: attr(e, "id").unwrap_or_default(),
+            name: attr(e, "name"),
+            kind,
+            parent: parent.map(str::to_string),
+            events,
+            attached_to: self.reference(e, scope, "attachedToRef"),
+            cancel_activity: e.attr("cancelActivity") != Some("false"),
+            default_flow: self.reference(e, scope, "default"),
+            called_element: e
+                .attr("calledElement")
+                .map(|v| self.refs.resolve_or_keep(v, scope)),
+            triggered_by_event: e.attr("triggeredByEvent") == Some("true"),
+            multi_instance,
+            lwams,
+        }
+    }
+
+    fn collaboration(&mut self, e: &Element, scope: &Scope) -> Collaboration {
+        let mut c = Collaboration {
+            id: attr(e, "id").unwrap_or_default(),
+            participants: vec![],
+            message_flows: vec![],
+        };
+        let children = self.bpmn_children(e, scope);
+        for (x, s) in children {
+            match x.local() {
+                "participant" => {
+                    let process = self.reference(x, &s, "processRef");
+                    c.participants.push(Participant {
+                        id: attr(x, "id").unwrap_or_default(),
+                        name: attr(x, "name"),
+                        process,
+                    })
+                }
+                "messageFlow" => {
+                    let source = self.reference(x, &s, "sourceRef");
+                    let target = self.reference(x, &s, "targetRef");
+                    c.message_flows.push((
+                        attr(x, "id").unwrap_or_default(),
+                        source.unwrap_or_else(|| self.missing(x, "sourceRef")),
+                        target.unwrap_or_else(|| self.missing(x, "targetRef")),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        c
+    }
 }
 
 fn num(e: &Element, name: &str) -> Option<f64> {
     e.attr(name).and_then(|v| v.trim().parse().ok())
 }
 
-fn diagram(e: &Element, scope: &Scope) -> Diagram {
-    let mut d = Diagram {
-        id: attr(e, "id"),
-        ..Default::default()
-    };
-    for plane in e.elements().filter(|p| p.local() == "BPMNPlane") {
-        let ps = scope.enter(plane);
-        for x in plane.elements() {
-            let s = ps.enter(x);
-            if s.ns_of(x) != Some(BPMN_DI_NS) {
-                continue;
-            }
-            match x.local() {
-                "BPMNShape" => d.shapes.push(Shape {
-                    id: attr(x, "id"),
-                    element: attr(x, "bpmnElement"),
-                    bounds: x
-                        .elements()
-                        .find(|b| b.local() == "Bounds")
-                        .map(|b| Bounds {
-                            x: num(b, "x").unwrap_or(0.0),
-                            y: num(b, "y").unwrap_or(0.0),
-                            width: num(b, "width").unwrap_or(0.0),
-                            height: num(b, "height").unwrap_or(0.0),
-                        }),
-                    expanded: x.attr("isExpanded").map(|v| v == "true"),
-                }),
-                "BPMNEdge" => d.edges.push(Edge {
-                    id: attr(x, "id"),
-                    element: attr(x, "bpmnElement"),
-                    waypoints: x
-                        .elements()
-                        .filter(|w| w.local() == "waypoint")
-                        .map(|w| (num(w, "x").unwrap_or(0.0), num(w, "y").unwrap_or(0.0)))
-                        .collect(),
-                }),
-                _ => {}
+impl Reader {
+    fn diagram(&mut self, e: &Element, scope: &Scope) -> Diagram {
+        let mut d = Diagram {
+            id: attr(e, "id"),
+            ..Default::default()
+        };
+        for plane in e.elements().filter(|p| p.local() == "BPMNPlane") {
+            let ps = scope.enter(plane);
+            for x in plane.elements() {
+                let s = ps.enter(x);
+                if s.ns_of(x) != Some(BPMN_DI_NS) {
+                    continue;
+                }
+                let element = self.reference(x, &s, "bpmnElement");
+                match x.local() {
+                    "BPMNShape" => d.shapes.push(Shape {
+                        id: attr(x, "id"),
+                        element,
+                        bounds: x
+                            .elements()
+                            .find(|b| b.local() == "Bounds")
+                            .map(|b| Bounds {
+                                x: num(b, "x").unwrap_or(0.0),
+                                y: num(b, "y").unwrap_or(0.0),
+                                width: num(b, "width").unwrap_or(0.0),
+                                height: num(b, "height").unwrap_or(0.0),
+                            }),
+                        expanded: x.attr("isExpanded").map(|v| v == "true"),
+                    }),
+                    "BPMNEdge" => d.edges.push(Edge {
+                        id: attr(x, "id"),
+                        element,
+                        waypoints: x
+                            .elements()
+                            .filter(|w| w.local() == "waypoint")
+                            .map(|w| (num(w, "x").unwrap_or(0.0), num(w, "y").unwrap_or(0.0)))
+                            .collect(),
+                    }),
+                    _ => {}
+                }
             }
         }
+        d
     }
-    d
 }

@@ -1,5 +1,6 @@
-//! Validation with precise messages (element id and line). Structural problems make a
-//! file unusable; execution problems stop a deploy but not an import or a round trip.
+//! Validation with precise messages (element id and line). Structural problems (broken
+//! references, duplicate ids: `refs.rs`) are warnings when a file is checked or read —
+//! bpmn-js opens such files too — and refuse a deploy; so do execution problems.
 
 use super::model::{EventDef, FlowNode, NodeKind, Process};
 use super::{lwams, Document};
@@ -7,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemClass {
-    /// The file is inconsistent (duplicate ids, flows to nowhere).
+    /// The file is inconsistent (duplicate ids, broken references, flows leaving their
+    /// process): it still reads, as in bpmn-js, but cannot be deployed.
     Structure,
     /// The flow cannot run as drawn (missing parameters, unreachable nodes…).
     Execution,
@@ -31,18 +33,7 @@ impl std::fmt::Display for Problem {
 }
 
 pub fn validate(doc: &Document) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (id, line) in &doc.ids {
-        if let Some(first) = seen.insert(id.clone(), *line) {
-            out.push(Problem {
-                class: ProblemClass::Structure,
-                element_id: Some(id.clone()),
-                line: *line,
-                message: format!("duplicate id (first used on line {first})"),
-            });
-        }
-    }
+    let mut out = super::refs::problems(doc);
     for p in &doc.model.processes {
         process(doc, p, &mut out);
     }
@@ -68,30 +59,6 @@ fn outgoing<'a>(
 fn process(doc: &Document, p: &Process, out: &mut Vec<Problem>) {
     use ProblemClass::*;
     let nodes: BTreeMap<&str, &FlowNode> = p.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
-    for f in &p.flows {
-        for (end, id) in [("sourceRef", &f.source), ("targetRef", &f.target)] {
-            if !nodes.contains_key(id.as_str()) {
-                out.push(problem(
-                    doc,
-                    Structure,
-                    &f.id,
-                    format!("{end} {id:?} is not a flow node of process {}", p.id),
-                ));
-            }
-        }
-    }
-    for n in &p.nodes {
-        if let Some(host) = &n.attached_to {
-            if !nodes.contains_key(host.as_str()) {
-                out.push(problem(
-                    doc,
-                    Structure,
-                    &n.id,
-                    format!("attachedToRef {host:?} is not an activity of this process"),
-                ));
-            }
-        }
-    }
     let executable = p.is_executable || p.nodes.iter().any(|n| !n.lwams.is_empty());
     if !executable {
         return;

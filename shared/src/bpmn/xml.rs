@@ -134,34 +134,18 @@ fn line_at(input: &str, pos: usize) -> u32 {
         + 1
 }
 
-/// Decodes the bytes of a file: UTF-8 (with or without BOM), or ISO-8859-1 / Latin-1
-/// when the XML declaration says so.
+/// Decodes the bytes of a UTF-8 file (with or without BOM). Files in other encodings
+/// are decoded on the server (`server::bpmn_decode`: every WHATWG encoding, fallbacks
+/// for wrong declarations), which keeps the encoding tables out of the wasm bundle.
 pub fn decode(bytes: &[u8]) -> Result<String, XmlError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
-    let declared = head
-        .split("encoding=")
-        .nth(1)
-        .and_then(|r| r.trim_start_matches(['"', '\'']).split(['"', '\'']).next())
-        .map(str::to_string);
-    match declared.as_deref() {
-        None | Some("utf-8") | Some("utf8") => {
-            String::from_utf8(bytes.to_vec()).map_err(|e| XmlError {
-                line: line_at(
-                    &String::from_utf8_lossy(bytes),
-                    e.utf8_error().valid_up_to(),
-                ),
-                message: "the file is not valid UTF-8".into(),
-            })
-        }
-        Some("iso-8859-1") | Some("latin1") | Some("latin-1") | Some("us-ascii") => {
-            Ok(bytes.iter().map(|b| *b as char).collect())
-        }
-        Some(other) => Err(XmlError {
-            line: 1,
-            message: format!("unsupported encoding {other:?}: save the file as UTF-8"),
-        }),
-    }
+    String::from_utf8(bytes.to_vec()).map_err(|e| XmlError {
+        line: line_at(
+            &String::from_utf8_lossy(bytes),
+            e.utf8_error().valid_up_to(),
+        ),
+        message: "the file is not valid UTF-8".into(),
+    })
 }
 
 /// Reads a document into its root element.
@@ -392,10 +376,15 @@ mod tests {
     }
 
     #[test]
-    fn latin1_files_are_decoded() {
-        let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r n=\"caf\xe9\"/>";
-        let text = decode(bytes).unwrap();
-        assert_eq!(parse(&text).unwrap().attr("n"), Some("café"));
-        assert!(decode(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><r/>").is_err());
+    fn utf8_files_are_decoded_and_others_refused_naming_the_line() {
+        assert_eq!(
+            decode("\u{feff}<r n=\"é\"/>".as_bytes()).unwrap(),
+            "<r n=\"é\"/>"
+        );
+        let e = decode(b"<r>\n<n>caf\xe9</n></r>").unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (2, "the file is not valid UTF-8")
+        );
     }
 }
