@@ -4,6 +4,9 @@
 //! designer (load and save XML, selection, read and set `lwams:` properties as undoable
 //! commands, undo/redo, export SVG). The rest of the app sees typed Rust only.
 
+use shared::bpmn::lwams::StepKind;
+use shared::dto::status::NodeState;
+
 /// An entry of the designer's LWAMS palette: creates a BPMN element of `bpmn_type`
 /// with `lwams:kind` set (none for user tasks and call activities, which are BPMN types).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -17,26 +20,28 @@ pub struct PaletteEntry {
 }
 
 /// The badge text and colour of each kind.
-fn badge(kind: &str) -> (&'static str, &'static str) {
+fn badge(kind: StepKind) -> (&'static str, &'static str) {
     match kind {
-        "remoteCommand" => ("SSH", "#2563eb"),
-        "localCommand" => ("SH", "#0f766e"),
-        "sql" => ("SQL", "#7c3aed"),
-        "http" => ("HTTP", "#b45309"),
-        "fileDistribution" => ("FD", "#0369a1"),
-        "fileOperation" => ("FO", "#4d7c0f"),
-        "report" => ("XLS", "#15803d"),
-        "rpa" => ("RPA", "#be185d"),
-        "email" => ("@", "#9333ea"),
-        "userTask" => ("USER", "#c2410c"),
-        "callActivity" => ("CALL", "#334155"),
-        "append" => ("+", "#1d4ed8"),
-        _ => ("·", "#64748b"),
+        StepKind::RemoteCommand => ("SSH", "#2563eb"),
+        StepKind::LocalCommand => ("SH", "#0f766e"),
+        StepKind::Sql => ("SQL", "#7c3aed"),
+        StepKind::Http => ("HTTP", "#b45309"),
+        StepKind::FileDistribution => ("FD", "#0369a1"),
+        StepKind::FileOperation => ("FO", "#4d7c0f"),
+        StepKind::Report => ("XLS", "#15803d"),
+        StepKind::Rpa => ("RPA", "#be185d"),
+        StepKind::Email => ("@", "#9333ea"),
+        StepKind::UserTask => ("USER", "#c2410c"),
+        StepKind::CallActivity => ("CALL", "#334155"),
+        StepKind::Noop => ("·", "#64748b"),
     }
 }
 
-fn icon(kind: &str) -> String {
-    let (text, colour) = badge(kind);
+/// The badge of the context pad's "append LWAMS step" entry.
+#[cfg(feature = "hydrate")]
+const APPEND_BADGE: (&str, &str) = ("+", "#1d4ed8");
+
+fn icon((text, colour): (&str, &str)) -> String {
     let size = if text.len() > 3 { 9 } else { 11 };
     let svg = format!(
         "<svg xmlns='http://www.w3.org/2000/svg' width='36' height='36'><rect x='2' y='6' width='32' height='24' rx='5' fill='white' stroke='{colour}' stroke-width='2'/><text x='18' y='22' font-family='sans-serif' font-size='{size}' font-weight='700' text-anchor='middle' fill='{colour}'>{text}</text></svg>"
@@ -55,26 +60,57 @@ fn icon(kind: &str) -> String {
     format!("data:image/svg+xml,{encoded}")
 }
 
-/// Every LWAMS node kind the palette offers (SPEC §5.1).
-pub fn palette_entries() -> Vec<PaletteEntry> {
-    shared::bpmn::lwams::KINDS
-        .iter()
-        .filter(|k| k.kind != "noop")
+/// Every LWAMS node kind the palette offers (SPEC §5.1), titled by `label` (the
+/// translated message of `StepKind::label_key`).
+pub fn palette_entries(label: impl Fn(StepKind) -> String) -> Vec<PaletteEntry> {
+    StepKind::ALL
+        .into_iter()
+        .filter(|k| k.in_palette())
         .map(|k| {
-            let (bpmn_type, kind) = match k.kind {
-                "userTask" => ("bpmn:UserTask", None),
-                "callActivity" => ("bpmn:CallActivity", None),
-                other => ("bpmn:ServiceTask", Some(other.to_string())),
+            let (bpmn_type, kind) = match k {
+                StepKind::UserTask => ("bpmn:UserTask", None),
+                StepKind::CallActivity => ("bpmn:CallActivity", None),
+                other => ("bpmn:ServiceTask", Some(other.as_str().to_string())),
             };
             PaletteEntry {
-                key: k.kind.to_string(),
+                key: k.as_str().to_string(),
                 kind,
                 bpmn_type: bpmn_type.into(),
-                title: k.label.to_string(),
-                icon: icon(k.kind),
+                title: label(k),
+                icon: icon(badge(k)),
             }
         })
         .collect()
+}
+
+/// The palette's labels in the UI language: each kind's (`StepKind::label_key`) and
+/// the context pad's "append LWAMS step" entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PaletteLabels {
+    pub append: String,
+    pub kinds: Vec<(StepKind, String)>,
+}
+
+impl PaletteLabels {
+    /// Every label, through `tr` (a message id to its text).
+    pub fn new(tr: impl Fn(&str) -> String) -> PaletteLabels {
+        PaletteLabels {
+            append: tr("editor-append-step"),
+            kinds: StepKind::ALL
+                .into_iter()
+                .map(|k| (k, tr(k.label_key())))
+                .collect(),
+        }
+    }
+
+    /// The label of `kind` (its message id when it has none).
+    pub fn kind(&self, kind: StepKind) -> String {
+        self.kinds
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| kind.label_key().to_string())
+    }
 }
 
 /// A BPMN element as the designer's properties panel sees it.
@@ -123,17 +159,17 @@ impl ElementProps {
         )
     }
 
-    /// Its LWAMS kind: `lwams:kind`, else what its BPMN type implies.
-    pub fn lwams_kind(&self) -> Option<String> {
-        self.lwams
-            .get("kind")
-            .cloned()
-            .filter(|k| !k.is_empty())
-            .or_else(|| match self.kind.as_str() {
-                "bpmn:UserTask" => Some("userTask".into()),
-                "bpmn:CallActivity" => Some("callActivity".into()),
+    /// Its LWAMS kind: `lwams:kind`, else what its BPMN type implies (an unknown
+    /// `lwams:kind` is none: validation names it).
+    pub fn lwams_kind(&self) -> Option<StepKind> {
+        match self.lwams.get("kind").filter(|k| !k.is_empty()) {
+            Some(k) => StepKind::parse(k).ok(),
+            None => match self.kind.as_str() {
+                "bpmn:UserTask" => Some(StepKind::UserTask),
+                "bpmn:CallActivity" => Some(StepKind::CallActivity),
                 _ => None,
-            })
+            },
+        }
     }
 
     /// The parameters the panel shows for it, with whether each is required: the
@@ -143,15 +179,13 @@ impl ElementProps {
             return vec![];
         };
         let mut out: Vec<(String, bool)> = Vec::new();
-        if let Some(spec) = shared::bpmn::lwams::spec(&kind) {
-            for r in spec.required {
-                for a in r.split('|') {
-                    // "a|b": either will do, so neither alone is marked required.
-                    out.push((a.to_string(), !r.contains('|')));
-                }
+        for r in kind.required() {
+            for a in r.split('|') {
+                // "a|b": either will do, so neither alone is marked required.
+                out.push((a.to_string(), !r.contains('|')));
             }
         }
-        for a in shared::bpmn::lwams::optional(&kind) {
+        for a in kind.optional() {
             out.push((a.to_string(), false));
         }
         if self.is_task() {
@@ -195,13 +229,10 @@ impl ElementProps {
                 return vec!["timer".into()];
             }
         }
-        let Some(spec) = self
-            .lwams_kind()
-            .and_then(|k| shared::bpmn::lwams::spec(&k))
-        else {
+        let Some(kind) = self.lwams_kind() else {
             return vec![];
         };
-        spec.required
+        kind.required()
             .iter()
             .filter(|r| {
                 !r.split('|')
@@ -215,15 +246,14 @@ impl ElementProps {
 /// The CSS class a node state gets on the diagram (SPEC §5.2: green succeeded, blue
 /// running, yellow paused / retried / skipped, pink failed or terminated; nodes never
 /// reached stay black).
-pub fn state_class(state: &str, attempt: u32, paused: bool) -> &'static str {
+pub fn state_class(state: NodeState, attempt: u32, paused: bool) -> &'static str {
     match state {
-        "completed" if attempt > 1 => "lw-node-retried",
-        "completed" => "lw-node-completed",
-        "active" if paused => "lw-node-paused",
-        "active" => "lw-node-active",
-        "skipped" => "lw-node-skipped",
-        "failed" | "terminated" => "lw-node-failed",
-        _ => "",
+        NodeState::Completed if attempt > 1 => "lw-node-retried",
+        NodeState::Completed => "lw-node-completed",
+        NodeState::Active if paused => "lw-node-paused",
+        NodeState::Active => "lw-node-active",
+        NodeState::Skipped => "lw-node-skipped",
+        NodeState::Failed | NodeState::Terminated => "lw-node-failed",
     }
 }
 
@@ -256,7 +286,7 @@ pub fn markers(
     }
     latest
         .into_iter()
-        .map(|(id, n)| (id.to_string(), state_class(&n.state, n.attempt, paused)))
+        .map(|(id, n)| (id.to_string(), state_class(n.state, n.attempt, paused)))
         .filter(|(_, c)| !c.is_empty())
         .collect()
 }
@@ -433,15 +463,19 @@ mod js {
             .ok_or_else(|| format!("{BRIDGE_SCRIPT} has no {name}"))
     }
 
-    fn palette_module(append_label: &str) -> Result<JsValue, String> {
-        let entries =
-            serde_json::to_string(&super::palette_entries()).map_err(|e| e.to_string())?;
+    fn palette_module(labels: &super::PaletteLabels) -> Result<JsValue, String> {
+        let entries = super::palette_entries(|k| labels.kind(k));
+        let entries = serde_json::to_string(&entries).map_err(|e| e.to_string())?;
         let entries = js_sys::JSON::parse(&entries).map_err(js_error)?;
-        let labels = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&labels, &"append".into(), &append_label.into());
-        let _ = js_sys::Reflect::set(&labels, &"icon".into(), &super::icon("append").into());
+        let append = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&append, &"append".into(), &labels.append.as_str().into());
+        let _ = js_sys::Reflect::set(
+            &append,
+            &"icon".into(),
+            &super::icon(super::APPEND_BADGE).into(),
+        );
         bridge("paletteModule")?
-            .call2(&JsValue::NULL, &entries, &labels)
+            .call2(&JsValue::NULL, &entries, &append)
             .map_err(js_error)
     }
 
@@ -455,11 +489,11 @@ mod js {
 
     impl Modeler {
         /// Mounts a modeler in `container` (keyboard shortcuts bound to the document) with
-        /// the `lwams:` moddle extension; `append_label` names the context pad's "append
-        /// LWAMS step" entry.
+        /// the `lwams:` moddle extension; `labels` title the palette's kinds and the
+        /// context pad's "append LWAMS step" entry.
         pub async fn mount(
             container: &web_sys::HtmlElement,
-            append_label: &str,
+            labels: &super::PaletteLabels,
         ) -> Result<Modeler, String> {
             ensure_modeler().await?;
             let options = js_sys::Object::new();
@@ -476,7 +510,7 @@ mod js {
                     .map_err(js_error)?;
             let _ = js_sys::Reflect::set(&extensions, &"lwams".into(), &descriptor);
             let _ = js_sys::Reflect::set(&options, &"moddleExtensions".into(), &extensions);
-            let modules = js_sys::Array::of1(&palette_module(append_label)?);
+            let modules = js_sys::Array::of1(&palette_module(labels)?);
             let _ = js_sys::Reflect::set(&options, &"additionalModules".into(), &modules);
             Ok(Modeler {
                 js: ModelerJs::new(&options),
@@ -839,7 +873,7 @@ mod tests {
         NodeStatus {
             ni,
             node_id: id.into(),
-            state: state.into(),
+            state: NodeState::parse(state).unwrap(),
             attempt,
             error: None,
             user_task: false,
@@ -893,7 +927,7 @@ mod tests {
         assert!(p.fields().iter().any(|(a, req)| a == "host" && *req));
         assert!(p.fields().iter().any(|(a, req)| a == "command" && !*req));
         let user = props("bpmn:UserTask", &[]);
-        assert_eq!(user.lwams_kind().as_deref(), Some("userTask"));
+        assert_eq!(user.lwams_kind(), Some(StepKind::UserTask));
         assert!(user.missing().is_empty());
         assert!(
             !user.fields().iter().any(|(a, _)| a == "retries"),
@@ -930,12 +964,13 @@ mod tests {
 
     #[test]
     fn the_palette_offers_every_lwams_kind_with_its_own_icon() {
-        let entries = palette_entries();
-        for k in shared::bpmn::lwams::KINDS
-            .iter()
-            .filter(|k| k.kind != "noop")
-        {
-            let e = entries.iter().find(|e| e.key == k.kind).expect(k.kind);
+        let entries = palette_entries(|k| format!("<{}>", k.label_key()));
+        for k in StepKind::ALL.into_iter().filter(|k| *k != StepKind::Noop) {
+            let e = entries
+                .iter()
+                .find(|e| e.key == k.as_str())
+                .expect(k.as_str());
+            assert_eq!(e.title, format!("<kind-{k}>"), "titled by its label");
             assert!(
                 e.icon.starts_with("data:image/svg+xml,%3Csvg"),
                 "{}",
@@ -974,6 +1009,9 @@ mod tests {
             ]
         );
         assert_eq!(markers(&nodes, true)[3].1, "lw-node-paused");
-        assert_eq!(state_class("terminated", 1, false), "lw-node-failed");
+        assert_eq!(
+            state_class(NodeState::Terminated, 1, false),
+            "lw-node-failed"
+        );
     }
 }

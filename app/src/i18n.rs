@@ -137,6 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn every_step_kind_has_a_label() {
+        for l in Locale::ALL {
+            for k in shared::bpmn::lwams::StepKind::ALL {
+                let key = k.label_key();
+                assert_ne!(translate(l, key, &[]), key, "{key} missing in {}", l.tag());
+            }
+        }
+    }
+
+    #[test]
     fn arguments_are_substituted() {
         assert_eq!(
             translate(Locale::En, "common-total", &[("count", "3".into())]),

@@ -123,7 +123,14 @@ async fn main() {
             .expect("definition");
         defs.push(id);
     }
-    let statuses = ["completed", "completed", "completed", "failed", "running"];
+    use shared::dto::status::InstanceStatus as S;
+    let statuses = [
+        S::Completed,
+        S::Completed,
+        S::Completed,
+        S::Failed,
+        S::Running,
+    ];
     for i in 0..100_000usize {
         lwams_server::store::flows::insert_instance(
             &mut tx,

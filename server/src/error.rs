@@ -69,6 +69,7 @@ impl From<crate::engine::runtime::RuntimeError> for AppError {
         match e {
             R::NotFound(what) => AppError::NotFound(what),
             R::Refused(m) => AppError::NotAllowed(m),
+            e @ R::Conflict => AppError::NotAllowed(e.to_string()),
             other => AppError::Internal(other.into()),
         }
     }

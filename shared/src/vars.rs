@@ -176,21 +176,50 @@ pub fn sql_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))
 }
 
+/// What a `${…}` path is looked up in: an instance's variables, by reference (steps
+/// never copy them to look a value up), or any JSON value.
+#[derive(Debug, Clone, Copy)]
+pub enum Root<'a> {
+    Vars(&'a serde_json::Map<String, serde_json::Value>),
+    Value(&'a serde_json::Value),
+}
+
+impl<'a> From<&'a serde_json::Map<String, serde_json::Value>> for Root<'a> {
+    fn from(vars: &'a serde_json::Map<String, serde_json::Value>) -> Root<'a> {
+        Root::Vars(vars)
+    }
+}
+
+impl<'a> From<&'a serde_json::Value> for Root<'a> {
+    fn from(value: &'a serde_json::Value) -> Root<'a> {
+        Root::Value(value)
+    }
+}
+
+/// One step of a dotted path: a member of an object, an element of a list.
+fn member<'a>(v: &'a serde_json::Value, part: &str) -> Option<&'a serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m.get(part),
+        serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
 /// The JSON value at a dotted path (`a.b.0.c`).
-pub fn lookup_value<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    let mut v = root;
-    for part in path.split('.') {
-        v = match v {
-            serde_json::Value::Object(m) => m.get(part)?,
-            serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
+pub fn lookup_value<'a>(root: impl Into<Root<'a>>, path: &str) -> Option<&'a serde_json::Value> {
+    let mut parts = path.split('.');
+    let mut v = match root.into() {
+        Root::Vars(m) => m.get(parts.next()?)?,
+        Root::Value(v) => v,
+    };
+    for part in parts {
+        v = member(v, part)?;
     }
     Some(v)
 }
 
-/// Looks a dotted path up in a JSON value; strings come back unquoted.
-pub fn lookup_json(root: &serde_json::Value, path: &str) -> Option<String> {
+/// Looks a dotted path up in the variables or a JSON value; strings come back unquoted.
+pub fn lookup_json<'a>(root: impl Into<Root<'a>>, path: &str) -> Option<String> {
     Some(match lookup_value(root, path)? {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -306,5 +335,15 @@ mod tests {
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
         assert_eq!(sh_quote(""), "''");
         assert_eq!(sh_quote("$(id)"), "'$(id)'");
+    }
+
+    #[test]
+    fn the_variables_are_looked_up_by_reference_as_their_json_value_is() {
+        let v = json!({"a": {"b": [10, {"c": "x"}]}, "n": 1});
+        let vars = v.as_object().unwrap();
+        for path in ["a.b.1.c", "a.b.0", "n", "a", "missing", "a.b.9", "n.x"] {
+            assert_eq!(lookup_value(vars, path), lookup_value(&v, path), "{path}");
+        }
+        assert_eq!(lookup_json(vars, "a.b.1.c").as_deref(), Some("x"));
     }
 }

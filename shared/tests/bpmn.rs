@@ -273,3 +273,26 @@ fn sql_steps_whose_placeholders_cannot_be_parameters_are_refused_at_deploy() {
         .iter()
         .any(|(_, m)| m.contains("comment")));
 }
+
+#[test]
+fn a_step_kind_without_an_executor_is_a_problem_naming_its_node() {
+    let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0"><process id="p" isExecutable="true"><startEvent id="s"/><serviceTask id="rep" lwams:kind="report" lwams:template="t"/><serviceTask id="ut" lwams:kind="userTask"/><userTask id="fine" lwams:kind="userTask"/><endEvent id="e"/><sequenceFlow id="a" sourceRef="s" targetRef="rep"/><sequenceFlow id="b" sourceRef="rep" targetRef="ut"/><sequenceFlow id="c" sourceRef="ut" targetRef="fine"/><sequenceFlow id="d" sourceRef="fine" targetRef="e"/></process></definitions>"#;
+    let doc = Document::parse(xml).unwrap();
+    let problems = validate(&doc);
+    let of = |id: &str| {
+        problems
+            .iter()
+            .filter(|p| p.element_id.as_deref() == Some(id))
+            .map(|p| p.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of("rep"),
+        ["report steps (lwams:kind=\"report\") cannot run yet: this server has no executor for them"]
+    );
+    assert_eq!(
+        of("ut"),
+        ["lwams:kind=\"userTask\" is not a step: draw a BPMN user task instead"]
+    );
+    assert!(of("fine").is_empty(), "{problems:#?}");
+}

@@ -21,14 +21,12 @@ use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::flow::{
     ArtifactInfo, DeployFlow, DraftSummary, FlowDraft, FlowProblem, FlowVersion, Instance,
-    InstanceAction, InstanceControl, InstanceDetail, InstanceQuery, NodeRun, SaveDraft,
-    StartInstance,
+    InstanceAction, InstanceControl, InstanceDetail, InstanceQuery, InstanceStatus, NodeRun,
+    SaveDraft, StartInstance,
 };
 use shared::dto::{Id, ListQuery, Page};
 use shared::validate::{self, FieldError, FieldErrorCode};
 use shared::{Function, Level};
-
-const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "terminated"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -678,17 +676,17 @@ pub async fn list_instances(
     QueryParams(q): QueryParams<InstanceQuery>,
 ) -> AppResult<Json<Page<Instance>>> {
     p.require(Function::FlowMonitor, Level::View)?;
-    let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if let Some(s) = status {
-        if !STATUSES.contains(&s) {
-            return Err(shared::validate::FieldError::new(
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(InstanceStatus::parse(s).map_err(|_| {
+            let names: Vec<&str> = InstanceStatus::ALL.iter().map(|s| s.as_str()).collect();
+            shared::validate::FieldError::new(
                 "status",
                 shared::validate::FieldErrorCode::Invalid,
-                format!("must be one of {}", STATUSES.join(", ")),
+                format!("must be one of {}", names.join(", ")),
             )
-            .into());
-        }
-    }
+        })?),
+    };
     let paging = ListQuery {
         q: None,
         offset: q.offset,

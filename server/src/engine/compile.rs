@@ -3,6 +3,7 @@
 //! XML.
 
 use serde::{Deserialize, Serialize};
+use shared::bpmn::lwams::{self, StepKind};
 use shared::bpmn::model::{EventDef, FlowNode, NodeKind, Process, TimerDef};
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +19,7 @@ pub enum Behaviour {
     ParallelGateway,
     /// A step carried out by an executor (LWAMS kinds, service and script tasks).
     Job {
-        kind: String,
+        kind: StepKind,
     },
     UserTask,
     Timer(TimerDef),
@@ -61,11 +62,11 @@ pub struct ExecNode {
 #[cfg(test)]
 impl ExecNode {
     /// A step node `id` of `kind` with `lwams:` attributes, for unit tests.
-    pub fn job(id: &str, kind: &str, attrs: &[(&str, &str)]) -> ExecNode {
+    pub fn job(id: &str, kind: StepKind, attrs: &[(&str, &str)]) -> ExecNode {
         ExecNode {
             id: id.into(),
             name: None,
-            behaviour: Behaviour::Job { kind: kind.into() },
+            behaviour: Behaviour::Job { kind },
             incoming: vec![],
             outgoing: vec![],
             default_flow: None,
@@ -178,16 +179,13 @@ fn behaviour(
                 .ok_or_else(|| err("sub-process without a start event"))?;
             Behaviour::SubProcess { start }
         }
-        NodeKind::ServiceTask
-        | NodeKind::ScriptTask
-        | NodeKind::SendTask
-        | NodeKind::BusinessRuleTask
-        | NodeKind::Task
-            if n.lwams_kind().is_some() =>
-        {
-            Behaviour::Job {
-                kind: n.lwams_kind().unwrap_or_default().to_string(),
+        k if lwams::runs_as_step(k) && n.lwams_kind().is_some() => {
+            let kind = StepKind::parse(n.lwams_kind().unwrap_or_default())
+                .map_err(|e| err(&e.to_string()))?;
+            if let Some(why) = lwams::not_runnable(kind) {
+                return Err(err(&why));
             }
+            Behaviour::Job { kind }
         }
         NodeKind::ServiceTask | NodeKind::ScriptTask => {
             return Err(err(

@@ -15,14 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub type NodeInstanceId = u64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NodeState {
-    Active,
-    Completed,
-    Failed,
-    Skipped,
-    Terminated,
-}
+/// The states and statuses are shared with the API (`shared::dto::status`).
+pub use shared::dto::status::{InstanceStatus, NodeState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeInstance {
@@ -39,42 +33,6 @@ pub struct NodeInstance {
     /// For a multi-instance activity: how many runs it makes.
     #[serde(default)]
     pub runs: Option<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum InstanceStatus {
-    Running,
-    Paused,
-    /// A step failed without a handler: waiting for an operator to retry or skip it.
-    Failed,
-    Completed,
-    Terminated,
-}
-
-impl InstanceStatus {
-    /// The name stored in `flow_instances.status` and shown by the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstanceStatus::Running => "running",
-            InstanceStatus::Paused => "paused",
-            InstanceStatus::Failed => "failed",
-            InstanceStatus::Completed => "completed",
-            InstanceStatus::Terminated => "terminated",
-        }
-    }
-
-    /// The status of a stored name (an unknown one reads as running).
-    pub fn parse(s: &str) -> InstanceStatus {
-        [
-            InstanceStatus::Paused,
-            InstanceStatus::Failed,
-            InstanceStatus::Completed,
-            InstanceStatus::Terminated,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .unwrap_or(InstanceStatus::Running)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

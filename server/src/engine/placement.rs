@@ -5,6 +5,7 @@
 //! `${…}` host can resolve to nothing).
 
 use super::compile::{Behaviour, ExecNode, Executable};
+use shared::bpmn::lwams::StepKind;
 
 /// What of the step would run on the server's own machine, if anything.
 pub fn on_server(n: &ExecNode) -> Option<&'static str> {
@@ -16,14 +17,25 @@ pub fn on_server(n: &ExecNode) -> Option<&'static str> {
         .lwams
         .get("inCloud")
         .is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
-    match kind.as_str() {
-        "localCommand" if !named("host") => Some(if named("command") {
+    match kind {
+        StepKind::LocalCommand if !named("host") => Some(if named("command") {
             "this command"
         } else {
             "this script"
         }),
-        "fileOperation" if in_cloud || !named("host") => Some("this file operation"),
-        _ => None,
+        StepKind::FileOperation if in_cloud || !named("host") => Some("this file operation"),
+        StepKind::LocalCommand
+        | StepKind::FileOperation
+        | StepKind::RemoteCommand
+        | StepKind::Sql
+        | StepKind::Http
+        | StepKind::FileDistribution
+        | StepKind::Report
+        | StepKind::Rpa
+        | StepKind::Email
+        | StepKind::UserTask
+        | StepKind::CallActivity
+        | StepKind::Noop => None,
     }
 }
 
@@ -39,36 +51,48 @@ pub fn server_steps(ex: &Executable) -> Vec<(String, &'static str)> {
 mod tests {
     use super::*;
 
-    fn node(kind: &str, attrs: &[(&str, &str)]) -> ExecNode {
+    fn node(kind: StepKind, attrs: &[(&str, &str)]) -> ExecNode {
         ExecNode::job("n", kind, attrs)
     }
 
     #[test]
     fn commands_scripts_and_file_operations_without_a_host_run_on_the_server() {
         assert_eq!(
-            on_server(&node("localCommand", &[("command", "env")])),
+            on_server(&node(StepKind::LocalCommand, &[("command", "env")])),
             Some("this command")
         );
         assert_eq!(
-            on_server(&node("localCommand", &[("script", "s"), ("host", " ")])),
+            on_server(&node(
+                StepKind::LocalCommand,
+                &[("script", "s"), ("host", " ")]
+            )),
             Some("this script")
         );
         assert_eq!(
-            on_server(&node("localCommand", &[("command", "env"), ("host", "h1")])),
+            on_server(&node(
+                StepKind::LocalCommand,
+                &[("command", "env"), ("host", "h1")]
+            )),
             None
         );
         assert_eq!(
             on_server(&node(
-                "fileOperation",
+                StepKind::FileOperation,
                 &[("host", "h1"), ("inCloud", "true")]
             )),
             Some("this file operation")
         );
-        assert_eq!(on_server(&node("fileOperation", &[("host", "h1")])), None);
-        // HTTP and SQL in cloud are governed by the address policy, not refused here.
-        assert_eq!(on_server(&node("http", &[("url", "http://x")])), None);
         assert_eq!(
-            on_server(&node("remoteCommand", &[("command", "id")])),
+            on_server(&node(StepKind::FileOperation, &[("host", "h1")])),
+            None
+        );
+        // HTTP and SQL in cloud are governed by the address policy, not refused here.
+        assert_eq!(
+            on_server(&node(StepKind::Http, &[("url", "http://x")])),
+            None
+        );
+        assert_eq!(
+            on_server(&node(StepKind::RemoteCommand, &[("command", "id")])),
             None
         );
     }

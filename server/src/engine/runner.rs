@@ -4,7 +4,7 @@
 //! (user tasks). The same runtime as the server: one engine path.
 
 use super::builtins::Initiator;
-use super::core::InstanceStatus;
+use super::core::{InstanceStatus, NodeState};
 use super::deploy::{deploy, DeployError, Which};
 use super::runtime::{Runtime, RuntimeError, StartSpec};
 use crate::store::{flows, jobs, Store, StoreError};
@@ -98,7 +98,7 @@ pub async fn run_file(
         let rt = runtime.clone();
         tokio::spawn(async move { rt.work(Some(id), stop_rx).await })
     };
-    let mut seen: HashMap<(Id, u64), String> = HashMap::new();
+    let mut seen: HashMap<(Id, u64), NodeState> = HashMap::new();
     loop {
         // Report node changes as they happen.
         while let Ok(u) = live.try_recv() {
@@ -130,7 +130,7 @@ pub async fn run_file(
 fn report_changes(
     u: &LiveUpdate,
     root: Id,
-    seen: &mut HashMap<(Id, u64), String>,
+    seen: &mut HashMap<(Id, u64), NodeState>,
     report: &mut dyn FnMut(&str),
 ) {
     let indent = if u.instance_id == root { "" } else { "  " };
@@ -138,21 +138,21 @@ fn report_changes(
         if seen.get(&(u.instance_id, n.ni)) == Some(&n.state) {
             continue;
         }
-        seen.insert((u.instance_id, n.ni), n.state.clone());
-        let line = match n.state.as_str() {
-            "completed" => format!("  ok       {}", n.node_id),
-            "failed" => format!(
+        seen.insert((u.instance_id, n.ni), n.state);
+        let line = match n.state {
+            NodeState::Completed => format!("  ok       {}", n.node_id),
+            NodeState::Failed => format!(
                 "  FAILED   {}: {}",
                 n.node_id,
                 n.error.clone().unwrap_or_default()
             ),
-            "skipped" => format!("  skipped  {}", n.node_id),
-            "terminated" => format!("  stopped  {}", n.node_id),
-            _ => continue,
+            NodeState::Skipped => format!("  skipped  {}", n.node_id),
+            NodeState::Terminated => format!("  stopped  {}", n.node_id),
+            NodeState::Active => continue,
         };
         report(&format!("{indent}{line}"));
     }
-    if matches!(u.status.as_str(), "completed" | "terminated") {
+    if u.status.ended() {
         report(&format!(
             "{indent}flow {} instance {} {}",
             u.flow_key, u.instance_id, u.status
@@ -180,9 +180,9 @@ async fn outcome(
     for member in members {
         let snap = runtime.snapshot(member).await?;
         for n in snap.nodes {
-            match n.state.as_str() {
-                "active" if snap.user_tasks.contains(&n.ni) => waiting_at.push(n.node_id),
-                "failed" => failures.push((n.node_id, n.error.unwrap_or_default())),
+            match n.state {
+                NodeState::Active if snap.user_tasks.contains(&n.ni) => waiting_at.push(n.node_id),
+                NodeState::Failed => failures.push((n.node_id, n.error.unwrap_or_default())),
                 _ => {}
             }
         }
@@ -192,7 +192,7 @@ async fn outcome(
     }
     Ok(Outcome {
         instance_id: id,
-        status: InstanceStatus::parse(&rec.status),
+        status: rec.status,
         waiting_at,
         failures,
         variables,

@@ -24,6 +24,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shared::dto::flow::{LiveUpdate, NodeStatus};
+use shared::dto::status::{JobStatus, RunStatus};
 use shared::dto::Id;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,10 @@ pub enum RuntimeError {
     /// The event does not apply now (the node is not waiting, the instance ended …).
     #[error("{0}")]
     Refused(String),
+    /// Another process saved the instance between this change's read and its write
+    /// (the change is tried again).
+    #[error("the instance changed meanwhile")]
+    Conflict,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -197,7 +202,7 @@ impl Change {
 struct RunEnd {
     ni: i64,
     attempt: i64,
-    status: &'static str,
+    status: RunStatus,
     output: Option<String>,
     error: Option<String>,
     /// The input recorded again, masked with the secrets the step came to know.
@@ -376,13 +381,12 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Corrupt(format!("{what}: {e}"))
 }
 
-fn node_state_str(s: NodeState) -> &'static str {
-    match s {
-        NodeState::Active => "active",
-        NodeState::Completed => "completed",
-        NodeState::Failed => "failed",
-        NodeState::Skipped => "skipped",
-        NodeState::Terminated => "terminated",
+/// How a finished step's run is recorded.
+fn run_status(f: &steps::Finished) -> RunStatus {
+    if f.ok {
+        RunStatus::Completed
+    } else {
+        RunStatus::Failed
     }
 }
 
@@ -394,7 +398,7 @@ pub fn node_statuses(state: &InstanceState, ex: &Executable) -> Vec<NodeStatus> 
         .map(|n| NodeStatus {
             ni: n.id,
             node_id: ex.nodes[n.node].id.clone(),
-            state: node_state_str(n.state).into(),
+            state: n.state,
             attempt: n.attempt,
             error: n.error.clone(),
             user_task: ex.nodes[n.node].behaviour == Behaviour::UserTask,
@@ -523,7 +527,7 @@ impl Runtime {
                 company_id: spec.company_id,
                 definition_id: spec.definition_id,
                 process_id: &ex.process_id,
-                status: "running",
+                status: InstanceStatus::Running,
                 state: &state_json,
                 variables: &vars_json,
                 start_way: &spec.start_way,
@@ -538,7 +542,7 @@ impl Runtime {
             company_id: spec.company_id,
             definition_id: spec.definition_id,
             process_id: ex.process_id.clone(),
-            status: "running".into(),
+            status: InstanceStatus::Running,
             state: state_json,
             variables: vars_json,
             revision: 0,
@@ -638,7 +642,7 @@ impl Runtime {
                     return Ok(());
                 }
                 // Another process saved the instance between our read and our write.
-                Err(RuntimeError::Refused(m)) if m == CONFLICT => continue,
+                Err(RuntimeError::Conflict) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -858,7 +862,7 @@ impl Runtime {
             }
         }
         if let Some(job) = change.finish_job {
-            jobs::finish(tx, job, "done").await?;
+            jobs::finish(tx, job, JobStatus::Done).await?;
         }
         if let Some(r) = &change.node_run {
             r.save(tx, rec.id).await?;
@@ -875,7 +879,7 @@ impl Runtime {
             )
             .await?;
         }
-        let status = state.status.as_str();
+        let status = state.status;
         let saved = flows::save_revision(
             tx,
             rec.id,
@@ -887,7 +891,7 @@ impl Runtime {
         )
         .await?;
         if !saved {
-            return Err(RuntimeError::Refused(CONFLICT.into()));
+            return Err(RuntimeError::Conflict);
         }
         effects.update = Some(Live {
             company_id: rec.company_id,
@@ -895,7 +899,7 @@ impl Runtime {
                 instance_id: rec.id,
                 root_instance: rec.root,
                 flow_key: ex.process_id.clone(),
-                status: status.into(),
+                status,
                 nodes: node_statuses(&state, ex),
                 at: now,
             },
@@ -1152,10 +1156,10 @@ impl Runtime {
             }
             match self.begin_step(&mut tx, &job).await {
                 Ok(Some(b)) => out.push(Claimed::Step(Box::new(b))),
-                Ok(None) => jobs::finish(&mut tx, job.id, "cancelled").await?,
+                Ok(None) => jobs::finish(&mut tx, job.id, JobStatus::Cancelled).await?,
                 Err(e @ (RuntimeError::Corrupt(_) | RuntimeError::NotFound(_))) => {
                     tracing::error!(job = job.id, error = %e, "a step cannot start; cancelled");
-                    jobs::finish(&mut tx, job.id, "cancelled").await?;
+                    jobs::finish(&mut tx, job.id, JobStatus::Cancelled).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -1314,7 +1318,7 @@ impl Runtime {
         }
     }
 
-    async fn finish_job(&self, id: Id, status: &str) -> RuntimeResult<()> {
+    async fn finish_job(&self, id: Id, status: JobStatus) -> RuntimeResult<()> {
         let mut tx = self.inner.store.begin().await?;
         jobs::finish(&mut tx, id, status).await?;
         tx.commit().await?;
@@ -1359,7 +1363,7 @@ impl Runtime {
         };
         match self.apply(None, instance, change).await {
             Err(RuntimeError::Refused(_) | RuntimeError::NotFound(_)) => {
-                self.finish_job(job.id, "cancelled").await
+                self.finish_job(job.id, JobStatus::Cancelled).await
             }
             other => other,
         }
@@ -1492,7 +1496,7 @@ impl Runtime {
             // Another server owns the job now: nothing of this run is reported.
             return Ok(());
         }
-        let run_end = |status: &'static str, f: Option<&steps::Finished>| RunEnd {
+        let run_end = |status: RunStatus, f: Option<&steps::Finished>| RunEnd {
             ni: job.node_instance,
             attempt,
             status,
@@ -1507,15 +1511,19 @@ impl Runtime {
         };
         let Some(f) = finished else {
             let mut tx = self.inner.store.begin().await?;
-            run_end("cancelled", None).save(&mut tx, instance).await?;
-            jobs::finish(&mut tx, job.id, "cancelled").await?;
+            run_end(RunStatus::Cancelled, None)
+                .save(&mut tx, instance)
+                .await?;
+            jobs::finish(&mut tx, job.id, JobStatus::Cancelled).await?;
             tx.commit().await?;
             return Ok(());
         };
         if !f.ok && !f.interrupted {
             if let Some(delay) = steps::retry_after(node, job.attempt) {
                 let mut tx = self.inner.store.begin().await?;
-                run_end("failed", Some(&f)).save(&mut tx, instance).await?;
+                run_end(RunStatus::Failed, Some(&f))
+                    .save(&mut tx, instance)
+                    .await?;
                 jobs::requeue(
                     &mut tx,
                     job.id,
@@ -1533,16 +1541,16 @@ impl Runtime {
             patch: Patch::Vars(f.vars.clone()),
             action: None,
             finish_job: Some(job.id),
-            node_run: Some(run_end(if f.ok { "completed" } else { "failed" }, Some(&f))),
+            node_run: Some(run_end(run_status(&f), Some(&f))),
         };
         match self.commit(instance, change).await {
-            Err(RuntimeError::Refused(_)) => {
+            Err(RuntimeError::Refused(_) | RuntimeError::Conflict) => {
                 // The node moved on meanwhile (skipped, terminated): keep the record.
                 let mut tx = self.inner.store.begin().await?;
-                run_end(if f.ok { "completed" } else { "failed" }, Some(&f))
+                run_end(run_status(&f), Some(&f))
                     .save(&mut tx, instance)
                     .await?;
-                jobs::finish(&mut tx, job.id, "cancelled").await?;
+                jobs::finish(&mut tx, job.id, JobStatus::Cancelled).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1609,7 +1617,9 @@ impl Runtime {
         let ni = job.node_instance as u64;
         let (rec, def) = match self.load(parent).await {
             Ok(x) => x,
-            Err(RuntimeError::NotFound(_)) => return self.finish_job(job.id, "cancelled").await,
+            Err(RuntimeError::NotFound(_)) => {
+                return self.finish_job(job.id, JobStatus::Cancelled).await
+            }
             Err(e) => return Err(e),
         };
         let failed = |message: String| Event::ChildEnded {
@@ -1670,12 +1680,14 @@ impl Runtime {
         let started = self.start_in(&mut tx, spec).await;
         match started {
             Ok((_, effects)) => {
-                jobs::finish(&mut tx, job.id, "done").await?;
+                jobs::finish(&mut tx, job.id, JobStatus::Done).await?;
                 tx.commit().await?;
                 self.after(effects);
                 Ok(())
             }
-            Err(e @ (RuntimeError::Refused(_) | RuntimeError::NotFound(_))) => {
+            Err(
+                e @ (RuntimeError::Refused(_) | RuntimeError::Conflict | RuntimeError::NotFound(_)),
+            ) => {
                 drop(tx);
                 self.apply_job(job, failed(e.to_string()), Patch::None)
                     .await
@@ -1748,7 +1760,7 @@ impl Runtime {
             ..StartSpec::new(job.company_id, def_id, "timer")
         };
         let (_, effects) = self.start_in(&mut tx, spec).await?;
-        jobs::finish(&mut tx, job.id, "done").await?;
+        jobs::finish(&mut tx, job.id, JobStatus::Done).await?;
         let next = def
             .process("")
             .and_then(|ex| ex.start_timer.as_ref())
@@ -1817,7 +1829,7 @@ impl Runtime {
             let (rec, def) = match self.load(instance).await {
                 Ok(x) => x,
                 Err(RuntimeError::NotFound(_)) => {
-                    self.finish_job(job.id, "cancelled").await?;
+                    self.finish_job(job.id, JobStatus::Cancelled).await?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -1842,7 +1854,7 @@ impl Runtime {
                             instance,
                             job.node_instance,
                             a,
-                            "interrupted",
+                            RunStatus::Interrupted,
                             None,
                             Some("interrupted: run again (the step is idempotent)"),
                         )
@@ -1864,7 +1876,7 @@ impl Runtime {
                         node_run: attempt.map(|a| RunEnd {
                             ni: job.node_instance,
                             attempt: a,
-                            status: "interrupted",
+                            status: RunStatus::Interrupted,
                             output: None,
                             error: Some(message.clone()),
                             input: None,
@@ -1873,10 +1885,10 @@ impl Runtime {
                     };
                     if let Err(RuntimeError::Refused(_)) = self.apply(None, instance, change).await
                     {
-                        self.finish_job(job.id, "cancelled").await?;
+                        self.finish_job(job.id, JobStatus::Cancelled).await?;
                     }
                 }
-                None => self.finish_job(job.id, "cancelled").await?,
+                None => self.finish_job(job.id, JobStatus::Cancelled).await?,
             }
         }
         Ok(n)
@@ -1885,8 +1897,6 @@ impl Runtime {
 
 /// Calls nested deeper than this are refused (a flow calling itself, say).
 const MAX_CALL_DEPTH: usize = 10;
-
-const CONFLICT: &str = "the instance changed meanwhile";
 
 /// A child flow's variables come back under the call activity's id (with the called
 /// flow's key, name and version, SPEC §8.2); names in `lwams:out` are copied too.

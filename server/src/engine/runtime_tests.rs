@@ -298,3 +298,39 @@ async fn a_step_whose_lease_was_taken_over_is_stopped_and_its_result_not_reporte
     f.stop.send(true).expect("stop");
     worker.await.expect("work loop");
 }
+
+#[tokio::test]
+async fn deploy_refuses_a_step_kind_without_an_executor_naming_the_node() {
+    let f = fixture(1).await;
+    for (kind, attrs) in [
+        ("report", r#"lwams:template="t""#),
+        ("email", r#"lwams:to="a@b.c""#),
+    ] {
+        let xml = format!(
+            r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0"><process id="p" isExecutable="true"><startEvent id="s"/><serviceTask id="later" name="Later" lwams:kind="{kind}" {attrs}/><endEvent id="e"/><sequenceFlow id="a" sourceRef="s" targetRef="later"/><sequenceFlow id="b" sourceRef="later" targetRef="e"/></process></definitions>"#
+        );
+        let refused = deploy(
+            &f.rt,
+            f.company,
+            &xml,
+            Which::Executable,
+            None,
+            None,
+            &Default::default(),
+        )
+        .await;
+        match refused {
+            Err(crate::engine::deploy::DeployError::Refused(problems)) => {
+                assert!(
+                    problems
+                        .iter()
+                        .any(|p| p.element_id.as_deref() == Some("later")
+                            && p.message.contains("cannot run yet")
+                            && p.message.contains(kind)),
+                    "{problems:?}"
+                );
+            }
+            other => panic!("{kind}: {:?}", other.map(|(_, d)| d.len())),
+        }
+    }
+}

@@ -624,3 +624,28 @@ fn a_multi_instance_over_more_elements_than_allowed_fails_naming_the_node_before
     step(&mut state, &ex, Event::Start, &Capped(10_001)).expect("starts");
     assert_eq!(state.status, InstanceStatus::Running);
 }
+
+#[test]
+fn a_step_kind_without_an_executor_does_not_compile_and_names_the_node() {
+    let xml = format!(
+        r#"{HEAD}<startEvent id="s"/><serviceTask id="mail" lwams:kind="email" lwams:to="x"/><userTask id="u" lwams:kind="report"/><sequenceFlow id="a" sourceRef="s" targetRef="mail"/><sequenceFlow id="b" sourceRef="mail" targetRef="u"/></process></definitions>"#
+    );
+    let doc = Document::parse(&xml).expect("parses");
+    let e = compile(&doc.model.processes[0], &doc.model.errors).expect_err("refused");
+    let text = e.to_string();
+    assert!(text.starts_with("mail: e-mail steps"), "{text}");
+    // A user task is a user task whatever kind it names; a known kind is a typed job.
+    let ok = xml.replace(r#"lwams:kind="email""#, r#"lwams:kind="noop""#);
+    let doc = Document::parse(&ok).expect("parses");
+    let ex = compile(&doc.model.processes[0], &doc.model.errors).expect("compiles");
+    assert_eq!(
+        ex.nodes[ex.index["mail"]].behaviour,
+        super::compile::Behaviour::Job {
+            kind: shared::bpmn::lwams::StepKind::Noop
+        }
+    );
+    assert_eq!(
+        ex.nodes[ex.index["u"]].behaviour,
+        super::compile::Behaviour::UserTask
+    );
+}

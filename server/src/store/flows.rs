@@ -1,7 +1,8 @@
 //! Flow definitions (immutable versions), instances (the engine state as JSON, saved
 //! with every step in one transaction) and node runs (inputs, outputs, errors, timings).
 
-use super::{now_millis, Conn, StoreResult};
+use super::{now_millis, Conn, StoreError, StoreResult};
+use shared::dto::status::{InstanceStatus, RunStatus};
 use shared::dto::Id;
 use sqlx::Row;
 
@@ -48,11 +49,21 @@ pub async fn insert_definition(
     Ok((id, next))
 }
 
+/// A status column read as its type (`shared::dto::status`): the one place the engine's
+/// statuses turn from text; text that names none is corrupt data.
+fn status_of<T>(r: &sqlx::any::AnyRow, column: &str) -> StoreResult<T>
+where
+    T: std::str::FromStr<Err = shared::dto::status::UnknownStatus>,
+{
+    let text: String = r.try_get(column)?;
+    text.parse().map_err(|e| StoreError::corrupt(column, e))
+}
+
 pub struct NewInstance<'a> {
     pub company_id: Id,
     pub definition_id: Id,
     pub process_id: &'a str,
-    pub status: &'a str,
+    pub status: InstanceStatus,
     pub state: &'a str,
     pub variables: &'a str,
     pub start_way: &'a str,
@@ -72,7 +83,7 @@ pub async fn insert_instance(c: &mut Conn, i: &NewInstance<'_>) -> StoreResult<I
     .bind(i.company_id)
     .bind(i.definition_id)
     .bind(i.process_id)
-    .bind(i.status)
+    .bind(i.status.as_str())
     .bind(i.state)
     .bind(i.variables)
     .bind(i.start_way)
@@ -94,7 +105,7 @@ pub struct InstanceRecord {
     pub company_id: Id,
     pub definition_id: Id,
     pub process_id: String,
-    pub status: String,
+    pub status: InstanceStatus,
     pub state: String,
     pub variables: String,
     pub revision: i64,
@@ -139,7 +150,7 @@ async fn load_with(c: &mut Conn, id: Id, lock: &str) -> StoreResult<Option<Insta
             company_id: r.try_get("company_id")?,
             definition_id: r.try_get("definition_id")?,
             process_id: r.try_get("process_id")?,
-            status: r.try_get("status")?,
+            status: status_of(&r, "status")?,
             state: r.try_get("state")?,
             variables: r.try_get("variables")?,
             revision: r.try_get("revision")?,
@@ -157,7 +168,7 @@ pub async fn save_revision(
     c: &mut Conn,
     id: Id,
     revision: i64,
-    status: &str,
+    status: InstanceStatus,
     state: &str,
     variables: &str,
     ended: bool,
@@ -166,7 +177,7 @@ pub async fn save_revision(
         "UPDATE flow_instances SET status = $1, state = $2, variables = $3, revision = revision + 1, root_instance = COALESCE(root_instance, id), \
          ended_at = CASE WHEN $4 = 1 THEN $5 ELSE ended_at END WHERE id = $6 AND revision = $7",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(state)
     .bind(variables)
     .bind(i64::from(ended))
@@ -341,7 +352,7 @@ pub async fn actions_of(c: &mut Conn, instance: Id) -> StoreResult<Vec<ActionRow
 #[derive(Debug, Clone)]
 pub struct InstanceRow {
     pub id: Id,
-    pub status: String,
+    pub status: InstanceStatus,
     pub state: String,
     pub variables: String,
 }
@@ -361,7 +372,7 @@ pub async fn get_instance(
     r.map(|r| {
         Ok(InstanceRow {
             id: r.try_get("id")?,
-            status: r.try_get("status")?,
+            status: status_of(&r, "status")?,
             state: r.try_get("state")?,
             variables: r.try_get("variables")?,
         })
@@ -412,7 +423,7 @@ pub async fn finish_node_run(
     instance: Id,
     ni: i64,
     attempt: i64,
-    status: &str,
+    status: RunStatus,
     output: Option<&str>,
     error: Option<&str>,
 ) -> StoreResult<()> {
@@ -420,7 +431,7 @@ pub async fn finish_node_run(
         "UPDATE node_runs SET status = $1, output = $2, error = $3, ended_at = $4 \
          WHERE instance_id = $5 AND node_instance = $6 AND attempt = $7",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(output)
     .bind(error)
     .bind(now_millis())
@@ -589,7 +600,7 @@ pub struct InstanceListRow {
     pub id: Id,
     pub flow_key: String,
     pub flow_version: i64,
-    pub status: String,
+    pub status: InstanceStatus,
     pub start_way: String,
     pub created_by: Option<Id>,
     pub started_at: i64,
@@ -604,7 +615,7 @@ fn instance_row(r: &sqlx::any::AnyRow) -> StoreResult<InstanceListRow> {
         id: r.try_get("id")?,
         flow_key: r.try_get("flow_key")?,
         flow_version: r.try_get("version")?,
-        status: r.try_get("status")?,
+        status: status_of(r, "status")?,
         start_way: r.try_get("start_way")?,
         created_by: r.try_get("created_by")?,
         started_at: r.try_get("started_at")?,
@@ -617,11 +628,12 @@ pub async fn list_instances(
     c: &mut Conn,
     company_id: Id,
     key_filter: Option<&str>,
-    status: Option<&str>,
+    status: Option<InstanceStatus>,
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<InstanceListRow>, i64)> {
     let pattern = super::like_pattern(key_filter.unwrap_or(""));
+    let status = status.map(InstanceStatus::as_str);
     let filter = "i.company_id = $1 AND LOWER(d.flow_key) LIKE $2 ESCAPE '\\' AND ($3 = '' OR i.status = $3)";
     let from = "flow_instances i JOIN flow_definitions d ON d.id = i.definition_id";
     let total: i64 = if key_filter.unwrap_or("").is_empty() {
@@ -685,7 +697,7 @@ pub async fn instance_summary(
 pub struct NodeRunRow {
     pub node_id: String,
     pub attempt: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: i64,
     pub ended_at: Option<i64>,
     pub output: Option<String>,
@@ -706,7 +718,7 @@ pub async fn runs_of(c: &mut Conn, instance: Id) -> StoreResult<Vec<NodeRunRow>>
             Ok(NodeRunRow {
                 node_id: r.try_get("node_id")?,
                 attempt: r.try_get("attempt")?,
-                status: r.try_get("status")?,
+                status: status_of(r, "status")?,
                 started_at: r.try_get("started_at")?,
                 ended_at: r.try_get("ended_at")?,
                 output: r.try_get("output")?,

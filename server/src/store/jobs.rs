@@ -4,6 +4,7 @@
 //! while they work, and finish the job in the same transaction as its effect.
 
 use super::{now_millis, Backend, Conn, StoreResult};
+use shared::dto::status::JobStatus;
 use shared::dto::Id;
 use sqlx::Row;
 
@@ -114,7 +115,12 @@ pub async fn insert_claimed(
 }
 
 async fn insert_as(c: &mut Conn, j: &NewJob, lease: Option<(&str, i64)>) -> StoreResult<Id> {
-    let status = if lease.is_some() { "running" } else { "queued" };
+    let status = if lease.is_some() {
+        JobStatus::Running
+    } else {
+        JobStatus::Queued
+    }
+    .as_str();
     Ok(sqlx::query(
         "INSERT INTO jobs (company_id, instance_id, definition_id, root_instance, node_instance, kind, status, run_at, payload, created_at, lease_owner, lease_until) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -207,11 +213,11 @@ pub async fn orphaned(c: &mut Conn, owner: Option<&str>) -> StoreResult<Vec<JobR
 }
 
 /// Ends a job (`done` or `cancelled`).
-pub async fn finish(c: &mut Conn, id: Id, status: &str) -> StoreResult<()> {
+pub async fn finish(c: &mut Conn, id: Id, status: JobStatus) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET status = $1, lease_owner = NULL, lease_until = NULL WHERE id = $2",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(id)
     .execute(&mut *c)
     .await?;
@@ -294,16 +300,16 @@ pub async fn pending_in_tree(c: &mut Conn, root: Id) -> StoreResult<i64> {
 /// Holds (pause) or releases (resume) the queued steps and child starts of an instance.
 pub async fn hold(c: &mut Conn, instance: Id, hold: bool) -> StoreResult<()> {
     let (from, to) = if hold {
-        ("queued", "held")
+        (JobStatus::Queued, JobStatus::Held)
     } else {
-        ("held", "queued")
+        (JobStatus::Held, JobStatus::Queued)
     };
     sqlx::query(
         "UPDATE jobs SET status = $1 WHERE instance_id = $2 AND status = $3 AND kind IN ('step', 'child')",
     )
-    .bind(to)
+    .bind(to.as_str())
     .bind(instance)
-    .bind(from)
+    .bind(from.as_str())
     .execute(&mut *c)
     .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! for every node that can run before it, that node's parameters (`${nodeId.…}`) and its
 //! result variable. The designer offers them as completions.
 
+use super::lwams::StepKind;
 use super::model::{NodeKind, Process};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -27,67 +28,11 @@ pub const BUILTINS: &[&str] = &[
 /// The parameters every node has (SPEC §8.2).
 pub const NODE_PARAMETERS: &[&str] = &["name", "createDate", "createDatetime"];
 
-const TERMINAL: &[&str] = &[
-    "terminal.hostName",
-    "terminal.hostAddress",
-    "terminal.port",
-    "terminal.osName",
-    "terminal.osVersion",
-    "terminal.comments",
-    "terminalUser.username",
-    "terminalUser.comments",
-];
-
-const HOST: &[&str] = &[
-    "host.id",
-    "host.name",
-    "host.comments",
-    "host.hostName",
-    "host.hostAddress",
-    "host.osName",
-    "host.osVersion",
-    "host.osArch",
-    "host.cpuName",
-    "host.logicalProcessorCount",
-    "host.memoryTotal",
-    "host.memoryFree",
-    "host.userDir",
-];
-
-/// The parameters a node of `kind` adds to `${nodeId.…}` (SPEC §8.2), `result` last.
-pub fn kind_parameters(kind: &str) -> Vec<&'static str> {
-    let own: &[&str] = match kind {
-        "remoteCommand" | "localCommand" => &["workDir", "command", "values", "connectionType"],
-        "callActivity" => &["process.key", "process.name", "process.version"],
-        "fileDistribution" => &["command", "connectionType", "localFile", "remoteFile"],
-        "fileOperation" => &["tool", "filename", "newFilename"],
-        "http" => &["url", "method", "inCloud"],
-        "report" => &["report.id", "report.name", "report.comments"],
-        "sql" => &[
-            "sql",
-            "values",
-            "query",
-            "inCloud",
-            "dataSource.id",
-            "dataSource.name",
-            "dataSource.url",
-            "dataSource.comments",
-        ],
-        "rpa" => &["script.name", "script.kind"],
-        _ => &[],
-    };
-    let mut out = own.to_vec();
-    if matches!(kind, "remoteCommand" | "fileDistribution") {
-        out.extend(TERMINAL);
-    }
-    if matches!(
-        kind,
-        "remoteCommand" | "localCommand" | "fileDistribution" | "rpa" | "sql" | "http"
-    ) {
-        out.extend(HOST);
-    }
-    out.push("result");
-    out
+/// The parameters a node of `kind` adds to `${nodeId.…}` (SPEC §8.2), `result` last;
+/// a node of no known kind has only its result.
+pub fn kind_parameters(kind: Option<StepKind>) -> Vec<&'static str> {
+    kind.map(StepKind::exposes)
+        .unwrap_or_else(|| vec!["result"])
 }
 
 /// The ids of the nodes that can run before `node_id`: those with a path of sequence
@@ -151,9 +96,9 @@ pub fn variables_in_scope(process: &Process, node_id: &str) -> Vec<String> {
             out.push(rv.clone());
         }
         let kind = match n.kind {
-            NodeKind::CallActivity => "callActivity",
-            NodeKind::UserTask => "userTask",
-            _ => n.lwams_kind().unwrap_or(""),
+            NodeKind::CallActivity => Some(StepKind::CallActivity),
+            NodeKind::UserTask => Some(StepKind::UserTask),
+            _ => n.lwams_kind().and_then(|k| StepKind::parse(k).ok()),
         };
         // Its result first: what later steps name most.
         let rest = kind_parameters(kind).into_iter().filter(|p| *p != "result");
@@ -276,15 +221,11 @@ mod tests {
 
     #[test]
     fn every_kind_offers_its_result() {
-        for k in crate::bpmn::lwams::KINDS {
-            assert_eq!(
-                kind_parameters(k.kind).last(),
-                Some(&"result"),
-                "{}",
-                k.kind
-            );
+        for k in StepKind::ALL {
+            assert_eq!(kind_parameters(Some(k)).last(), Some(&"result"), "{k}");
         }
-        assert!(kind_parameters("sql").contains(&"dataSource.name"));
+        assert_eq!(kind_parameters(None), ["result"]);
+        assert!(kind_parameters(Some(StepKind::Sql)).contains(&"dataSource.name"));
     }
 
     #[test]

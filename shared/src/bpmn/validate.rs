@@ -82,15 +82,10 @@ fn process(doc: &Document, p: &Process, out: &mut Vec<Problem>) {
     for n in &p.nodes {
         // LWAMS parameters.
         if let Some(kind) = n.lwams_kind() {
-            match lwams::spec(kind) {
-                None => out.push(problem(
-                    doc,
-                    Execution,
-                    &n.id,
-                    format!("unknown LWAMS node kind {kind:?}"),
-                )),
-                Some(spec) => {
-                    for req in spec.required {
+            match lwams::StepKind::parse(kind) {
+                Err(e) => out.push(problem(doc, Execution, &n.id, e.to_string())),
+                Ok(kind) => {
+                    for req in kind.required() {
                         let present = req
                             .split('|')
                             .any(|k| n.lwams.get(k).is_some_and(|v| !v.trim().is_empty()));
@@ -100,21 +95,27 @@ fn process(doc: &Document, p: &Process, out: &mut Vec<Problem>) {
                                 doc,
                                 Execution,
                                 &n.id,
-                                format!("{} step: {what} is required", spec.label),
+                                format!("{} step: {what} is required", kind.noun()),
                             ));
                         }
                     }
                     // SQL values become bind parameters: each placeholder must stand
                     // where a value can.
-                    if kind == "sql" {
+                    if kind == lwams::StepKind::Sql {
                         let template = n.lwams.get("sql").filter(|t| !t.trim().is_empty());
                         if let Some(Err(r)) = template.map(|t| crate::sql::check_every_kind(t)) {
                             out.push(problem(
                                 doc,
                                 Execution,
                                 &n.id,
-                                format!("{} step: sql: {r}", spec.label),
+                                format!("{} step: sql: {r}", kind.noun()),
                             ));
+                        }
+                    }
+                    // A step the server cannot run is refused now, not when it runs.
+                    if lwams::runs_as_step(n.kind) {
+                        if let Some(why) = lwams::not_runnable(kind) {
+                            out.push(problem(doc, Execution, &n.id, why));
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 //! Flows (deployed BPMN versions) and their instances, as the API shows them.
 
+pub use super::status::{InstanceStatus, NodeState, RunStatus};
 use super::{Id, Millis};
 use serde::{Deserialize, Serialize};
 
@@ -111,7 +112,7 @@ pub struct Instance {
     pub id: Id,
     pub flow_key: String,
     pub flow_version: i64,
-    pub status: String,
+    pub status: InstanceStatus,
     pub start_way: String,
     pub created_by: Option<Id>,
     pub started_at: Millis,
@@ -141,7 +142,7 @@ pub struct ArtifactInfo {
 pub struct NodeRun {
     pub node_id: String,
     pub attempt: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
     pub output: Option<String>,
@@ -181,8 +182,7 @@ pub struct NodeStatus {
     /// The node instance (a node runs more than once in loops and multi-instance).
     pub ni: u64,
     pub node_id: String,
-    /// active, completed, failed, skipped or terminated.
-    pub state: String,
+    pub state: NodeState,
     pub attempt: u32,
     pub error: Option<String>,
     /// A user task (completed by a person).
@@ -208,7 +208,7 @@ pub struct LiveUpdate {
     pub instance_id: Id,
     pub root_instance: Id,
     pub flow_key: String,
-    pub status: String,
+    pub status: InstanceStatus,
     pub nodes: Vec<NodeStatus>,
     pub at: Millis,
 }

@@ -12,6 +12,7 @@ pub mod platform;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod script;
+pub mod status;
 pub mod user;
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! a JSON body (a JSON Content-Type, or a body that parses as JSON around its
 //! placeholders) JSON-encoded. `${raw:…}` is inserted as written everywhere.
 
-use super::{lookup_json, pieces, Piece, VarError};
+use super::{lookup_json, pieces, Piece, Root, VarError};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,7 +172,7 @@ pub fn looks_like_json(template: &str) -> bool {
 /// The body of a JSON template: a value inside a JSON string escaped for it, a value
 /// outside strings written as a JSON value (a string quoted, a number or object as it
 /// is), `${raw:…}` as written.
-fn json_body(template: &str, root: &Value) -> Result<String, HttpValueError> {
+fn json_body(template: &str, root: Root<'_>) -> Result<String, HttpValueError> {
     json_template(template, |path, raw, in_string| {
         let v =
             super::lookup_value(root, path).ok_or_else(|| VarError::Unknown(path.to_string()))?;
@@ -196,11 +196,12 @@ fn json_body(template: &str, root: &Value) -> Result<String, HttpValueError> {
 
 /// The body of a request: JSON-encoded values when the Content-Type says JSON or the
 /// body reads as JSON around its placeholders, else the values as plain text.
-pub fn body(
+pub fn body<'a>(
     template: &str,
     content_type: Option<&str>,
-    root: &Value,
+    root: impl Into<Root<'a>>,
 ) -> Result<String, HttpValueError> {
+    let root = root.into();
     let json = content_type.is_some_and(|c| c.to_ascii_lowercase().contains("json"))
         || looks_like_json(template);
     if json {
@@ -252,7 +253,11 @@ fn first_colon(line: &str) -> Option<usize> {
 /// `lwams:headers`: one `Name: value` per line, or a JSON object; each name and value
 /// resolved on its own (a value never adds a line), a value with CR, LF or NUL refused
 /// naming its header.
-pub fn headers(template: &str, root: &Value) -> Result<Vec<(String, String)>, HttpValueError> {
+pub fn headers<'a>(
+    template: &str,
+    root: impl Into<Root<'a>>,
+) -> Result<Vec<(String, String)>, HttpValueError> {
+    let root = root.into();
     let plain = |t: &str| super::resolve(t, |p| lookup_json(root, p), |v| v.to_string());
     if template.trim_start().starts_with('{') {
         let text = json_body(template, root)?;
@@ -308,7 +313,7 @@ mod tests {
     }
 
     fn look(root: &Value) -> impl Fn(&str) -> Option<String> + '_ {
-        |p| lookup_json(root, p)
+        move |p| lookup_json(root, p)
     }
 
     #[test]

@@ -142,9 +142,10 @@ fn Designer() -> impl IntoView {
         let wanted =
             params.with_untracked(|p| p.get("version").and_then(|v| v.parse::<i64>().ok()));
         let k = key.get_untracked();
+        let labels = crate::diagram::PaletteLabels::new(tr);
         leptos::task::spawn_local(async move {
             let el: web_sys::HtmlElement = el.into();
-            let m = match crate::diagram::Modeler::mount(&el, &tr("editor-append-step")).await {
+            let m = match crate::diagram::Modeler::mount(&el, &labels).await {
                 Ok(m) => m,
                 Err(e) => {
                     failure.set(Some(e));

@@ -12,14 +12,13 @@ use crate::live::{self, Link};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::flow::{
-    ArtifactInfo, ControlAction, Instance, InstanceControl, InstanceDetail, LiveMessage, NodeRun,
-    NodeStatus,
+    ArtifactInfo, ControlAction, Instance, InstanceControl, InstanceDetail, InstanceStatus,
+    LiveMessage, NodeRun, NodeState, NodeStatus, RunStatus,
 };
 use shared::dto::{Id, Page};
 use shared::{Function, Level};
 
 const PAGE: i64 = 50;
-const STATUSES: [&str; 5] = ["running", "paused", "failed", "completed", "terminated"];
 
 #[component]
 pub fn MonitorPage() -> impl IntoView {
@@ -46,7 +45,7 @@ pub use shared::datetime::datetime as when;
 #[component]
 fn Monitor() -> impl IntoView {
     let i18n = use_i18n();
-    let status = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<InstanceStatus>);
     let search = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let offset = RwSignal::new(0_i64);
@@ -85,7 +84,7 @@ fn Monitor() -> impl IntoView {
                     detail.update(|d| {
                         if let Some(d) = d.as_mut() {
                             d.nodes = u.nodes.clone();
-                            d.instance.status = u.status.clone();
+                            d.instance.status = u.status;
                         }
                     });
                     refresh_detail();
@@ -94,7 +93,7 @@ fn Monitor() -> impl IntoView {
                 if shown {
                     page.update(|p| {
                         for i in p.items.iter_mut().filter(|i| i.id == u.instance_id) {
-                            i.status = u.status.clone();
+                            i.status = u.status;
                         }
                     });
                 }
@@ -122,7 +121,7 @@ fn Monitor() -> impl IntoView {
         let path = format!(
             "/instances?limit={PAGE}&offset={}&status={}&q={}",
             offset.get(),
-            encode(&status.get()),
+            status.get().map(InstanceStatus::as_str).unwrap_or(""),
             encode(&query.get())
         );
         leptos::task::spawn_local(async move {
@@ -160,7 +159,7 @@ fn Monitor() -> impl IntoView {
         });
     });
 
-    let status_label = move |s: &str| translate(i18n.locale.get(), &format!("status-{s}"), &[]);
+    let status_label = move |s: InstanceStatus| translate(i18n.locale.get(), s.label_key(), &[]);
 
     view! {
         <div class="toolbar">
@@ -178,11 +177,14 @@ fn Monitor() -> impl IntoView {
                 data-testid="status-filter"
                 on:change=move |ev| {
                     offset.set(0);
-                    status.set(event_target_value(&ev));
+                    status.set(InstanceStatus::parse(&event_target_value(&ev)).ok());
                 }
             >
                 <option value="">{t("monitor-all-statuses")}</option>
-                {STATUSES.into_iter().map(|s| view! { <option value=s>{move || status_label(s)}</option> }).collect_view()}
+                {InstanceStatus::ALL.iter().map(|s| {
+                    let s = *s;
+                    view! { <option value=s.as_str()>{move || status_label(s)}</option> }
+                }).collect_view()}
             </select>
             <span class="muted">{move || t_args("common-total", vec![("count", page.get().total.to_string())])()}</span>
             <span class="spacer"></span>
@@ -207,11 +209,11 @@ fn Monitor() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || page.get().items key=|i| (i.id, i.status.clone()) let:i>
+                    <For each=move || page.get().items key=|i| (i.id, i.status) let:i>
                         {
                             let id = i.id;
                             let status_class = format!("badge status-{}", i.status);
-                            let s = i.status.clone();
+                            let s = i.status;
                             view! {
                                 <tr
                                     class="clickable"
@@ -221,7 +223,7 @@ fn Monitor() -> impl IntoView {
                                 >
                                     <td>{id}</td>
                                     <td>{format!("{} v{}", i.flow_key, i.flow_version)}</td>
-                                    <td><span class=status_class>{move || status_label(&s)}</span></td>
+                                    <td><span class=status_class>{move || status_label(s)}</span></td>
                                     <td class="hide-phone">{
                                         let way = i.start_way.clone();
                                         move || translate(i18n.locale.get(), &format!("start-way-{way}"), &[])
@@ -304,11 +306,15 @@ fn InstanceView(
         detail.with(|d| {
             d.as_ref()
                 .filter(|d| d.instance.id == id)
-                .map(|d| d.instance.status.clone())
-                .unwrap_or_default()
+                .map(|d| d.instance.status)
         })
     };
-    let status_label = move || translate(i18n.locale.get(), &format!("status-{}", status()), &[]);
+    let status_name = move || status().map(InstanceStatus::as_str).unwrap_or("");
+    let status_label = move || {
+        status()
+            .map(|s| translate(i18n.locale.get(), s.label_key(), &[]))
+            .unwrap_or_default()
+    };
     let title = move || {
         detail.with(|d| {
             d.as_ref()
@@ -324,18 +330,18 @@ fn InstanceView(
     };
     let artifacts = artifacts_of(id, detail);
     view! {
-        <section class="card instance" data-testid="instance-detail" data-instance=id data-status=status>
+        <section class="card instance" data-testid="instance-detail" data-instance=id data-status=status_name>
             <div class="toolbar">
                 <h2>{title}</h2>
-                <span class=move || format!("badge status-{}", status())>{status_label}</span>
+                <span class=move || format!("badge status-{}", status_name())>{status_label}</span>
                 <span class="spacer"></span>
-                <Show when=move || can_manage() && (status() == "running" || status() == "failed")>
+                <Show when=move || can_manage() && matches!(status(), Some(InstanceStatus::Running | InstanceStatus::Failed))>
                     <button data-testid="pause" disabled=busy on:click=move |_| control.run((ControlAction::Pause, None))>{t("monitor-pause")}</button>
                 </Show>
-                <Show when=move || can_manage() && status() == "paused">
+                <Show when=move || can_manage() && status() == Some(InstanceStatus::Paused)>
                     <button class="primary" data-testid="resume" disabled=busy on:click=move |_| control.run((ControlAction::Resume, None))>{t("monitor-resume")}</button>
                 </Show>
-                <Show when=move || can_manage() && matches!(status().as_str(), "running" | "paused" | "failed")>
+                <Show when=move || can_manage() && status().is_some_and(|s| !s.ended())>
                     <button class="danger" data-testid="terminate" disabled=busy on:click=move |_| control.run((ControlAction::Terminate, None))>{t("monitor-terminate")}</button>
                 </Show>
             </div>
@@ -389,7 +395,7 @@ fn DiagramPanel(
             let (nodes, paused) = detail.with(|d| {
                 d.as_ref()
                     .filter(|d| d.instance.id == id)
-                    .map(|d| (d.nodes.clone(), d.instance.status == "paused"))
+                    .map(|d| (d.nodes.clone(), d.instance.status == InstanceStatus::Paused))
                     .unwrap_or_default()
             });
             shown.with_value(|d| {
@@ -471,23 +477,24 @@ fn NodePanel(
                 None => view! { <p class="muted">{t("monitor-pick-node")}</p> }.into_any(),
                 Some(id) => {
                     let state = latest();
-                    let label = state.as_ref().map(|s| s.state.clone()).unwrap_or_else(|| "not-reached".into());
-                    let label_text = translate(i18n.locale.get(), &format!("status-{}", if label == "active" { "running" } else { &label }), &[]);
+                    // An active node reads as running; a node never reached has no state.
+                    let label = state.as_ref().map(|s| s.state.shown_as()).unwrap_or("not-reached");
+                    let label_text = translate(i18n.locale.get(), &format!("status-{label}"), &[]);
                     view! {
                         <h3 data-node-selected=id.clone()>{id.clone()}</h3>
-                        <p><span class=format!("badge status-{}", if label == "active" { "running" } else { &label })>{label_text}</span></p>
+                        <p><span class=format!("badge status-{label}")>{label_text}</span></p>
                         {state.as_ref().and_then(|s| s.error.clone()).map(|e| view! { <pre class="output error">{e}</pre> })}
                         {state.clone().filter(|_| can_manage()).map(|s| {
                             let ni = s.ni;
                             view! {
                                 <div class="row-actions">
-                                    {(s.state == "failed").then(|| view! { <button class="primary" data-testid="retry" disabled=busy on:click=move |_| control.run((ControlAction::Retry, Some(ni)))>{t("monitor-retry")}</button> })}
-                                    {(s.state == "failed" || (s.state == "active" && !s.user_task)).then(|| view! { <button data-testid="skip" disabled=busy on:click=move |_| control.run((ControlAction::Skip, Some(ni)))>{t("monitor-skip")}</button> })}
-                                    {(s.state == "active" && s.user_task).then(|| view! { <button class="primary" data-testid="complete" disabled=busy on:click=move |_| control.run((ControlAction::Complete, Some(ni)))>{t("monitor-complete")}</button> })}
+                                    {(s.state == NodeState::Failed).then(|| view! { <button class="primary" data-testid="retry" disabled=busy on:click=move |_| control.run((ControlAction::Retry, Some(ni)))>{t("monitor-retry")}</button> })}
+                                    {(s.state == NodeState::Failed || (s.state == NodeState::Active && !s.user_task)).then(|| view! { <button data-testid="skip" disabled=busy on:click=move |_| control.run((ControlAction::Skip, Some(ni)))>{t("monitor-skip")}</button> })}
+                                    {(s.state == NodeState::Active && s.user_task).then(|| view! { <button class="primary" data-testid="complete" disabled=busy on:click=move |_| control.run((ControlAction::Complete, Some(ni)))>{t("monitor-complete")}</button> })}
                                 </div>
                             }
                         })}
-                        {state.as_ref().filter(|s| s.state == "active" && !s.user_task).map(|s| {
+                        {state.as_ref().filter(|s| s.state == NodeState::Active && !s.user_task).map(|s| {
                             let ni = s.ni;
                             view! {
                                 <pre class="output" data-testid="live-output">
@@ -552,12 +559,12 @@ fn RunCard(run: NodeRun) -> impl IntoView {
             other => other.to_string(),
         })
     };
-    let status = run.status.clone();
+    let status: RunStatus = run.status;
     view! {
-        <div class="run" data-run-status=run.status.clone()>
+        <div class="run" data-run-status=run.status.as_str()>
             <p>
                 <strong>{format!("#{}", run.attempt)}</strong> " "
-                <span class=format!("badge status-{}", run.status)>{move || translate(i18n.locale.get(), &format!("status-{status}"), &[])}</span> " "
+                <span class=format!("badge status-{}", run.status)>{move || translate(i18n.locale.get(), status.label_key(), &[])}</span> " "
                 <span class="muted">{when(run.started_at)} {run.ended_at.map(|e| format!(" · {}", duration(e - run.started_at))).unwrap_or_default()}</span>
             </p>
             {field("exitCode").map(|c| view! { <p class="muted">{t("monitor-exit-code")} " " {c}</p> })}
@@ -577,7 +584,7 @@ fn artifacts_of(id: Id, detail: RwSignal<Option<InstanceDetail>>) -> RwSignal<Ve
         detail.with(|d| {
             d.as_ref().filter(|d| d.instance.id == id).map(|d| {
                 (
-                    d.instance.status.clone(),
+                    d.instance.status,
                     d.runs.len(),
                     d.runs.iter().filter(|r| r.ended_at.is_some()).count(),
                 )
@@ -688,7 +695,7 @@ fn InstanceRuns(detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
                             .runs
                             .into_iter()
                             .map(|r| {
-                                let status = r.status.clone();
+                                let status = r.status;
                                 let class = format!("badge status-{}", r.status);
                                 let shown = r.error.clone().or_else(|| {
                                     r.output.as_deref().and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok()).and_then(|v| {
@@ -698,7 +705,7 @@ fn InstanceRuns(detail: RwSignal<Option<InstanceDetail>>) -> impl IntoView {
                                 view! {
                                     <tr data-node=r.node_id.clone()>
                                         <td>{format!("{} ({})", r.node_id, r.attempt)}</td>
-                                        <td><span class=class>{move || translate(i18n.locale.get(), &format!("status-{status}"), &[])}</span></td>
+                                        <td><span class=class>{move || translate(i18n.locale.get(), status.label_key(), &[])}</span></td>
                                         <td class="hide-phone">{when(r.started_at)}</td>
                                         <td>{r.ended_at.map(|e| duration(e - r.started_at)).unwrap_or_default()}</td>
                                         <td><pre class="output">{shown.unwrap_or_default()}</pre></td>

@@ -10,6 +10,7 @@ use crate::diagram::{ElementProps, TIMER_KINDS};
 use crate::i18n::{t, tr};
 use crate::session::use_session;
 use leptos::prelude::*;
+use shared::bpmn::lwams::{Runnable, StepKind};
 use shared::dto::data_source::DataSource;
 use shared::dto::host::{Host, HostDetail, Terminal};
 use shared::dto::script::{Script, ScriptKind};
@@ -74,7 +75,7 @@ impl Suggestions {
     /// host's terminals and the chosen terminal's accounts come from the API.
     fn values(&self, attr: &str, lwams: &BTreeMap<String, String>) -> Option<Vec<String>> {
         if !matches!(attr, "terminal" | "terminalUser") {
-            let kind = lwams.get("kind").map(String::as_str).unwrap_or("");
+            let kind = lwams.get("kind").and_then(|k| StepKind::parse(k).ok());
             return self.for_attr(attr, kind);
         }
         let wanted = lwams.get("host").map(|h| h.trim()).unwrap_or("");
@@ -122,12 +123,12 @@ impl Suggestions {
     }
 
     /// Values to offer for `attr` on a step of `kind`.
-    fn for_attr(&self, attr: &str, kind: &str) -> Option<Vec<String>> {
+    fn for_attr(&self, attr: &str, kind: Option<StepKind>) -> Option<Vec<String>> {
         let fixed = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
         match attr {
             "script" => Some(self.scripts.with(|list| {
                 list.iter()
-                    .filter(|(_, k)| (kind == "sql") == (*k == ScriptKind::Sql))
+                    .filter(|(_, k)| (kind == Some(StepKind::Sql)) == (*k == ScriptKind::Sql))
                     .map(|(name, _)| name.clone())
                     .collect()
             })),
@@ -201,10 +202,10 @@ pub fn Properties(
                 {t("editor-kind")}
                 <select data-testid="prop-kind" on:change=move |ev| set("lwams:kind".into(), event_target_value(&ev))>
                     <option value="" selected=current.is_empty()>"—"</option>
-                    {shared::bpmn::lwams::KINDS
-                        .iter()
-                        .filter(|k| !matches!(k.kind, "userTask" | "callActivity"))
-                        .map(|k| view! { <option value=k.kind selected=current == k.kind>{k.label}</option> })
+                    {StepKind::ALL
+                        .into_iter()
+                        .filter(|k| k.runnable() != Runnable::AsElement)
+                        .map(|k| view! { <option value=k.as_str() selected=current == k.as_str()>{t(k.label_key())}</option> })
                         .collect_view()}
                 </select>
             </label>
