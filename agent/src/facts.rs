@@ -1,6 +1,12 @@
 //! The facts a Sub Manager reports about its machine (SPEC §8.2 `host.*`), read with
-//! the `sysinfo` library plus the few things it does not know (default gateway,
-//! domain, DMI serial/manufacturer/model on Linux).
+//! the `sysinfo` library plus what it does not know, on Linux, Windows and macOS: the
+//! processor's signature (`cpu.rs`), the address, gateway and domain (`network.rs`),
+//! the maker, model and serial number (`platform.rs`). A fact the OS does not give is
+//! left out.
+
+pub mod cpu;
+pub mod network;
+pub mod platform;
 
 use shared::dto::host::HostFacts;
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
@@ -43,42 +49,20 @@ pub fn collect() -> HostFacts {
             .or_else(|_| std::env::var("USERPROFILE"))
             .ok(),
     );
-    put("ipv4DefaultGateway", default_gateway());
-    put("domainName", domain_name());
-    put("serialNumber", dmi("product_serial"));
-    put("manufacturer", dmi("sys_vendor"));
-    put("model", dmi("product_name"));
+    let sig = cpu::read();
+    put("cpuFamily", sig.family);
+    put("cpuStepping", sig.stepping);
+    put("cpuIdentifier", sig.identifier);
+    put("processorID", sig.processor_id);
+    put("hostAddress", network::host_address());
+    put("ipv4DefaultGateway", network::default_gateway());
+    let machine = platform::machine();
+    put("domainName", network::domain_name());
+    put("serialNumber", machine.serial_number);
+    put("manufacturer", machine.manufacturer);
+    put("model", machine.model);
     put("agentPid", Some(std::process::id().to_string()));
     f
-}
-
-/// The default route's gateway from `/proc/net/route` (Linux; elsewhere unknown).
-fn default_gateway() -> Option<String> {
-    let table = std::fs::read_to_string("/proc/net/route").ok()?;
-    parse_route_table(&table)
-}
-
-fn parse_route_table(table: &str) -> Option<String> {
-    table.lines().skip(1).find_map(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 3 || cols[1] != "00000000" {
-            return None;
-        }
-        let gw = u32::from_str_radix(cols[2], 16).ok()?;
-        // The kernel prints the address in host (little-endian) order.
-        Some(std::net::Ipv4Addr::from(gw.swap_bytes()).to_string())
-    })
-}
-
-fn domain_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/domainname")
-        .ok()
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty() && d != "(none)")
-}
-
-fn dmi(file: &str) -> Option<String> {
-    std::fs::read_to_string(format!("/sys/class/dmi/id/{file}")).ok()
 }
 
 #[cfg(test)]
@@ -91,14 +75,10 @@ mod tests {
         assert!(f.contains_key("hostName"), "{f:?}");
         assert!(f["memoryTotal"].parse::<u64>().unwrap() > 0);
         assert!(f.contains_key("osArch"));
-    }
-
-    #[test]
-    fn the_default_route_gateway_is_read_in_network_order() {
-        let table = "Iface\tDestination\tGateway \tFlags\n\
-                     eth0\t0000A8C0\t00000000\t0001\n\
-                     eth0\t00000000\t0100A8C0\t0003\n";
-        assert_eq!(parse_route_table(table).as_deref(), Some("192.168.0.1"));
-        assert_eq!(parse_route_table("Iface\n"), None);
+        if cfg!(target_arch = "x86_64") {
+            for k in ["cpuFamily", "cpuStepping", "cpuIdentifier", "processorID"] {
+                assert!(f.contains_key(k), "{k} missing: {f:?}");
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The API's error type, mapped once to HTTP responses. Internal errors are logged
-//! here, once, and answered with a generic body so nothing internal leaks.
+//! here, once, with their chain of causes, and answered with a generic body so nothing
+//! internal leaks.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -7,6 +8,10 @@ use axum::Json;
 use shared::dto::error::ErrorBody;
 use shared::validate::{FieldError, FieldErrorCode};
 
+use crate::agents::reach::ReachError;
+use crate::auth::password::PasswordError;
+use crate::crypto::SecretError;
+use crate::engine::runtime::RuntimeError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +49,44 @@ pub enum AppError {
     #[error("{0}")]
     Busy(String),
     #[error("internal error")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[source] InternalError),
+}
+
+/// What failed inside the server while answering: logged with its causes, answered
+/// as a generic 500.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Reach(#[from] ReachError),
+    /// A stored secret that does not open (its name).
+    #[error("{0} does not open")]
+    Secret(&'static str, #[source] SecretError),
+    /// Stored data that no longer reads (what, why).
+    #[error("stored {0} does not read: {1}")]
+    Corrupt(String, String),
+    #[error("a blocking task ended abnormally")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// An error and each of its causes, `: `-separated (for the log).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<StoreError> for AppError {
@@ -53,9 +95,9 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<crate::auth::password::PasswordError> for AppError {
-    fn from(e: crate::auth::password::PasswordError) -> Self {
-        use crate::auth::password::PasswordError as P;
+impl From<PasswordError> for AppError {
+    fn from(e: PasswordError) -> Self {
+        use PasswordError as P;
         match e {
             P::Busy => AppError::Busy(e.to_string()),
             other => AppError::Internal(other.into()),
@@ -63,9 +105,9 @@ impl From<crate::auth::password::PasswordError> for AppError {
     }
 }
 
-impl From<crate::engine::runtime::RuntimeError> for AppError {
-    fn from(e: crate::engine::runtime::RuntimeError) -> Self {
-        use crate::engine::runtime::RuntimeError as R;
+impl From<RuntimeError> for AppError {
+    fn from(e: RuntimeError) -> Self {
+        use RuntimeError as R;
         match e {
             R::NotFound(what) => AppError::NotFound(what),
             R::Refused(m) => AppError::NotAllowed(m),
@@ -121,7 +163,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, field) = self.parts();
         if let AppError::Internal(e) = &self {
-            tracing::error!(error = %format!("{e:#}"), "internal error");
+            tracing::error!(error = %chain(e), "internal error");
         }
         let body = ErrorBody {
             error: code.to_string(),
@@ -133,3 +175,21 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_logs_its_causes_and_answers_nothing_of_them() {
+        let cause = SecretError::Malformed;
+        let e = AppError::Internal(InternalError::Secret("host credential", cause));
+        let logged = chain(&e);
+        assert_eq!(
+            logged,
+            "internal error: host credential does not open: stored secret is malformed"
+        );
+        assert_eq!(e.to_string(), "internal error");
+        assert_eq!(e.parts().0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

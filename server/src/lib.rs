@@ -25,8 +25,19 @@ use leptos::config::LeptosOptions;
 use state::AppState;
 use std::sync::Arc;
 
+/// Why the server's state could not be built at start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("secret key: {0}")]
+    SecretKey(#[from] crypto::SecretError),
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+}
+
 /// Builds the shared state: opens (and migrates) the store, loads the secret key.
-pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let secrets = crypto::SecretBox::from_base64(&config.secret_key()?)?;
     let store = store::Store::open(&config.database_url()).await?;
     reseal_v1_secrets(&store, &secrets).await?;

@@ -25,7 +25,11 @@ pub enum ReachError {
     NoTerminal { host: String, terminal: String },
     #[error("terminal {0}: no account {1:?}")]
     NoUser(String, String),
-    #[error("terminal {0}: {1} connections are not supported by this Sub Manager yet")]
+    /// A terminal stored with a connection type no longer offered (rexec).
+    #[error(
+        "terminal {0}: {1} connections are no longer offered (they send the password in \
+         clear on the network): switch the terminal to SSH or WinRM on System › Hosts"
+    )]
     Unsupported(String, &'static str),
     #[error("terminal {0}: the account's secret cannot be unsealed (was the secret key changed?)")]
     Secret(String),

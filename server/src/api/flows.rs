@@ -7,7 +7,7 @@ use crate::bpmn_decode;
 use crate::engine::builtins::Initiator;
 use crate::engine::deploy::{deploy as engine_deploy, DeployError, Which};
 use crate::engine::runtime::{Actor, StartSpec};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, InternalError};
 use crate::state::AppState;
 use crate::store::artifacts;
 use crate::store::drafts;
@@ -77,6 +77,7 @@ fn instance_dto(r: InstanceListRow) -> Instance {
         status: r.status,
         start_way: r.start_way,
         created_by: r.created_by,
+        created_by_name: r.created_by_name,
         started_at: r.started_at,
         ended_at: r.ended_at,
     }
@@ -272,8 +273,9 @@ async fn deploy_text(
     Ok(Ok(out))
 }
 
-/// Starts an instance of a flow (latest version unless `version` is given); the start
-/// way is `manual` and the starter is recorded.
+/// Starts an instance of a flow (latest version unless `version` is given); the starter
+/// is recorded, and the start way: `manual` when the app's Start button sent it
+/// (`manual: true`), else `api`.
 #[utoipa::path(post, path = "/api/v1/instances", tag = "flows", request_body = StartInstance,
     responses((status = 201, body = Instance), (status = 404, body = ErrorBody)))]
 pub async fn start_instance(
@@ -293,6 +295,7 @@ pub async fn start_instance(
         .await?
         .ok_or(AppError::Unauthorized)?;
     drop(c);
+    let way = start_way(&req);
     let id = state
         .runtime
         .start(StartSpec {
@@ -304,7 +307,7 @@ pub async fn start_instance(
                 email: me.email.clone(),
                 mobile: me.mobile.clone(),
             },
-            ..StartSpec::new(p.company_id, def.id, "manual")
+            ..StartSpec::new(p.company_id, def.id, way)
         })
         .await?;
     let mut c = state.store.conn().await?;
@@ -313,6 +316,16 @@ pub async fn start_instance(
         .ok_or(AppError::NotFound("instance"))?;
     tracing::info!(by = p.user_id, instance = id, flow = %def.key, "instance started");
     Ok((StatusCode::CREATED, Json(instance_dto(row))))
+}
+
+/// The start way recorded for a start through the API: `manual` only when a person
+/// pressed Start in the app.
+fn start_way(req: &StartInstance) -> &'static str {
+    if req.manual {
+        "manual"
+    } else {
+        "api"
+    }
 }
 
 /// Pause, resume, terminate; retry, skip or complete one node instance. Recorded with
@@ -586,6 +599,7 @@ pub async fn flow_versions(
 
 /// `?from=&to=`: the two versions to compare.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     pub from: i64,
     pub to: i64,
@@ -598,7 +612,6 @@ pub struct DiffQuery {
 pub async fn version_diff(
     State(state): State<AppState>,
     p: Principal,
-#[into_params(parameter_in = Query)]
     PathParam(key): PathParam<String>,
     QueryParams(q): QueryParams<DiffQuery>,
 ) -> AppResult<Json<Vec<shared::bpmn::diff::Change>>> {
@@ -609,8 +622,7 @@ pub async fn version_diff(
         let xml = flows::version_xml(&mut c, p.company_id, &key, v)
             .await?
             .ok_or(AppError::NotFound("flow version"))?;
-        let doc = shared::bpmn::Document::parse(&xml)
-            .map_err(|e| {
+        let doc = shared::bpmn::Document::parse(&xml).map_err(|e| {
             AppError::Internal(InternalError::Corrupt(
                 format!("version {v} of {key}"),
                 e.to_string(),

@@ -8,7 +8,7 @@ use crate::agents::package::{self, ServerAddress};
 use crate::agents::reach::ReachError;
 use crate::agents::{credential, hub::AgentHub};
 use crate::auth::Principal;
-use crate::error::{unique, AppError, AppResult};
+use crate::error::{unique, AppError, AppResult, InternalError};
 use crate::state::AppState;
 use crate::store::hosts;
 use crate::store::sealed;
@@ -503,6 +503,17 @@ fn terminal_input(
             "host_address",
             FieldErrorCode::Invalid,
             "host_address: a host name or IP address, without spaces or slashes",
+        ));
+    }
+    if !req.connection_type.offered() {
+        return Err(FieldError::new(
+            "connection_type",
+            FieldErrorCode::Invalid,
+            format!(
+                "connection_type: {} is no longer offered, it sends passwords in clear on the \
+                 network; use ssh or winrm",
+                req.connection_type.as_str()
+            ),
         ));
     }
     if req.port == Some(0) {

@@ -199,6 +199,7 @@ fn behaviour(
                 .or_else(|| n.lwams.get("process").cloned())
                 .filter(|c| !c.trim().is_empty())
                 .ok_or_else(|| err("call activity without a called flow (calledElement)"))?;
+            super::call::CalledVersion::of(&n.lwams).map_err(|e| err(&e.to_string()))?;
             Behaviour::CallActivity { called }
         }
         _ => Behaviour::PassThrough,

@@ -4,6 +4,7 @@
 //! recovery after a crash) and `steps` runs each step through its executor.
 
 pub mod builtins;
+pub mod call;
 pub mod compile;
 pub mod conditions;
 pub mod core;

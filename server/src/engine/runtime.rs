@@ -12,6 +12,7 @@
 //! "interrupted" for an operator to retry or skip.
 
 use super::builtins::{self, Initiator};
+use super::call::CalledVersion;
 use super::compile::{Behaviour, Executable};
 use super::conditions::CelConditions;
 use super::core::{step, Command, Event, InstanceState, InstanceStatus, NodeState};
@@ -1628,18 +1629,40 @@ impl Runtime {
             message,
         };
         let depth = self.depth(parent).await?;
-        // The called process: in the caller's file, else the latest deployed version.
+        // The called process: the version `lwams:version` pins, else (`latest`) in the
+        // caller's file, else the latest deployed version.
+        let version = def
+            .process(&rec.process_id)
+            .and_then(|ex| ex.nodes.get(p.node))
+            .map(|n| CalledVersion::of(&n.lwams))
+            .unwrap_or(Ok(CalledVersion::Latest));
         let target = if depth >= MAX_CALL_DEPTH {
             Err(format!(
                 "calls are nested deeper than {MAX_CALL_DEPTH} levels"
             ))
-        } else if def.process(&p.called).is_some() {
-            Ok((def.id, p.called.clone()))
         } else {
-            let mut c = self.inner.store.conn().await?;
-            match flows::latest_definition(&mut c, rec.company_id, &p.called).await? {
-                Some((id, _, _)) => Ok((id, p.called.clone())),
-                None => Err(format!("no deployed flow with key {:?}", p.called)),
+            match version {
+                Err(e) => Err(e.to_string()),
+                Ok(CalledVersion::Pinned(v)) => {
+                    let mut c = self.inner.store.conn().await?;
+                    match flows::definition_at(&mut c, rec.company_id, &p.called, v).await? {
+                        Some(id) => Ok((id, p.called.clone())),
+                        None => Err(format!(
+                            "no version {v} of flow {:?} is deployed (lwams:version)",
+                            p.called
+                        )),
+                    }
+                }
+                Ok(CalledVersion::Latest) if def.process(&p.called).is_some() => {
+                    Ok((def.id, p.called.clone()))
+                }
+                Ok(CalledVersion::Latest) => {
+                    let mut c = self.inner.store.conn().await?;
+                    match flows::latest_definition(&mut c, rec.company_id, &p.called).await? {
+                        Some((id, _, _)) => Ok((id, p.called.clone())),
+                        None => Err(format!("no deployed flow with key {:?}", p.called)),
+                    }
+                }
             }
         };
         let (def_id, process_id) = match target {

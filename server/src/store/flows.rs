@@ -482,6 +482,24 @@ pub async fn latest_definition(
         .transpose()
 }
 
+/// The definition id of one version of a flow.
+pub async fn definition_at(
+    c: &mut Conn,
+    company_id: Id,
+    key: &str,
+    version: i64,
+) -> StoreResult<Option<Id>> {
+    let r = sqlx::query(
+        "SELECT id FROM flow_definitions WHERE company_id = $1 AND flow_key = $2 AND version = $3",
+    )
+    .bind(company_id)
+    .bind(key)
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await?;
+    r.map(|r| Ok(r.try_get("id")?)).transpose()
+}
+
 /// The definition (id, version) an instance runs.
 pub async fn definition_of(
     c: &mut Conn,
@@ -603,12 +621,19 @@ pub struct InstanceListRow {
     pub status: InstanceStatus,
     pub start_way: String,
     pub created_by: Option<Id>,
+    /// The creator's display name (`None`: no creator, or the user was deleted).
+    pub created_by_name: Option<String>,
     pub started_at: i64,
     pub ended_at: Option<i64>,
 }
 
-const INSTANCE_COLUMNS: &str =
-    "i.id, d.flow_key, d.version, i.status, i.start_way, i.created_by, i.started_at, i.ended_at";
+/// The columns of an instance's summary (`created_by_name` from the joined `users u`).
+const INSTANCE_COLUMNS: &str = "i.id, d.flow_key, d.version, i.status, i.start_way, i.created_by, \
+     u.display_name AS created_by_name, i.started_at, i.ended_at";
+
+/// The tables of an instance's summary: its definition and its creator, if any.
+const INSTANCE_FROM: &str = "flow_instances i JOIN flow_definitions d ON d.id = i.definition_id \
+     LEFT JOIN users u ON u.id = i.created_by";
 
 fn instance_row(r: &sqlx::any::AnyRow) -> StoreResult<InstanceListRow> {
     Ok(InstanceListRow {
@@ -618,6 +643,7 @@ fn instance_row(r: &sqlx::any::AnyRow) -> StoreResult<InstanceListRow> {
         status: status_of(r, "status")?,
         start_way: r.try_get("start_way")?,
         created_by: r.try_get("created_by")?,
+        created_by_name: r.try_get("created_by_name")?,
         started_at: r.try_get("started_at")?,
         ended_at: r.try_get("ended_at")?,
     })
@@ -662,7 +688,7 @@ pub async fn list_instances(
             .try_get("n")?
     };
     let rows = sqlx::query(&format!(
-        "SELECT {INSTANCE_COLUMNS} FROM {from} WHERE {filter} ORDER BY i.id DESC LIMIT $4 OFFSET $5"
+        "SELECT {INSTANCE_COLUMNS} FROM {INSTANCE_FROM} WHERE {filter} ORDER BY i.id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(company_id)
     .bind(&pattern)
@@ -683,8 +709,7 @@ pub async fn instance_summary(
     id: Id,
 ) -> StoreResult<Option<InstanceListRow>> {
     let r = sqlx::query(&format!(
-        "SELECT {INSTANCE_COLUMNS} FROM flow_instances i JOIN flow_definitions d ON d.id = i.definition_id \
-         WHERE i.company_id = $1 AND i.id = $2"
+        "SELECT {INSTANCE_COLUMNS} FROM {INSTANCE_FROM} WHERE i.company_id = $1 AND i.id = $2"
     ))
     .bind(company_id)
     .bind(id)

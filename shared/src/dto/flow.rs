@@ -113,8 +113,13 @@ pub struct Instance {
     pub flow_key: String,
     pub flow_version: i64,
     pub status: InstanceStatus,
+    /// How it was started: `manual` (Start in the app), `api`, `call`, `timer`.
     pub start_way: String,
+    /// Who started it (a timer start: who deployed the flow; a call: its caller's).
     pub created_by: Option<Id>,
+    /// The creator's display name.
+    #[serde(default)]
+    pub created_by_name: Option<String>,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
 }
@@ -165,13 +170,13 @@ pub struct InstanceDetail {
 /// Filters of the instance list (`?q=&status=&offset=&limit=`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InstanceQuery {
     /// Flow key contains.
     pub q: Option<String>,
     /// running, paused, failed, completed or terminated.
     pub status: Option<String>,
     pub offset: Option<i64>,
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
     pub limit: Option<i64>,
 }
 
@@ -222,6 +227,10 @@ pub struct StartInstance {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub variables: serde_json::Map<String, serde_json::Value>,
+    /// A person pressed Start in the app (it sends `true`): recorded as start way
+    /// `manual`; any other client's start is recorded as `api`.
+    #[serde(default)]
+    pub manual: bool,
 }
 
 /// An operator's control on an instance.

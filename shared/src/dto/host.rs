@@ -91,10 +91,21 @@ pub struct HostInput {
 pub enum ConnectionType {
     Ssh,
     Winrm,
+    /// Read only: terminals stored by older versions. Not offered for new or edited
+    /// terminals (rexec sends the password in clear on the network) and refused when a
+    /// step or test would use it.
     Rexec,
 }
 
 impl ConnectionType {
+    /// The connection types a terminal may be created or saved with.
+    pub const OFFERED: [ConnectionType; 2] = [ConnectionType::Ssh, ConnectionType::Winrm];
+
+    /// Whether a terminal may be saved with this type (rexec may not).
+    pub fn offered(self) -> bool {
+        Self::OFFERED.contains(&self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionType::Ssh => "ssh",
@@ -158,33 +169,33 @@ pub struct Terminal {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminalInput {
     pub host_id: Id,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
     pub host_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::host_address))]
     pub host_address: String,
     /// The connection type's default port when omitted.
     #[serde(default)]
     pub port: Option<u16>,
     pub connection_type: ConnectionType,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     pub os_name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     pub os_version: String,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::name))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub comments: String,
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::host_address))]
     /// WinRM: allow Basic authentication over plain HTTP (see [`Terminal`]).
     #[serde(default)]
     pub allow_basic_http: bool,
     /// Secrets given again for the terminal's accounts. Moving a terminal (another
     /// address, port or host) clears every account's stored password, key and
     /// passphrase — they were given for the old address — except for the accounts
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     /// listed here, which get these values.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::short_text))]
     pub account_secrets: Vec<AccountSecret>,
 }
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
 
 /// An account's secret given again when its terminal moves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +245,7 @@ pub struct TerminalUser {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminalUserInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::required_username))]
     pub username: String,
     pub auth: TerminalAuth,
     #[serde(default)]
@@ -242,10 +254,10 @@ pub struct TerminalUserInput {
     #[serde(default)]
     pub passphrase: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
     pub comments: String,
 }
 
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::required_username))]
 /// A newly issued agent credential: shown once, also written into the download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -254,7 +266,6 @@ pub struct IssuedCredential {
     pub credential: String,
     pub issued_at: Millis,
 }
-    #[cfg_attr(feature = "openapi", schema(schema_with = super::schema::text))]
 
 /// "Test connection": what the agent saw when it reached the terminal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,4 +324,16 @@ pub struct AgentProcess {
     pub last_seen: Millis,
     /// It holds the host's line now.
     pub current: bool,
+}
+
+#[cfg(test)]
+mod connection_type_tests {
+    use super::ConnectionType;
+
+    #[test]
+    fn rexec_still_reads_but_is_not_offered() {
+        assert_eq!(ConnectionType::parse("rexec"), Some(ConnectionType::Rexec));
+        assert!(!ConnectionType::Rexec.offered());
+        assert!(ConnectionType::Ssh.offered() && ConnectionType::Winrm.offered());
+    }
 }

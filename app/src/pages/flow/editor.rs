@@ -2,6 +2,7 @@
 //! deployed when and by whom; a badge when a draft waits), flows that exist only as a
 //! draft, search, and "Import .bpmn" which deploys a file from any modelling tool as a
 //! new version — refused with the parser's or validator's problems, each with its line.
+//! With no flow yet it guides a newcomer: new flow, import, or one of the examples.
 
 use crate::api::{self, encode, ApiError, Method};
 use crate::components::error_line::ErrorLine;
@@ -60,13 +61,18 @@ fn FlowList() -> impl IntoView {
     let deployed = RwSignal::new(None::<String>);
 
     let drafts = RwSignal::new(Vec::<DraftSummary>::new());
+    // Whether the list has been fetched once (no "empty" guide before it is known).
+    let loaded = RwSignal::new(false);
     Effect::new(move |_| {
         version.track();
         let q = query.get();
         let path = format!("/flows?limit=500&q={}", encode(&q));
         leptos::task::spawn_local(async move {
             match api::get::<Page<FlowVersion>>(&path).await {
-                Ok(p) => page.set(p),
+                Ok(p) => {
+                    page.set(p);
+                    loaded.set(true);
+                }
                 Err(e) => error.set(Some(e)),
             }
             if let Ok(all) = api::get::<Vec<DraftSummary>>("/flow-drafts").await {
@@ -105,8 +111,10 @@ fn FlowList() -> impl IntoView {
     let start = move |key: String| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
+            // A person pressed Start: recorded as `manual`, not `api`.
             let req = StartInstance {
                 key,
+                manual: true,
                 ..Default::default()
             };
             match api::send_json::<_, Instance>(Method::Post, "/instances", &req).await {
@@ -119,11 +127,9 @@ fn FlowList() -> impl IntoView {
         });
     };
 
-    let import = move |ev: leptos::ev::Event| {
+    // Deploys a file's XML (an imported file or an example) as new versions.
+    let deploy = move |xml: String| {
         leptos::task::spawn_local(async move {
-            let Some(xml) = read_chosen_file(&ev).await else {
-                return;
-            };
             problems.set(vec![]);
             deployed.set(None);
             error.set(None);
@@ -154,6 +160,20 @@ fn FlowList() -> impl IntoView {
             }
         });
     };
+    let import = move |ev: leptos::ev::Event| {
+        leptos::task::spawn_local(async move {
+            if let Some(xml) = read_chosen_file(&ev).await {
+                deploy(xml);
+            }
+        });
+    };
+    // Nothing deployed, no draft, no search: the newcomer's guide.
+    let nothing_yet = move || {
+        loaded.get()
+            && query.with(|q| q.trim().is_empty())
+            && page.with(|p| p.total == 0 && p.items.is_empty())
+            && drafts.with(Vec::is_empty)
+    };
 
     view! {
         <div class="toolbar">
@@ -177,6 +197,9 @@ fn FlowList() -> impl IntoView {
             </Show>
         </div>
         <ErrorLine error />
+        <Show when=nothing_yet>
+            <FirstFlow can_manage=Signal::derive(can_manage) import deploy />
+        </Show>
         {move || deployed.get().map(|d| view! { <p class="ok" role="status" data-testid="deployed">{t("editor-deployed")} " " {d}</p> })}
         <DeployProblems problems />
         <div class="table-wrap">
@@ -246,6 +269,60 @@ fn FlowList() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+        </div>
+    }
+}
+
+/// The example flows of `docs/examples`, offered when there is no flow yet: (label,
+/// file name, XML).
+pub const EXAMPLES: [(&str, &str, &str); 2] = [
+    (
+        "editor-example-system-info",
+        "system-info.bpmn",
+        include_str!("../../../../docs/examples/system-info.bpmn"),
+    ),
+    (
+        "editor-example-approval",
+        "approval.bpmn",
+        include_str!("../../../../docs/examples/approval.bpmn"),
+    ),
+];
+
+/// What a newcomer can do in an empty flow list: draw a new flow, import a `.bpmn`
+/// file, or deploy one of the examples; without the right, whom to ask.
+#[component]
+fn FirstFlow(
+    can_manage: Signal<bool>,
+    import: impl Fn(leptos::ev::Event) + Clone + Send + Sync + 'static,
+    deploy: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="card empty-guide" data-testid="no-flows">
+            <h3>{t("editor-empty-title")}</h3>
+            <Show
+                when=move || can_manage.get()
+                fallback=|| view! { <p class="muted">{t("editor-empty-ask")}</p> }
+            >
+                <p>{t("editor-empty-hint")}</p>
+                <div class="actions">
+                    <a class="button primary" data-testid="empty-new-flow" href="/flow/design">{t("editor-new-flow")}</a>
+                    <label class="button file-button">
+                        {t("editor-import")}
+                        <input type="file" accept=".bpmn,.xml" data-testid="empty-import-bpmn" on:change=import.clone() />
+                    </label>
+                </div>
+                <p>{t("editor-empty-examples")}</p>
+                <ul class="examples">
+                    {EXAMPLES.iter().map(|&(label, file, xml)| view! {
+                        <li>
+                            <button class="small" data-testid="deploy-example" data-example=file on:click=move |_| deploy(xml.to_string())>
+                                {t(label)}
+                            </button>
+                            " " <code>{format!("docs/examples/{file}")}</code>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </Show>
         </div>
     }
 }

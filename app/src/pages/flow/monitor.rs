@@ -48,6 +48,8 @@ fn Monitor() -> impl IntoView {
     let status = RwSignal::new(None::<InstanceStatus>);
     let search = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
+    // Whether the list has been fetched once (no "empty" guide before it is known).
+    let loaded = RwSignal::new(false);
     let offset = RwSignal::new(0_i64);
     let page = RwSignal::new(Page::<Instance> {
         items: vec![],
@@ -133,6 +135,7 @@ fn Monitor() -> impl IntoView {
                 Ok(p) => {
                     error.set(None);
                     page.set(p);
+                    loaded.set(true);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -204,7 +207,9 @@ fn Monitor() -> impl IntoView {
                         <th>{t("monitor-flow")}</th>
                         <th>{t("monitor-status")}</th>
                         <th class="hide-phone">{t("monitor-start-way")}</th>
+                        <th class="hide-phone">{t("monitor-creator")}</th>
                         <th>{t("monitor-started")}</th>
+                        <th class="hide-phone">{t("monitor-ended")}</th>
                         <th class="hide-phone">{t("monitor-duration")}</th>
                     </tr>
                 </thead>
@@ -228,7 +233,9 @@ fn Monitor() -> impl IntoView {
                                         let way = i.start_way.clone();
                                         move || translate(i18n.locale.get(), &format!("start-way-{way}"), &[])
                                     }</td>
+                                    <td class="hide-phone" data-testid="creator">{i.created_by_name.clone().unwrap_or_default()}</td>
                                     <td>{when(i.started_at)}</td>
+                                    <td class="hide-phone" data-testid="ended">{i.ended_at.map(when).unwrap_or_default()}</td>
                                     <td class="hide-phone">{i.ended_at.map(|e| duration(e - i.started_at)).unwrap_or_default()}</td>
                                 </tr>
                             }
@@ -236,6 +243,20 @@ fn Monitor() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            <Show when=move || loaded.get() && page.with(|p| p.total == 0 && p.items.is_empty())>
+                {move || if query.with(|q| q.trim().is_empty()) && status.get().is_none() {
+                    view! {
+                        <div class="card empty-guide" data-testid="no-instances">
+                            <h3>{t("monitor-empty-title")}</h3>
+                            <p>{t("monitor-empty-hint")}</p>
+                            <p><a class="button" data-testid="to-editor" href="/flow/editor">{t("monitor-empty-to-editor")}</a></p>
+                            <p class="muted">{t("monitor-empty-api")} " " <code>"POST /api/v1/instances"</code></p>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! { <p class="muted center" data-testid="no-match">{t("monitor-empty-filtered")}</p> }.into_any()
+                }}
+            </Show>
         </div>
         {move || selected.get().map(|id| {
             live_output.set(LiveText::default());

@@ -58,6 +58,22 @@ fn state_label(s: HostState) -> String {
 }
 
 /// A fact as shown: memory sizes (bytes) in GiB, the rest as reported.
+/// A fact's label in the UI language (`fact-<key>` in the catalogues); the key itself
+/// for a fact this version does not know (a newer agent's).
+fn fact_label(key: &str) -> impl Fn() -> String + Send + Sync + 'static {
+    let i18n = crate::i18n::use_i18n();
+    let id = format!("fact-{key}");
+    let key = key.to_string();
+    move || {
+        let label = crate::i18n::translate(i18n.locale.get(), &id, &[]);
+        if label == id {
+            key.clone()
+        } else {
+            label
+        }
+    }
+}
+
 fn fact_value(key: &str, value: &str) -> String {
     match value.parse::<u64>() {
         Ok(bytes) if key.starts_with("memory") => {
@@ -426,7 +442,7 @@ fn HostPanel(id: Id, data: Data) -> impl IntoView {
                         </Show>
                         <dl class="facts" data-testid="host-facts">
                             {d.host.facts.iter().map(|(k, v)| view! {
-                                <dt>{k.clone()}</dt>
+                                <dt>{fact_label(k)} " " <small class="muted">{k.clone()}</small></dt>
                                 <dd data-fact=k.clone()>{fact_value(k, v)}</dd>
                             }).collect_view()}
                         </dl>
@@ -553,6 +569,7 @@ fn Terminals(host: Id, terminals: Vec<Terminal>, on_change: Callback<()>) -> imp
                             <strong>{term.host_name.clone()}</strong>
                             <span class="muted">{format!("{}:{} · {}", term.host_address, term.port, term.connection_type.as_str().to_uppercase())}</span>
                             <span class="muted hide-phone">{format!("{} {}", term.os_name, term.os_version)}</span>
+                            {(!term.connection_type.offered()).then(|| view! { <span class="badge warn" data-testid="retired-connection">{t("hosts-connection-retired-badge")}</span> })}
                             {term.allow_basic_http.then(|| view! { <span class="badge warn" data-testid="basic-http-allowed">{t("hosts-basic-http-allowed")}</span> })}
                             <span class="spacer"></span>
                             <Show when=can_manage>
@@ -678,11 +695,19 @@ fn TerminalEditor(
     let name = field(|t| t.host_name.clone());
     let address = field(|t| t.host_address.clone());
     let port = field(|t| t.port.to_string());
+    // A terminal stored with a type no longer offered (rexec) must pick another.
+    let retired = existing
+        .as_ref()
+        .map(|t| t.connection_type)
+        .filter(|k| !k.offered());
     let kind = RwSignal::new(
         existing
             .as_ref()
-            .map(|t| t.connection_type.as_str().to_string())
-            .unwrap_or_else(|| "ssh".to_string()),
+            .map(|t| t.connection_type)
+            .filter(|k| k.offered())
+            .unwrap_or(ConnectionType::Ssh)
+            .as_str()
+            .to_string(),
     );
     let os_name = field(|t| t.os_name.clone());
     let os_version = field(|t| t.os_version.clone());
@@ -784,9 +809,13 @@ fn TerminalEditor(
                     <select name="connection_type" bind:value=kind>
                         <option value="ssh">"SSH"</option>
                         <option value="winrm">"WinRM"</option>
-                        <option value="rexec">"rexec"</option>
                     </select>
                 </label>
+                {retired.map(|k| view! {
+                    <p class="warning" data-testid="terminal-retired-type">
+                        {t("hosts-connection-retired")} " (" {k.as_str()} ")"
+                    </p>
+                })}
                 <label>
                     <span>{t("hosts-port")}</span>
                     <input name="port" type="number" min="1" max="65535" placeholder=default_port bind:value=port />
