@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# Builds `lwams`, the Sub Manager binary beside it (for download packages) and the site.
-cargo leptos build --release
+# Builds `lwams`, the Sub Manager binary beside it (for download packages) and the site;
+# `--split`: the wasm bundle in one chunk per page (app/src/routes.rs).
+cargo leptos build --release --split
 export LWAMS_SITE_ROOT="${LWAMS_SITE_ROOT:-target/site}"
 exec target/release/lwams serve "$@"

@@ -10,16 +10,18 @@ pub mod i18n;
 pub mod live;
 pub mod pages;
 pub mod request;
+pub mod routes;
 pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, Lazy};
 use shared::Function;
 
 use components::layout::AppLayout;
 use pages::coming::Coming;
+use routes::*;
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,25 +69,25 @@ pub fn App() -> impl IntoView {
         <Title text="LWAMS" />
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/login") view=pages::login::LoginPage />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=pages::home::Home />
-                    <Route path=path!("/account/password") view=pages::password::ChangePasswordPage />
-                    <Route path=path!("/flow/editor") view=pages::flow::editor::EditorPage />
-                    <Route path=path!("/flow/design") view=pages::flow::designer::DesignerPage />
-                    <Route path=path!("/flow/monitor") view=pages::flow::monitor::MonitorPage />
+                    <Route path=path!("/account/password") view={Lazy::<PasswordRoute>::new()} />
+                    <Route path=path!("/flow/editor") view={Lazy::<EditorRoute>::new()} />
+                    <Route path=path!("/flow/design") view={Lazy::<DesignerRoute>::new()} />
+                    <Route path=path!("/flow/monitor") view={Lazy::<MonitorRoute>::new()} />
                     <Route path=path!("/flow/tasks") view=coming!(Function::FlowTasks) />
                     <Route path=path!("/flow/schedules") view=coming!(Function::FlowSchedules) />
                     <Route path=path!("/report/templates") view=coming!(Function::ReportTemplates) />
                     <Route path=path!("/report/data") view=coming!(Function::ReportData) />
-                    <Route path=path!("/resource/scripts") view=pages::resource::scripts::ScriptsPage />
-                    <Route path=path!("/resource/data-sources") view=pages::resource::data_sources::DataSourcesPage />
+                    <Route path=path!("/resource/scripts") view={Lazy::<ScriptsRoute>::new()} />
+                    <Route path=path!("/resource/data-sources") view={Lazy::<DataSourcesRoute>::new()} />
                     <Route path=path!("/resource/forms") view=coming!(Function::ResourceForms) />
                     <Route path=path!("/resource/globals") view=coming!(Function::ResourceGlobals) />
-                    <Route path=path!("/system/company") view=pages::system::company::CompanyPage />
-                    <Route path=path!("/system/companies") view=pages::system::companies::CompaniesPage />
-                    <Route path=path!("/system/users") view=pages::system::users::UsersPage />
-                    <Route path=path!("/system/hosts") view=pages::system::hosts::HostsPage />
+                    <Route path=path!("/system/company") view={Lazy::<CompanyRoute>::new()} />
+                    <Route path=path!("/system/companies") view={Lazy::<CompaniesRoute>::new()} />
+                    <Route path=path!("/system/users") view={Lazy::<UsersRoute>::new()} />
+                    <Route path=path!("/system/hosts") view={Lazy::<HostsRoute>::new()} />
                     <Route path=path!("/system/holidays") view=coming!(Function::SystemHolidays) />
                     <Route path=path!("/system/languages") view=coming!(Function::SystemLanguages) />
                 </ParentRoute>
@@ -94,17 +96,24 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The browser entry point: hydrate the server-rendered page.
+/// The browser entry point: hydrate the server-rendered page. Hydration waits for the
+/// wasm chunk of the page's lazy route (`routes`), so it finishes asynchronously.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // A marker for tests and scripts: the page is interactive from here on.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
+    // `hydrate_from_async` sets up Leptos' executor itself once it runs.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), App)
+            .await
+            .forget();
+        // A marker for tests and scripts: the page is interactive from here on.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }
