@@ -1036,6 +1036,38 @@ async fn the_wechat_secret_is_write_only_and_encrypted_at_rest() {
 }
 
 #[tokio::test]
+async fn a_company_code_changes_only_to_one_sign_in_and_sub_managers_accept() {
+    // The same rule as creating a company (letters, digits, - and _, at most 32): a
+    // code with `.` or `@` could be stored before, and then no one could type it.
+    let t = sqlite_app().await;
+    let c = t.admin().await;
+    for code in ["a.b", "ops@acme", "x y", &"x".repeat(33)] {
+        let r = t
+            .put(
+                "/api/v1/company",
+                &c,
+                &json!({"code": code, "name": "ACME"}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], "code", "{}", r.body);
+    }
+    let r = t
+        .put(
+            "/api/v1/company",
+            &c,
+            &json!({"code": "acme-2_b", "name": "ACME"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
 async fn changing_ones_password_ends_other_sessions() {
     let t = sqlite_app().await;
     let a = t.admin().await;
