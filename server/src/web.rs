@@ -42,6 +42,18 @@ async fn login_options(
     next.run(req).await
 }
 
+/// `/pkg`: the wasm bundle, its chunks, JavaScript and CSS. The build writes each file
+/// also compressed at brotli's and gzip's best (`tools/precompress.mjs`); those are sent
+/// to browsers that accept them — the first page's bundle is a fifth smaller than with
+/// the quick compression `CompressionLayer` applies to everything else
+/// (docs/benchmarks.md, issue 17). Without them the file goes through that layer.
+fn pkg_files(options: &leptos::config::LeptosOptions) -> tower_http::services::ServeDir {
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
@@ -55,6 +67,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(crate::login_form::form_login),
         )
         .merge(crate::api::router())
+        .nest_service("/pkg", pkg_files(&leptos_options))
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
