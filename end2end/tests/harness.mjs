@@ -1,4 +1,4 @@
-// Starts a real LWAMS server (release build) on a free port with a fresh SQLite
+// Starts a real LWAMS server (the binary `cargo test` built, or LWAMS_BIN) on a free port with a fresh SQLite
 // database, and a headless Debian Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
@@ -27,7 +27,7 @@ function freePort() {
 export async function startServer() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lwams-e2e-'));
-  const bin = process.env.LWAMS_BIN || join(root, 'target', 'release', 'lwams');
+  const bin = process.env.LWAMS_BIN || join(root, 'target', 'debug', 'lwams');
   const proc = spawn(bin, ['serve'], {
     env: {
       ...process.env,

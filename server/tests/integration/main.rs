@@ -11,9 +11,11 @@ mod support;
 
 mod agents;
 mod api;
+mod bpmn_interchange;
 mod cli;
 mod egress;
 mod flow_run;
+mod loose_ends;
 mod queue_invariants;
 mod runtime;
 mod security;

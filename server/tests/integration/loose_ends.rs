@@ -3,7 +3,7 @@
 //! that no longer offer rexec.
 
 #[allow(dead_code, unused_imports)]
-mod common;
+use crate::support as common;
 
 use std::process::Command;
 

@@ -4,10 +4,7 @@
 //! broken with element and line; deploy refuses the broken ones, naming element and
 //! line; `POST /api/v1/flows/import` decodes the file's bytes on the server.
 
-#[allow(dead_code, unused_imports)]
-#[path = "integration/support/mod.rs"]
-mod support;
-
+use crate::support;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use http_body_util::BodyExt;
