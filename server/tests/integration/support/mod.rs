@@ -279,8 +279,10 @@ impl TestApp {
             .await
     }
 
+    /// The first company's administrator (company `default`, named so that signing in
+    /// works also once a test has created more companies).
     pub async fn admin(&self) -> Client {
-        self.login(None, "admin", ADMIN_PASSWORD).await
+        self.login(Some("default"), "admin", ADMIN_PASSWORD).await
     }
 
     /// A group `name` with `perms`, made by `admin` through the API.
