@@ -163,6 +163,7 @@ editor-example-system-info = Add the example "System information"
 editor-example-approval = Add the example "Disk clean-up with approval"
 editor-empty-ask = Flows are created by users who may manage Flow › Editor; ask one of them.
 editor-deployed = Deployed:
+editor-import-warnings = Imported, but the file's encoding had to be guessed:
 editor-refused = The file was not deployed:
 editor-key = Key
 editor-id = Id
@@ -427,3 +428,17 @@ fact-serialNumber = Serial number
 fact-manufacturer = Manufacturer
 fact-model = Model
 fact-agentPid = Sub Manager process id
+
+# lists and forms (components/list.rs, components/field.rs)
+list-shown = { $first }–{ $last } of { $total } · page { $page } of { $pages }
+list-pages = Pages
+field-required = required
+field-too-long = at most { $max } characters
+field-too-short = at least { $min } characters
+field-invalid-text = contains control characters
+field-invalid-identifier = may contain only letters, digits and . _ - @
+field-invalid-company-code = may contain only letters, digits, - and _
+field-invalid-email = is not an e-mail address
+field-invalid-phone = may contain only digits, spaces and + - ( )
+field-duplicate = is already taken
+field-not-allowed = is not allowed

@@ -163,6 +163,7 @@ editor-example-system-info = 添加示例“系统信息”
 editor-example-approval = 添加示例“带审批的磁盘清理”
 editor-empty-ask = 流程由可管理“流程 › 编辑器”的用户创建，请联系他们。
 editor-deployed = 已部署：
+editor-import-warnings = 已导入，但文件的编码是推测的：
 editor-refused = 文件未部署：
 editor-key = 标识
 editor-id = 元素标识
@@ -427,3 +428,17 @@ fact-serialNumber = 序列号
 fact-manufacturer = 制造商
 fact-model = 型号
 fact-agentPid = Sub Manager 进程号
+
+# lists and forms (components/list.rs, components/field.rs)
+list-shown = 第 { $first }–{ $last } 条，共 { $total } 条 · 第 { $page }/{ $pages } 页
+list-pages = 分页
+field-required = 必填
+field-too-long = 最多 { $max } 个字符
+field-too-short = 至少 { $min } 个字符
+field-invalid-text = 含有控制字符
+field-invalid-identifier = 只能包含字母、数字和 . _ - @
+field-invalid-company-code = 只能包含字母、数字、- 和 _
+field-invalid-email = 不是有效的电子邮件地址
+field-invalid-phone = 只能包含数字、空格和 + - ( )
+field-duplicate = 已被占用
+field-not-allowed = 不允许

@@ -219,6 +219,94 @@ pub fn password(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// What one form field accepts. The server checks a request with it (authoritative);
+/// the app sets the input's `required`, `minlength` and `maxlength` from it and checks
+/// as the user types — one source of limits and messages for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Trimmed, non-empty, at most `max` characters, no control characters.
+    RequiredText { max: usize },
+    /// At most `max` characters, no control characters but newlines and tabs.
+    OptionalText { max: usize },
+    /// A login name: 1–`max` letters, digits, `.`, `_`, `-`, `@`.
+    Identifier { max: usize },
+    /// A company code: 1–32 letters, digits, `-` and `_`.
+    CompanyCode,
+    /// An optional e-mail address.
+    Email,
+    /// An optional phone number.
+    Phone,
+    /// A new password, required.
+    Password,
+    /// A new password, or empty to keep the current one.
+    OptionalPassword,
+}
+
+impl Rule {
+    /// Whether an empty value is refused.
+    pub const fn required(self) -> bool {
+        matches!(
+            self,
+            Rule::RequiredText { .. }
+                | Rule::Identifier { .. }
+                | Rule::CompanyCode
+                | Rule::Password
+        )
+    }
+
+    /// The most characters the field takes.
+    pub const fn max_chars(self) -> usize {
+        match self {
+            Rule::RequiredText { max } | Rule::OptionalText { max } | Rule::Identifier { max } => {
+                max
+            }
+            Rule::CompanyCode => COMPANY_CODE_MAX,
+            Rule::Email => EMAIL_MAX,
+            Rule::Phone => PHONE_MAX,
+            Rule::Password | Rule::OptionalPassword => PASSWORD_MAX,
+        }
+    }
+
+    /// The fewest characters a non-empty value must have.
+    pub const fn min_chars(self) -> Option<usize> {
+        match self {
+            Rule::Password | Rule::OptionalPassword => Some(PASSWORD_MIN),
+            _ => None,
+        }
+    }
+
+    /// The value as it is stored (trimmed where the rule trims), or why not.
+    pub fn check(self, field: &str, value: &str) -> Result<String, FieldError> {
+        match self {
+            Rule::RequiredText { max } => required_text(field, value, max),
+            Rule::OptionalText { max } => optional_text(field, value, max),
+            Rule::Identifier { max } => identifier(field, value, max),
+            Rule::CompanyCode => company_code(field, value),
+            Rule::Email => email(field, value),
+            Rule::Phone => phone(field, value),
+            Rule::Password => password(field, value).map(|()| value.to_string()),
+            Rule::OptionalPassword if value.is_empty() => Ok(String::new()),
+            Rule::OptionalPassword => password(field, value).map(|()| value.to_string()),
+        }
+    }
+}
+
+/// The rule of every field of the forms, by form: what the server checks and what the
+/// app's inputs show.
+pub mod fields {
+    use super::*;
+
+    pub const USER_LOGIN: Rule = Rule::Identifier { max: LOGIN_MAX };
+    pub const USER_DISPLAY_NAME: Rule = Rule::RequiredText { max: NAME_MAX };
+    pub const USER_PASSWORD: Rule = Rule::Password;
+    /// A user's password on the edit form: empty keeps it.
+    pub const USER_NEW_PASSWORD: Rule = Rule::OptionalPassword;
+    pub const USER_EMAIL: Rule = Rule::Email;
+    pub const USER_PHONE: Rule = Rule::Phone;
+    pub const GROUP_NAME: Rule = Rule::RequiredText { max: NAME_MAX };
+    pub const GROUP_DESCRIPTION: Rule = Rule::OptionalText { max: TEXT_MAX };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +375,49 @@ mod tests {
             let e = element_id(bad, "check", &taken).unwrap_err();
             assert_eq!(e.field, "id", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rules_state_their_limits_and_check_like_the_functions() {
+        use fields::*;
+        assert!(USER_LOGIN.required());
+        assert_eq!(USER_LOGIN.max_chars(), LOGIN_MAX);
+        assert!(!USER_EMAIL.required());
+        assert_eq!(USER_PASSWORD.min_chars(), Some(PASSWORD_MIN));
+        assert_eq!(GROUP_DESCRIPTION.max_chars(), TEXT_MAX);
+        assert_eq!(
+            USER_DISPLAY_NAME.check("display_name", " Ops ").unwrap(),
+            "Ops"
+        );
+        assert_eq!(
+            USER_LOGIN.check("login", "a b").unwrap_err(),
+            identifier("login", "a b", LOGIN_MAX).unwrap_err()
+        );
+        assert_eq!(
+            GROUP_NAME
+                .check("name", &"x".repeat(NAME_MAX + 1))
+                .unwrap_err()
+                .code,
+            FieldErrorCode::TooLong
+        );
+    }
+
+    #[test]
+    fn an_empty_new_password_keeps_the_old_one_but_a_short_one_is_refused() {
+        assert_eq!(fields::USER_NEW_PASSWORD.check("password", "").unwrap(), "");
+        assert_eq!(
+            fields::USER_NEW_PASSWORD
+                .check("password", "short")
+                .unwrap_err()
+                .code,
+            FieldErrorCode::TooShort
+        );
+        assert_eq!(
+            fields::USER_PASSWORD
+                .check("password", "")
+                .unwrap_err()
+                .code,
+            FieldErrorCode::Required
+        );
     }
 }

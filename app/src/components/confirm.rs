@@ -34,3 +34,25 @@ pub fn confirm_delete(
         }
     });
 }
+
+/// Asks `message`; on "yes" runs `action` (an API call), then `done`, or puts the
+/// refusal into `error`.
+pub fn confirm_then<F>(
+    message: &str,
+    action: F,
+    error: leptos::prelude::RwSignal<Option<crate::api::ApiError>>,
+    done: impl FnOnce() + 'static,
+) where
+    F: std::future::Future<Output = crate::api::ApiResult<()>> + 'static,
+{
+    use leptos::prelude::Set;
+    if !confirm(message) {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match action.await {
+            Ok(()) => done(),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+}

@@ -145,14 +145,6 @@ pub async fn deploy(
     )
 }
 
-/// A file imported from its bytes: the versions deployed, and what the reader had to
-/// guess about its encoding (a wrong declaration), one line each.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ImportedFlows {
-    pub versions: Vec<FlowVersion>,
-    pub warnings: Vec<String>,
-}
-
 /// Imports a `.bpmn` file from any modelling tool: the request body is the file's bytes
 /// in any encoding the WHATWG Encoding Standard names, decoded on the server (a wrong
 /// declaration falls back, with a warning). Then as `POST /flows`: a file with broken
@@ -160,7 +152,7 @@ pub struct ImportedFlows {
 #[utoipa::path(post, path = "/api/v1/flows/import", tag = "flows",
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "the .bpmn file's bytes, in its own encoding"),
-    responses((status = 201, body = ImportedFlows), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = shared::dto::flow::ImportedFlows), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,
     p: Principal,
@@ -192,7 +184,7 @@ pub async fn import(
         match deploy_text(&state, &p, &decoded.text, None, &Default::default()).await? {
             Ok(versions) => (
                 StatusCode::CREATED,
-                Json(ImportedFlows { versions, warnings }),
+                Json(shared::dto::flow::ImportedFlows { versions, warnings }),
             )
                 .into_response(),
             Err(refused) => refused.into_response(),

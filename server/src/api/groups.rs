@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::group::{Group, GroupInput, GroupMembers};
 use shared::dto::{Id, ListQuery, Page};
-use shared::validate::{self, FieldError, FieldErrorCode};
+use shared::validate::{fields, FieldError, FieldErrorCode};
 use shared::{Function, Level};
 
 pub fn router() -> Router<AppState> {
@@ -53,8 +53,8 @@ fn to_dto(
 
 fn validate_input(req: &GroupInput) -> Result<(String, String), FieldError> {
     Ok((
-        validate::required_text("name", &req.name, validate::NAME_MAX)?,
-        validate::optional_text("description", &req.description, validate::TEXT_MAX)?,
+        fields::GROUP_NAME.check("name", &req.name)?,
+        fields::GROUP_DESCRIPTION.check("description", &req.description)?,
     ))
 }
 

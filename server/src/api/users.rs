@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use shared::dto::error::ErrorBody;
 use shared::dto::user::{User, UserCreate, UserUpdate};
 use shared::dto::{Id, ListQuery, Page};
-use shared::validate::{self, FieldError, FieldErrorCode};
+use shared::validate::{fields, FieldError, FieldErrorCode};
 use shared::{Function, Level};
 
 pub fn router() -> Router<AppState> {
@@ -58,10 +58,10 @@ fn validate_fields(
     mobile: &str,
 ) -> Result<ValidFields, FieldError> {
     Ok(ValidFields {
-        display_name: validate::required_text("display_name", display_name, validate::NAME_MAX)?,
-        email: validate::email("email", email)?,
-        phone: validate::phone("phone", phone)?,
-        mobile: validate::phone("mobile", mobile)?,
+        display_name: fields::USER_DISPLAY_NAME.check("display_name", display_name)?,
+        email: fields::USER_EMAIL.check("email", email)?,
+        phone: fields::USER_PHONE.check("phone", phone)?,
+        mobile: fields::USER_PHONE.check("mobile", mobile)?,
     })
 }
 
@@ -132,9 +132,9 @@ pub async fn create_user(
     JsonBody(req): JsonBody<UserCreate>,
 ) -> AppResult<(StatusCode, Json<User>)> {
     p.require(Function::SystemUsers, Level::Manage)?;
-    let login = validate::identifier("login", &req.login, validate::LOGIN_MAX)?;
+    let login = fields::USER_LOGIN.check("login", &req.login)?;
     let f = validate_fields(&req.display_name, &req.email, &req.phone, &req.mobile)?;
-    validate::password("password", &req.password)?;
+    fields::USER_PASSWORD.check("password", &req.password)?;
     let hash = password::hash(&req.password)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -175,7 +175,7 @@ pub async fn update_user(
     let f = validate_fields(&req.display_name, &req.email, &req.phone, &req.mobile)?;
     let hash = match &req.password {
         Some(pw) if !pw.is_empty() => {
-            validate::password("password", pw)?;
+            fields::USER_PASSWORD.check("password", pw)?;
             Some(
                 password::hash(pw)
                     .await

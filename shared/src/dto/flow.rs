@@ -4,6 +4,16 @@ pub use super::status::{InstanceStatus, NodeState, RunStatus};
 use super::{Id, Millis};
 use serde::{Deserialize, Serialize};
 
+/// The answer to `POST /flows/import` (a file's bytes): the versions deployed, and
+/// what the reader had to guess about the file's encoding (a wrong declaration), one
+/// line each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportedFlows {
+    pub versions: Vec<FlowVersion>,
+    pub warnings: Vec<String>,
+}
+
 /// Deploy a BPMN file: every executable process becomes a new version of its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -12,6 +12,7 @@
 )]
 
 use crate::api::{self, encode, ApiError, Method};
+use crate::components::browser::{chosen_file_text, download, guard_leaving};
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
 use crate::diagram::ElementProps;
@@ -460,6 +461,7 @@ fn Designer() -> impl IntoView {
     };
 
     // Ctrl+S / ⌘S deploys; leaving with unsaved changes asks first.
+    guard_leaving(dirty, "editor-leave-unsaved");
     #[cfg(feature = "hydrate")]
     {
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -468,17 +470,8 @@ fn Designer() -> impl IntoView {
                 deploy();
             }
         });
-        let guard = window_event_listener(leptos::ev::beforeunload, move |ev| {
-            if dirty.get_untracked() {
-                ev.prevent_default();
-                ev.set_return_value("unsaved");
-            }
-        });
-        let links = leave_guard(dirty);
         on_cleanup(move || {
             handle.remove();
-            guard.remove();
-            links.take().remove();
             modeler.with_value(|m| {
                 if let Some(m) = m {
                     m.destroy();
@@ -511,7 +504,7 @@ fn Designer() -> impl IntoView {
 
     let import = move |ev: leptos::ev::Event| {
         leptos::task::spawn_local(async move {
-            if let Some(xml) = crate::pages::flow::editor::read_chosen_file(&ev).await {
+            if let Some(xml) = chosen_file_text(&ev).await {
                 load_as(xml, true);
             }
         });
@@ -640,59 +633,6 @@ fn Designer() -> impl IntoView {
     }
 }
 
-/// A click listener (capture phase, ahead of the router) on the app's links, asking
-/// before an in-app navigation leaves unsaved changes; `remove` takes it off.
-#[cfg(feature = "hydrate")]
-struct LeaveGuard(wasm_bindgen::closure::Closure<dyn Fn(web_sys::MouseEvent)>);
-
-#[cfg(feature = "hydrate")]
-impl LeaveGuard {
-    fn remove(self) {
-        use wasm_bindgen::JsCast;
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            let _ = doc.remove_event_listener_with_callback_and_bool(
-                "click",
-                self.0.as_ref().unchecked_ref(),
-                true,
-            );
-        }
-    }
-}
-
-#[cfg(feature = "hydrate")]
-fn leave_guard(dirty: RwSignal<bool>) -> send_wrapper::SendWrapper<LeaveGuard> {
-    use wasm_bindgen::JsCast;
-    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MouseEvent)>::new(
-        move |ev: web_sys::MouseEvent| {
-            if !dirty.get_untracked() {
-                return;
-            }
-            let link = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .and_then(|e| e.closest("a[href]").ok().flatten());
-            let Some(link) = link else { return };
-            if link.has_attribute("download") || link.get_attribute("target").is_some() {
-                return;
-            }
-            if crate::components::confirm::confirm(&tr("editor-leave-unsaved")) {
-                dirty.set(false);
-            } else {
-                ev.prevent_default();
-                ev.stop_propagation();
-            }
-        },
-    );
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        let _ = doc.add_event_listener_with_callback_and_bool(
-            "click",
-            listener.as_ref().unchecked_ref(),
-            true,
-        );
-    }
-    send_wrapper::SendWrapper::new(LeaveGuard(listener))
-}
-
 /// The diagram as BPMN XML; bpmn-js's refusal goes to `failure`.
 #[cfg(feature = "hydrate")]
 async fn diagram_xml(
@@ -733,31 +673,6 @@ impl Export {
             Export::Png => "image/png",
         }
     }
-}
-
-/// Offers `bytes` as a file download (browser only).
-#[cfg(feature = "hydrate")]
-fn download(name: &str, bytes: &[u8], mime: &str) {
-    use wasm_bindgen::JsCast;
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(a) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.create_element("a").ok())
-        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
 }
 
 #[cfg(test)]

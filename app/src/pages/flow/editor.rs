@@ -4,15 +4,16 @@
 //! new version — refused with the parser's or validator's problems, each with its line.
 //! With no flow yet it guides a newcomer: new flow, import, or one of the examples.
 
-use crate::api::{self, encode, ApiError, Method};
+use crate::api::{self, encode, flows, ApiError, Method};
+use crate::components::browser::chosen_file;
 use crate::components::error_line::ErrorLine;
 use crate::components::guard::{Guarded, PageTitle};
-use crate::i18n::{t, t_args};
+use crate::components::list::{use_list, ListSearch, Pager, PAGE_SIZE};
+use crate::i18n::t;
 use crate::pages::flow::monitor::when;
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::flow::{DeployFlow, DraftSummary, FlowVersion, Instance, StartInstance};
-use shared::dto::Page;
 use shared::{Function, Level};
 
 #[component]
@@ -25,56 +26,22 @@ pub fn EditorPage() -> impl IntoView {
     }
 }
 
-/// Reads the file chosen in an `<input type=file>` as text (browser only).
-pub(crate) async fn read_chosen_file(ev: &leptos::ev::Event) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
-        let file = input.files()?.get(0)?;
-        let text = wasm_bindgen_futures::JsFuture::from(file.text())
-            .await
-            .ok()?;
-        input.set_value("");
-        text.as_string()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = ev;
-        None
-    }
-}
-
 #[component]
 fn FlowList() -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::FlowEditor, Level::Manage);
-    let search = RwSignal::new(String::new());
-    let query = RwSignal::new(String::new());
-    let version = RwSignal::new(0_u32);
-    let page = RwSignal::new(Page::<FlowVersion> {
-        items: vec![],
-        total: 0,
-    });
+    let list = use_list(PAGE_SIZE, flows::list);
     let error = RwSignal::new(None::<ApiError>);
     let problems = RwSignal::new(Vec::<String>::new());
     let deployed = RwSignal::new(None::<String>);
+    // What the server had to guess reading an imported file (its encoding).
+    let warnings = RwSignal::new(Vec::<String>::new());
 
     let drafts = RwSignal::new(Vec::<DraftSummary>::new());
-    // Whether the list has been fetched once (no "empty" guide before it is known).
-    let loaded = RwSignal::new(false);
     Effect::new(move |_| {
-        version.track();
-        let q = query.get();
-        let path = format!("/flows?limit=500&q={}", encode(&q));
+        list.items.track();
+        let q = list.paging.with(|p| p.query.clone());
         leptos::task::spawn_local(async move {
-            match api::get::<Page<FlowVersion>>(&path).await {
-                Ok(p) => {
-                    page.set(p);
-                    loaded.set(true);
-                }
-                Err(e) => error.set(Some(e)),
-            }
             if let Ok(all) = api::get::<Vec<DraftSummary>>("/flow-drafts").await {
                 let q = q.trim().to_lowercase();
                 drafts.set(
@@ -92,8 +59,8 @@ fn FlowList() -> impl IntoView {
     let has_draft = move |key: &str| drafts.with(|d| d.iter().any(|d| d.key == key));
     // Drafts of flows never deployed: listed after the deployed ones.
     let draft_only = move || {
-        let deployed = page.with(|p| {
-            p.items
+        let deployed = list.items.with(|items| {
+            items
                 .iter()
                 .map(|f| f.key.clone())
                 .collect::<std::collections::HashSet<_>>()
@@ -127,66 +94,63 @@ fn FlowList() -> impl IntoView {
         });
     };
 
-    // Deploys a file's XML (an imported file or an example) as new versions.
+    // What a deploy or an import answered: the versions, or the problems.
+    let answered = move |result: Result<(Vec<FlowVersion>, Vec<String>), ApiError>| match result {
+        Ok((versions, guessed)) => {
+            deployed.set(Some(
+                versions
+                    .iter()
+                    .map(|v| format!("{} v{}", v.key, v.version))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+            warnings.set(guessed);
+            list.reload();
+        }
+        Err(e) => problems.set(e.body.message.split("; ").map(str::to_string).collect()),
+    };
+    let clear = move || {
+        problems.set(vec![]);
+        deployed.set(None);
+        warnings.set(vec![]);
+        error.set(None);
+    };
+    // Deploys an example's XML as new versions.
     let deploy = move |xml: String| {
         leptos::task::spawn_local(async move {
-            problems.set(vec![]);
-            deployed.set(None);
-            error.set(None);
-            match api::send_json::<_, Vec<FlowVersion>>(
-                Method::Post,
-                "/flows",
-                &DeployFlow {
-                    xml,
-                    base: None,
-                    about: Default::default(),
-                },
-            )
-            .await
-            {
-                Ok(versions) => {
-                    deployed.set(Some(
-                        versions
-                            .iter()
-                            .map(|v| format!("{} v{}", v.key, v.version))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ));
-                    version.update(|v| *v += 1);
-                }
-                Err(e) => {
-                    problems.set(e.body.message.split("; ").map(str::to_string).collect());
-                }
-            }
+            clear();
+            let body = DeployFlow {
+                xml,
+                base: None,
+                about: Default::default(),
+            };
+            answered(flows::deploy(&body).await.map(|v| (v, vec![])));
         });
     };
+    // Imports the chosen file as it is on disk: the server decodes its encoding.
     let import = move |ev: leptos::ev::Event| {
         leptos::task::spawn_local(async move {
-            if let Some(xml) = read_chosen_file(&ev).await {
-                deploy(xml);
+            if let Some(file) = chosen_file(&ev).await {
+                clear();
+                answered(
+                    flows::import(file.bytes)
+                        .await
+                        .map(|i| (i.versions, i.warnings)),
+                );
             }
         });
     };
     // Nothing deployed, no draft, no search: the newcomer's guide.
     let nothing_yet = move || {
-        loaded.get()
-            && query.with(|q| q.trim().is_empty())
-            && page.with(|p| p.total == 0 && p.items.is_empty())
+        list.loaded.get()
+            && list.paging.with(|p| p.query.is_empty() && p.total == 0)
+            && list.items.with(Vec::is_empty)
             && drafts.with(Vec::is_empty)
     };
 
     view! {
         <div class="toolbar">
-            <form
-                class="search"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    query.set(search.get_untracked());
-                }
-            >
-                <input type="search" data-testid="flow-search" placeholder=move || t("common-search")() bind:value=search />
-            </form>
-            <span class="muted">{move || t_args("common-total", vec![("count", page.get().total.to_string())])()}</span>
+            <ListSearch testid="flow-search" list />
             <span class="spacer"></span>
             <Show when=can_manage>
                 <a class="button" data-testid="new-flow" href="/flow/design">{t("editor-new-flow")}</a>
@@ -201,6 +165,12 @@ fn FlowList() -> impl IntoView {
             <FirstFlow can_manage=Signal::derive(can_manage) import deploy />
         </Show>
         {move || deployed.get().map(|d| view! { <p class="ok" role="status" data-testid="deployed">{t("editor-deployed")} " " {d}</p> })}
+        <Show when=move || !warnings.with(Vec::is_empty)>
+            <div class="card" role="status" data-testid="import-warnings">
+                <h3>{t("editor-import-warnings")}</h3>
+                <ul>{move || warnings.get().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+            </div>
+        </Show>
         <DeployProblems problems />
         <div class="table-wrap">
             <table class="grid" data-testid="flows-table">
@@ -216,7 +186,7 @@ fn FlowList() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || page.get().items key=|f| (f.id, f.version) let:f>
+                    <For each=move || list.items.get() key=|f| (f.id, f.version) let:f>
                         {
                             let key = f.key.clone();
                             let start = start.clone();
@@ -270,6 +240,7 @@ fn FlowList() -> impl IntoView {
                 </tbody>
             </table>
         </div>
+        <Pager testid="flows-pager" list />
     }
 }
 

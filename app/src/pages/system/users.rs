@@ -1,18 +1,21 @@
 //! System › Users & groups: users (CRUD, enable/disable), groups with the permission
 //! matrix of 15 functions × none/view/manage, and "associate users".
 
-use crate::api::{self, encode, ApiError, Method};
-use crate::components::confirm::confirm_delete;
+use crate::api::{groups, users, ApiError};
+use crate::components::confirm::confirm_then;
+use crate::components::editor::{Editing, EditorSlot};
 use crate::components::error_line::ErrorLine;
+use crate::components::field::{first_problem, Checked, TextField};
 use crate::components::form_buttons::FormButtons;
 use crate::components::guard::{Guarded, PageTitle};
-use crate::components::search_box::SearchBox;
+use crate::components::list::{fetch_all, use_list, List, ListSearch, Pager, PAGE_SIZE};
 use crate::i18n::{t, tr, translate, use_i18n};
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::dto::group::{Group, GroupInput, GroupMembers};
 use shared::dto::user::{User, UserCreate, UserUpdate};
-use shared::dto::{Id, Page};
+use shared::dto::Id;
+use shared::validate::fields;
 use shared::{Function, Level};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,20 +24,24 @@ enum Tab {
     Groups,
 }
 
-/// Data shared by both tabs; `version` bumps to refetch.
+/// What both tabs show: a page of users, a page of groups, and every group and user
+/// by id (names in the tables, the group checkboxes, the users to associate), fetched
+/// page by page; `reload` after a change refetches all of it.
 #[derive(Clone, Copy)]
 struct Data {
-    users: RwSignal<Vec<User>>,
-    groups: RwSignal<Vec<Group>>,
-    total_users: RwSignal<i64>,
-    query: RwSignal<String>,
-    version: RwSignal<u32>,
+    users: List<User>,
+    groups: List<Group>,
+    all_groups: RwSignal<Vec<Group>>,
+    all_users: RwSignal<Vec<User>>,
+    lookups: RwSignal<u32>,
     error: RwSignal<Option<ApiError>>,
 }
 
 impl Data {
     fn reload(&self) {
-        self.version.update(|v| *v += 1);
+        self.users.reload();
+        self.groups.reload();
+        self.lookups.update(|v| *v = v.wrapping_add(1));
     }
 }
 
@@ -52,24 +59,20 @@ pub fn UsersPage() -> impl IntoView {
 fn UsersAndGroups() -> impl IntoView {
     let tab = RwSignal::new(Tab::Users);
     let data = Data {
-        users: RwSignal::new(vec![]),
-        groups: RwSignal::new(vec![]),
-        total_users: RwSignal::new(0),
-        query: RwSignal::new(String::new()),
-        version: RwSignal::new(0),
+        users: use_list(PAGE_SIZE, users::list),
+        groups: use_list(PAGE_SIZE, groups::list),
+        all_groups: RwSignal::new(vec![]),
+        all_users: RwSignal::new(vec![]),
+        lookups: RwSignal::new(0),
         error: RwSignal::new(None),
     };
     Effect::new(move |_| {
-        data.version.track();
-        let q = data.query.get();
+        data.lookups.track();
         leptos::task::spawn_local(async move {
-            let users = api::get::<Page<User>>(&format!("/users?limit=500&q={}", encode(&q))).await;
-            let groups = api::get::<Page<Group>>("/groups?limit=500").await;
-            match (users, groups) {
-                (Ok(u), Ok(g)) => {
-                    data.total_users.set(u.total);
-                    data.users.set(u.items);
-                    data.groups.set(g.items);
+            match (fetch_all(groups::list).await, fetch_all(users::list).await) {
+                (Ok(g), Ok(u)) => {
+                    data.all_groups.set(g);
+                    data.all_users.set(u);
                 }
                 (Err(e), _) | (_, Err(e)) => data.error.set(Some(e)),
             }
@@ -94,54 +97,17 @@ fn UsersAndGroups() -> impl IntoView {
 
 // ---------------------------------------------------------------- users
 
-#[derive(Clone, Default)]
-struct UserDraft {
-    id: Option<Id>,
-    login: String,
-    display_name: String,
-    password: String,
-    email: String,
-    phone: String,
-    mobile: String,
-    enabled: bool,
-    may_login_agent: bool,
-    group_ids: Vec<Id>,
-}
-
-impl UserDraft {
-    fn new_user() -> Self {
-        UserDraft {
-            enabled: true,
-            ..Default::default()
-        }
-    }
-
-    fn of(u: &User) -> Self {
-        UserDraft {
-            id: Some(u.id),
-            login: u.login.clone(),
-            display_name: u.display_name.clone(),
-            password: String::new(),
-            email: u.email.clone(),
-            phone: u.phone.clone(),
-            mobile: u.mobile.clone(),
-            enabled: u.enabled,
-            may_login_agent: u.may_login_agent,
-            group_ids: u.group_ids.clone(),
-        }
-    }
-
-    fn update_body(&self) -> UserUpdate {
-        UserUpdate {
-            display_name: self.display_name.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            mobile: self.mobile.clone(),
-            enabled: self.enabled,
-            may_login_agent: self.may_login_agent,
-            group_ids: self.group_ids.clone(),
-            password: Some(self.password.clone()).filter(|p| !p.is_empty()),
-        }
+/// The body of a user's update: the user as it is, with `enabled` changed.
+fn with_enabled(u: &User, enabled: bool) -> UserUpdate {
+    UserUpdate {
+        display_name: u.display_name.clone(),
+        email: u.email.clone(),
+        phone: u.phone.clone(),
+        mobile: u.mobile.clone(),
+        enabled,
+        may_login_agent: u.may_login_agent,
+        group_ids: u.group_ids.clone(),
+        password: None,
     }
 }
 
@@ -149,9 +115,9 @@ impl UserDraft {
 fn UsersTab(data: Data) -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::SystemUsers, Level::Manage);
-    let editing = RwSignal::new(None::<UserDraft>);
+    let editor = EditorSlot::<User>::new();
     let group_name = move |id: Id| {
-        data.groups.with(|gs| {
+        data.all_groups.with(|gs| {
             gs.iter()
                 .find(|g| g.id == id)
                 .map(|g| g.name.clone())
@@ -159,35 +125,33 @@ fn UsersTab(data: Data) -> impl IntoView {
         })
     };
     let set_enabled = move |u: User, enabled: bool| {
-        let mut d = UserDraft::of(&u);
-        d.enabled = enabled;
-        let body = d.update_body();
+        let body = with_enabled(&u, enabled);
         leptos::task::spawn_local(async move {
-            match api::send_json::<_, User>(Method::Put, &format!("/users/{}", u.id), &body).await {
+            match users::update(u.id, &body).await {
                 Ok(_) => data.reload(),
                 Err(e) => data.error.set(Some(e)),
             }
         });
     };
     let delete = move |id: Id| {
-        confirm_delete(
+        confirm_then(
             &tr("common-confirm-delete"),
-            format!("/users/{id}"),
+            users::delete(id),
             data.error,
             move || data.reload(),
         )
     };
     view! {
         <div class="toolbar">
-            <SearchBox testid="user-search" query=data.query total=data.total_users />
+            <ListSearch testid="user-search" list=data.users />
             <span class="spacer"></span>
             <Show when=can_manage>
-                <button class="primary" data-testid="new-user" on:click=move |_| editing.set(Some(UserDraft::new_user()))>
+                <button class="primary" data-testid="new-user" on:click=move |_| editor.open_new()>
                     {t("users-new")}
                 </button>
             </Show>
         </div>
-        {move || editing.get().map(|d| view! { <UserEditor draft=d data editing /> })}
+        {move || editor.get().map(|e| view! { <UserEditor editing=e data editor /> })}
         <div class="table-wrap">
             <table class="grid" data-testid="users-table">
                 <thead>
@@ -202,17 +166,18 @@ fn UsersTab(data: Data) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || data.users.get() key=|u| (u.id, u.updated_at, u.group_ids.clone()) let:u>
+                    <For each=move || data.users.items.get() key=|u| (u.id, u.updated_at, u.group_ids.clone()) let:u>
                         {
                             let u2 = u.clone();
                             let u3 = u.clone();
                             let id = u.id;
+                            let groups = u.group_ids.clone();
                             view! {
                                 <tr data-login=u.login.clone()>
                                     <td>{u.login.clone()}</td>
                                     <td>{u.display_name.clone()}</td>
                                     <td class="hide-phone">{u.email.clone()}</td>
-                                    <td>{u.group_ids.iter().map(|g| group_name(*g)).collect::<Vec<_>>().join(", ")}</td>
+                                    <td>{move || groups.iter().map(|g| group_name(*g)).collect::<Vec<_>>().join(", ")}</td>
                                     <td>{if u.enabled { t("common-yes")() } else { t("common-no")() }}</td>
                                     <td class="hide-phone">
                                         {if u.wechat_bound { t("users-wechat-bound")() } else { t("users-wechat-unbound")() }}
@@ -223,7 +188,7 @@ fn UsersTab(data: Data) -> impl IntoView {
                                                 let u2 = u2.clone();
                                                 let u3 = u3.clone();
                                                 view! {
-                                                    <button class="link-button" on:click=move |_| editing.set(Some(UserDraft::of(&u2)))>{t("common-edit")}</button>
+                                                    <button class="link-button" on:click=move |_| editor.open(u2.clone())>{t("common-edit")}</button>
                                                     <button class="link-button" on:click={
                                                         let u3 = u3.clone();
                                                         move |_| set_enabled(u3.clone(), !u3.enabled)
@@ -242,62 +207,114 @@ fn UsersTab(data: Data) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+        <Pager testid="users-pager" list=data.users />
     }
 }
 
 #[component]
-fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>) -> impl IntoView {
-    let is_new = draft.id.is_none();
-    let d = RwSignal::new(draft);
+fn UserEditor(editing: Editing<User>, data: Data, editor: EditorSlot<User>) -> impl IntoView {
+    let is_new = editing.is_new();
+    let id = editing.existing().map(|u| u.id);
+    let i18n = use_i18n();
     let error = RwSignal::new(None::<ApiError>);
-    let login = RwSignal::new(d.get_untracked().login);
-    let display_name = RwSignal::new(d.get_untracked().display_name);
+    let text =
+        |of: fn(&User) -> &String| RwSignal::new(editing.field(|u| of(u).clone(), String::new()));
+    let login = text(|u| &u.login);
+    let display_name = text(|u| &u.display_name);
     let password = RwSignal::new(String::new());
-    let email = RwSignal::new(d.get_untracked().email);
-    let phone = RwSignal::new(d.get_untracked().phone);
-    let mobile = RwSignal::new(d.get_untracked().mobile);
-    let enabled = RwSignal::new(d.get_untracked().enabled);
-    let agent = RwSignal::new(d.get_untracked().may_login_agent);
+    let email = text(|u| &u.email);
+    let phone = text(|u| &u.phone);
+    let mobile = text(|u| &u.mobile);
+    let enabled = RwSignal::new(editing.field(|u| u.enabled, true));
+    let agent = RwSignal::new(editing.field(|u| u.may_login_agent, false));
+    let group_ids = RwSignal::new(editing.field(|u| u.group_ids.clone(), vec![]));
+    let password_rule = if is_new {
+        fields::USER_PASSWORD
+    } else {
+        fields::USER_NEW_PASSWORD
+    };
+    let password_label = if is_new {
+        "users-password"
+    } else {
+        "users-new-password"
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut draft = d.get_untracked();
-        draft.login = login.get_untracked();
-        draft.display_name = display_name.get_untracked();
-        draft.password = password.get_untracked();
-        draft.email = email.get_untracked();
-        draft.phone = phone.get_untracked();
-        draft.mobile = mobile.get_untracked();
-        draft.enabled = enabled.get_untracked();
-        draft.may_login_agent = agent.get_untracked();
+        let checked = [
+            Checked {
+                name: "login",
+                label: "users-login",
+                rule: fields::USER_LOGIN,
+                value: login.get_untracked(),
+            },
+            Checked {
+                name: "display_name",
+                label: "users-display-name",
+                rule: fields::USER_DISPLAY_NAME,
+                value: display_name.get_untracked(),
+            },
+            Checked {
+                name: "password",
+                label: password_label,
+                rule: password_rule,
+                value: password.get_untracked(),
+            },
+            Checked {
+                name: "email",
+                label: "users-email",
+                rule: fields::USER_EMAIL,
+                value: email.get_untracked(),
+            },
+            Checked {
+                name: "phone",
+                label: "users-phone",
+                rule: fields::USER_PHONE,
+                value: phone.get_untracked(),
+            },
+            Checked {
+                name: "mobile",
+                label: "users-mobile",
+                rule: fields::USER_PHONE,
+                value: mobile.get_untracked(),
+            },
+        ];
+        if let Some(problem) = first_problem(i18n.locale.get_untracked(), &checked) {
+            error.set(Some(problem));
+            return;
+        }
+        let update = UserUpdate {
+            display_name: display_name.get_untracked(),
+            email: email.get_untracked(),
+            phone: phone.get_untracked(),
+            mobile: mobile.get_untracked(),
+            enabled: enabled.get_untracked(),
+            may_login_agent: agent.get_untracked(),
+            group_ids: group_ids.get_untracked(),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+        };
+        let login = login.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = match draft.id {
+            let result = match id {
                 None => {
                     let body = UserCreate {
-                        login: draft.login.clone(),
-                        display_name: draft.display_name.clone(),
-                        password: draft.password.clone(),
-                        email: draft.email.clone(),
-                        phone: draft.phone.clone(),
-                        mobile: draft.mobile.clone(),
-                        enabled: draft.enabled,
-                        may_login_agent: draft.may_login_agent,
+                        login,
+                        display_name: update.display_name,
+                        password: update.password.unwrap_or_default(),
+                        email: update.email,
+                        phone: update.phone,
+                        mobile: update.mobile,
+                        enabled: update.enabled,
+                        may_login_agent: update.may_login_agent,
                         locale: None,
-                        group_ids: draft.group_ids.clone(),
+                        group_ids: update.group_ids,
                     };
-                    api::send_json::<_, User>(Method::Post, "/users", &body).await
+                    users::create(&body).await
                 }
-                Some(id) => {
-                    api::send_json::<_, User>(
-                        Method::Put,
-                        &format!("/users/{id}"),
-                        &draft.update_body(),
-                    )
-                    .await
-                }
+                Some(id) => users::update(id, &update).await,
             };
             match result {
                 Ok(_) => {
-                    editing.set(None);
+                    editor.close();
                     data.reload();
                 }
                 Err(e) => error.set(Some(e)),
@@ -306,32 +323,14 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
     };
     view! {
         <form class="card form editor" on:submit=submit data-testid="user-editor">
-            <h2>{if is_new { t("users-new")() } else { t("users-edit")() }}</h2>
+            <h2>{t(editing.title_key("users-new", "users-edit"))}</h2>
             <div class="form-grid">
-                <label>
-                    <span>{t("users-login")}</span>
-                    <input name="login" required maxlength="64" disabled=!is_new bind:value=login />
-                </label>
-                <label>
-                    <span>{t("users-display-name")}</span>
-                    <input name="display_name" required maxlength="100" bind:value=display_name />
-                </label>
-                <label>
-                    <span>{if is_new { t("users-password")() } else { t("users-new-password")() }}</span>
-                    <input name="password" type="password" autocomplete="new-password" required=is_new minlength="8" bind:value=password />
-                </label>
-                <label>
-                    <span>{t("users-email")}</span>
-                    <input name="email" type="email" bind:value=email />
-                </label>
-                <label>
-                    <span>{t("users-phone")}</span>
-                    <input name="phone" type="tel" bind:value=phone />
-                </label>
-                <label>
-                    <span>{t("users-mobile")}</span>
-                    <input name="mobile" type="tel" bind:value=mobile />
-                </label>
+                <TextField label="users-login" name="login" rule=fields::USER_LOGIN value=login disabled=!is_new />
+                <TextField label="users-display-name" name="display_name" rule=fields::USER_DISPLAY_NAME value=display_name />
+                <TextField label=password_label name="password" rule=password_rule value=password kind="password" autocomplete="new-password" />
+                <TextField label="users-email" name="email" rule=fields::USER_EMAIL value=email kind="email" />
+                <TextField label="users-phone" name="phone" rule=fields::USER_PHONE value=phone kind="tel" />
+                <TextField label="users-mobile" name="mobile" rule=fields::USER_PHONE value=mobile kind="tel" />
             </div>
             <label class="check">
                 <input type="checkbox" name="enabled" bind:checked=enabled />
@@ -343,7 +342,7 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
             </label>
             <fieldset class="checks">
                 <legend>{t("users-groups")}</legend>
-                <For each=move || data.groups.get() key=|g| g.id let:g>
+                <For each=move || data.all_groups.get() key=|g| g.id let:g>
                     {
                         let gid = g.id;
                         view! {
@@ -351,13 +350,13 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
                                 <input
                                     type="checkbox"
                                     data-group=g.name.clone()
-                                    prop:checked=move || d.with(|d| d.group_ids.contains(&gid))
+                                    prop:checked=move || group_ids.with(|ids| ids.contains(&gid))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
-                                        d.update(|d| {
-                                            d.group_ids.retain(|x| *x != gid);
+                                        group_ids.update(|ids| {
+                                            ids.retain(|x| *x != gid);
                                             if on {
-                                                d.group_ids.push(gid);
+                                                ids.push(gid);
                                             }
                                         });
                                     }
@@ -369,7 +368,7 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
                 </For>
             </fieldset>
             <ErrorLine error />
-            <FormButtons testid="save-user" on_cancel=move |_| editing.set(None) />
+            <FormButtons testid="save-user" on_cancel=move |_| editor.close() />
         </form>
     }
 }
@@ -380,10 +379,10 @@ fn UserEditor(draft: UserDraft, data: Data, editing: RwSignal<Option<UserDraft>>
 fn GroupsTab(data: Data) -> impl IntoView {
     let session = use_session();
     let can_manage = move || session.can(Function::SystemUsers, Level::Manage);
-    let editing = RwSignal::new(None::<Option<Group>>);
+    let editor = EditorSlot::<Group>::new();
     let associating = RwSignal::new(None::<Group>);
     let user_name = move |id: Id| {
-        data.users.with(|us| {
+        data.all_users.with(|us| {
             us.iter()
                 .find(|u| u.id == id)
                 .map(|u| u.display_name.clone())
@@ -391,21 +390,22 @@ fn GroupsTab(data: Data) -> impl IntoView {
         })
     };
     let delete = move |id: Id| {
-        confirm_delete(
+        confirm_then(
             &tr("common-confirm-delete"),
-            format!("/groups/{id}"),
+            groups::delete(id),
             data.error,
             move || data.reload(),
         )
     };
     view! {
         <div class="toolbar">
+            <ListSearch testid="group-search" list=data.groups />
             <span class="spacer"></span>
             <Show when=can_manage>
-                <button class="primary" data-testid="new-group" on:click=move |_| editing.set(Some(None))>{t("groups-new")}</button>
+                <button class="primary" data-testid="new-group" on:click=move |_| editor.open_new()>{t("groups-new")}</button>
             </Show>
         </div>
-        {move || editing.get().map(|g| view! { <GroupEditor group=g data editing /> })}
+        {move || editor.get().map(|e| view! { <GroupEditor editing=e data editor /> })}
         {move || associating.get().map(|g| view! { <Associate group=g data associating /> })}
         <div class="table-wrap">
             <table class="grid" data-testid="groups-table">
@@ -418,7 +418,7 @@ fn GroupsTab(data: Data) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || data.groups.get() key=|g| (g.id, g.name.clone(), g.user_ids.clone(), g.permissions.clone()) let:g>
+                    <For each=move || data.groups.items.get() key=|g| (g.id, g.name.clone(), g.user_ids.clone(), g.permissions.clone()) let:g>
                         {
                             let g2 = g.clone();
                             let g3 = g.clone();
@@ -434,7 +434,7 @@ fn GroupsTab(data: Data) -> impl IntoView {
                                                 let g2 = g2.clone();
                                                 let g3 = g3.clone();
                                                 view! {
-                                                    <button class="link-button" on:click=move |_| editing.set(Some(Some(g2.clone())))>{t("common-edit")}</button>
+                                                    <button class="link-button" on:click=move |_| editor.open(g2.clone())>{t("common-edit")}</button>
                                                     <button class="link-button" data-testid="associate" on:click=move |_| associating.set(Some(g3.clone()))>{t("groups-associate")}</button>
                                                     <button class="link-button danger" on:click=move |_| delete(id)>{t("common-delete")}</button>
                                                 }
@@ -448,28 +448,38 @@ fn GroupsTab(data: Data) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+        <Pager testid="groups-pager" list=data.groups />
     }
 }
 
 #[component]
-fn GroupEditor(
-    group: Option<Group>,
-    data: Data,
-    editing: RwSignal<Option<Option<Group>>>,
-) -> impl IntoView {
-    let id = group.as_ref().map(|g| g.id);
-    let name = RwSignal::new(group.as_ref().map(|g| g.name.clone()).unwrap_or_default());
-    let description = RwSignal::new(
-        group
-            .as_ref()
-            .map(|g| g.description.clone())
-            .unwrap_or_default(),
-    );
-    let matrix = RwSignal::new(group.map(|g| g.permissions).unwrap_or_default());
+fn GroupEditor(editing: Editing<Group>, data: Data, editor: EditorSlot<Group>) -> impl IntoView {
+    let id = editing.existing().map(|g| g.id);
+    let name = RwSignal::new(editing.field(|g| g.name.clone(), String::new()));
+    let description = RwSignal::new(editing.field(|g| g.description.clone(), String::new()));
+    let matrix = RwSignal::new(editing.field(|g| g.permissions.clone(), Default::default()));
     let error = RwSignal::new(None::<ApiError>);
     let i18n = use_i18n();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let checked = [
+            Checked {
+                name: "name",
+                label: "common-name",
+                rule: fields::GROUP_NAME,
+                value: name.get_untracked(),
+            },
+            Checked {
+                name: "description",
+                label: "common-description",
+                rule: fields::GROUP_DESCRIPTION,
+                value: description.get_untracked(),
+            },
+        ];
+        if let Some(problem) = first_problem(i18n.locale.get_untracked(), &checked) {
+            error.set(Some(problem));
+            return;
+        }
         let body = GroupInput {
             name: name.get_untracked(),
             description: description.get_untracked(),
@@ -477,14 +487,12 @@ fn GroupEditor(
         };
         leptos::task::spawn_local(async move {
             let r = match id {
-                None => api::send_json::<_, Group>(Method::Post, "/groups", &body).await,
-                Some(id) => {
-                    api::send_json::<_, Group>(Method::Put, &format!("/groups/{id}"), &body).await
-                }
+                None => groups::create(&body).await,
+                Some(id) => groups::update(id, &body).await,
             };
             match r {
                 Ok(_) => {
-                    editing.set(None);
+                    editor.close();
                     data.reload();
                 }
                 Err(e) => error.set(Some(e)),
@@ -493,16 +501,10 @@ fn GroupEditor(
     };
     view! {
         <form class="card form editor" on:submit=submit data-testid="group-editor">
-            <h2>{if id.is_none() { t("groups-new")() } else { t("groups-edit")() }}</h2>
+            <h2>{t(editing.title_key("groups-new", "groups-edit"))}</h2>
             <div class="form-grid">
-                <label>
-                    <span>{t("common-name")}</span>
-                    <input name="name" required maxlength="100" bind:value=name />
-                </label>
-                <label>
-                    <span>{t("common-description")}</span>
-                    <input name="description" maxlength="1000" bind:value=description />
-                </label>
+                <TextField label="common-name" name="name" rule=fields::GROUP_NAME value=name />
+                <TextField label="common-description" name="description" rule=fields::GROUP_DESCRIPTION value=description />
             </div>
             <h3>{t("groups-permissions")}</h3>
             <div class="table-wrap">
@@ -554,7 +556,7 @@ fn GroupEditor(
                 </table>
             </div>
             <ErrorLine error />
-            <FormButtons testid="save-group" on_cancel=move |_| editing.set(None) />
+            <FormButtons testid="save-group" on_cancel=move |_| editor.close() />
         </form>
     }
 }
@@ -575,7 +577,7 @@ fn Associate(group: Group, data: Data, associating: RwSignal<Option<Group>>) -> 
     let members = group.user_ids.clone();
     let gid = group.id;
     let candidates = move || {
-        data.users
+        data.all_users
             .get()
             .into_iter()
             .filter(|u| !members.contains(&u.id))
@@ -587,9 +589,7 @@ fn Associate(group: Group, data: Data, associating: RwSignal<Option<Group>>) -> 
             user_ids: chosen.get_untracked(),
         };
         leptos::task::spawn_local(async move {
-            match api::send_json::<_, Group>(Method::Post, &format!("/groups/{gid}/members"), &body)
-                .await
-            {
+            match groups::add_members(gid, &body).await {
                 Ok(_) => {
                     associating.set(None);
                     data.reload();
