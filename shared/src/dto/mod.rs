@@ -34,8 +34,8 @@ pub struct Page<T> {
 /// Filter and paging of list endpoints (`?q=&offset=&limit=`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
-pub struct ListQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ListQuery {
     /// Case-insensitive substring filter.
     pub q: Option<String>,
     pub offset: Option<i64>,
