@@ -1,8 +1,9 @@
 //! Remote commands on Windows terminals over WinRM (WS-Management, SOAP over HTTP/HTTPS,
 //! MS-WSMV's Windows Remote Shell): create a shell, run the command line in it, receive
 //! stdout/stderr until the command is done with its exit code, signal terminate and
-//! delete the shell. Authentication is Negotiate with NTLMv2 (`ntlm.rs`; over plain HTTP
-//! every message is sealed, `winrm_sealing.rs` — Windows' default set-up), or Basic when
+//! delete the shell. Authentication is Negotiate with NTLMv2 (`ntlm.rs`, Devolutions'
+//! `sspi`; over plain HTTP every message is sealed, `winrm_sealing.rs` — Windows' default
+//! set-up), or Basic when
 //! that is all the server offers: over HTTPS, and over plain HTTP only when the terminal
 //! explicitly allows it (the password would cross the network readable) — else refused.
 //! Output is asked for in UTF-8 (code page 65001).
@@ -74,6 +75,10 @@ pub enum WinrmError {
     Fault(String),
     #[error("WinRM: unexpected answer: {0}")]
     Protocol(String),
+    #[error(transparent)]
+    Ntlm(#[from] ntlm::NtlmError),
+    #[error(transparent)]
+    Sealing(#[from] winrm_sealing::SealingError),
     #[error("the command line is {0} characters; cmd runs at most 8191")]
     TooLong(usize),
     #[error("timed out after {0:?}")]
@@ -280,7 +285,7 @@ impl Session<'_> {
     /// only that.
     async fn authenticate(&self) -> Result<Auth, WinrmError> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let negotiate = ntlm::negotiate();
+        let (client, negotiate) = ntlm::Client::negotiate(&self.t.username, &self.t.password)?;
         let first = self
             .bare(Some(format!("Negotiate {}", b64.encode(&negotiate))))
             .await?;
@@ -314,11 +319,9 @@ impl Session<'_> {
             )));
         };
         let _ = first.bytes().await;
-        let id = ntlm::Identity::parse(&self.t.username);
-        let done = ntlm::authenticate(&negotiate, &challenge, &id, &self.t.password)
-            .map_err(|e| WinrmError::Protocol(e.to_string()))?;
+        let (security, message) = client.authenticate(&challenge)?;
         let second = self
-            .bare(Some(format!("Negotiate {}", b64.encode(&done.message))))
+            .bare(Some(format!("Negotiate {}", b64.encode(&message))))
             .await?;
         if second.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(WinrmError::AuthFailed(self.t.endpoint.clone()));
@@ -330,7 +333,7 @@ impl Session<'_> {
             )));
         }
         let _ = second.bytes().await;
-        Ok(Auth::Ntlm(Box::new(done.security)))
+        Ok(Auth::Ntlm(Box::new(security)))
     }
 
     /// Posts one envelope; a SOAP fault becomes `Fault` (with the WS-Management code
@@ -355,7 +358,7 @@ impl Session<'_> {
                     .body(body.clone()),
                 Auth::Ntlm(security) if self.seals() => req
                     .header("Content-Type", winrm_sealing::CONTENT_TYPE)
-                    .body(winrm_sealing::seal(security, body.as_bytes())),
+                    .body(winrm_sealing::seal(&mut **security, body.as_bytes())?),
                 _ => req
                     .header("Content-Type", "application/soap+xml;charset=UTF-8")
                     .body(body.clone()),
@@ -379,8 +382,7 @@ impl Session<'_> {
             let bytes = r.bytes().await.map_err(|e| self.unreachable(e))?;
             let bytes = if sealed {
                 match &mut *self.auth() {
-                    Auth::Ntlm(security) => winrm_sealing::open(security, &bytes)
-                        .map_err(|e| WinrmError::Protocol(e.to_string()))?,
+                    Auth::Ntlm(security) => winrm_sealing::open(&mut **security, &bytes)?,
                     _ => {
                         return Err(WinrmError::Protocol(
                             "a sealed answer outside an NTLM session".into(),

@@ -2,16 +2,17 @@
 //! Receive, Signal, Delete) over HTTP, answering with the envelopes, selectors, base64
 //! streams, command states and faults a Windows server sends. Either Basic
 //! authentication (`start`), or Windows' default (`start_negotiate`): Negotiate with
-//! NTLMv2 authenticating the connection (challenge, proof and MIC checked) and every
-//! message sealed (unencrypted envelopes refused). It is checked against a real client
-//! (pywinrm with requests-ntlm/pyspnego) in `agent/tests/winrm.rs`.
+//! NTLMv2 authenticating the connection (`ntlm::Acceptor`, sspi's acceptor: challenge,
+//! proof, MIC and the account's user and domain checked) and every message sealed
+//! (unencrypted envelopes refused). It is checked against a real client (pywinrm with
+//! requests-ntlm/pyspnego) in `agent/tests/winrm.rs`.
 //! Standard input sent to a command (`Send`) reaches the process as a pipe, closed by
 //! the stream's `End`. What it cannot be is Windows: command lines run under `sh -c`,
 //! and `powershell -EncodedCommand …` runs the decoded script under `sh -c` too; what
 //! each command was given (its script, its standard input) is kept for tests that
 //! check what a Windows machine would have been asked to run.
 
-use agent::executors::ntlm::{self, Security};
+use agent::executors::ntlm::{Acceptor, Security};
 use agent::executors::winrm::{
     attr, escape, find_all, ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
     ACTION_SEND, ACTION_SIGNAL, FAULT_TIMED_OUT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN,
@@ -74,11 +75,7 @@ struct Shell {
 
 /// Where the NTLM handshake of a connection stands.
 enum Conn {
-    Challenged {
-        negotiate: Vec<u8>,
-        challenge: Vec<u8>,
-        server_challenge: [u8; 8],
-    },
+    Challenged(Box<Acceptor>),
     Authenticated(Box<Security>),
 }
 
@@ -284,83 +281,6 @@ fn refuse_negotiate(token: Option<String>) -> Response {
         .into_response()
 }
 
-/// The CHALLENGE answering a NEGOTIATE: the client's flags plus what a server adds,
-/// a random server challenge, and target information with a timestamp (so the client
-/// must send a MIC).
-fn challenge_message(negotiate_msg: &[u8], server_challenge: [u8; 8]) -> Vec<u8> {
-    use ntlm::*;
-    let mut flags = read_u32(negotiate_msg, 12).unwrap_or(0)
-        | REQUEST_TARGET
-        | NEGOTIATE_NTLM
-        | NEGOTIATE_ALWAYS_SIGN
-        | NEGOTIATE_TARGET_INFO
-        | TARGET_TYPE_SERVER;
-    if flags & NEGOTIATE_UNICODE != 0 {
-        flags &= !NEGOTIATE_OEM;
-    }
-    if flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
-        flags &= !NEGOTIATE_LM_KEY;
-    }
-    let name = utf16("FAKEWINRM");
-    let info = write_av_pairs(&[
-        (AV_NB_COMPUTER, utf16("FAKEWINRM")),
-        (AV_NB_DOMAIN, utf16("WORKGROUP")),
-        (AV_DNS_COMPUTER, utf16("fake-winrm")),
-        (AV_TIMESTAMP, filetime_now().to_vec()),
-    ]);
-    let mut m = b"NTLMSSP\0".to_vec();
-    m.extend_from_slice(&2u32.to_le_bytes());
-    for _ in 0..2 {
-        m.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    }
-    m.extend_from_slice(&56u32.to_le_bytes());
-    m.extend_from_slice(&flags.to_le_bytes());
-    m.extend_from_slice(&server_challenge);
-    m.extend_from_slice(&[0; 8]);
-    for _ in 0..2 {
-        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
-    }
-    m.extend_from_slice(&(56 + name.len() as u32).to_le_bytes());
-    m.extend_from_slice(&[10, 0, 0x7c, 0x4f, 0, 0, 0, 15]);
-    m.extend_from_slice(&name);
-    m.extend_from_slice(&info);
-    m
-}
-
-/// Checks an AUTHENTICATE as a Windows acceptor does: the user, the NTLMv2 proof, the
-/// exchanged key and the MIC; the session security it opens.
-fn accept(
-    fake: &Fake,
-    negotiate_msg: &[u8],
-    challenge: &[u8],
-    server_challenge: &[u8; 8],
-    token: &[u8],
-) -> Option<Security> {
-    use ntlm::*;
-    let f = AuthenticateFields::parse(token).ok()?;
-    let wanted = Identity::parse(&fake.user);
-    let same_domain =
-        wanted.domain.is_empty() || wanted.domain.eq_ignore_ascii_case(&f.identity.domain);
-    if !f.identity.user.eq_ignore_ascii_case(&wanted.user) || !same_domain {
-        return None;
-    }
-    let key = ntowfv2(&f.identity, &fake.password);
-    let base = verify_response(&key, server_challenge, &f.nt_response)?;
-    let exported = if f.flags & NEGOTIATE_KEY_EXCH != 0 {
-        exchanged_key(&base, &f.encrypted_key)?
-    } else {
-        base
-    };
-    let echoed = av_pairs(f.nt_response.get(16 + 28..)?).unwrap_or_default();
-    let mic_flagged = echoed
-        .iter()
-        .any(|(id, v)| *id == AV_FLAGS && read_u32(v, 0).is_some_and(|x| x & 2 != 0));
-    if mic_flagged && f.mic != Some(mic(&exported, negotiate_msg, challenge, token)) {
-        return None;
-    }
-    Some(Security::new(&exported, false))
-}
-
 /// Negotiate mode: the NTLM handshake per connection, then sealed envelopes only.
 async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[u8]) -> Response {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -373,29 +293,24 @@ async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[
         })
         .and_then(|t| b64.decode(t.trim()).ok());
     if let Some(token) = token {
-        match ntlm::read_u32(&token, 8) {
-            Some(1) => {
-                let server_challenge: [u8; 8] = rand::random();
-                let challenge = challenge_message(&token, server_challenge);
-                let encoded = b64.encode(&challenge);
-                fake.connections.lock().unwrap().insert(
-                    peer,
-                    Conn::Challenged {
-                        negotiate: token,
-                        challenge,
-                        server_challenge,
-                    },
-                );
-                return refuse_negotiate(Some(encoded));
+        // The message type after the `NTLMSSP\0` signature.
+        match token.get(8..12) {
+            Some([1, 0, 0, 0]) => {
+                let Ok((acceptor, challenge)) =
+                    Acceptor::challenge(&fake.user, &fake.password, &token)
+                else {
+                    return refuse_negotiate(None);
+                };
+                fake.connections
+                    .lock()
+                    .unwrap()
+                    .insert(peer, Conn::Challenged(Box::new(acceptor)));
+                return refuse_negotiate(Some(b64.encode(&challenge)));
             }
-            Some(3) => {
+            Some([3, 0, 0, 0]) => {
                 let mut conns = fake.connections.lock().unwrap();
                 let accepted = match conns.remove(&peer) {
-                    Some(Conn::Challenged {
-                        negotiate,
-                        challenge,
-                        server_challenge,
-                    }) => accept(fake, &negotiate, &challenge, &server_challenge, &token),
+                    Some(Conn::Challenged(acceptor)) => acceptor.accept(&token).ok(),
                     _ => None,
                 };
                 match accepted {
@@ -432,7 +347,7 @@ async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[
             // AllowUnencrypted=false, as Windows ships.
             return (StatusCode::BAD_REQUEST, "unencrypted traffic is refused").into_response();
         }
-        match winrm_sealing::open(security, body) {
+        match winrm_sealing::open(&mut **security, body) {
             Ok(e) => e,
             Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         }
@@ -447,12 +362,15 @@ async fn negotiated(fake: &Fake, peer: SocketAddr, headers: &HeaderMap, body: &[
     let Some(Conn::Authenticated(security)) = conns.get_mut(&peer) else {
         return refuse_negotiate(None);
     };
-    (
-        status,
-        [(header::CONTENT_TYPE, winrm_sealing::CONTENT_TYPE)],
-        winrm_sealing::seal(security, &bytes),
-    )
-        .into_response()
+    match winrm_sealing::seal(&mut **security, &bytes) {
+        Ok(sealed) => (
+            status,
+            [(header::CONTENT_TYPE, winrm_sealing::CONTENT_TYPE)],
+            sealed,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 /// The answer to one envelope.
