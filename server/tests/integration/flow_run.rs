@@ -78,37 +78,14 @@ async fn the_example_flow_runs_and_is_recorded_on_both_backends() {
     }
 }
 
-/// Runs a flow without variables or output; panics unless it could start.
-async fn run_quiet(store: &Store, co: i64, xml: &str) -> lwams_server::engine::runner::Outcome {
-    run_file(
-        store,
-        co,
-        xml,
-        Map::new(),
-        &Initiator::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap()
-}
-
-async fn sqlite_store_with_company() -> (support::TestDb, Store, i64) {
-    let db = support::sqlite_db().await;
-    let store = Store::open(&db.url).await.unwrap();
-    let mut c = store.conn().await.unwrap();
-    let co = companies::insert(&mut c, "c", "C").await.unwrap();
-    drop(c);
-    (db, store, co)
-}
-
 #[tokio::test]
 async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
-    let (_db, store, co) = sqlite_store_with_company().await;
+    let (_db, store, co) = support::sqlite_store_with_company().await;
     let flow = EXAMPLE.replace(
         "uname -s; echo ${greeting}",
         "echo broken &gt;&amp;2; exit 7",
     );
-    let out = run_quiet(&store, co, &flow).await;
+    let out = support::run_quiet(&store, co, &flow).await;
     assert_eq!(out.status, InstanceStatus::Failed);
     assert_eq!(
         out.failures,
@@ -125,7 +102,7 @@ async fn a_failing_step_fails_the_instance_with_its_error_recorded() {
 
 #[tokio::test]
 async fn invalid_flows_are_refused_before_anything_runs() {
-    let (_db, store, co) = sqlite_store_with_company().await;
+    let (_db, store, co) = support::sqlite_store_with_company().await;
     let flow = EXAMPLE.replace(r#"lwams:command="ls -d /tmp""#, "");
     let e = run_file(
         &store,
@@ -211,7 +188,7 @@ const CHILD: &str = r#"<bpmn:process id="child" isExecutable="false">
 
 #[tokio::test]
 async fn a_call_activity_runs_the_child_with_the_callers_variables_and_returns_its_own() {
-    let (_db, store, co) = sqlite_store_with_company().await;
+    let (_db, store, co) = support::sqlite_store_with_company().await;
     let xml = CALLING.replace("CALLED", "child").replace("INNER", CHILD);
     let mut lines = Vec::new();
     let out = run_file(
@@ -235,7 +212,7 @@ async fn a_call_activity_runs_the_child_with_the_callers_variables_and_returns_i
 
 #[tokio::test]
 async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_missing() {
-    let (_db, store, co) = sqlite_store_with_company().await;
+    let (_db, store, co) = support::sqlite_store_with_company().await;
     // Deploy the child on its own first (it runs once, which is fine).
     let child_file = format!(
         r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0">{}</bpmn:definitions>"#,
@@ -266,7 +243,7 @@ async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_miss
     assert_eq!(out.variables["final"], "got from-child-y");
 
     let xml = CALLING.replace("CALLED", "nowhere").replace("INNER", "");
-    let out = run_quiet(&store, co, &xml).await;
+    let out = support::run_quiet(&store, co, &xml).await;
     assert_eq!(out.status, InstanceStatus::Failed);
     assert!(
         out.failures[0]
@@ -279,7 +256,7 @@ async fn a_call_activity_finds_deployed_flows_by_key_and_fails_clearly_when_miss
 
 #[tokio::test]
 async fn multi_instance_steps_run_once_per_element_and_keep_every_result() {
-    let (_db, store, co) = sqlite_store_with_company().await;
+    let (_db, store, co) = support::sqlite_store_with_company().await;
     let xml = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0">
       <bpmn:process id="each-host" isExecutable="true">
         <bpmn:startEvent id="s"/>

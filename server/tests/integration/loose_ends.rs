@@ -46,7 +46,7 @@ mod called_version {
     use lwams_server::engine::builtins::Initiator;
     use lwams_server::engine::core::InstanceStatus;
     use lwams_server::engine::runner::{run_file, Outcome};
-    use lwams_server::store::{companies, Store};
+    use lwams_server::store::Store;
     use serde_json::Map;
 
     const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:lwams="http://lwams.io/schema/bpmn/1.0""#;
@@ -80,28 +80,11 @@ mod called_version {
         )
     }
 
-    async fn run(store: &Store, co: i64, xml: &str) -> Outcome {
-        run_file(
-            store,
-            co,
-            xml,
-            Map::new(),
-            &Initiator::default(),
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
-    }
-
     /// A store with two deployed versions of `child`: 1 says "first", 2 says "second".
     async fn two_versions() -> (common::TestDb, Store, i64) {
-        let db = common::sqlite_db().await;
-        let store = Store::open(&db.url).await.unwrap();
-        let mut c = store.conn().await.unwrap();
-        let co = companies::insert(&mut c, "c", "C").await.unwrap();
-        drop(c);
+        let (db, store, co) = common::sqlite_store_with_company().await;
         for says in ["first", "second"] {
-            let out = run(&store, co, &child(says)).await;
+            let out = common::run_quiet(&store, co, &child(says)).await;
             assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.failures);
         }
         (db, store, co)
@@ -120,7 +103,7 @@ mod called_version {
     #[tokio::test]
     async fn a_call_activity_pinned_to_version_1_runs_version_1_though_2_is_deployed() {
         let (_db, store, co) = two_versions().await;
-        let out = run(&store, co, &caller(Some("1"))).await;
+        let out = common::run_quiet(&store, co, &caller(Some("1"))).await;
         assert_eq!(said(&out), "first", "{:?}", out.variables);
         assert_eq!(out.variables["call"]["process"]["version"], 1);
     }
@@ -129,7 +112,7 @@ mod called_version {
     async fn a_call_activity_naming_latest_or_no_version_runs_the_newest() {
         let (_db, store, co) = two_versions().await;
         for v in [Some("latest"), None] {
-            let out = run(&store, co, &caller(v)).await;
+            let out = common::run_quiet(&store, co, &caller(v)).await;
             assert_eq!(said(&out), "second", "{v:?}: {:?}", out.variables);
         }
     }
@@ -137,7 +120,7 @@ mod called_version {
     #[tokio::test]
     async fn a_call_activity_pinned_to_a_version_never_deployed_fails_naming_it() {
         let (_db, store, co) = two_versions().await;
-        let out = run(&store, co, &caller(Some("7"))).await;
+        let out = common::run_quiet(&store, co, &caller(Some("7"))).await;
         assert_eq!(out.status, InstanceStatus::Failed);
         assert!(
             out.failures[0]

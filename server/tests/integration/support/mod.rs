@@ -510,3 +510,34 @@ pub async fn other_company_admin(t: &TestApp) -> Client {
     tx.commit().await.unwrap();
     t.login(Some("other"), "admin", "other-password-1").await
 }
+
+/// A fresh SQLite store with one company (`c`); the database lives as long as the guard.
+pub async fn sqlite_store_with_company() -> (TestDb, lwams_server::store::Store, i64) {
+    let db = sqlite_db().await;
+    let store = lwams_server::store::Store::open(&db.url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let co = lwams_server::store::companies::insert(&mut c, "c", "C")
+        .await
+        .unwrap();
+    drop(c);
+    (db, store, co)
+}
+
+/// Runs a flow headless (`lwams flow run`'s engine) without variables or output; panics
+/// unless it could start.
+pub async fn run_quiet(
+    store: &lwams_server::store::Store,
+    co: i64,
+    xml: &str,
+) -> lwams_server::engine::runner::Outcome {
+    lwams_server::engine::runner::run_file(
+        store,
+        co,
+        xml,
+        serde_json::Map::new(),
+        &lwams_server::engine::builtins::Initiator::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
